@@ -1,0 +1,70 @@
+// The public surface of the KRPC engine (implemented in krpc.ts). Lookups, the responder,
+// crawl strategies and commands program against these types only.
+import type { BEncodable, KrpcErrorMessage, KrpcQuery, KrpcResponse, QueryMethod } from '../wire/types.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface QueryOptions {
+  /** Per-attempt timeout; default from KrpcOptions.timeoutMs. */
+  timeoutMs?: number;
+  /** Extra attempts after a timeout (not after an error reply); default KrpcOptions.retries. */
+  retries?: number;
+  /** The node id we expect the reply to carry; a different id is reported as `id_mismatch`. */
+  expectId?: Uint8Array;
+  /** Skip the queue of the rate limiter (used by nothing on the public DHT; tests only). */
+  noRateLimit?: boolean;
+}
+
+export type QueryFailure =
+  | { kind: 'timeout'; attempts: number }
+  | { kind: 'error'; code: number; message: string; msg: KrpcErrorMessage; rttMs: number }
+  /** The reply decoded but lacked what the method requires (e.g. get_peers without token and nodes). */
+  | { kind: 'bad_reply'; message: string; rttMs: number }
+  | { kind: 'id_mismatch'; msg: KrpcResponse; rttMs: number }
+  /** Refused locally: address policy (bogon, loopback-only), or the engine is closed. */
+  | { kind: 'refused'; message: string };
+
+export type QueryOutcome =
+  | { ok: true; msg: KrpcResponse; rttMs: number; from: Endpoint }
+  | ({ ok: false } & QueryFailure);
+
+export interface KrpcCounters {
+  sent: number;
+  received: number;
+  queriesSent: number;
+  responses: number;
+  timeouts: number;
+  errors: number;
+  malformed: number;
+  unmatched: number;
+  queriesReceived: number;
+  refused: number;
+  rateLimited: number;
+  byMethod: Record<string, { sent: number; ok: number; timeout: number; error: number }>;
+  /** Replies by remote client tag (hex of `v`, or '' for none). */
+  byVersion: Record<string, number>;
+}
+
+export type QueryHandler = (msg: KrpcQuery, from: Endpoint, raw: Uint8Array) => void;
+export type ResponseObserver = (msg: KrpcResponse, from: Endpoint, method: string) => void;
+
+export interface KrpcEngine {
+  readonly id: Uint8Array;
+  /** Sends a query and resolves (never rejects) with the outcome. */
+  query(to: Endpoint, method: QueryMethod | string, args: { [key: string]: BEncodable | undefined }, opts?: QueryOptions): Promise<QueryOutcome>;
+  /** Incoming queries go to this handler (the responder). */
+  onQuery(handler: QueryHandler): void;
+  /** Sees every matched response (routing table updates, BEP 42 external-ip learning). */
+  onResponse(observer: ResponseObserver): void;
+  /** Send a response / error for a query we received (echoes t; adds ip, v). */
+  respond(to: Endpoint, t: Uint8Array, body: { [key: string]: BEncodable | undefined }): void;
+  respondError(to: Endpoint, t: Uint8Array, code: number, message: string): void;
+  /** Sends pre-encoded bytes (hot-path responder templates). */
+  sendRaw(to: Endpoint, data: Uint8Array): void;
+  readonly counters: KrpcCounters;
+  readonly inFlight: number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+// Every test refuses non-loopback destinations (ARCHITECTURE.md, address policy).
+process.env.BITSCRAPE_LOOPBACK_ONLY = '1';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts', 'plugins/*/test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    env: { BITSCRAPE_LOOPBACK_ONLY: '1', NO_COLOR: '1' },
+    reporters: ['default', './test/support/summary-reporter.ts'],
+    globalSetup: ['./test/support/global-setup.ts'],
+  },
+});
