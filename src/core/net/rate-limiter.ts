@@ -1,0 +1,216 @@
+// Outbound politeness: a per-destination token bucket, then a global one. A request over the
+// limit waits instead of being dropped, but only up to maxWaitMs and only maxQueued at a time,
+// so a lookup never stalls forever: beyond either bound it is refused at once.
+//
+// Two stages so one busy destination cannot hold up the others: the per-key bucket hands out
+// reservations (a later key slot is booked, the wait runs on the timer wheel), and only then the
+// request joins the FIFO of the global bucket.
+import type { Clock } from './clock.js';
+import { TimerWheel } from './timer-wheel.js';
+import { KeyedTokenBuckets, TokenBucket } from './token-bucket.js';
+
+export interface RateLimitOptions {
+  /** Global sends per second (default 100). */
+  globalRatePerSec?: number;
+  /** Global burst (default 100). */
+  globalBurst?: number;
+  /** Sends per second to one destination key (default 0.5: one per 2 s). */
+  perKeyRatePerSec?: number;
+  /** Burst per destination key (default 5). */
+  perKeyBurst?: number;
+  /** Destination keys tracked at most (default 10000). */
+  maxKeys?: number;
+  /** Longest a request may wait before it is refused (default 10000 ms). */
+  maxWaitMs?: number;
+  /** Requests waiting at most; more are refused at once (default 4096). */
+  maxQueued?: number;
+}
+
+export const RATE_LIMIT_DEFAULTS: Required<RateLimitOptions> = {
+  globalRatePerSec: 100,
+  globalBurst: 100,
+  perKeyRatePerSec: 0.5,
+  perKeyBurst: 5,
+  maxKeys: 10_000,
+  maxWaitMs: 10_000,
+  maxQueued: 4096,
+};
+
+export interface RateLimiterStats {
+  /** Granted at once. */
+  immediate: number;
+  /** Granted after waiting. */
+  delayed: number;
+  /** Refused: would wait longer than maxWaitMs, queue full, or limiter closed. */
+  refused: number;
+}
+
+/** Called exactly once per acquire: granted=true means send now. */
+export type RateDecision<A> = (arg: A, granted: boolean) => void;
+
+class Waiter {
+  constructor(
+    readonly cb: RateDecision<any>,
+    readonly arg: unknown,
+    readonly deadline: number,
+  ) {}
+}
+
+export class RateLimiter {
+  readonly options: Required<RateLimitOptions>;
+  readonly stats: RateLimiterStats = { immediate: 0, delayed: 0, refused: 0 };
+  private readonly global: TokenBucket;
+  private readonly perKey: KeyedTokenBuckets;
+  private readonly wheel: TimerWheel;
+  /** Waiting for their per-key slot (their timers live on the wheel). */
+  private readonly keyStage = new Set<Waiter>();
+  /** FIFO waiting for a global token; head is the index of the first live entry. */
+  private globalQueue: Waiter[] = [];
+  private head = 0;
+  private drainArmed = false;
+  private closed = false;
+  /** Deferred callbacks that threw (caught). */
+  callbackErrors = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    options: RateLimitOptions = {},
+  ) {
+    const o = { ...RATE_LIMIT_DEFAULTS };
+    for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, number>)[k] = v;
+    this.options = o;
+    const now = clock.now();
+    this.global = new TokenBucket(o.globalRatePerSec, o.globalBurst, now);
+    this.perKey = new KeyedTokenBuckets({ ratePerSec: o.perKeyRatePerSec, burst: o.perKeyBurst, maxKeys: o.maxKeys });
+    this.wheel = new TimerWheel(clock);
+  }
+
+  /** Requests waiting now (both stages). */
+  get queued(): number {
+    return this.keyStage.size + this.globalQueue.length - this.head;
+  }
+
+  /** Destination keys currently tracked. */
+  get trackedKeys(): number {
+    return this.perKey.size;
+  }
+
+  /** Takes a slot only if one is free right now (no queueing). */
+  tryAcquire(key: string): boolean {
+    if (this.closed) return false;
+    const now = this.clock.now();
+    if (this.globalQueue.length > this.head || this.global.available(now) < 1) return false;
+    if (!this.perKey.tryTake(key, now)) return false;
+    this.global.tryTake(now);
+    this.stats.immediate++;
+    return true;
+  }
+
+  /**
+   * Calls cb(arg, true) when a send to key is allowed (synchronously when allowed at once), or
+   * cb(arg, false) when it is refused. Passing a shared cb and a per-call arg avoids closures.
+   */
+  acquire<A>(key: string, cb: RateDecision<A>, arg: A): void {
+    if (this.closed || this.queued >= this.options.maxQueued) {
+      this.stats.refused++;
+      cb(arg, false);
+      return;
+    }
+    const now = this.clock.now();
+    const keyWait = this.perKey.reserve(key, now, this.options.maxWaitMs);
+    if (keyWait < 0) {
+      this.stats.refused++;
+      cb(arg, false);
+      return;
+    }
+    if (keyWait === 0 && this.globalQueue.length === this.head && this.global.tryTake(now)) {
+      this.stats.immediate++;
+      cb(arg, true);
+      return;
+    }
+    const w = new Waiter(cb, arg, now + this.options.maxWaitMs);
+    if (keyWait > 0) {
+      this.keyStage.add(w);
+      this.wheel.add(keyWait, this.onKeySlot, w);
+    } else {
+      this.enterGlobal(w, now);
+    }
+  }
+
+  /** Refuses everything waiting and any later request. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.wheel.clear();
+    const waiting = [...this.keyStage, ...this.globalQueue.slice(this.head)];
+    this.keyStage.clear();
+    this.globalQueue = [];
+    this.head = 0;
+    for (const w of waiting) this.refuse(w);
+  }
+
+  private readonly onKeySlot = (w: Waiter): void => {
+    if (!this.keyStage.delete(w)) return;
+    this.enterGlobal(w, this.clock.now());
+  };
+
+  private enterGlobal(w: Waiter, now: number): void {
+    const ahead = this.globalQueue.length - this.head;
+    if (ahead === 0 && this.global.tryTake(now)) {
+      this.grant(w);
+      return;
+    }
+    // FIFO: the n-th waiter gets its token when the bucket has refilled n tokens' worth.
+    const predictedMs = ((ahead + 1 - this.global.available(now)) * 1000) / this.options.globalRatePerSec;
+    if (now + predictedMs > w.deadline) {
+      this.refuse(w);
+      return;
+    }
+    this.globalQueue.push(w);
+    this.armDrain(now);
+  }
+
+  private armDrain(now: number): void {
+    if (this.drainArmed || this.globalQueue.length === this.head) return;
+    this.drainArmed = true;
+    this.wheel.add(this.global.msUntilToken(now), this.onDrain, this);
+  }
+
+  private readonly onDrain = (): void => {
+    this.drainArmed = false;
+    const now = this.clock.now();
+    const q = this.globalQueue;
+    while (this.head < q.length && this.global.tryTake(now)) {
+      const w = q[this.head];
+      q[this.head++] = undefined as unknown as Waiter;
+      this.grant(w);
+    }
+    if (this.head === q.length) {
+      this.globalQueue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > q.length) {
+      this.globalQueue = q.slice(this.head);
+      this.head = 0;
+    }
+    this.armDrain(now);
+  };
+
+  private grant(w: Waiter): void {
+    this.stats.delayed++;
+    this.call(w, true);
+  }
+
+  private refuse(w: Waiter): void {
+    this.stats.refused++;
+    this.call(w, false);
+  }
+
+  /** A throwing callback must not strand the waiters queued behind it. */
+  private call(w: Waiter, granted: boolean): void {
+    try {
+      w.cb(w.arg, granted);
+    } catch {
+      this.callbackErrors++;
+    }
+  }
+}
