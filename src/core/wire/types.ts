@@ -34,6 +34,12 @@ export interface WireError {
   t?: Uint8Array;
   /** 'q' when the datagram was a query, so a responder may answer 203. */
   y?: string;
+  /**
+   * For a malformed query: the KRPC error code to answer with. 203 (protocol error) unless the
+   * fault has its own code: 205 (BEP 44 `v` too big), 207 (salt too big). Absent when the
+   * datagram should be dropped silently.
+   */
+  krpcCode?: number;
 }
 
 export type Family = 4 | 6;
