@@ -4,6 +4,7 @@
 
 import { createHash, createPrivateKey, createPublicKey, sign as edSign, verify as edVerify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { decode, encode } from '../wire/bencode.js';
 import { KRPC_ERRORS } from '../wire/types.js';
 
 /** A BEP 44 error as a storer answers it (KRPC error code + message). */
@@ -120,6 +121,25 @@ export function checkValueSize(vBencoded: Uint8Array): Bep44Error | undefined {
   return undefined;
 }
 
+/**
+ * True when `vBencoded` is one bencoded value in canonical form (sorted unique keys, no padded
+ * numbers): the bytes are hashed and signed as they are, so a storer must be able to hand them
+ * back unchanged to anyone who re-encodes them (libtorrent refuses such a put with 203).
+ */
+export function isCanonicalValue(vBencoded: Uint8Array): boolean {
+  const decoded = decode(vBencoded);
+  if (!decoded.ok) return false;
+  return Buffer.from(encode(decoded.value)).equals(vBencoded);
+}
+
+/** Size (205) then canonical form (203) of a value about to be stored. */
+export function checkValue(vBencoded: Uint8Array): Bep44Error | undefined {
+  return (
+    checkValueSize(vBencoded) ??
+    (isCanonicalValue(vBencoded) ? undefined : { code: KRPC_ERRORS.PROTOCOL, message: 'v is not canonical bencode' })
+  );
+}
+
 export function checkSalt(salt: Uint8Array | undefined): Bep44Error | undefined {
   if (salt && salt.length > MAX_SALT_BYTES) {
     return { code: KRPC_ERRORS.SALT_TOO_BIG, message: 'salt (salt field) too big' };
@@ -194,4 +214,28 @@ export function verifyItem(target: Uint8Array, item: Bep44Item): Bep44Error | un
     return { code: KRPC_ERRORS.PROTOCOL, message: 'k and salt do not hash to the target' };
   }
   return checkMutable(item);
+}
+
+/** A mutable item ready to put: its target, value bytes, key, seq, salt and signature. */
+export interface SignedMutableItem {
+  target: Uint8Array;
+  vRaw: Uint8Array;
+  k: Uint8Array;
+  salt?: Uint8Array;
+  seq: bigint;
+  sig: Uint8Array;
+}
+
+/**
+ * Signs a mutable item with a 32-byte seed. `vRaw` is the canonical bencoding of the value
+ * (use `encode` from wire/bencode). Throws RangeError on a wrong seed length or a value, salt
+ * or seq outside BEP 44's limits: that is a caller's mistake, not network input.
+ */
+export function signMutableItem(seed: Uint8Array, vRaw: Uint8Array, seq: bigint, salt?: Uint8Array): SignedMutableItem {
+  const bad = checkValueSize(vRaw) ?? checkSalt(salt) ?? checkSeq(seq);
+  if (bad) throw new RangeError(bad.message);
+  const k = publicKeyFromSeed(seed);
+  const sig = sign(seed, signedBuffer(salt, seq, vRaw));
+  const useSalt = salt && salt.length > 0 ? salt : undefined;
+  return { target: mutableTarget(k, useSalt), vRaw, k, ...(useSalt ? { salt: useSalt } : {}), seq, sig };
 }

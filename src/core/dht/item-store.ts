@@ -7,7 +7,7 @@ import { KRPC_ERRORS, type Result } from '../wire/types.js';
 import {
   casMismatchError,
   checkMutable,
-  checkValueSize,
+  checkValue,
   immutableTarget,
   mutableTarget,
   seqTooOldError,
@@ -105,10 +105,10 @@ export class ItemStore {
     return this.totalBytes;
   }
 
-  /** Stores an immutable item. `target` must be sha1(vRaw). */
+  /** Stores an immutable item (205, or 203 for non-canonical v or a target other than sha1(vRaw)). */
   putImmutable(target: Uint8Array, vRaw: Uint8Array): Result<PutOutcome, Bep44Error> {
-    const size = checkValueSize(vRaw);
-    if (size) return { ok: false, error: size };
+    const bad = checkValue(vRaw);
+    if (bad) return { ok: false, error: bad };
     if (!sameBytes(immutableTarget(vRaw), target)) {
       return { ok: false, error: { code: KRPC_ERRORS.PROTOCOL, message: 'v does not hash to the target' } };
     }
@@ -124,12 +124,13 @@ export class ItemStore {
   }
 
   /**
-   * Stores a mutable item after checking limits and signature (205, 207, 203, 206), then
+   * Stores a mutable item after checking limits, signature and canonical v (205, 207, 203, 206), then
    * against the stored one: a cas other than the stored seq is 301, an older seq 302. An equal
    * seq renews the item but keeps the stored value (libtorrent does the same).
    */
   putMutable(put: MutablePut): Result<PutOutcome, Bep44Error> {
-    const invalid = checkMutable(put);
+    // Canonical form first: libtorrent rejects such a datagram (203) before looking at anything.
+    const invalid = checkValue(put.vRaw) ?? checkMutable(put);
     if (invalid) return { ok: false, error: invalid };
     const salt = put.salt ?? EMPTY;
     const key = keyOf('mutable', mutableTarget(put.k, salt));

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { encode } from '../../../src/core/wire/bencode.js';
 import {
   checkMutable,
+  checkValue,
+  isCanonicalValue,
+  signMutableItem,
   checkSalt,
   checkSeq,
   checkValueSize,
@@ -151,5 +155,41 @@ describe('verifyItem (reader side)', () => {
     expect(verifyItem(MUT, { vRaw: V, k: PK, salt: SALT, seq: 1n, sig: SIG_SALT })?.code).toBe(203);
     expect(verifyItem(MUT, { vRaw: V, k: PK, seq: 2n, sig: SIG_NO_SALT })?.code).toBe(206);
     expect(verifyItem(MUT, { vRaw: ascii('12:Hello World?'), k: PK, seq: 1n, sig: SIG_NO_SALT })?.code).toBe(206);
+  });
+});
+
+describe('canonical values', () => {
+  it('accepts canonical bencode of any type', () => {
+    for (const v of ['12:Hello World!', 'i-5e', 'le', 'd1:ai1e1:bli2eee', '0:']) expect(isCanonicalValue(ascii(v))).toBe(true);
+  });
+  it('rejects unsorted or duplicate keys, padded numbers, junk and trailing bytes', () => {
+    for (const v of ['d1:bi1e1:ai2ee', 'd1:ai1e1:ai2ee', 'i03e', '03:abc', 'i-0e', 'x', '1:ab', '1:a1:b', '']) {
+      expect(isCanonicalValue(ascii(v)), v).toBe(false);
+    }
+  });
+  it('checkValue reports size (205) before form (203)', () => {
+    expect(checkValue(ascii('d1:bi1e1:ai2ee'))).toEqual({ code: 203, message: 'v is not canonical bencode' });
+    expect(checkValue(new Uint8Array(1001))?.code).toBe(205);
+    expect(checkValue(V)).toBeUndefined();
+  });
+});
+
+describe('signMutableItem', () => {
+  it('produces an item that readers accept under its target', () => {
+    const seed = new Uint8Array(randomBytes(32));
+    const vRaw = encode({ name: 'x', n: 3 });
+    for (const salt of [undefined, new Uint8Array(0), SALT]) {
+      const item = signMutableItem(seed, vRaw, 9n, salt);
+      expect(hex(item.k)).toBe(hex(publicKeyFromSeed(seed)));
+      expect(hex(item.target)).toBe(hex(mutableTarget(item.k, salt)));
+      expect(item.salt === undefined).toBe(!salt || salt.length === 0);
+      expect(verifyItem(item.target, item)).toBeUndefined();
+    }
+  });
+  it('throws on values a storer would refuse', () => {
+    const seed = new Uint8Array(32).fill(1);
+    expect(() => signMutableItem(seed, new Uint8Array(1001), 1n)).toThrow(/too big/);
+    expect(() => signMutableItem(seed, V, -1n)).toThrow(RangeError);
+    expect(() => signMutableItem(seed, V, 1n, new Uint8Array(65))).toThrow(/salt/);
   });
 });

@@ -70,6 +70,15 @@ describe('ItemStore immutable items', () => {
     expect(fits.length).toBe(1000);
     expect(store.putImmutable(immutableTarget(fits), fits).ok).toBe(true);
   });
+  it('refuses non-canonical bencode with 203', () => {
+    const store = new ItemStore(new ManualClock());
+    const v = ascii('d1:bi1e1:ai2ee');
+    const r = store.putImmutable(immutableTarget(v), v);
+    expect(r).toEqual({ ok: false, error: { code: 203, message: 'v is not canonical bencode' } });
+    const m = store.putMutable(signer().put(1n, 'i01e'));
+    expect(!m.ok && m.error.code).toBe(203);
+    expect(store.size).toBe(0);
+  });
   it('returns nothing for an unknown target', () => {
     expect(new ItemStore(new ManualClock()).get(new Uint8Array(20))).toBeUndefined();
   });
