@@ -43,6 +43,12 @@ export interface KrpcCounters {
   queriesReceived: number;
   refused: number;
   rateLimited: number;
+  /** Replies that decoded but lacked what the method requires (outcome bad_reply). */
+  badReplies?: number;
+  /** Replies whose id differed from QueryOptions.expectId (outcome id_mismatch). */
+  idMismatches?: number;
+  /** Exceptions thrown by onQuery/onResponse/malformed-query callbacks, or encode failures in respond (caught). */
+  handlerErrors?: number;
   byMethod: Record<string, { sent: number; ok: number; timeout: number; error: number }>;
   /** Replies by remote client tag (hex of `v`, or '' for none). */
   byVersion: Record<string, number>;

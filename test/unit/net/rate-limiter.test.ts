@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { RateLimiter, RATE_LIMIT_DEFAULTS } from '../../../src/core/net/rate-limiter.js';
+import { KeyedTokenBuckets, TokenBucket } from '../../../src/core/net/token-bucket.js';
+import { ManualClock } from './fake-clock.js';
+
+describe('TokenBucket', () => {
+  it('starts full, empties by the burst, and refills at its rate up to the burst', () => {
+    const b = new TokenBucket(2, 3, 0); // 2/s, burst 3
+    expect([b.tryTake(0), b.tryTake(0), b.tryTake(0), b.tryTake(0)]).toEqual([true, true, true, false]);
+    expect(b.msUntilToken(0)).toBeCloseTo(500);
+    expect(b.tryTake(499)).toBe(false);
+    expect(b.tryTake(500)).toBe(true);
+    expect(b.available(100_000)).toBe(3);
+    expect(b.isIdle(100_000)).toBe(true);
+  });
+
+  it('reserve() books future tokens and refuses beyond maxWait without booking', () => {
+    const b = new TokenBucket(1, 1, 0);
+    expect(b.reserve(0, 5000)).toBe(0);
+    expect(b.reserve(0, 5000)).toBeCloseTo(1000);
+    expect(b.reserve(0, 5000)).toBeCloseTo(2000);
+    expect(b.reserve(0, 1500)).toBe(-1);
+    expect(b.reserve(0, 5000)).toBeCloseTo(3000);
+  });
+
+  it('rejects nonsense parameters', () => {
+    expect(() => new TokenBucket(0, 1, 0)).toThrow(/rate/);
+    expect(() => new TokenBucket(1, 0, 0)).toThrow(/burst/);
+  });
+});
+
+describe('KeyedTokenBuckets', () => {
+  it('never tracks more than maxKeys keys', () => {
+    const k = new KeyedTokenBuckets({ ratePerSec: 1, burst: 2, maxKeys: 100 });
+    for (let i = 0; i < 10_000; i++) k.tryTake(`10.0.${i >> 8}.${i & 255}`, 0);
+    expect(k.size).toBeLessThanOrEqual(100);
+    expect(k.evictedBusy).toBeGreaterThan(0);
+  });
+
+  it('drops idle buckets as new keys arrive', () => {
+    const k = new KeyedTokenBuckets({ ratePerSec: 1, burst: 2, maxKeys: 1000 });
+    for (let i = 0; i < 50; i++) k.tryTake(`a${i}`, 0);
+    expect(k.size).toBe(50);
+    // Long after, every old bucket is full again; new keys sweep them out.
+    for (let i = 0; i < 50; i++) k.tryTake(`b${i}`, 60_000);
+    expect(k.size).toBeLessThan(60);
+    expect(k.evictedBusy).toBe(0);
+  });
+
+  it('keeps a key that is still in debt while idle ones go', () => {
+    const k = new KeyedTokenBuckets({ ratePerSec: 1, burst: 1, maxKeys: 1000 });
+    k.tryTake('busy', 0);
+    expect(k.tryTake('busy', 0)).toBe(false);
+    k.tryTake('new', 10); // prune runs; busy is not idle
+    expect(k.tryTake('busy', 20)).toBe(false);
+  });
+});
+
+describe('RateLimiter', () => {
+  type Decision = { id: number; granted: boolean; at: number };
+  const setup = (opts = {}) => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter(clock, opts);
+    const decisions: Decision[] = [];
+    const cb = (id: number, granted: boolean) => decisions.push({ id, granted, at: clock.now() });
+    return { clock, limiter, decisions, cb };
+  };
+
+  it('has polite defaults: 1 per 2 s per destination with burst 5, ~100/s globally', () => {
+    expect(RATE_LIMIT_DEFAULTS.perKeyRatePerSec).toBe(0.5);
+    expect(RATE_LIMIT_DEFAULTS.perKeyBurst).toBe(5);
+    expect(RATE_LIMIT_DEFAULTS.globalRatePerSec).toBe(100);
+  });
+
+  it('grants a burst at once (synchronously), then delays one destination to its rate', () => {
+    const { clock, limiter, decisions, cb } = setup();
+    for (let i = 0; i < 8; i++) limiter.acquire('1.2.3.4', cb, i);
+    expect(decisions.map((d) => d.id)).toEqual([0, 1, 2, 3, 4]);
+    clock.advance(10_000);
+    expect(decisions.map((d) => [d.id, d.granted, d.at])).toEqual([
+      [0, true, 0],
+      [1, true, 0],
+      [2, true, 0],
+      [3, true, 0],
+      [4, true, 0],
+      [5, true, 2000],
+      [6, true, 4000],
+      [7, true, 6000],
+    ]);
+    expect(limiter.stats).toEqual({ immediate: 5, delayed: 3, refused: 0 });
+  });
+
+  it('does not let one busy destination hold up others', () => {
+    const { clock, limiter, decisions, cb } = setup();
+    for (let i = 0; i < 7; i++) limiter.acquire('busy', cb, i);
+    limiter.acquire('other', cb, 100);
+    expect(decisions.find((d) => d.id === 100)).toEqual({ id: 100, granted: true, at: 0 });
+    clock.advance(5000);
+    expect(decisions.filter((d) => d.granted)).toHaveLength(8);
+  });
+
+  it('refuses a request that would wait longer than maxWaitMs, at once', () => {
+    const { limiter, decisions, cb } = setup({ perKeyRatePerSec: 1, perKeyBurst: 1, maxWaitMs: 2500 });
+    for (let i = 0; i < 5; i++) limiter.acquire('k', cb, i);
+    // 0 now, 1 at 1 s, 2 at 2 s; 3 would wait 3 s > 2.5 s: refused immediately, and so is 4.
+    expect(decisions).toEqual([
+      { id: 0, granted: true, at: 0 },
+      { id: 3, granted: false, at: 0 },
+      { id: 4, granted: false, at: 0 },
+    ]);
+    expect(limiter.queued).toBe(2);
+  });
+
+  it('queues over the global rate in FIFO order and refuses what cannot make maxWaitMs', () => {
+    const { clock, limiter, decisions, cb } = setup({ globalRatePerSec: 10, globalBurst: 2, maxWaitMs: 450 });
+    for (let i = 0; i < 8; i++) limiter.acquire(`k${i}`, cb, i);
+    // burst 2 now; then one per 100 ms: ids 2..5 fit within 450 ms, 6 and 7 would not.
+    clock.advance(1000);
+    const granted = decisions.filter((d) => d.granted).map((d) => [d.id, d.at]);
+    expect(granted).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 100],
+      [3, 200],
+      [4, 300],
+      [5, 400],
+    ]);
+    expect(decisions.filter((d) => !d.granted).map((d) => [d.id, d.at])).toEqual([
+      [6, 0],
+      [7, 0],
+    ]);
+  });
+
+  it('bounds the queue length', () => {
+    const { limiter, decisions, cb } = setup({ globalRatePerSec: 1, globalBurst: 1, maxQueued: 3, maxWaitMs: 60_000 });
+    for (let i = 0; i < 10; i++) limiter.acquire(`k${i}`, cb, i);
+    expect(limiter.queued).toBe(3);
+    expect(decisions.filter((d) => !d.granted)).toHaveLength(6);
+  });
+
+  it('close() refuses everything waiting and everything after', () => {
+    const { clock, limiter, decisions, cb } = setup({ perKeyRatePerSec: 1, perKeyBurst: 1 });
+    limiter.acquire('k', cb, 0);
+    limiter.acquire('k', cb, 1);
+    limiter.close();
+    limiter.acquire('k', cb, 2);
+    clock.advance(10_000);
+    expect(decisions.map((d) => [d.id, d.granted])).toEqual([
+      [0, true],
+      [1, false],
+      [2, false],
+    ]);
+    expect(limiter.queued).toBe(0);
+  });
+
+  it('tryAcquire takes only free slots and never queues', () => {
+    const { clock, limiter } = setup({ perKeyRatePerSec: 1, perKeyBurst: 2 });
+    expect([limiter.tryAcquire('x'), limiter.tryAcquire('x'), limiter.tryAcquire('x')]).toEqual([true, true, false]);
+    clock.advance(1000);
+    expect(limiter.tryAcquire('x')).toBe(true);
+    expect(limiter.queued).toBe(0);
+  });
+
+  it('stays bounded in tracked keys under a flood of destinations', () => {
+    const { limiter, cb } = setup({ maxKeys: 500 });
+    for (let i = 0; i < 20_000; i++) limiter.acquire(`h${i}`, cb, i);
+    expect(limiter.trackedKeys).toBeLessThanOrEqual(500);
+    expect(limiter.queued).toBeLessThanOrEqual(RATE_LIMIT_DEFAULTS.maxQueued);
+  });
+});
