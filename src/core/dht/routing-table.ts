@@ -118,7 +118,7 @@ interface Bucket {
 export class RoutingTable {
   readonly id: NodeId;
   readonly k: number;
-  private readonly clock: Clock;
+  readonly clock: Clock;
   private readonly replacementSize: number;
   private readonly oneNodePerIp: boolean;
   private readonly failureThreshold: number;
