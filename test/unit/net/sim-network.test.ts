@@ -2,6 +2,8 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { AddressPolicy } from '../../../src/core/net/address.js';
+import { Krpc } from '../../../src/core/net/krpc.js';
+import type { QueryOutcome } from '../../../src/core/net/krpc-types.js';
 import { Prng } from '../../../src/core/net/prng.js';
 import { SimNetwork, ipv4ToNumber, numberToIpv4 } from '../../../src/core/net/sim-network.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
@@ -246,6 +248,34 @@ describe('SimNetwork', () => {
     expect(policy.isBogon(host, 6881)).toBe(false);
     expect(policy.rateLimitKey(host, 6881)).toBe(`${host}:6881`);
     expect(new AddressPolicy({ loopbackOnly: false }).mayQuery(host, 6881)).toBe(false);
+  });
+
+  it('runs the Krpc engine in virtual time: exact RTTs, timeouts against unresponsive nodes', async () => {
+    const { clock, net } = setup({ latencyMs: { min: 30, max: 30 } });
+    const engine = (host: string, fill: number) =>
+      new Krpc({
+        transport: net.attach(host, 6881),
+        clock,
+        id: new Uint8Array(20).fill(fill),
+        policy: new AddressPolicy({ allowPrivate: true, loopbackOnly: false }),
+      });
+    const a = engine('10.0.0.1', 1);
+    const b = engine('10.0.0.2', 2);
+    b.onQuery((msg, from) => b.respond(from, msg.t, {}));
+    let outcome: QueryOutcome | undefined;
+    void a.query({ host: '10.0.0.2', port: 6881 }, 'ping', {}).then((o) => (outcome = o));
+    expect(await clock.runUntilAsync(() => outcome !== undefined, 10_000)).toBe(true);
+    expect(outcome).toMatchObject({ ok: true, rttMs: 60 });
+    expect(clock.now()).toBe(60);
+
+    net.setBehaviour('10.0.0.2', 6881, { kind: 'unresponsive' });
+    const asked = clock.now();
+    const late = a.query({ host: '10.0.0.2', port: 6881 }, 'ping', {}, { retries: 0, timeoutMs: 500 });
+    await clock.runUntilIdleAsync();
+    expect(await late).toMatchObject({ ok: false, kind: 'timeout' });
+    expect(clock.now() - asked).toBe(500);
+    await a.close();
+    await b.close();
   });
 
   it('keeps per-endpoint memory small (10,000 endpoints)', () => {
