@@ -131,7 +131,7 @@ export class Krpc implements KrpcEngine {
   private readonly pending = new Map<string, Pending>();
   private queryHandler: QueryHandler | null = null;
   private readonly observers: ResponseObserver[] = [];
-  private readonly onMalformedQuery: MalformedQueryHook | undefined;
+  private malformedHook: MalformedQueryHook | undefined;
   private readonly hasV4: boolean;
   private readonly hasV6: boolean;
   private readonly tidPool = Buffer.allocUnsafe(TID_POOL);
@@ -148,7 +148,7 @@ export class Krpc implements KrpcEngine {
     this.timeoutMs = options.timeoutMs ?? KRPC_DEFAULTS.timeoutMs;
     this.retries = options.retries ?? KRPC_DEFAULTS.retries;
     this.closeTransport = options.closeTransport ?? false;
-    this.onMalformedQuery = options.onMalformedQuery;
+    this.malformedHook = options.onMalformedQuery;
     const endpoints = options.transport.endpoints;
     this.policy = options.policy ?? new AddressPolicy({ localAddresses: endpoints.map((e) => e.host) });
     // With no endpoints reported (a bare test transport) do not guess: allow both families.
@@ -223,17 +223,25 @@ export class Krpc implements KrpcEngine {
     this.observers.push(observer);
   }
 
+  /** Replaces the hook for undecodable queries that carried a readable t (see KrpcOptions). */
+  onMalformedQuery(hook: MalformedQueryHook | null): void {
+    this.malformedHook = hook ?? undefined;
+  }
+
   respond(to: Endpoint, t: Uint8Array, body: { [key: string]: BEncodable | undefined }): void {
     if (this.closed) return;
+    const full = body.id === undefined ? { ...body, id: this.id } : body;
     let bytes: Uint8Array;
     try {
-      bytes = encodeResponse(t, body.id === undefined ? { ...body, id: this.id } : body, {
-        v: this.v,
-        ip: { host: to.host, port: to.port, family: to.host.includes(':') ? 6 : 4 },
-      });
+      bytes = encodeResponse(t, full, { v: this.v, ip: { host: to.host, port: to.port, family: to.host.includes(':') ? 6 : 4 } });
     } catch {
-      this.counters.handlerErrors++;
-      return;
+      try {
+        // An address the compact form cannot carry (e.g. with a %zone): answer without `ip`.
+        bytes = encodeResponse(t, full, { v: this.v });
+      } catch {
+        this.counters.handlerErrors++;
+        return;
+      }
     }
     this.sendRaw(to, bytes);
   }
@@ -287,6 +295,13 @@ export class Krpc implements KrpcEngine {
       return;
     }
     this.counters.rateLimited++;
+    if (p.attempts > 0) {
+      // A retry that may not go out: the node simply did not answer in time.
+      this.counters.timeouts++;
+      this.methodStats(p.method).timeout++;
+      this.finish(p, { ok: false, kind: 'timeout', attempts: p.attempts });
+      return;
+    }
     this.finish(p, { ok: false, kind: 'refused', message: `rate limited: ${p.limitKey} over its limit` });
   };
 
@@ -350,7 +365,7 @@ export class Krpc implements KrpcEngine {
     if (!decoded.ok) {
       c.malformed++;
       const err = decoded.error;
-      if (err.y === 'q' && err.t && this.onMalformedQuery) this.callSafely(this.onMalformedQuery, err, { host, port });
+      if (err.y === 'q' && err.t && this.malformedHook) this.callSafely(this.malformedHook, err, { host, port });
       return;
     }
     const msg = decoded.value;

@@ -303,6 +303,33 @@ describe('Krpc (in-memory)', () => {
     expect(krpc.counters.rateLimited).toBe(1);
   });
 
+  it('a retry the limiter refuses ends as a timeout, not as refused', async () => {
+    const { clock, transport, krpc } = setup({ retries: 1, rateLimit: { perKeyRatePerSec: 0.1, perKeyBurst: 1, maxWaitMs: 500 } });
+    const p = krpc.query(PEER, 'ping', {});
+    clock.advance(1000);
+    expect(await p).toEqual({ ok: false, kind: 'timeout', attempts: 1 });
+    expect(transport.sent).toHaveLength(1);
+    expect(krpc.counters).toMatchObject({ timeouts: 1, rateLimited: 1 });
+  });
+
+  it('the malformed-query hook can be set after construction', () => {
+    const { transport, krpc } = setup();
+    const hooked: number[] = [];
+    krpc.onMalformedQuery((err) => hooked.push(err.t!.length));
+    transport.deliver(encode({ a: { id: Uint8Array.of(1) }, q: 'ping', t: 'abc', y: 'q' }), '127.0.0.2', 2);
+    krpc.onMalformedQuery(null);
+    transport.deliver(encode({ a: { id: Uint8Array.of(1) }, q: 'ping', t: 'abc', y: 'q' }), '127.0.0.2', 2);
+    expect(hooked).toEqual([3]);
+  });
+
+  it('respond() to an address the ip field cannot carry still answers, without ip', () => {
+    const { transport, krpc } = setup();
+    krpc.respond({ host: 'fe80::1%eth0', port: 9 }, Uint8Array.of(1), {});
+    expect(transport.sent).toHaveLength(1);
+    const m = decodeMessage(transport.sent[0].data);
+    expect(m.ok && m.value.y === 'r').toBe(true);
+  });
+
   it('noRateLimit skips the limiter', () => {
     const { transport, krpc } = setup({ rateLimit: { perKeyRatePerSec: 1, perKeyBurst: 1 } });
     for (let i = 0; i < 5; i++) void krpc.query(PEER, 'ping', {}, { noRateLimit: true });
