@@ -422,6 +422,14 @@ export class AddressPolicy {
     for (const a of options.localAddresses ?? []) this.addLocalAddress(a);
   }
 
+  /**
+   * For engines on SimNetwork: its hosts are private (10/8) and no datagram leaves the process,
+   * so the loopback-only rule (meant for real sockets) does not apply and private space is open.
+   */
+  static simulated(): AddressPolicy {
+    return new AddressPolicy({ allowPrivate: true, loopbackOnly: false });
+  }
+
   /** Record an address we are bound to or bootstrapped from. Non-IP strings are ignored. */
   addLocalAddress(host: string): void {
     const cls = classifyIp(host);

@@ -1,0 +1,32 @@
+// The same Krpc engine on SimNetwork and virtual time: deterministic and instant.
+import { describe, expect, it } from 'vitest';
+import { AddressPolicy } from '../../../src/core/net/address.js';
+import { Krpc } from '../../../src/core/net/krpc.js';
+import { SimNetwork } from '../../../src/core/net/sim-network.js';
+import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
+
+describe('Krpc on SimNetwork', () => {
+  it('answers pings across the simulated network and times out on an unresponsive node, in virtual time', async () => {
+    const clock = new VirtualClock();
+    const net = new SimNetwork({ clock, seed: 7, latencyMs: { min: 20, max: 20 } });
+    const a = new Krpc({ transport: net.attach('10.0.0.1', 6881), clock, id: new Uint8Array(20).fill(1), policy: AddressPolicy.simulated() });
+    const b = new Krpc({ transport: net.attach('10.0.0.2', 6881), clock, id: new Uint8Array(20).fill(2), policy: AddressPolicy.simulated() });
+    b.onQuery((m, from) => b.respond(from, m.t, {}));
+    net.setBehaviour('10.0.0.3', 6881, { kind: 'unresponsive' });
+    net.attach('10.0.0.3', 6881);
+
+    const ok = a.query({ host: '10.0.0.2', port: 6881 }, 'ping', {});
+    const silent = a.query({ host: '10.0.0.3', port: 6881 }, 'ping', {}, { timeoutMs: 500, retries: 1 });
+    await clock.runUntilIdleAsync();
+    expect(await ok).toMatchObject({ ok: true, rttMs: 40 });
+    expect(await silent).toEqual({ ok: false, kind: 'timeout', attempts: 2 });
+    expect(clock.now()).toBe(1000);
+  });
+
+  it('under BITSCRAPE_LOOPBACK_ONLY the default policy refuses simulated private hosts', async () => {
+    const clock = new VirtualClock();
+    const net = new SimNetwork({ clock });
+    const a = new Krpc({ transport: net.attach('10.0.0.1', 6881), clock, id: new Uint8Array(20).fill(1) });
+    expect(await a.query({ host: '10.0.0.2', port: 6881 }, 'ping', {})).toMatchObject({ ok: false, kind: 'refused' });
+  });
+});
