@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { krpcProbe } from './harness/krpc-probe.js';
 import { startLibtorrentNetwork, SYSTEM_PYTHON } from './harness/libtorrent-network.js';
 import { SHARED_NETWORK } from './harness/provided.js';
-import { nodesOf, sharedLibtorrent } from './harness/shared.js';
+import { nodesOf, sharedLibtorrent, useLibtorrentNetwork } from './harness/shared.js';
 
 const LT_VERSION = Buffer.from('LT\x02\x08', 'latin1');
 
@@ -101,7 +101,7 @@ describe('libtorrent interop harness', () => {
     const gone = nodesOf(net.state)[0];
     const after = await krpcProbe(gone.host, gone.port, 'ping', ['--timeout', '0.5']);
     expect(after.status).toBe(3);
-  });
+  }, 90_000);
 
   it('fails with a clear error when the interpreter cannot import libtorrent', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bitscrape-nolt-'));
@@ -119,5 +119,20 @@ describe('libtorrent interop harness', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a suite with its own IPv6-only network', () => {
+  const net = useLibtorrentNetwork({ nodes: 3, infohashes: 2, ipv6: true, ipv4: false });
+
+  it('runs every node on [::1] with nodes6 in find_node replies', async () => {
+    const { state, bootstrap } = net();
+    expect(state.families).toEqual(['v6']);
+    expect(bootstrap).toEqual([`[::1]:${state.base_port}`]);
+    const node = nodesOf(state, 'v6')[1];
+    const { status, reply } = await krpcProbe(node.host, node.port, 'find_node', ['--want', 'n6']);
+    expect(status).toBe(0);
+    const ids = (reply.r as { nodes6?: Array<{ id: string }> }).nodes6?.map((n) => n.id) ?? [];
+    expect(ids).toEqual(expect.arrayContaining([state.nodes[0].id]));
   });
 });
