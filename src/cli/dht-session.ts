@@ -1,0 +1,209 @@
+// Turns the shared DHT flags into a running client: UDP sockets, address policy, Krpc engine,
+// routing table (restored from the routing file unless --fresh) and bootstrap contacts. Every
+// command that talks to the DHT starts here and calls close(), which saves what was learnt.
+import { Flags } from '@oclif/core';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { AddressPolicy, formatEndpoint, ipFamily, isLoopback, loopbackOnlyFromEnv, parseEndpoint, resolveEndpoint, type ResolvedEndpoint } from '../core/net/address.js';
+import { Krpc } from '../core/net/krpc.js';
+import { RealClock } from '../core/net/real-clock.js';
+import { UdpTransport, type UdpBind } from '../core/net/udp-transport.js';
+import { DhtNode } from '../core/dht/dht-node.js';
+import { idFromHex, randomId } from '../core/dht/node-id.js';
+import { loadRoutingFile, restoreRoutingTable, saveRoutingFile } from '../core/dht/routing-persistence.js';
+import { RoutingTable } from '../core/dht/routing-table.js';
+import { defaultRoutingFile } from '../core/paths.js';
+import { BadInputError, CliError } from './errors.js';
+import { durationFlag } from './base-command.js';
+
+/** The public routers (PROTOCOL.md §6); used only when nothing else is known. */
+export const PUBLIC_ROUTERS = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881', 'dht.libtorrent.org:25401'];
+
+export const dhtFlags = {
+  bootstrap: Flags.string({ char: 'b', multiple: true, description: 'bootstrap node host:port (repeatable; DNS names allowed); default: the routing file, then the public routers' }),
+  'routing-file': Flags.string({ description: 'routing table file to start from and save to (default: in the data directory)' }),
+  fresh: Flags.boolean({ description: 'ignore the saved routing table (and do not overwrite it)' }),
+  timeout: durationFlag({ description: 'per-query timeout (e.g. 500ms, 2s)', default: 2000 }),
+  bind: Flags.string({ multiple: true, description: 'local address to bind, host or host:port (one per family)' }),
+  port: Flags.integer({ description: 'local UDP port (0 = any)', default: 0, min: 0, max: 65535 }),
+  rate: Flags.integer({ description: 'global query rate limit per second', default: 100, min: 1, max: 5000 }),
+  'allow-private': Flags.boolean({ description: 'allow private and loopback addresses as DHT contacts' }),
+};
+
+export interface DhtFlagValues {
+  bootstrap?: string[];
+  'routing-file'?: string;
+  fresh: boolean;
+  timeout: number;
+  bind?: string[];
+  port: number;
+  rate: number;
+  'allow-private': boolean;
+}
+
+export interface SessionOptions {
+  /** BEP 43 ro=1 on our queries: probes are read-only, a node is not. */
+  readOnly: boolean;
+  /** Our id; default: the routing file's, else random. */
+  id?: Uint8Array;
+  /** Per-destination rate override (queries/s) — lifted on local test networks by the policy key. */
+  perDestinationRate?: number;
+  /** Warn and start fresh instead of failing on a bad routing file (the `node` command). */
+  tolerateBadRoutingFile?: boolean;
+  warn?: (text: string) => void;
+}
+
+export interface DhtSession {
+  node: DhtNode;
+  engine: Krpc;
+  transport: UdpTransport;
+  policy: AddressPolicy;
+  clock: RealClock;
+  routingFile: string | null;
+  /** Nodes restored from the routing file. */
+  restored: number;
+  /** Saves the routing table (unless --fresh) and closes the sockets. */
+  close(opts?: { save?: boolean }): Promise<void>;
+  save(): Promise<void>;
+}
+
+/** Parses and resolves the --bootstrap values; bad ones are a one-line usage error. */
+export async function resolveBootstrap(values: string[]): Promise<ResolvedEndpoint[]> {
+  const out: ResolvedEndpoint[] = [];
+  for (const text of values) {
+    const parsed = parseEndpoint(text);
+    if (!parsed.ok) throw new BadInputError(`--bootstrap: ${parsed.error}`);
+    try {
+      out.push(...(await resolveEndpoint(parsed.value)));
+    } catch (err) {
+      throw new BadInputError(`--bootstrap: ${(err as Error).message}`);
+    }
+  }
+  return out;
+}
+
+function bindAddresses(flags: DhtFlagValues, contacts: string[]): UdpBind[] {
+  if (flags.bind && flags.bind.length > 0) {
+    return flags.bind.map((text) => {
+      const fam = ipFamily(text);
+      if (fam !== 0) return { host: text, port: flags.port };
+      const parsed = parseEndpoint(text);
+      if (!parsed.ok || parsed.value.kind === 'name') throw new BadInputError(`--bind: '${text}' is not an IP address or IP:port`);
+      return { host: parsed.value.host, port: parsed.value.port };
+    });
+  }
+  // Stay on loopback when told to, or when every contact is on loopback (a local testnet).
+  const local = loopbackOnlyFromEnv() || (contacts.length > 0 && contacts.every((h) => isLoopback(h)));
+  const wantV6 = contacts.some((h) => ipFamily(h) === 6);
+  const wantV4 = contacts.length === 0 || contacts.some((h) => ipFamily(h) === 4);
+  const binds: UdpBind[] = [];
+  if (wantV4) binds.push({ host: local ? '127.0.0.1' : '0.0.0.0', port: flags.port });
+  if (wantV6) binds.push({ host: local ? '::1' : '::', port: flags.port });
+  return binds;
+}
+
+export async function openSession(flags: DhtFlagValues, opts: SessionOptions): Promise<DhtSession> {
+  const warn = opts.warn ?? ((t: string) => process.stderr.write(t + '\n'));
+  const clock = new RealClock();
+  const routingFile = flags.fresh ? null : (flags['routing-file'] ?? defaultRoutingFile());
+  const explicitFile = Boolean(flags['routing-file']);
+
+  // The saved table first: it decides our id and may make the routers unnecessary.
+  let saved: Awaited<ReturnType<typeof loadRoutingFile>> | null = null;
+  if (routingFile) {
+    saved = await loadRoutingFile(routingFile);
+    if (!saved.ok) {
+      const missing = saved.error.startsWith('routing file not found');
+      if (missing && !explicitFile) saved = null;
+      else if (missing && explicitFile && opts.tolerateBadRoutingFile) saved = null;
+      else if (opts.tolerateBadRoutingFile) {
+        warn(`warning: ${saved.error}; starting with an empty table`);
+        saved = null;
+      } else throw new BadInputError(`${saved.error} (use --fresh to ignore it)`);
+    }
+  }
+
+  const bootstrap = await resolveBootstrap(flags.bootstrap ?? []);
+  const savedNodes = saved?.ok ? saved.value.nodes : [];
+  const contactHosts = [...bootstrap.map((b) => b.host), ...savedNodes.map((n) => n.host)];
+  if (bootstrap.length === 0 && savedNodes.length === 0) {
+    if (loopbackOnlyFromEnv()) {
+      throw new BadInputError('no bootstrap nodes: BITSCRAPE_LOOPBACK_ONLY=1 refuses the public routers; pass --bootstrap host:port');
+    }
+    try {
+      bootstrap.push(...(await resolveBootstrap(PUBLIC_ROUTERS)));
+    } catch {
+      // One router failing to resolve is normal; none at all is reported when the lookup finds nothing.
+    }
+  }
+
+  let transport: UdpTransport;
+  try {
+    transport = await UdpTransport.open({ bind: bindAddresses(flags, contactHosts) });
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+  const policy = new AddressPolicy({
+    allowPrivate: flags['allow-private'],
+    localAddresses: [...transport.endpoints.map((e) => e.host), ...contactHosts],
+  });
+  const fileId = saved?.ok ? idFromHex(saved.value.id) : null;
+  const id = opts.id ?? (fileId?.ok ? fileId.value : randomId());
+  const engine = new Krpc({
+    transport,
+    clock,
+    id,
+    readOnly: opts.readOnly,
+    timeoutMs: flags.timeout,
+    retries: 1,
+    policy,
+    rateLimit: { globalRatePerSec: flags.rate, globalBurst: flags.rate, ...(opts.perDestinationRate ? { perKeyRatePerSec: opts.perDestinationRate, perKeyBurst: 5 } : {}) },
+  });
+  const local = policy.allowsLoopback || policy.allowsPrivate;
+  let table: RoutingTable;
+  let restored = 0;
+  if (saved?.ok) {
+    const r = restoreRoutingTable(saved.value, { id, clock, oneNodePerIp: !local });
+    table = r.table;
+    restored = r.live;
+  } else {
+    table = new RoutingTable({ id, clock, oneNodePerIp: !local });
+  }
+  const node = new DhtNode({
+    engine,
+    clock,
+    table,
+    bootstrap,
+    allowContact: (host, port) => !policy.isBogon(host, port) && policy.mayQuery(host, port),
+    lookupDefaults: { queryTimeoutMs: flags.timeout, oneContactPerIp: !local },
+  });
+
+  const save = async (): Promise<void> => {
+    if (!routingFile || table.size === 0) return;
+    await mkdir(dirname(routingFile), { recursive: true });
+    const r = await saveRoutingFile(routingFile, table);
+    if (!r.ok) warn(`warning: ${r.error}`);
+  };
+  let closed = false;
+  return {
+    node,
+    engine,
+    transport,
+    policy,
+    clock,
+    routingFile,
+    restored,
+    save,
+    async close(o = {}) {
+      if (closed) return;
+      closed = true;
+      if (o.save !== false) await save();
+      await engine.close();
+      await transport.close();
+    },
+  };
+}
+
+export function endpointText(e: { host: string; port: number }): string {
+  return formatEndpoint(e.host, e.port);
+}

@@ -1,0 +1,110 @@
+// The traversal Strategy contract: the engine owns sockets, rate limits, sanitizing, dedup and
+// storage; a strategy only decides whom to ask next and with which target. Plugins import these
+// as types only (`import type { Strategy } from 'bitscrape'`); everything they need at run time
+// arrives through StrategyContext, so a plugin package needs no dependency at all.
+import type { Family, NodeInfo } from '../wire/types.js';
+
+/** A contact the crawl may query. `id` is what we expect it to answer with, when known. */
+export interface CrawlNode {
+  id?: Uint8Array;
+  host: string;
+  port: number;
+  family: Family;
+}
+
+/** One query the strategy wants sent. */
+export interface CrawlTask {
+  node: CrawlNode;
+  method: 'sample_infohashes' | 'find_node';
+  target: Uint8Array;
+  /** Opaque tag for the strategy (e.g. which table the task belongs to). */
+  tag?: unknown;
+}
+
+/** What a strategy may return from next(). */
+export type NextResult =
+  | { task: CrawlTask }
+  /** Nothing to send now; ask again when a reply arrives or at `retryAt` (engine clock ms). */
+  | { wait: true; retryAt?: number }
+  /** The strategy has nothing more to do (the engine still waits for in-flight replies). */
+  | { done: true };
+
+export interface TaskReply {
+  /** The responder's id (verified against the expected id by the engine). */
+  id: Uint8Array;
+  /** Contacts from `nodes`/`nodes6`, already sanitized (no bogons, no banned or unreachable ones). */
+  nodes: NodeInfo[];
+  /** BEP 51 fields, present when the node answered sample_infohashes properly. */
+  samples?: Uint8Array[];
+  num?: number;
+  interval?: number;
+  /** How many of `samples` the engine had not seen before in this run. */
+  newSamples: number;
+  /** Raw client tag, if any. */
+  version?: Uint8Array;
+}
+
+export type TaskFailure = 'timeout' | 'error' | 'unsupported' | 'bad_reply' | 'id_mismatch' | 'refused';
+
+/** Runtime helpers the engine hands to a strategy (so plugins need no imports at run time). */
+export interface StrategyHelpers {
+  randomId(): Uint8Array;
+  /** A random id whose first `bits` bits equal those of `prefix`. */
+  randomIdInPrefix(prefix: Uint8Array, bits: number): Uint8Array;
+  /** Negative if a is closer to target than b, 0 if equal, positive otherwise. */
+  compareDistance(a: Uint8Array, b: Uint8Array, target: Uint8Array): number;
+  commonPrefixBits(a: Uint8Array, b: Uint8Array): number;
+  toHex(id: Uint8Array): string;
+  /** Deterministic under a seeded run (SimNetwork), Math.random otherwise. */
+  random(): number;
+}
+
+export interface StrategyContext {
+  /** The engine's clock in ms (virtual on SimNetwork). */
+  now(): number;
+  helpers: StrategyHelpers;
+  /** The address family the crawl runs on. */
+  family: Family;
+  /** Closest known-good contacts from the engine's routing table (bootstrapped before seed()). */
+  closestKnown(target: Uint8Array, count: number): CrawlNode[];
+  /** A full iterative find_node lookup through the engine (counted in the crawl's query budget). */
+  lookup(target: Uint8Array): Promise<CrawlNode[]>;
+  /** Whether the engine's sanitizer would currently allow querying this node. */
+  allowed(node: CrawlNode): boolean;
+  /** Engine-side minimum BEP 51 interval override in seconds (`--min-interval`), or undefined. */
+  minIntervalS?: number;
+  /** Free-form progress lines for the user (stderr). */
+  log(text: string): void;
+}
+
+export interface Strategy {
+  readonly name: string;
+  /** Prepares initial candidates (may run lookups). */
+  seed(ctx: StrategyContext): Promise<void>;
+  /** The next query to send, or why not. Called whenever a query slot is free. */
+  next(ctx: StrategyContext): NextResult;
+  onReply(task: CrawlTask, reply: TaskReply, ctx: StrategyContext): void;
+  onFailure(task: CrawlTask, failure: TaskFailure, ctx: StrategyContext): void;
+  /** Progress of one full pass, 0..1 (for status lines and ETA). */
+  progress(): number;
+  /** Serializable state for resume (JSON-safe), or undefined if the strategy cannot resume. */
+  saveState?(): unknown;
+  /** Restores state saved by saveState(); returns false when the state is not usable. */
+  restoreState?(state: unknown, ctx: StrategyContext): boolean;
+  /** Traversal memory estimate in bytes (reported by the bench). */
+  memoryBytes?(): number;
+}
+
+/** What a plugin contributes for each strategy: a description and a factory. */
+export interface StrategyDefinition {
+  name: string;
+  description: string;
+  create(options: StrategyOptions): Strategy;
+}
+
+export interface StrategyOptions {
+  /** Query slots the engine will keep busy. */
+  concurrency: number;
+  /** Free-form options from `--strategy-opt key=value`. */
+  params: Record<string, string>;
+}
