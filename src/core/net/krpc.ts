@@ -6,8 +6,9 @@
 // dropped silently (answering it would make us an amplifier). query() never rejects.
 import { randomFillSync } from 'node:crypto';
 import { toHex } from '../wire/hex.js';
-import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../wire/krpc.js';
-import type { BEncodable, KrpcResponse, WireError } from '../wire/types.js';
+import { encodeError, encodeQuery, encodeResponse, messageFromView } from '../wire/krpc.js';
+import { KrpcView, scanKrpc } from '../wire/krpc-view.js';
+import type { BEncodable, KrpcQuery, KrpcResponse, WireError } from '../wire/types.js';
 import { AddressPolicy, canonicalIp } from './address.js';
 import type { Clock } from './clock.js';
 import type {
@@ -40,6 +41,13 @@ export const KRPC_DEFAULTS = {
 } as const;
 
 export type MalformedQueryHook = (err: WireError, from: Endpoint) => void;
+
+/**
+ * The responder's fast path: sees every well-formed incoming query as a scanned view, before
+ * any object is built. Returns true when it dealt with the query; false passes it on to the
+ * onQuery handler as a decoded KrpcQuery. The view is only valid during the call.
+ */
+export type RawQueryHook = (view: KrpcView, host: string, port: number, raw: Uint8Array) => boolean;
 
 export interface KrpcOptions {
   transport: Transport;
@@ -132,6 +140,9 @@ export class Krpc implements KrpcEngine {
   private queryHandler: QueryHandler | null = null;
   private readonly observers: ResponseObserver[] = [];
   private malformedHook: MalformedQueryHook | undefined;
+  private rawQueryHook: RawQueryHook | null = null;
+  /** One view for incoming datagrams, reused: nothing keeps it past onDatagram. */
+  private readonly view = new KrpcView();
   private readonly hasV4: boolean;
   private readonly hasV6: boolean;
   private readonly tidPool = Buffer.allocUnsafe(TID_POOL);
@@ -221,6 +232,11 @@ export class Krpc implements KrpcEngine {
 
   onResponse(observer: ResponseObserver): void {
     this.observers.push(observer);
+  }
+
+  /** Installs (or with null removes) the fast path for incoming queries (see RawQueryHook). */
+  onRawQuery(hook: RawQueryHook | null): void {
+    this.rawQueryHook = hook;
   }
 
   /** Replaces the hook for undecodable queries that carried a readable t (see KrpcOptions). */
@@ -361,25 +377,34 @@ export class Krpc implements KrpcEngine {
     if (this.closed) return;
     const c = this.counters;
     c.received++;
-    const decoded = decodeMessage(data);
-    if (!decoded.ok) {
+    const view = scanKrpc(data, this.view);
+    if (view.error !== null) {
       c.malformed++;
-      const err = decoded.error;
+      const err = view.error;
       if (err.y === 'q' && err.t && this.malformedHook) this.callSafely(this.malformedHook, err, { host, port });
       return;
     }
-    const msg = decoded.value;
-    if (msg.y === 'q') {
+    if (view.y === 0x71) {
       c.queriesReceived++;
+      const raw = this.rawQueryHook;
+      if (raw) {
+        try {
+          if (raw(view, host, port, data)) return;
+        } catch {
+          c.handlerErrors++;
+          return;
+        }
+      }
       if (this.queryHandler) {
         try {
-          this.queryHandler(msg, { host, port }, data);
+          this.queryHandler(messageFromView(view) as KrpcQuery, { host, port }, data);
         } catch {
           c.handlerErrors++;
         }
       }
       return;
     }
+    const msg = messageFromView(view) as Exclude<ReturnType<typeof messageFromView>, KrpcQuery>;
     // A response or an error: never answered, whatever it holds.
     const t = msg.t;
     const p = t.length === 4 ? this.pending.get(pendingKey(((t[0] << 24) | (t[1] << 16) | (t[2] << 8) | t[3]) >>> 0, host, port)) : undefined;
