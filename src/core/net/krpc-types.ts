@@ -21,8 +21,11 @@ export interface QueryOptions {
 export type QueryFailure =
   | { kind: 'timeout'; attempts: number }
   | { kind: 'error'; code: number; message: string; msg: KrpcErrorMessage; rttMs: number }
-  /** The reply decoded but lacked what the method requires (e.g. get_peers without token and nodes). */
-  | { kind: 'bad_reply'; message: string; rttMs: number }
+  /**
+   * The reply decoded but lacked what the method requires (e.g. get_peers without token and nodes).
+   * `msg` is that reply: a sample_infohashes answered with nodes only still carries usable contacts.
+   */
+  | { kind: 'bad_reply'; message: string; rttMs: number; msg?: KrpcResponse }
   | { kind: 'id_mismatch'; msg: KrpcResponse; rttMs: number }
   /** Refused locally: address policy (bogon, loopback-only), or the engine is closed. */
   | { kind: 'refused'; message: string };

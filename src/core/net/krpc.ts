@@ -433,7 +433,7 @@ export class Krpc implements KrpcEngine {
     if (problem !== null) {
       c.badReplies++;
       stats.error++;
-      this.finish(p, { ok: false, kind: 'bad_reply', message: problem, rttMs });
+      this.finish(p, { ok: false, kind: 'bad_reply', message: problem, rttMs, msg });
       return;
     }
     stats.ok++;
