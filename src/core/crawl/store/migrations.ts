@@ -1,0 +1,111 @@
+// Schema versions. PRAGMA user_version holds the version a database is at; MIGRATIONS[i] takes a
+// database from version i to version i + 1. Append only: a released migration never changes.
+import type Database from 'better-sqlite3';
+
+export type Migration = (db: Database.Database) => void;
+
+const v1: Migration = (db) => {
+  // infohashes keeps its rowid: rows are appended in arrival order and only the small primary
+  // key index takes random inserts. WITHOUT ROWID would move whole rows around on page splits
+  // (measured about half the insert rate), and the secondary indexes (first_seen, later
+  // scraped_at) stay append-only because their entries end in the increasing rowid.
+  db.exec(`
+    CREATE TABLE infohashes (
+      infohash BLOB PRIMARY KEY NOT NULL CHECK (length(infohash) = 20),
+      first_seen INTEGER NOT NULL,
+      last_seen INTEGER NOT NULL,
+      times_seen INTEGER NOT NULL DEFAULT 1,
+      source_id BLOB,
+      source_addr TEXT,
+      source_client TEXT,
+      source_version_hex TEXT
+    );
+    CREATE INDEX infohashes_first_seen ON infohashes (first_seen);
+
+    CREATE TABLE nodes (
+      addr TEXT PRIMARY KEY NOT NULL,
+      id BLOB,
+      version_hex TEXT,
+      client TEXT,
+      bep51 INTEGER CHECK (bep51 IN (0, 1)),
+      first_seen INTEGER NOT NULL,
+      last_seen INTEGER NOT NULL,
+      last_sampled INTEGER,
+      sample_interval_s INTEGER,
+      num INTEGER
+    ) WITHOUT ROWID;
+
+    CREATE TABLE crawl_state (
+      key TEXT PRIMARY KEY NOT NULL,
+      value TEXT NOT NULL,
+      updated_at INTEGER NOT NULL
+    );
+
+    CREATE TABLE runs (
+      id INTEGER PRIMARY KEY,
+      started_at INTEGER NOT NULL,
+      ended_at INTEGER,
+      strategy TEXT NOT NULL,
+      summary TEXT
+    );
+  `);
+};
+
+// Scrape results (BEP 33 estimates) per infohash.
+const v2: Migration = (db) => {
+  db.exec(`
+    ALTER TABLE infohashes ADD COLUMN seeders INTEGER;
+    ALTER TABLE infohashes ADD COLUMN leechers INTEGER;
+    ALTER TABLE infohashes ADD COLUMN peers INTEGER;
+    ALTER TABLE infohashes ADD COLUMN scraped_at INTEGER;
+    CREATE INDEX infohashes_scraped_at ON infohashes (scraped_at);
+  `);
+};
+
+export const MIGRATIONS: readonly Migration[] = [v1, v2];
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+export interface MigrationOutcome {
+  from: number;
+  to: number;
+}
+
+/**
+ * Brings the database to `target` in one IMMEDIATE transaction, so two processes opening a new
+ * file at once cannot both migrate it: the second waits, then finds the work done.
+ */
+export function migrate(
+  db: Database.Database,
+  target: number = SCHEMA_VERSION,
+  migrations: readonly Migration[] = MIGRATIONS,
+): MigrationOutcome {
+  // Fast path without taking the write lock (and the only path a read-only handle can take).
+  const current = schemaVersion(db);
+  if (current > migrations.length) throw new SchemaTooNewError(current, migrations.length);
+  if (current >= target) return { from: current, to: current };
+
+  const run = db.transaction((): MigrationOutcome => {
+    const from = schemaVersion(db);
+    if (from > migrations.length) throw new SchemaTooNewError(from, migrations.length);
+    for (let version = from; version < target; version++) {
+      migrations[version](db);
+      db.pragma(`user_version = ${version + 1}`);
+    }
+    return { from, to: Math.max(from, target) };
+  });
+  return run.immediate();
+}
+
+export class SchemaTooNewError extends Error {
+  constructor(
+    readonly found: number,
+    readonly known: number,
+  ) {
+    super(`schema version ${found} is newer than this bitscrape knows (${known})`);
+    this.name = 'SchemaTooNewError';
+  }
+}

@@ -1,0 +1,467 @@
+// The embedded crawl database: one SQLite file in WAL mode, so readers (`bitscrape db ...`) never
+// block the crawler and a second crawler handle waits (busy_timeout) instead of failing.
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { BatchWriter, type BatchWriterOptions } from './batch-writer.js';
+import { StoreError } from './errors.js';
+import { SCHEMA_VERSION, SchemaTooNewError, migrate, schemaVersion } from './migrations.js';
+import type {
+  InfohashOrder,
+  InfohashQuery,
+  InfohashRecord,
+  InfohashRow,
+  InfohashStore,
+  NodeRecord,
+  NodeRecordResult,
+  RecordResult,
+  RunEnd,
+  RunStart,
+  ScrapeRecord,
+  ScrapeSelection,
+  StoreStats,
+  ClientStats,
+} from './types.js';
+
+export interface SqliteStoreOptions {
+  /** Open without writing anything (no migrations, no WAL switch). Implies mustExist. */
+  readonly?: boolean;
+  /** Fail instead of creating a new database (for commands that only read). */
+  mustExist?: boolean;
+  /** How long a write waits for another handle's lock, ms (default 5000). */
+  busyTimeoutMs?: number;
+  /** Page cache size, KiB (default 65536). Random 20-byte keys touch the whole tree. */
+  cacheSizeKiB?: number;
+  /** WAL pages before an automatic checkpoint (default 16384, about 64 MiB; SQLite's is 1000). */
+  walAutocheckpointPages?: number;
+}
+
+type WriterOptions<T, R> = Omit<BatchWriterOptions<T, R>, 'write'>;
+
+const INFOHASH_BYTES = 20;
+
+const ORDER_COLUMNS: Record<InfohashOrder, string> = {
+  first_seen: 'first_seen',
+  last_seen: 'last_seen',
+  times_seen: 'times_seen',
+  infohash: 'infohash',
+};
+
+const ROW_COLUMNS = `
+  lower(hex(infohash)) AS infohash, first_seen, last_seen, times_seen,
+  CASE WHEN source_id IS NULL THEN NULL ELSE lower(hex(source_id)) END AS source_id,
+  source_addr, source_client, source_version_hex, seeders, leechers, peers, scraped_at`;
+
+function sqliteCode(error: unknown): string | undefined {
+  return error instanceof Database.SqliteError ? error.code : undefined;
+}
+
+function toStoreError(error: unknown, path: string): StoreError {
+  if (error instanceof StoreError) return error;
+  if (error instanceof SchemaTooNewError) return new StoreError('schema_too_new', path, error.message);
+  const code = sqliteCode(error) ?? '';
+  const message = error instanceof Error ? error.message : String(error);
+  if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) {
+    return new StoreError('not_a_database', path, `not a SQLite database, or it is corrupt (${message})`);
+  }
+  return new StoreError('cannot_open', path, `cannot open the database: ${message}`);
+}
+
+function checkInfohash(infohash: Uint8Array, index: number): void {
+  if (!(infohash instanceof Uint8Array) || infohash.length !== INFOHASH_BYTES) {
+    throw new RangeError(`infohash at index ${index} is not ${INFOHASH_BYTES} bytes`);
+  }
+}
+
+function checkLimit(limit: number | undefined): number {
+  if (limit === undefined) return -1; // SQLite: no limit
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
+  return limit;
+}
+
+/** LIKE pattern matching strings that start with `prefix` literally. */
+function prefixPattern(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export class SqliteStore implements InfohashStore {
+  readonly path: string;
+  /** True when this open found no schema (a new or empty file). */
+  readonly created: boolean;
+  /** Schema version found on open (0 for a new file); see SCHEMA_VERSION for the current one. */
+  readonly migratedFrom: number;
+  readonly readonly: boolean;
+
+  private readonly db: Database.Database;
+  private readonly writers = new Set<BatchWriter<never, unknown>>();
+  private readonly listStatements = new Map<string, Database.Statement>();
+  private closed = false;
+
+  // Each batch method runs inside one transaction (better-sqlite3 wraps, commits, rolls back on throw).
+  private readonly recordInfohashesTx: (batch: readonly InfohashRecord[]) => RecordResult[];
+  private readonly recordNodesTx: (batch: readonly NodeRecord[]) => NodeRecordResult[];
+  private readonly updateScrapeTx: (rows: readonly ScrapeRecord[]) => number;
+
+  private readonly insertInfohash: Database.Statement;
+  private readonly touchInfohash: Database.Statement;
+  private readonly selectInfohash: Database.Statement;
+  private readonly upsertNode: Database.Statement;
+  private readonly selectNode: Database.Statement;
+  private readonly writeScrape: Database.Statement;
+  private readonly neverScraped: Database.Statement;
+  private readonly staleScrapes: Database.Statement;
+  private readonly writeState: Database.Statement;
+  private readonly readState: Database.Statement;
+  private readonly deleteState: Database.Statement;
+  private readonly insertRun: Database.Statement;
+  private readonly finishRun: Database.Statement;
+
+  static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+    return new SqliteStore(path, options);
+  }
+
+  /** `path` may be ':memory:' (tests). Throws StoreError with a one-line message naming the file. */
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.path = path;
+    this.readonly = options.readonly ?? false;
+    const inMemory = path === ':memory:' || path === '';
+    const mustExist = this.readonly || (options.mustExist ?? false);
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+
+    if (!inMemory) {
+      if (mustExist && !existsSync(path)) throw new StoreError('missing', path, 'no such database');
+      if (!mustExist) {
+        try {
+          mkdirSync(dirname(path), { recursive: true });
+        } catch (error) {
+          throw toStoreError(error, path);
+        }
+      }
+    }
+
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: this.readonly, fileMustExist: mustExist && !inMemory, timeout: busyTimeoutMs });
+    } catch (error) {
+      throw toStoreError(error, path);
+    }
+    try {
+      // The first statement reads the file header: a non-SQLite file fails here.
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+      if (!this.readonly) db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode: a power cut may lose the last commits but never corrupts the file.
+      db.pragma('synchronous = NORMAL');
+      db.pragma(`cache_size = -${Math.max(1, Math.floor(options.cacheSizeKiB ?? 65536))}`);
+      // Random keys dirty a different index page per insert, so every batch writes hundreds of
+      // pages to the WAL; checkpointing (with its fsyncs) every 1000 pages, SQLite's default,
+      // more than halved the insert rate here. A larger WAL checkpoints each page once per many
+      // batches; close() truncates it.
+      db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.walAutocheckpointPages ?? 16384))}`);
+
+      const found = schemaVersion(db);
+      const hasTables = db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() as number;
+      if (found === 0 && hasTables > 0) {
+        throw new StoreError('foreign_database', path, 'is a SQLite database but not a bitscrape one');
+      }
+      if (this.readonly && found < SCHEMA_VERSION) {
+        throw new StoreError(
+          'schema_too_old',
+          path,
+          `schema version ${found} is older than ${SCHEMA_VERSION}; open it once for writing to upgrade`,
+        );
+      }
+      this.created = found === 0;
+      this.migratedFrom = migrate(db).from;
+
+      this.insertInfohash = db.prepare(
+        `INSERT INTO infohashes (infohash, first_seen, last_seen, times_seen,
+           source_id, source_addr, source_client, source_version_hex)
+         VALUES (?, ?, ?, 1, ?, ?, ?, ?)
+         ON CONFLICT (infohash) DO NOTHING`,
+      );
+      this.touchInfohash = db.prepare(
+        `UPDATE infohashes SET
+           first_seen = min(first_seen, ?),
+           last_seen = max(last_seen, ?),
+           times_seen = times_seen + 1,
+           source_id = coalesce(source_id, ?),
+           source_addr = coalesce(source_addr, ?),
+           source_client = coalesce(source_client, ?),
+           source_version_hex = coalesce(source_version_hex, ?)
+         WHERE infohash = ?`,
+      );
+      this.selectInfohash = db.prepare('SELECT 1 FROM infohashes WHERE infohash = ?').pluck();
+      this.upsertNode = db.prepare(
+        `INSERT INTO nodes (addr, id, version_hex, client, bep51, first_seen, last_seen,
+           last_sampled, sample_interval_s, num)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (addr) DO UPDATE SET
+           id = coalesce(excluded.id, id),
+           version_hex = coalesce(excluded.version_hex, version_hex),
+           client = coalesce(excluded.client, client),
+           bep51 = coalesce(excluded.bep51, bep51),
+           first_seen = min(first_seen, excluded.first_seen),
+           last_seen = max(last_seen, excluded.last_seen),
+           last_sampled = coalesce(max(last_sampled, excluded.last_sampled), last_sampled, excluded.last_sampled),
+           sample_interval_s = coalesce(excluded.sample_interval_s, sample_interval_s),
+           num = coalesce(excluded.num, num)`,
+      );
+      this.selectNode = db.prepare('SELECT 1 FROM nodes WHERE addr = ?').pluck();
+      this.writeScrape = db.prepare(
+        'UPDATE infohashes SET seeders = ?, leechers = ?, peers = ?, scraped_at = ? WHERE infohash = ?',
+      );
+      this.neverScraped = db.prepare('SELECT infohash FROM infohashes WHERE scraped_at IS NULL LIMIT ?').pluck();
+      // Walks the scraped_at index, where NULLs sort first: never scraped, then the stalest.
+      this.staleScrapes = db
+        .prepare(
+          `SELECT infohash FROM infohashes INDEXED BY infohashes_scraped_at
+           WHERE scraped_at IS NULL OR scraped_at < ? ORDER BY scraped_at LIMIT ?`,
+        )
+        .pluck();
+      this.writeState = db.prepare(
+        `INSERT INTO crawl_state (key, value, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      );
+      this.readState = db.prepare('SELECT value FROM crawl_state WHERE key = ?').pluck();
+      this.deleteState = db.prepare('DELETE FROM crawl_state WHERE key = ?');
+      this.insertRun = db.prepare('INSERT INTO runs (started_at, strategy) VALUES (?, ?)');
+      this.finishRun = db.prepare('UPDATE runs SET ended_at = ?, summary = ? WHERE id = ?');
+    } catch (error) {
+      db.close();
+      throw toStoreError(error, path);
+    }
+    this.db = db;
+    this.recordInfohashesTx = db.transaction((batch: readonly InfohashRecord[]) => this.recordInfohashRows(batch));
+    this.recordNodesTx = db.transaction((batch: readonly NodeRecord[]) => this.recordNodeRows(batch));
+    this.updateScrapeTx = db.transaction((rows: readonly ScrapeRecord[]) => this.updateScrapeRows(rows));
+  }
+
+  /** Schema version the database is at now. */
+  get schemaVersion(): number {
+    return schemaVersion(this.db);
+  }
+
+  /**
+   * One transaction; the whole batch is stored or none of it. A repeat of an infohash inside the
+   * batch counts as seen again (isNew false the second time).
+   */
+  recordInfohashes(batch: readonly InfohashRecord[]): RecordResult[] {
+    batch.forEach((record, index) => checkInfohash(record.infohash, index));
+    return this.recordInfohashesTx(batch);
+  }
+
+  recordNodes(batch: readonly NodeRecord[]): NodeRecordResult[] {
+    return this.recordNodesTx(batch);
+  }
+
+  private recordInfohashRows(records: readonly InfohashRecord[]): RecordResult[] {
+    const results: RecordResult[] = new Array(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      const sourceId = r.sourceId ?? null;
+      const sourceAddr = r.sourceAddr ?? null;
+      const sourceClient = r.sourceClient ?? null;
+      const sourceVersionHex = r.sourceVersionHex ?? null;
+      // Insert-first: `changes` tells new from known, and the common case (a new infohash) costs
+      // one statement. Measured faster than an upsert with RETURNING or a SELECT before writing.
+      const isNew =
+        this.insertInfohash.run(r.infohash, r.seenAt, r.seenAt, sourceId, sourceAddr, sourceClient, sourceVersionHex)
+          .changes === 1;
+      if (!isNew) {
+        this.touchInfohash.run(r.seenAt, r.seenAt, sourceId, sourceAddr, sourceClient, sourceVersionHex, r.infohash);
+      }
+      results[i] = { infohash: r.infohash, isNew };
+    }
+    return results;
+  }
+
+  private recordNodeRows(records: readonly NodeRecord[]): NodeRecordResult[] {
+    return records.map((r) => {
+      const known = this.selectNode.get(r.addr) !== undefined;
+      this.upsertNode.run(
+        r.addr,
+        r.id ?? null,
+        r.versionHex ?? null,
+        r.client ?? null,
+        r.bep51 === undefined ? null : r.bep51 ? 1 : 0,
+        r.seenAt,
+        r.seenAt,
+        r.sampledAt ?? null,
+        r.sampleIntervalS ?? null,
+        r.num ?? null,
+      );
+      return { addr: r.addr, isNew: !known };
+    });
+  }
+
+  has(infohash: Uint8Array): boolean {
+    return this.selectInfohash.get(infohash) !== undefined;
+  }
+
+  /** A BatchWriter into recordInfohashes; close() of this store flushes it. */
+  infohashWriter(options: WriterOptions<InfohashRecord, RecordResult[]> = {}): BatchWriter<InfohashRecord, RecordResult[]> {
+    return this.register(new BatchWriter({ ...options, write: (items) => this.recordInfohashes(items) }));
+  }
+
+  /** A BatchWriter into recordNodes; close() of this store flushes it. */
+  nodeWriter(options: WriterOptions<NodeRecord, NodeRecordResult[]> = {}): BatchWriter<NodeRecord, NodeRecordResult[]> {
+    return this.register(new BatchWriter({ ...options, write: (items) => this.recordNodes(items) }));
+  }
+
+  private register<T, R>(writer: BatchWriter<T, R>): BatchWriter<T, R> {
+    this.writers.add(writer as unknown as BatchWriter<never, unknown>);
+    return writer;
+  }
+
+  saveState(key: string, value: unknown): void {
+    const json = JSON.stringify(value);
+    if (json === undefined) throw new TypeError(`state "${key}" is not JSON-serialisable`);
+    this.writeState.run(key, json, Date.now());
+  }
+
+  loadState<T = unknown>(key: string): T | undefined {
+    const json = this.readState.get(key) as string | undefined;
+    return json === undefined ? undefined : (JSON.parse(json) as T);
+  }
+
+  clearState(key: string): void {
+    this.deleteState.run(key);
+  }
+
+  /** Updates rows already stored (unknown infohashes are skipped); returns how many were updated. */
+  updateScrape(rows: readonly ScrapeRecord[]): number {
+    rows.forEach((row, index) => checkInfohash(row.infohash, index));
+    return this.updateScrapeTx(rows);
+  }
+
+  private updateScrapeRows(records: readonly ScrapeRecord[]): number {
+    let updated = 0;
+    for (const r of records) {
+      updated += this.writeScrape.run(r.seeders, r.leechers, r.peers, r.scrapedAt, r.infohash).changes;
+    }
+    return updated;
+  }
+
+  selectForScrape(selection: ScrapeSelection = {}): Uint8Array[] {
+    const limit = checkLimit(selection.limit);
+    if (selection.olderThanMs === undefined) return this.neverScraped.all(limit) as Buffer[];
+    const cutoff = (selection.now ?? Date.now()) - selection.olderThanMs;
+    return this.staleScrapes.all(cutoff, limit) as Buffer[];
+  }
+
+  /**
+   * Streams rows (better-sqlite3 iterate). While the iterator is open this handle cannot write;
+   * finish or `return()` it first.
+   */
+  listInfohashes(query: InfohashQuery = {}): IterableIterator<InfohashRow> {
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (query.since !== undefined) {
+      where.push('first_seen >= ?');
+      params.push(query.since);
+    }
+    if (query.client !== undefined) {
+      // LIKE is case-insensitive for ASCII, which covers client codes such as "LT" or "UT".
+      where.push("source_client LIKE ? ESCAPE '\\'");
+      params.push(prefixPattern(query.client));
+    }
+    const order = ORDER_COLUMNS[query.order ?? 'first_seen'];
+    if (order === undefined) throw new RangeError(`unknown order ${String(query.order)}`);
+    const direction = query.direction === 'desc' ? 'DESC' : 'ASC';
+    // infohash breaks ties, so the order is total and repeatable.
+    const orderBy = order === 'infohash' ? `infohash ${direction}` : `${order} ${direction}, infohash ${direction}`;
+    const sql = `SELECT ${ROW_COLUMNS} FROM infohashes${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY ${orderBy} LIMIT ?`;
+    params.push(checkLimit(query.limit));
+    let statement = this.listStatements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.listStatements.set(sql, statement);
+    }
+    return statement.iterate(...params) as IterableIterator<InfohashRow>;
+  }
+
+  stats(): StoreStats {
+    // One read transaction: all figures describe the same snapshot.
+    return this.db.transaction((): StoreStats => {
+      const ih = this.db
+        .prepare(
+          `SELECT count(*) AS infohashes, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+             count(scraped_at) AS scraped FROM infohashes`,
+        )
+        .get() as { infohashes: number; first_seen: number | null; last_seen: number | null; scraped: number };
+      const nodes = this.db
+        .prepare(
+          `SELECT count(*) AS nodes, coalesce(sum(bep51 = 1), 0) AS bep51_nodes,
+             count(bep51) AS known FROM nodes`,
+        )
+        .get() as { nodes: number; bep51_nodes: number; known: number };
+      const clients = this.db
+        .prepare(
+          `WITH per_node AS (
+             SELECT client, count(*) AS nodes, coalesce(sum(bep51 = 1), 0) AS bep51_nodes FROM nodes GROUP BY client
+           ), per_source AS (
+             SELECT source_client AS client, count(*) AS sourced FROM infohashes GROUP BY source_client
+           )
+           SELECT client, sum(nodes) AS nodes, sum(bep51_nodes) AS bep51_nodes, sum(sourced) AS infohashes_sourced
+           FROM (
+             SELECT client, nodes, bep51_nodes, 0 AS sourced FROM per_node
+             UNION ALL
+             SELECT client, 0, 0, sourced FROM per_source
+           )
+           GROUP BY client
+           ORDER BY nodes DESC, infohashes_sourced DESC, client`,
+        )
+        .all() as ClientStats[];
+      return {
+        infohashes: ih.infohashes,
+        nodes: nodes.nodes,
+        bep51_nodes: nodes.bep51_nodes,
+        bep51_rate: nodes.known > 0 ? nodes.bep51_nodes / nodes.known : null,
+        first_seen: ih.first_seen,
+        last_seen: ih.last_seen,
+        scraped: ih.scraped,
+        clients,
+      };
+    })();
+  }
+
+  beginRun(run: RunStart): number {
+    return Number(this.insertRun.run(run.startedAt ?? Date.now(), run.strategy).lastInsertRowid);
+  }
+
+  endRun(id: number, end: RunEnd = {}): void {
+    const summary = end.summary === undefined ? null : JSON.stringify(end.summary);
+    this.finishRun.run(end.endedAt ?? Date.now(), summary ?? null, id);
+  }
+
+  /**
+   * Flushes this store's writers, checkpoints the WAL into the main file and closes.
+   * Idempotent. The database is closed even when a flush fails; that error is then thrown.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    let failure: { error: unknown } | undefined;
+    for (const writer of this.writers) {
+      try {
+        writer.closeSync();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    this.writers.clear();
+    if (!this.readonly) {
+      try {
+        this.db.pragma('optimize');
+        // TRUNCATE leaves a zero-length WAL; if another handle is reading, SQLite checkpoints
+        // what it can and the rest waits for the next writer.
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        // A busy checkpoint is not an error: the WAL stays valid and is replayed on next open.
+      }
+    }
+    this.db.close();
+    if (failure) throw failure.error;
+  }
+}
