@@ -1,0 +1,125 @@
+// One BEP 33 scrape: a get_peers lookup with scrape=1, the responders' filters merged into seed
+// and downloader estimates, and the swarm's peers. libtorrent answers scrape=1 with filters
+// *instead of* values, so the nodes that sent filters but no values are asked once more with a
+// plain get_peers — just those nodes, not a second lookup.
+import type { Clock } from '../net/clock.js';
+import type { KrpcEngine } from '../net/krpc-types.js';
+import type { LookupEnd, LookupNode, LookupOptions, LookupResult } from '../dht/lookup.js';
+import { compareDistance, idToHex } from '../dht/node-id.js';
+import type { PeerInfo } from '../wire/types.js';
+import { ScrapeTally } from './tally.js';
+
+/** What a scrape needs from a DHT client; DhtNode provides it. */
+export interface ScrapeClient {
+  readonly engine: KrpcEngine;
+  readonly clock: Clock;
+  getPeers(infohash: Uint8Array, extra?: Partial<LookupOptions> & { scrape?: boolean }): Promise<LookupResult>;
+}
+
+export interface ScrapeOptions {
+  /** Passed to the lookup (alpha, timeouts, caps). */
+  lookup?: Partial<LookupOptions>;
+  /** Filter-only nodes asked again for their values, nearest first; default 8, 0 = never. */
+  maxValueFetches?: number;
+  /** Per-attempt timeout of those follow-up queries (default: the engine's). */
+  valueTimeoutMs?: number;
+}
+
+export interface ScrapeResult {
+  infohash: Uint8Array;
+  /** BEP 33 estimates (distinct IPs); Infinity when the merged filter is saturated. */
+  seeders: number;
+  leechers: number;
+  /** Every peer endpoint learnt, from the lookup and from the follow-up queries. */
+  peers: PeerInfo[];
+  nodesAnswered: number;
+  nodesWithFilters: number;
+  /** Follow-up get_peers (no scrape) sent to filter-only nodes, and how many of them answered. */
+  valueQueries: number;
+  valueReplies: number;
+  /** Every query this scrape sent: the lookup's and the follow-ups. */
+  queries: number;
+  timeouts: number;
+  ms: number;
+  end: LookupEnd;
+}
+
+export async function scrapeInfohash(client: ScrapeClient, infohash: Uint8Array, opts: ScrapeOptions = {}): Promise<ScrapeResult> {
+  const started = client.clock.now();
+  const lookup = await client.getPeers(infohash, { ...opts.lookup, scrape: true });
+
+  const tally = new ScrapeTally();
+  const withFilters = new Set<string>();
+  for (const s of lookup.scrapes) {
+    if (tally.addFilters(s.BFsd, s.BFpe)) withFilters.add(idToHex(s.from.id));
+  }
+
+  const peers = new Map<string, PeerInfo>();
+  const gaveValues = new Set<string>();
+  const unclassified: string[] = [];
+  for (const { peer, from } of lookup.peers) {
+    peers.set(peerKey(peer), peer);
+    let fromPlainNode = false;
+    for (const id of from) {
+      const key = idToHex(id);
+      gaveValues.add(key);
+      if (!withFilters.has(key)) fromPlainNode = true;
+    }
+    if (fromPlainNode) unclassified.push(peer.host);
+  }
+  tally.addUnclassifiedPeers(unclassified);
+
+  const fetchFrom = lookup.scrapes
+    .map((s) => s.from)
+    .filter((n) => withFilters.has(idToHex(n.id)) && !gaveValues.has(idToHex(n.id)))
+    .sort((a, b) => compareDistance(a.id, b.id, infohash))
+    .slice(0, opts.maxValueFetches ?? 8);
+  const fetched = await fetchValues(client.engine, infohash, fetchFrom, opts.valueTimeoutMs);
+  for (const p of fetched.peers) peers.set(peerKey(p), p);
+
+  const estimate = tally.estimate();
+  return {
+    infohash,
+    seeders: estimate.seeders,
+    leechers: estimate.leechers,
+    peers: [...peers.values()],
+    nodesAnswered: lookup.stats.replies,
+    nodesWithFilters: estimate.nodesWithFilters,
+    valueQueries: fetchFrom.length,
+    valueReplies: fetched.replies,
+    queries: lookup.stats.queries + fetchFrom.length,
+    timeouts: lookup.stats.timeouts + fetched.timeouts,
+    ms: client.clock.now() - started,
+    end: lookup.end,
+  };
+}
+
+/** A plain get_peers to each node, in parallel; peers from every reply that has values. */
+async function fetchValues(
+  engine: KrpcEngine,
+  infohash: Uint8Array,
+  nodes: LookupNode[],
+  timeoutMs?: number,
+): Promise<{ peers: PeerInfo[]; replies: number; timeouts: number }> {
+  const peers: PeerInfo[] = [];
+  let replies = 0;
+  let timeouts = 0;
+  const outcomes = await Promise.all(
+    nodes.map((n) =>
+      engine.query(n, 'get_peers', { id: engine.id, info_hash: infohash }, { expectId: n.id, ...(timeoutMs !== undefined ? { timeoutMs } : {}) }),
+    ),
+  );
+  for (const out of outcomes) {
+    if (!out.ok) {
+      if (out.kind === 'timeout') timeouts++;
+      continue;
+    }
+    replies++;
+    peers.push(...(out.msg.r.values ?? []));
+  }
+  return { peers, replies, timeouts };
+}
+
+function peerKey(p: PeerInfo): string {
+  return `${p.host}|${p.port}`;
+}

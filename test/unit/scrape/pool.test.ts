@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { mapConcurrent } from '../../../src/core/scrape/pool.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('mapConcurrent', () => {
+  it('runs at most `limit` jobs at once and yields every result in finishing order', async () => {
+    let running = 0;
+    let peak = 0;
+    const delays = [30, 5, 20, 1, 15, 2, 8, 3];
+    const out: number[] = [];
+    for await (const v of mapConcurrent(delays.keys(), 3, async (i) => {
+      running++;
+      peak = Math.max(peak, running);
+      await sleep(delays[i]);
+      running--;
+      return i;
+    })) out.push(v);
+    expect(peak).toBe(3);
+    expect([...out].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(out[0]).toBe(1); // the 5 ms job of the first three finishes first
+    expect(out.indexOf(0)).toBeGreaterThan(out.indexOf(3));
+  });
+
+  it('yields results while the source is still waiting for its next item (a slow stdin)', async () => {
+    const events: string[] = [];
+    async function* slowSource(): AsyncGenerator<number> {
+      yield 1;
+      await sleep(50);
+      events.push('source resumed');
+      yield 2;
+    }
+    for await (const v of mapConcurrent(slowSource(), 4, async (x) => x * 10)) events.push(`result ${v}`);
+    expect(events).toEqual(['result 10', 'source resumed', 'result 20']);
+  });
+
+  it('pulls items only when a slot is free', async () => {
+    let pulled = 0;
+    function* source(): Generator<number> {
+      for (let i = 0; i < 100; i++) {
+        pulled++;
+        yield i;
+      }
+    }
+    const gen = mapConcurrent(source(), 2, async (x) => {
+      await sleep(1);
+      return x;
+    });
+    await gen.next();
+    expect(pulled).toBeLessThanOrEqual(3);
+    await gen.return(undefined);
+  });
+
+  it('closes the source when the consumer stops early', async () => {
+    let closed = false;
+    function* source(): Generator<number> {
+      try {
+        for (let i = 0; ; i++) yield i;
+      } finally {
+        closed = true;
+      }
+    }
+    for await (const v of mapConcurrent(source(), 2, async (x) => x)) if (v >= 3) break;
+    expect(closed).toBe(true);
+  });
+
+  it('handles an empty source', async () => {
+    const out: number[] = [];
+    for await (const v of mapConcurrent([], 4, async (x: number) => x)) out.push(v);
+    expect(out).toEqual([]);
+  });
+});
