@@ -51,6 +51,10 @@ export interface SessionOptions {
   /** Warn and start fresh instead of failing on a bad routing file (the `node` command). */
   tolerateBadRoutingFile?: boolean;
   warn?: (text: string) => void;
+  /** Hosts the command will contact directly (ping targets): they pick the sockets to bind. */
+  contacts?: string[];
+  /** Lookups need somewhere to start; direct probes (ping, query) do not. Default true. */
+  needsBootstrap?: boolean;
 }
 
 export interface DhtSession {
@@ -125,8 +129,8 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
 
   const bootstrap = await resolveBootstrap(flags.bootstrap ?? []);
   const savedNodes = saved?.ok ? saved.value.nodes : [];
-  const contactHosts = [...bootstrap.map((b) => b.host), ...savedNodes.map((n) => n.host)];
-  if (bootstrap.length === 0 && savedNodes.length === 0) {
+  const contactHosts = [...(opts.contacts ?? []), ...bootstrap.map((b) => b.host), ...savedNodes.map((n) => n.host)];
+  if (bootstrap.length === 0 && savedNodes.length === 0 && opts.needsBootstrap !== false) {
     if (loopbackOnlyFromEnv()) {
       throw new BadInputError('no bootstrap nodes: BITSCRAPE_LOOPBACK_ONLY=1 refuses the public routers; pass --bootstrap host:port');
     }

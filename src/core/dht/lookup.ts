@@ -99,6 +99,8 @@ export interface LookupOptions {
   /** Table flags for a responder; default: BEP42_VALID when its id matches its IP. */
   flagsFor?: (node: NodeInfo) => number;
   signal?: AbortSignal;
+  /** Sees every accepted reply, whatever the method (raw dumps, statistics). */
+  onReply?: (msg: KrpcResponse, from: LookupNode) => void;
 }
 
 export interface LookupMethod {
@@ -368,6 +370,7 @@ class Lookup {
     }
     if (r.BFsd || r.BFpe) this.scrapes.push({ from: node, ...(r.BFsd ? { BFsd: r.BFsd } : {}), ...(r.BFpe ? { BFpe: r.BFpe } : {}) });
     this.method.onReply?.(msg, node);
+    this.opts.onReply?.(msg, node);
   }
 
   private onFailure(c: Candidate, outcome: Exclude<QueryOutcome, { ok: true }>): void {

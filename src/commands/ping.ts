@@ -1,0 +1,78 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../cli/base-command.js';
+import { dhtFlags, openSession } from '../cli/dht-session.js';
+import { parseEndpointInputs } from '../cli/endpoint-input.js';
+import { BadInputError, NothingFoundError } from '../cli/errors.js';
+import { bep42Ok, isBep42Exempt } from '../core/dht/bep42.js';
+import { describeFailure } from '../core/dht/dht-node.js';
+import { forEachConcurrent } from '../core/util/pool.js';
+import { toHex } from '../core/wire/hex.js';
+import { address, bvalueToJson, ms, versionFields } from '../output/records.js';
+import { startProgress } from '../output/progress.js';
+import { renderTable } from '../output/table.js';
+
+export default class Ping extends BaseCommand {
+  static override description = 'Ping DHT nodes: id, client version, round trip, our address as they see it, BEP 42 validity';
+  static override examples = ['<%= config.bin %> ping 127.0.0.1:6881', 'cat nodes.txt | <%= config.bin %> ping - --json'];
+  static override strict = false;
+  static override args = { address: Args.string({ description: 'host:port or [v6]:port; - reads one per line from stdin', required: true }) };
+  static override flags = {
+    ...dhtFlags,
+    concurrency: Flags.integer({ description: 'pings in flight', default: 16, min: 1, max: 256 }),
+    raw: Flags.boolean({ description: 'include the whole reply' }),
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Ping);
+    const inputs = await this.collectInputs(argv as string[]);
+    const { endpoints, problems } = await parseEndpointInputs(inputs);
+    for (const p of problems) this.note(`ping: ${p}`);
+    if (endpoints.length === 0) {
+      if (problems.length > 0) this.exit(2);
+      throw new BadInputError('no address given');
+    }
+
+    const session = await openSession(flags, { readOnly: true, needsBootstrap: false, contacts: endpoints.map((e) => e.endpoint.host) });
+    const progress = flags.json ? startProgress('', false) : startProgress(`pinging ${endpoints.length} node(s)`);
+    const rows: string[][] = [];
+    let answered = 0;
+    try {
+      await forEachConcurrent(
+        endpoints,
+        flags.concurrency,
+        async (e) => session.node.ping(e.endpoint),
+        (out, e) => {
+          const base = { address: address(e.endpoint) };
+          let rec: Record<string, unknown>;
+          if (out.ok) {
+            answered++;
+            const id = out.msg.r.id;
+            rec = {
+              ...base,
+              ok: true,
+              id: toHex(id),
+              ...versionFields(out.msg.v),
+              rtt_ms: ms(out.rttMs),
+              ip: out.msg.ip ? address(out.msg.ip) : null,
+              bep42_valid: bep42Ok(id, e.endpoint.host),
+              bep42_exempt: isBep42Exempt(e.endpoint.host),
+              ...(flags.raw ? { reply: bvalueToJson(out.msg.rawBody) } : {}),
+            };
+            rows.push([rec.address as string, rec.id as string, String(rec.client ?? ''), String(rec.rtt_ms), String(rec.ip ?? ''), rec.bep42_exempt ? 'exempt' : rec.bep42_valid ? 'yes' : 'no', 'ok']);
+          } else {
+            rec = { ...base, ok: false, error: describeFailure(out) };
+            rows.push([rec.address as string, '', '', '', '', '', rec.error as string]);
+          }
+          if (flags.json) this.stdout.record(rec);
+        },
+        () => this.stdout.closed,
+      );
+    } finally {
+      progress.stop();
+      await session.close();
+    }
+    if (!flags.json) this.stdout.text(renderTable(['address', 'id', 'client', 'rtt ms', 'our address', 'BEP 42', 'status'], rows) + '\n');
+    if (problems.length > 0) this.exit(2);
+    if (answered === 0 && !this.stdout.closed) throw new NothingFoundError(`no node answered (${endpoints.length} pinged)`);
+  }
+}
