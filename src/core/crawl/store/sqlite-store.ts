@@ -211,12 +211,10 @@ export class SqliteStore implements InfohashStore {
         'UPDATE infohashes SET seeders = ?, leechers = ?, peers = ?, scraped_at = ? WHERE infohash = ?',
       );
       this.neverScraped = db.prepare('SELECT infohash FROM infohashes WHERE scraped_at IS NULL LIMIT ?').pluck();
-      // Walks the scraped_at index, where NULLs sort first: never scraped, then the stalest.
+      // Two range searches on the scraped_at index instead of one OR, which SQLite would answer
+      // by collecting and sorting every candidate.
       this.staleScrapes = db
-        .prepare(
-          `SELECT infohash FROM infohashes INDEXED BY infohashes_scraped_at
-           WHERE scraped_at IS NULL OR scraped_at < ? ORDER BY scraped_at LIMIT ?`,
-        )
+        .prepare('SELECT infohash FROM infohashes WHERE scraped_at < ? ORDER BY scraped_at LIMIT ?')
         .pluck();
       this.writeState = db.prepare(
         `INSERT INTO crawl_state (key, value, updated_at) VALUES (?, ?, ?)
@@ -346,7 +344,12 @@ export class SqliteStore implements InfohashStore {
     const limit = checkLimit(selection.limit);
     if (selection.olderThanMs === undefined) return this.neverScraped.all(limit) as Buffer[];
     const cutoff = (selection.now ?? Date.now()) - selection.olderThanMs;
-    return this.staleScrapes.all(cutoff, limit) as Buffer[];
+    return this.db.transaction((): Uint8Array[] => {
+      const never = this.neverScraped.all(limit) as Buffer[];
+      if (limit >= 0 && never.length >= limit) return never;
+      const rest = limit < 0 ? -1 : limit - never.length;
+      return never.concat(this.staleScrapes.all(cutoff, rest) as Buffer[]);
+    })();
   }
 
   /**
@@ -368,8 +371,9 @@ export class SqliteStore implements InfohashStore {
     const order = ORDER_COLUMNS[query.order ?? 'first_seen'];
     if (order === undefined) throw new RangeError(`unknown order ${String(query.order)}`);
     const direction = query.direction === 'desc' ? 'DESC' : 'ASC';
-    // infohash breaks ties, so the order is total and repeatable.
-    const orderBy = order === 'infohash' ? `infohash ${direction}` : `${order} ${direction}, infohash ${direction}`;
+    // Arrival order (rowid) breaks ties, so the order is total and repeatable; the first_seen
+    // index holds (first_seen, rowid), so the default order needs no sort.
+    const orderBy = order === 'infohash' ? `infohash ${direction}` : `${order} ${direction}, rowid ${direction}`;
     const sql = `SELECT ${ROW_COLUMNS} FROM infohashes${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
       ORDER BY ${orderBy} LIMIT ?`;
     params.push(checkLimit(query.limit));
@@ -410,7 +414,7 @@ export class SqliteStore implements InfohashStore {
              SELECT client, 0, 0, sourced FROM per_source
            )
            GROUP BY client
-           ORDER BY nodes DESC, infohashes_sourced DESC, client`,
+           ORDER BY nodes DESC, infohashes_sourced DESC, client IS NULL, client`,
         )
         .all() as ClientStats[];
       return {

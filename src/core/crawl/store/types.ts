@@ -125,7 +125,7 @@ export interface StoreStats {
   last_seen: number | null;
   /** Infohashes with a scrape result. */
   scraped: number;
-  /** Sorted by nodes, then infohashes_sourced, descending. */
+  /** Sorted by nodes, then infohashes_sourced, descending; unknown client last among equals. */
   clients: ClientStats[];
 }
 
