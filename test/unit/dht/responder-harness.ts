@@ -1,0 +1,144 @@
+// A responder on a real Krpc engine over a capture transport: tests inject datagrams from any
+// address (v4, v6, bogon, port 0) and read back exactly what would have been sent.
+import { AddressPolicy } from '../../../src/core/net/address.js';
+import { Krpc } from '../../../src/core/net/krpc.js';
+import type { KrpcEngine } from '../../../src/core/net/krpc-types.js';
+import type { LocalEndpoint, MessageHandler, Transport } from '../../../src/core/net/transport.js';
+import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
+import { PeerStore, type PeerStoreOptions } from '../../../src/core/dht/peer-store.js';
+import { Responder, type ResponderEvent, type ResponderOptions } from '../../../src/core/dht/responder.js';
+import { RoutingTable } from '../../../src/core/dht/routing-table.js';
+import { TokenManager } from '../../../src/core/dht/token-manager.js';
+import { decodeMessage, encodeQuery } from '../../../src/core/wire/krpc.js';
+import type { BEncodable, KrpcMessage } from '../../../src/core/wire/types.js';
+import { prng, randomBytesFrom } from './fake-engine.js';
+
+export interface Sent {
+  data: Uint8Array;
+  host: string;
+  port: number;
+}
+
+export class CaptureTransport implements Transport {
+  readonly sent: Sent[] = [];
+  handler: MessageHandler | null = null;
+  readonly endpoints: readonly LocalEndpoint[] = [
+    { host: '1.1.1.1', port: 6881, family: 4 },
+    { host: '2a00::1', port: 6881, family: 6 },
+  ];
+  send(data: Uint8Array, host: string, port: number): void {
+    this.sent.push({ data: Uint8Array.from(data), host, port });
+  }
+  onMessage(handler: MessageHandler): void {
+    this.handler = handler;
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+  deliver(data: Uint8Array, host: string, port: number): void {
+    // A datagram arrives as a Buffer of its own, as from node:dgram.
+    this.handler?.(Buffer.from(data), host, port);
+  }
+}
+
+/** Only the KrpcEngine interface of a Krpc: no raw fast path, so the responder takes onQuery. */
+export function objectOnlyEngine(k: Krpc): KrpcEngine {
+  return {
+    get id() {
+      return k.id;
+    },
+    query: (to, method, args, opts) => k.query(to, method, args, opts),
+    onQuery: (h) => k.onQuery(h),
+    onResponse: (o) => k.onResponse(o),
+    respond: (to, t, body) => k.respond(to, t, body),
+    respondError: (to, t, code, message) => k.respondError(to, t, code, message),
+    sendRaw: (to, data) => k.sendRaw(to, data),
+    get counters() {
+      return k.counters;
+    },
+    get inFlight() {
+      return k.inFlight;
+    },
+    close: () => k.close(),
+    // The malformed-query hook is a Krpc extra; keep it so 203s still work.
+    onMalformedQuery: (hook: Parameters<Krpc['onMalformedQuery']>[0]) => k.onMalformedQuery(hook),
+  } as KrpcEngine;
+}
+
+export interface HarnessOptions extends Partial<Omit<ResponderOptions, 'engine' | 'clock' | 'table' | 'peers' | 'tokens' | 'policy'>> {
+  objectPath?: boolean;
+  peerStore?: Partial<Omit<PeerStoreOptions, 'clock'>>;
+  /** Nodes per family put in the table (verified). */
+  tableNodes?: number;
+}
+
+export const OUR_ID = new Uint8Array(20).fill(0x5a);
+
+export function makeHarness(opts: HarnessOptions = {}) {
+  const clock = new VirtualClock();
+  const transport = new CaptureTransport();
+  const policy = new AddressPolicy({ loopbackOnly: false });
+  const krpc = new Krpc({ transport, clock, id: OUR_ID, policy, rateLimit: false });
+  const engine = opts.objectPath ? objectOnlyEngine(krpc) : krpc;
+  const table = new RoutingTable({ id: OUR_ID, clock });
+  const rand = prng(99);
+  const n = opts.tableNodes ?? 40;
+  for (let i = 0; i < n; i++) {
+    table.onReply({ id: randomBytesFrom(rand, 20), host: `8.8.${i >> 8}.${i & 0xff}`, port: 1000 + i, family: 4 });
+    table.onReply({ id: randomBytesFrom(rand, 20), host: `2a01::${(i + 1).toString(16)}`, port: 2000 + i, family: 6 });
+  }
+  const peers = new PeerStore({ clock, random: prng(7), ...opts.peerStore });
+  const tokens = new TokenManager({ clock });
+  const events: ResponderEvent[] = [];
+  const harvested: Array<{ infohash: string; kind: string; from: string }> = [];
+  const { objectPath: _o, peerStore: _p, tableNodes: _t, ...rest } = opts;
+  const responder = new Responder({
+    engine,
+    clock,
+    table,
+    peers,
+    tokens,
+    policy,
+    inboundRate: false,
+    onEvent: (e) => events.push(e),
+    onInfohash: (ih, kind, from) => harvested.push({ infohash: Buffer.from(ih).toString('hex'), kind, from: `${from.host}:${from.port}` }),
+    ...rest,
+  });
+  let tid = 0;
+
+  /** Sends a query from host:port; returns the decoded replies it caused (0 or 1). */
+  function query(host: string, port: number, method: string, args: { [k: string]: BEncodable | undefined }, extra: { ro?: boolean; id?: Uint8Array } = {}): KrpcMessage | undefined {
+    const t = Uint8Array.of(0x74, tid++ & 0xff);
+    const bytes = encodeQuery(t, method, { id: extra.id ?? new Uint8Array(20).fill(0x11), ...args }, { ro: extra.ro });
+    return deliverRaw(bytes, host, port);
+  }
+
+  function deliverRaw(bytes: Uint8Array, host: string, port: number): KrpcMessage | undefined {
+    const before = transport.sent.length;
+    transport.deliver(bytes, host, port);
+    const out = transport.sent.slice(before);
+    if (out.length === 0) return undefined;
+    if (out.length > 1) throw new Error(`expected at most one reply, got ${out.length}`);
+    lastReply = out[0];
+    const decoded = decodeMessage(out[0].data);
+    if (!decoded.ok) throw new Error(`reply does not decode: ${decoded.error.message}`);
+    return decoded.value;
+  }
+  let lastReply: Sent | undefined;
+
+  return {
+    clock,
+    transport,
+    krpc,
+    engine,
+    table,
+    peers,
+    tokens,
+    responder,
+    events,
+    harvested,
+    query,
+    deliverRaw,
+    lastReply: () => lastReply,
+  };
+}
