@@ -1,0 +1,146 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../cli/base-command.js';
+import { dhtFlags, openSession } from '../cli/dht-session.js';
+import { BadInputError, NothingFoundError } from '../cli/errors.js';
+import { MAX_SALT_BYTES, MAX_SEQ, mutableTarget } from '../core/dht/bep44.js';
+import { getItem, type GetItemResult } from '../core/dht/items-client.js';
+import { decode } from '../core/wire/bencode.js';
+import { fromHex, toHex } from '../core/wire/hex.js';
+import { lookupStats, statsLine } from '../output/lookup-records.js';
+import { address } from '../output/records.js';
+import { startProgress } from '../output/progress.js';
+
+/** A seq for JSON: a number while it is exact, a decimal string beyond 2^53. */
+function seqJson(seq: bigint): number | string {
+  return seq <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seq) : seq.toString();
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * How a value is shown: a bencoded byte string by its content, any other bencoded value by its
+ * bencoding; as UTF-8 text when the bytes are valid UTF-8, else hex.
+ */
+export function describeValue(vRaw: Uint8Array): { value: string; value_encoding: 'utf8' | 'hex'; value_type: 'string' | 'bencoded' } {
+  const decoded = decode(vRaw);
+  const isString = decoded.ok && decoded.value instanceof Uint8Array;
+  const bytes = isString ? (decoded.value as Uint8Array) : vRaw;
+  const value_type = isString ? 'string' : 'bencoded';
+  try {
+    return { value: strictUtf8.decode(bytes), value_encoding: 'utf8', value_type };
+  } catch {
+    return { value: toHex(bytes), value_encoding: 'hex', value_type };
+  }
+}
+
+export default class Get extends BaseCommand {
+  static override description = 'Read a BEP 44 item from the DHT: immutable by its target, mutable by public key (and salt); every copy is verified';
+  static override examples = [
+    '<%= config.bin %> get e5f96f6f38320f0f33959cb4d3d656452117aadb',
+    '<%= config.bin %> get --pubkey 77ff84905a91936367c01360803104f92432fcd904a43511876df5cdf3e7e548 --salt foobar --json',
+  ];
+  static override args = {
+    target: Args.string({ description: 'the item target (40 hex); or use --pubkey' }),
+  };
+  static override flags = {
+    ...dhtFlags,
+    pubkey: Flags.string({ description: 'public key of a mutable item (64 hex)' }),
+    salt: Flags.string({ description: `salt of a mutable item (UTF-8, at most ${MAX_SALT_BYTES} bytes)` }),
+    seq: Flags.string({ description: 'only want a mutable item newer than this seq' }),
+    alpha: Flags.integer({ description: 'queries in flight', default: 4, min: 1, max: 16 }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Get);
+    const salt = flags.salt === undefined ? undefined : new Uint8Array(Buffer.from(flags.salt, 'utf8'));
+    if (salt && salt.length > MAX_SALT_BYTES) throw new BadInputError(`--salt is ${salt.length} bytes; BEP 44 allows at most ${MAX_SALT_BYTES}`);
+    let seq: bigint | undefined;
+    if (flags.seq !== undefined) {
+      if (!/^\d{1,19}$/.test(flags.seq) || BigInt(flags.seq) > MAX_SEQ) throw new BadInputError(`--seq must be an integer from 0 to 2^63-1, got '${flags.seq}'`);
+      seq = BigInt(flags.seq);
+    }
+    let target: Uint8Array;
+    let pubkey: Uint8Array | undefined;
+    if (flags.pubkey !== undefined) {
+      if (args.target !== undefined) throw new BadInputError('give either TARGET or --pubkey, not both');
+      const k = fromHex(flags.pubkey, 32);
+      if (!k) throw new BadInputError(`--pubkey must be 64 hex digits, got '${flags.pubkey}'`);
+      pubkey = k;
+      target = mutableTarget(k, salt);
+    } else {
+      if (args.target === undefined) throw new BadInputError('give a TARGET (40 hex) or --pubkey HEX');
+      const t = fromHex(args.target, 20);
+      if (!t) throw new BadInputError(`target must be 40 hex digits, got '${args.target}'`);
+      target = t;
+    }
+
+    const session = await openSession(flags, { readOnly: true });
+    const progress = startProgress(`BEP 44 get ${toHex(target)}`, flags.json ? false : undefined);
+    let result: GetItemResult;
+    try {
+      result = await getItem(session.node, target, {
+        ...(salt ? { salt } : {}),
+        ...(pubkey ? { pubkey } : {}),
+        ...(seq !== undefined ? { seq } : {}),
+        lookup: { alpha: flags.alpha },
+      });
+    } finally {
+      progress.stop();
+      await session.close();
+    }
+    const rec = record(result, salt);
+    if (flags.json) this.stdout.record(rec);
+    else this.human(rec, result);
+    if (result.lookup.stats.replies === 0) throw new NothingFoundError('no node answered');
+    if (!result.item) {
+      const bad = result.bad.length > 0 ? `, ${result.bad.length} bad item(s) ignored` : '';
+      const newer = result.seqOnly !== undefined ? `; nodes hold seq ${result.seqOnly}, not newer than --seq` : '';
+      throw new NothingFoundError(`no valid item found (${result.lookup.stats.replies} nodes answered${bad})${newer}`);
+    }
+  }
+
+  private human(rec: Record<string, unknown>, r: GetItemResult): void {
+    const lines = [`target ${rec.target}`];
+    if (r.item) {
+      lines.push(`kind   ${r.item.kind}${r.item.seq !== undefined ? ` (seq ${r.item.seq})` : ''}`);
+      if (rec.k) lines.push(`key    ${rec.k}`);
+      if (rec.salt !== undefined) lines.push(`salt   ${rec.salt}`);
+      if (rec.sig) lines.push(`sig    ${rec.sig}`);
+      const shown = rec.value_encoding === 'hex' ? `${rec.value} (hex)` : String(rec.value);
+      lines.push(`value  ${rec.value_type === 'bencoded' ? `${shown} (bencoded)` : shown}`);
+    }
+    this.stdout.text(lines.join('\n') + '\n');
+    this.note(`${r.holders} of ${r.lookup.stats.replies} answering nodes hold it; ${r.bad.length} bad item(s); lookup ${statsLine(r.lookup)}`);
+    for (const b of r.bad) this.note(`bad item from ${toHex(b.node.id)} ${address(b.node)}: ${b.reason}`);
+  }
+}
+
+function record(r: GetItemResult, salt: Uint8Array | undefined): Record<string, unknown> {
+  const item = r.item;
+  return {
+    target: toHex(r.target),
+    found: item !== null,
+    ...(item
+      ? {
+          kind: item.kind,
+          ...describeValue(item.vRaw),
+          v_hex: toHex(item.vRaw),
+          ...(item.kind === 'mutable'
+            ? {
+                seq: seqJson(item.seq!),
+                k: toHex(item.k!),
+                sig: toHex(item.sig!),
+                ...(salt && salt.length > 0 ? { salt: Buffer.from(salt).toString('utf8'), salt_hex: toHex(salt) } : {}),
+              }
+            : {}),
+          sources: item.from.map((n) => ({ id: toHex(n.id), address: address(n) })),
+        }
+      : {}),
+    ...(r.seqOnly !== undefined ? { seq_only: seqJson(r.seqOnly) } : {}),
+    holders: r.holders,
+    nodes_answered: r.lookup.stats.replies,
+    bad_items: r.bad.length,
+    bad: r.bad.map((b) => ({ id: toHex(b.node.id), address: address(b.node), reason: b.reason })),
+    lookup: lookupStats(r.lookup),
+  };
+}

@@ -1,0 +1,84 @@
+// A loopback DHT of real bitscrape nodes for BEP 44 tests: each node is a Krpc engine on its own
+// UDP socket with the real Responder, its item handlers and an ItemStore; every routing table
+// knows every node. Clients are DhtNodes on their own sockets.
+import { AddressPolicy } from '../../src/core/net/address.js';
+import { Krpc } from '../../src/core/net/krpc.js';
+import { RealClock } from '../../src/core/net/real-clock.js';
+import { UdpTransport } from '../../src/core/net/udp-transport.js';
+import { DhtNode } from '../../src/core/dht/dht-node.js';
+import { ItemStore } from '../../src/core/dht/item-store.js';
+import { randomId } from '../../src/core/dht/node-id.js';
+import { PeerStore } from '../../src/core/dht/peer-store.js';
+import { Responder } from '../../src/core/dht/responder.js';
+import { registerItemHandlers, type ItemHandlerStats } from '../../src/core/dht/responder-items.js';
+import { RoutingTable } from '../../src/core/dht/routing-table.js';
+import { TokenManager } from '../../src/core/dht/token-manager.js';
+import type { NodeInfo } from '../../src/core/wire/types.js';
+
+export interface StorerNode {
+  info: NodeInfo;
+  engine: Krpc;
+  responder: Responder;
+  store: ItemStore;
+  stats: ItemHandlerStats;
+  table: RoutingTable;
+}
+
+export interface ItemTestNetwork {
+  nodes: StorerNode[];
+  bootstrap: string;
+  client(): Promise<DhtNode>;
+  close(): Promise<void>;
+}
+
+export async function startItemNetwork(size: number): Promise<ItemTestNetwork> {
+  const clock = new RealClock();
+  const closers: Array<() => Promise<void>> = [];
+  const nodes: StorerNode[] = [];
+  for (let i = 0; i < size; i++) {
+    const transport = await UdpTransport.open({ bind: [{ host: '127.0.0.1', port: 0 }] });
+    const id = randomId();
+    const policy = new AddressPolicy({ localAddresses: ['127.0.0.1'] });
+    const engine = new Krpc({ transport, clock, id, timeoutMs: 1000, retries: 0, policy, rateLimit: false, closeTransport: true });
+    const table = new RoutingTable({ id, clock });
+    const responder = new Responder({
+      engine,
+      clock,
+      table,
+      peers: new PeerStore({ clock }),
+      tokens: new TokenManager({ clock }),
+      policy,
+      inboundRate: false,
+    });
+    const store = new ItemStore(clock);
+    const stats = registerItemHandlers(responder, store);
+    nodes.push({ info: { id, host: '127.0.0.1', port: transport.endpoints[0].port, family: 4 }, engine, responder, store, stats, table });
+    closers.push(async () => {
+      responder.close();
+      await engine.close();
+    });
+  }
+  for (const a of nodes) for (const b of nodes) if (a !== b) a.table.onReply(b.info, 0, { rttMs: 1 });
+
+  return {
+    nodes,
+    bootstrap: `127.0.0.1:${nodes[0].info.port}`,
+    async client() {
+      const transport = await UdpTransport.open({ bind: [{ host: '127.0.0.1', port: 0 }] });
+      const id = randomId();
+      const policy = new AddressPolicy({ localAddresses: ['127.0.0.1'] });
+      const engine = new Krpc({ transport, clock, id, timeoutMs: 1000, retries: 0, policy, rateLimit: false, readOnly: true, closeTransport: true });
+      closers.push(() => engine.close());
+      return new DhtNode({
+        engine,
+        clock,
+        table: new RoutingTable({ id, clock }),
+        bootstrap: [{ host: '127.0.0.1', port: nodes[0].info.port }],
+        lookupDefaults: { queryTimeoutMs: 1000 },
+      });
+    },
+    async close() {
+      for (const c of closers.splice(0).reverse()) await c();
+    },
+  };
+}
