@@ -9,10 +9,12 @@ export const NODE6_LENGTH = 38;
 export const ID_LENGTH = 20;
 
 const DEC = Array.from({ length: 256 }, (_, i) => String(i));
+const DEC_DOT = Array.from({ length: 256 }, (_, i) => `${i}.`);
 
 /** Dotted-quad text of the 4 bytes at `off`. */
 export function formatIPv4(b: Uint8Array, off = 0): string {
-  return DEC[b[off]] + '.' + DEC[b[off + 1]] + '.' + DEC[b[off + 2]] + '.' + DEC[b[off + 3]];
+  // Three concatenations of table strings: the cheapest way found to build a short string here.
+  return DEC_DOT[b[off]] + DEC_DOT[b[off + 1]] + DEC_DOT[b[off + 2]] + DEC[b[off + 3]];
 }
 
 /**
@@ -171,19 +173,34 @@ export function decodePeer(bytes: Uint8Array): PeerInfo | null {
  */
 export function decodeNodes(bytes: Uint8Array, family: Family): { nodes: NodeInfo[]; ragged: boolean } {
   const size = family === 4 ? NODE4_LENGTH : NODE6_LENGTH;
-  const count = Math.floor(bytes.length / size);
+  const nodes = readNodes(bytes, bytes.buffer, bytes.byteOffset, 0, bytes.length, family);
+  return { nodes, ragged: nodes.length * size !== bytes.length };
+}
+
+/**
+ * The whole node records in buf[start, end). `backing` and `base` are buf.buffer and
+ * buf.byteOffset, passed in because reading them per call costs more than the rest of a record.
+ */
+export function readNodes(
+  buf: Uint8Array,
+  backing: ArrayBufferLike,
+  base: number,
+  start: number,
+  end: number,
+  family: Family,
+): NodeInfo[] {
+  const size = family === 4 ? NODE4_LENGTH : NODE6_LENGTH;
+  const count = Math.floor((end - start) / size);
   const nodes: NodeInfo[] = new Array(count);
-  const ab = bytes.buffer;
-  const base = bytes.byteOffset;
-  for (let i = 0, off = 0; i < count; i++, off += size) {
-    const id = new Uint8Array(ab, base + off, ID_LENGTH);
+  for (let i = 0, off = start; i < count; i++, off += size) {
+    const id = new Uint8Array(backing, base + off, ID_LENGTH);
     const ip = off + ID_LENGTH;
     nodes[i] =
       family === 4
-        ? { id, host: formatIPv4(bytes, ip), port: (bytes[ip + 4] << 8) | bytes[ip + 5], family: 4 }
-        : { id, host: formatIPv6(bytes, ip), port: (bytes[ip + 16] << 8) | bytes[ip + 17], family: 6 };
+        ? { id, host: formatIPv4(buf, ip), port: (buf[ip + 4] << 8) | buf[ip + 5], family: 4 }
+        : { id, host: formatIPv6(buf, ip), port: (buf[ip + 16] << 8) | buf[ip + 17], family: 6 };
   }
-  return { nodes, ragged: count * size !== bytes.length };
+  return nodes;
 }
 
 function ipBytes(host: string, family: Family): Uint8Array {

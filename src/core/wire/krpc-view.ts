@@ -137,7 +137,6 @@ const METHOD_FIELDS: Record<string, readonly number[]> = {
 };
 const UNKNOWN_METHOD_FIELDS: readonly number[] = [F.id, F.target, F.info_hash, F.want];
 const KNOWN_METHODS = Object.keys(METHOD_FIELDS);
-const BLOOM_FIELDS: readonly number[] = [F.BFsd, F.BFse, F.BFpe];
 
 /**
  * A scanned and validated KRPC datagram, read by offsets. Check `error` first. Backed by a tape
@@ -148,7 +147,10 @@ export class KrpcView {
   buf: Uint8Array = new Uint8Array(0);
   error: WireError | null = null;
   /** Token index per field (see `F`), -1 when absent or ignored as invalid. */
-  readonly f = new Int32Array(FIELD_COUNT);
+  readonly f = new Int32Array(FIELD_COUNT).fill(-1);
+  /** The fields set by the last scan, so the next scan resets only those. */
+  readonly setFields = new Int32Array(FIELD_COUNT);
+  setCount = 0;
   /** 'q', 'r' or 'e' as a char code (0 before y is known). */
   y = 0;
   /** The query's method name ('' unless y is 'q'); interned for the known methods. */
@@ -244,17 +246,26 @@ const BODY_KEYS: ReadonlyArray<readonly [string, number]> = [
   ['info_hash', F.info_hash],
   ['implied_port', F.implied_port],
 ];
-const BODY_BY_LENGTH: Array<Array<readonly [string, number]>> = [];
-for (const entry of BODY_KEYS) (BODY_BY_LENGTH[entry[0].length] ??= []).push(entry);
+// Per key length: the candidate keys as byte arrays and their fields.
+const BODY_KEY_BYTES: Uint8Array[][] = [];
+const BODY_KEY_FIELDS: number[][] = [];
+for (let len = 0; len <= 12; len++) {
+  BODY_KEY_BYTES.push([]);
+  BODY_KEY_FIELDS.push([]);
+}
+for (const [key, field] of BODY_KEYS) {
+  BODY_KEY_BYTES[key.length].push(Uint8Array.from(key, (c) => c.charCodeAt(0)));
+  BODY_KEY_FIELDS[key.length].push(field);
+}
 
 function bodyField(buf: Uint8Array, s: number, len: number): number {
-  const candidates = BODY_BY_LENGTH[len];
-  if (candidates === undefined) return -1;
+  if (len > 12) return -1;
+  const candidates = BODY_KEY_BYTES[len];
   for (let c = 0; c < candidates.length; c++) {
-    const [key, field] = candidates[c];
+    const key = candidates[c];
     let i = 0;
-    while (i < len && buf[s + i] === key.charCodeAt(i)) i++;
-    if (i === len) return field;
+    while (i < len && buf[s + i] === key[i]) i++;
+    if (i === len) return BODY_KEY_FIELDS[len][c];
   }
   return -1;
 }
@@ -273,7 +284,8 @@ const sharedView = new KrpcView(new Tape(256));
 export function scanKrpc(buf: Uint8Array, into: KrpcView = sharedView): KrpcView {
   const v = into;
   const f = v.f;
-  f.fill(-1);
+  for (let i = 0; i < v.setCount; i++) f[v.setFields[i]] = -1;
+  v.setCount = 0;
   v.buf = buf;
   v.error = null;
   v.y = 0;
@@ -294,7 +306,10 @@ export function scanKrpc(buf: Uint8Array, into: KrpcView = sharedView): KrpcView
   const rootStop = d[3];
   for (let j = 1; j < rootStop; ) {
     const field = rootField(buf, d[j * 4 + 1], d[j * 4 + 2] - d[j * 4 + 1]);
-    if (field >= 0) f[field] = j + 1;
+    if (field >= 0) {
+      f[field] = j + 1;
+      v.setFields[v.setCount++] = field;
+    }
     j = tape.next(j + 1);
   }
 
@@ -358,7 +373,10 @@ function indexBody(v: KrpcView, tape: Tape, dict: number): void {
   const stop = d[dict * 4 + 3];
   for (let j = dict + 1; j < stop; ) {
     const field = bodyField(buf, d[j * 4 + 1], d[j * 4 + 2] - d[j * 4 + 1]);
-    if (field >= 0) v.f[field] = j + 1;
+    if (field >= 0) {
+      v.f[field] = j + 1;
+      v.setFields[v.setCount++] = field;
+    }
     j = tape.next(j + 1);
   }
 }
@@ -388,7 +406,10 @@ function checkQuery(v: KrpcView, tape: Tape): KrpcView {
 
   // Fields a method does not take are ignored, so no reader sees an unvalidated token.
   const used = v.knownMethod ? METHOD_FIELDS[v.method] : UNKNOWN_METHOD_FIELDS;
-  for (let field = F.id; field < FIELD_COUNT; field++) if (!used.includes(field)) f[field] = -1;
+  for (let i = 0; i < v.setCount; i++) {
+    const field = v.setFields[i];
+    if (field >= F.id && !used.includes(field)) f[field] = -1;
+  }
 
   if (!v.knownMethod) {
     // Unknown method: keep the known fields that are well formed, drop the rest quietly.
@@ -515,90 +536,80 @@ function checkResponse(v: KrpcView, tape: Tape): KrpcView {
   const r = f[F.r];
   if (r < 0) return fail(v, 'missing_key', "missing 'r'");
   if (tape.kind(r) !== DICT) return fail(v, 'bad_type', "'r' is not a dict");
+  const first = v.setCount;
   indexBody(v, tape, r);
   const id = f[F.id];
   if (id < 0) return fail(v, 'missing_key', "missing 'id'");
   if (!isLen(tape, id, ID_LENGTH)) return fail(v, tape.kind(id) === STR ? 'bad_length' : 'bad_type', "'id' is not a 20-byte string");
 
+  // Visit only the fields present; a faulty one is dropped (-1) with a warning bit.
   let warn = v.warn;
-  let tok = f[F.nodes];
-  if (tok >= 0) {
-    if (tape.kind(tok) !== STR) {
-      f[F.nodes] = -1;
-      warn |= W.NODES_BAD_TYPE;
-    } else if (tape.length(tok) % NODE4_LENGTH !== 0) warn |= W.NODES_RAGGED;
-  }
-  tok = f[F.nodes6];
-  if (tok >= 0) {
-    if (tape.kind(tok) !== STR) {
-      f[F.nodes6] = -1;
-      warn |= W.NODES6_BAD_TYPE;
-    } else if (tape.length(tok) % NODE6_LENGTH !== 0) warn |= W.NODES6_RAGGED;
-  }
-  tok = f[F.values];
-  if (tok >= 0) {
-    const kind = tape.kind(tok);
-    if (kind === LIST) {
-      for (let j = tok + 1; j < tape.data[tok * 4 + 3]; j = tape.next(j)) {
-        if (!isPeerString(tape, j)) warn |= W.VALUES_SKIPPED;
+  for (let i = first; i < v.setCount; i++) {
+    const field = v.setFields[i];
+    const tok = f[field];
+    let bad = 0;
+    switch (field) {
+      case F.nodes:
+        if (tape.kind(tok) !== STR) bad = W.NODES_BAD_TYPE;
+        else if (tape.length(tok) % NODE4_LENGTH !== 0) warn |= W.NODES_RAGGED;
+        break;
+      case F.nodes6:
+        if (tape.kind(tok) !== STR) bad = W.NODES6_BAD_TYPE;
+        else if (tape.length(tok) % NODE6_LENGTH !== 0) warn |= W.NODES6_RAGGED;
+        break;
+      case F.values: {
+        const kind = tape.kind(tok);
+        if (kind === LIST) {
+          for (let j = tok + 1; j < tape.data[tok * 4 + 3]; j = tape.next(j)) {
+            if (!isPeerString(tape, j)) warn |= W.VALUES_SKIPPED;
+          }
+        } else if (kind === STR && tape.length(tok) % PEER4_LENGTH === 0) {
+          warn |= W.VALUES_LEGACY_STRING;
+        } else {
+          bad = W.VALUES_BAD;
+        }
+        break;
       }
-    } else if (kind === STR && tape.length(tok) % PEER4_LENGTH === 0) {
-      warn |= W.VALUES_LEGACY_STRING;
-    } else {
-      f[F.values] = -1;
-      warn |= W.VALUES_BAD;
+      case F.token:
+        if (tape.kind(tok) !== STR || tape.length(tok) > MAX_TOKEN_LENGTH) bad = W.TOKEN_BAD;
+        break;
+      case F.samples:
+        if (tape.kind(tok) !== STR || tape.length(tok) % ID_LENGTH !== 0) bad = W.SAMPLES_BAD;
+        break;
+      case F.num:
+        if (!isSafeInt(tape, tok)) bad = W.NUM_BAD;
+        break;
+      case F.interval:
+        if (!isSafeInt(tape, tok)) bad = W.INTERVAL_BAD;
+        break;
+      case F.BFsd:
+      case F.BFse:
+      case F.BFpe:
+        if (!isLen(tape, tok, BLOOM_LENGTH)) bad = W.BLOOM_BAD;
+        break;
+      case F.v:
+        if (!tape.isCanonical(tok)) bad = W.V_NOT_CANONICAL;
+        break;
+      case F.k:
+        if (!isLen(tape, tok, 32)) bad = W.K_BAD;
+        break;
+      case F.sig:
+        if (!isLen(tape, tok, 64)) bad = W.SIG_BAD;
+        break;
+      case F.seq:
+        if (!isUint(tape, tok, MAX_SEQ)) bad = W.SEQ_BAD;
+        break;
+      case F.id:
+        break;
+      default:
+        // Query-only fields (target, port, want, ...) have no meaning in a response.
+        f[field] = -1;
     }
-  }
-  tok = f[F.token];
-  if (tok >= 0 && (tape.kind(tok) !== STR || tape.length(tok) > MAX_TOKEN_LENGTH)) {
-    f[F.token] = -1;
-    warn |= W.TOKEN_BAD;
-  }
-  tok = f[F.samples];
-  if (tok >= 0 && (tape.kind(tok) !== STR || tape.length(tok) % ID_LENGTH !== 0)) {
-    f[F.samples] = -1;
-    warn |= W.SAMPLES_BAD;
-  }
-  tok = f[F.num];
-  if (tok >= 0 && !isSafeInt(tape, tok)) {
-    f[F.num] = -1;
-    warn |= W.NUM_BAD;
-  }
-  tok = f[F.interval];
-  if (tok >= 0 && !isSafeInt(tape, tok)) {
-    f[F.interval] = -1;
-    warn |= W.INTERVAL_BAD;
-  }
-  for (const field of BLOOM_FIELDS) {
-    tok = f[field];
-    if (tok >= 0 && !isLen(tape, tok, BLOOM_LENGTH)) {
+    if (bad !== 0) {
       f[field] = -1;
-      warn |= W.BLOOM_BAD;
+      warn |= bad;
     }
   }
-  tok = f[F.v];
-  if (tok >= 0 && !tape.isCanonical(tok)) {
-    f[F.v] = -1;
-    warn |= W.V_NOT_CANONICAL;
-  }
-  tok = f[F.k];
-  if (tok >= 0 && !isLen(tape, tok, 32)) {
-    f[F.k] = -1;
-    warn |= W.K_BAD;
-  }
-  tok = f[F.sig];
-  if (tok >= 0 && !isLen(tape, tok, 64)) {
-    f[F.sig] = -1;
-    warn |= W.SIG_BAD;
-  }
-  tok = f[F.seq];
-  if (tok >= 0 && !isUint(tape, tok, MAX_SEQ)) {
-    f[F.seq] = -1;
-    warn |= W.SEQ_BAD;
-  }
-  // Query-only fields have no meaning in a response.
-  f[F.target] = f[F.info_hash] = f[F.port] = f[F.implied_port] = f[F.seed] = f[F.noseed] = f[F.scrape] = f[F.want] = -1;
-  f[F.cas] = f[F.salt] = -1;
   v.warn = warn;
   return v;
 }

@@ -1,7 +1,7 @@
 // Typed KRPC messages: `decodeMessage` (never throws) builds objects from the validated view of
 // krpc-view.ts; the encoders write canonical datagrams.
-import { buildValue, encode } from './bencode.js';
-import { decodeNodes, encodePeer, readPeer } from './compact.js';
+import { buildValueIn, encode } from './bencode.js';
+import { encodePeer, readNodes, readPeer } from './compact.js';
 import { F, KrpcView, W, errorParts, scanKrpc, warningTexts } from './krpc-view.js';
 import type {
   BDict,
@@ -36,19 +36,24 @@ export function decodeMessage(buf: Uint8Array): Result<KrpcMessage, WireError> {
 export function messageFromView(view: KrpcView): KrpcMessage {
   const tape = view.tape;
   const f = view.f;
-  const t = tape.bytes(f[F.t]);
+  const buf = tape.buf;
+  const backing = buf.buffer;
+  const base = buf.byteOffset;
+  const tTok = f[F.t];
+  const t = new Uint8Array(backing, base + tape.start(tTok), tape.length(tTok));
   let msg: KrpcMessage;
   if (view.y === 0x71) {
-    const rawArgs = buildValue(tape, f[F.a]) as BDict;
+    const rawArgs = buildValueIn(tape, f[F.a], backing, base) as BDict;
     msg = { y: 'q', t, q: view.method, a: queryArgs(view, rawArgs), rawArgs } satisfies KrpcQuery;
   } else if (view.y === 0x72) {
-    const rawBody = buildValue(tape, f[F.r]) as BDict;
-    msg = { y: 'r', t, r: responseBody(view, rawBody), rawBody } satisfies KrpcResponse;
+    const rawBody = buildValueIn(tape, f[F.r], backing, base) as BDict;
+    msg = { y: 'r', t, r: responseBody(view, rawBody, backing, base), rawBody } satisfies KrpcResponse;
   } else {
     const { code, message } = errorParts(view);
     msg = { y: 'e', t, code, message: utf8.decode(message) } satisfies KrpcErrorMessage;
   }
-  if (f[F.version] >= 0) msg.v = tape.bytes(f[F.version]);
+  const vTok = f[F.version];
+  if (vTok >= 0) msg.v = new Uint8Array(backing, base + tape.start(vTok), tape.length(vTok));
   if (f[F.ip] >= 0) {
     const ip = f[F.ip];
     msg.ip = readPeer(tape.buf, tape.start(ip), tape.length(ip) >= 18 ? 6 : 4);
@@ -97,12 +102,15 @@ function wantList(view: KrpcView): string[] {
   return out;
 }
 
-function responseBody(view: KrpcView, raw: BDict): ResponseBody {
+function responseBody(view: KrpcView, raw: BDict, backing: ArrayBufferLike, base: number): ResponseBody {
   const f = view.f;
   const tape = view.tape;
+  const buf = tape.buf;
   const r: ResponseBody = { id: raw.id as Uint8Array };
-  if (f[F.nodes] >= 0) r.nodes = decodeNodes(raw.nodes as Uint8Array, 4).nodes;
-  if (f[F.nodes6] >= 0) r.nodes6 = decodeNodes(raw.nodes6 as Uint8Array, 6).nodes;
+  let tok = f[F.nodes];
+  if (tok >= 0) r.nodes = readNodes(buf, backing, base, tape.start(tok), tape.end(tok), 4);
+  tok = f[F.nodes6];
+  if (tok >= 0) r.nodes6 = readNodes(buf, backing, base, tape.start(tok), tape.end(tok), 6);
   if (f[F.values] >= 0) r.values = peerValues(view);
   if (f[F.token] >= 0) r.token = raw.token as Uint8Array;
   if (f[F.samples] >= 0) {
