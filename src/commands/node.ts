@@ -1,0 +1,293 @@
+import { Flags } from '@oclif/core';
+import { durationFlag, BaseCommand } from '../cli/base-command.js';
+import { dhtFlags, openSession, type DhtSession } from '../cli/dht-session.js';
+import { formatDuration } from '../cli/duration.js';
+import { BadInputError } from '../cli/errors.js';
+import { bep42Ok, generateSecureId, isBep42Exempt } from '../core/dht/bep42.js';
+import { idFromHex, idToHex } from '../core/dht/node-id.js';
+import { PeerStore } from '../core/dht/peer-store.js';
+import { DEFAULT_INBOUND_RATE, DEFAULT_SAMPLE_INTERVAL_S, Responder, type InfohashKind } from '../core/dht/responder.js';
+import { NodeService } from '../core/dht/responder-service.js';
+import { TokenManager } from '../core/dht/token-manager.js';
+import { ipFamily, loopbackOnlyFromEnv } from '../core/net/address.js';
+import type { Endpoint } from '../core/net/krpc-types.js';
+import { RealClock } from '../core/net/real-clock.js';
+import { address, ms } from '../output/records.js';
+
+/** Distinct infohashes remembered for the `infohashes_distinct` figure. */
+const DISTINCT_CAP = 100_000;
+
+type StopReason = 'signal' | 'duration' | 'stdout closed' | 'id change';
+
+/** One stop signal for the whole run, whatever raises it; an id change is the only one undone. */
+class StopController {
+  reason: StopReason | null = null;
+  private waiters: Array<() => void> = [];
+
+  stop(reason: StopReason): void {
+    if (this.reason === null || this.reason === 'id change') this.reason = reason;
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  wait(): Promise<void> {
+    if (this.reason !== null) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** After restarting for an id change. */
+  reset(): void {
+    if (this.reason === 'id change') this.reason = null;
+  }
+}
+
+export default class Node extends BaseCommand {
+  static override summary = 'Run a long-lived DHT node';
+  static override description =
+    'Answers every DHT query (ping, find_node, get_peers, announce_peer, sample_infohashes), keeps its routing table fresh and saves it (periodically and on exit), and reports every info-hash seen in incoming get_peers / announce_peer. Stats on stderr every --stats-every; with --json, NDJSON events on stdout. SIGINT / SIGTERM: save the table, print a summary, exit 0.';
+  static override examples = [
+    '<%= config.bin %> node',
+    '<%= config.bin %> node --port 6881 --json > events.ndjson',
+    '<%= config.bin %> node --bind 0.0.0.0 --bind :: --id-from-ip --external-ip 198.51.100.7',
+    '<%= config.bin %> node --bootstrap 127.0.0.1:7000 --duration 10m --stats-every 1m',
+  ];
+  static override flags = {
+    ...dhtFlags,
+    port: Flags.integer({ description: 'UDP port to listen on (0 = any free port)', default: 6881, min: 0, max: 65535 }),
+    id: Flags.string({ description: 'our node id, 40 hex digits (default: the routing file’s, else random)', exclusive: ['id-from-ip'] }),
+    'id-from-ip': Flags.boolean({
+      description: 'BEP 42: an id derived from our external IP — from --external-ip at start, else from what other nodes report (then the node restarts under the new id)',
+    }),
+    'external-ip': Flags.string({ description: 'our public IP address, for --id-from-ip', dependsOn: ['id-from-ip'] }),
+    'sample-interval': durationFlag({ description: 'BEP 51 interval advertised in sample_infohashes replies (at most 6h)', default: DEFAULT_SAMPLE_INTERVAL_S * 1000 }),
+    'inbound-rate': Flags.integer({
+      description: `queries per second accepted from one source, burst 5x (0 = no limit)`,
+      default: DEFAULT_INBOUND_RATE.ratePerSec,
+      min: 0,
+    }),
+    duration: durationFlag({ description: 'stop after this long (default: run until interrupted)' }),
+    'stats-every': durationFlag({ description: 'how often to report stats', default: 30_000 }),
+    'save-every': durationFlag({ description: 'how often to save the routing table', default: 10 * 60_000 }),
+  };
+
+  private infohashEvents = 0;
+  private readonly distinct = new Set<string>();
+  private readonly startedAt = Date.now();
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Node);
+    let id = this.initialId(flags);
+    const sampleIntervalS = Math.floor(flags['sample-interval'] / 1000);
+    if (sampleIntervalS > DEFAULT_SAMPLE_INTERVAL_S) throw new BadInputError('--sample-interval: at most 6h (BEP 51)');
+
+    const stop = new StopController();
+    const onSignal = (): void => stop.stop('signal');
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    this.stdout.on('closed', () => stop.stop('stdout closed'));
+    const clock = new RealClock();
+    const durationTimer = flags.duration !== undefined ? clock.setTimeout(() => stop.stop('duration'), flags.duration) : null;
+
+    // Kept across an id change: stored peers and tokens do not depend on our id.
+    const peers = new PeerStore({ clock });
+    const tokens = new TokenManager({ clock });
+    let port = flags.port;
+    let summary: Record<string, unknown> = {};
+    try {
+      for (;;) {
+        const session = await openSession(
+          { ...flags, port },
+          {
+            readOnly: false,
+            tolerateBadRoutingFile: true,
+            ...(id ? { id } : {}),
+            // Alone on loopback (the first node of a local network) there is nobody to ask.
+            needsBootstrap: !(loopbackOnlyFromEnv() && (flags.bootstrap ?? []).length === 0),
+          },
+        );
+        // Restart on the same port after an id change, even when it was picked at random.
+        port = session.transport.endpoints[0]?.port ?? port;
+        const result = await this.serve(session, flags, peers, tokens, sampleIntervalS, stop);
+        summary = result.summary;
+        if (stop.reason === 'id change' && result.newId) {
+          id = result.newId;
+          if (flags.json) this.stdout.record({ event: 'id_changed', id: idToHex(id), external_ip: result.externalIp ?? null });
+          else this.note(`node: external IP ${result.externalIp}; restarting with BEP 42 id ${idToHex(id)}`);
+          stop.reset();
+          continue;
+        }
+        break;
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (durationTimer) clock.clearTimeout(durationTimer);
+    }
+    const final = { event: 'summary', reason: stop.reason ?? 'stopped', ...summary };
+    if (flags.json) this.note(JSON.stringify(final));
+    else this.note(`node: stopped (${final.reason}) after ${formatDuration(Date.now() - this.startedAt)}; ${humanStats(summary)}`);
+  }
+
+  private initialId(flags: { id?: string; 'id-from-ip': boolean; 'external-ip'?: string }): Uint8Array | undefined {
+    if (flags.id !== undefined) {
+      const parsed = idFromHex(flags.id);
+      if (!parsed.ok) throw new BadInputError(`--id: ${parsed.error}`);
+      return parsed.value;
+    }
+    if (flags['id-from-ip'] && flags['external-ip'] !== undefined) {
+      if (ipFamily(flags['external-ip']) === 0) throw new BadInputError(`--external-ip: '${flags['external-ip']}' is not an IP address`);
+      return generateSecureId(flags['external-ip']);
+    }
+    return undefined;
+  }
+
+  /** Runs one session until `stop` fires; returns its final stats (and a new id on an id change). */
+  private async serve(
+    session: DhtSession,
+    flags: { json: boolean; 'stats-every': number; 'save-every': number; 'inbound-rate': number; 'id-from-ip': boolean; 'external-ip'?: string },
+    peers: PeerStore,
+    tokens: TokenManager,
+    sampleIntervalS: number,
+    stop: StopController,
+  ): Promise<{ summary: Record<string, unknown>; newId?: Uint8Array; externalIp?: string }> {
+    const { node, engine, policy, clock } = session;
+    const json = flags.json;
+    const inboundRate = flags['inbound-rate'];
+    let service: NodeService | null = null;
+    const responder = new Responder({
+      engine,
+      clock,
+      table: node.table,
+      peers,
+      tokens,
+      policy,
+      sampleIntervalS,
+      inboundRate: inboundRate === 0 ? false : { ratePerSec: inboundRate, burst: inboundRate * 5 },
+      onInfohash: (ih, kind, from) => this.onInfohash(json, ih, kind, from),
+      onEvent: (e) => {
+        if (e.type === 'ping_candidate') service?.offer(e.entry);
+      },
+    });
+    service = new NodeService({
+      node,
+      peers,
+      clock,
+      save: session.routingFile ? () => session.save() : undefined,
+      saveEveryMs: flags['save-every'],
+      onEvent: (e) => {
+        if (e.type === 'save_failed') this.note(`node: warning: ${e.error}`);
+      },
+    });
+    const stats = (): Record<string, unknown> => this.stats(session, responder, service, peers);
+
+    const addresses = session.transport.endpoints.map((e) => address(e));
+    if (json) {
+      this.stdout.record({
+        event: 'started',
+        id: idToHex(node.table.id),
+        addresses,
+        routing_file: session.routingFile,
+        restored: session.restored,
+        at: new Date().toISOString(),
+      });
+    } else {
+      this.note(`node: id ${idToHex(node.table.id)} listening on ${addresses.join(', ')}${session.restored ? `; ${session.restored} nodes restored` : ''}`);
+    }
+
+    const statsTimer = setInterval(() => {
+      if (json) this.stdout.record({ event: 'stats', ...stats() });
+      else this.note(`node: ${humanStats(stats())}`);
+    }, flags['stats-every']);
+
+    // --id-from-ip without --external-ip: wait for the voters (BEP 42 `ip` of replies) to agree.
+    let idChange: { id: Uint8Array; ip: string } | null = null;
+    const idTimer =
+      flags['id-from-ip'] && flags['external-ip'] === undefined
+        ? setInterval(() => {
+            const consensus = node.externalIp.consensus();
+            if (idChange || !consensus || isBep42Exempt(consensus.ip) || bep42Ok(node.table.id, consensus.ip)) return;
+            idChange = { id: generateSecureId(consensus.ip), ip: consensus.ip };
+            stop.stop('id change');
+          }, 5000)
+        : null;
+
+    try {
+      const bootstrap = service.start().then((result) => {
+        const rec = { event: 'bootstrapped', nodes: node.table.size, queries: result.stats.queries, replies: result.stats.replies, ms: ms(result.stats.ms) };
+        if (json) this.stdout.record(rec);
+        else this.note(`node: bootstrapped, ${rec.nodes} nodes in the table (${rec.replies}/${rec.queries} queries answered in ${formatDuration(rec.ms)})`);
+      });
+      bootstrap.catch(() => undefined);
+      await stop.wait();
+    } finally {
+      clearInterval(statsTimer);
+      if (idTimer) clearInterval(idTimer);
+      await service.stop();
+      responder.close();
+      await session.close({ save: true });
+    }
+    const summary = stats();
+    const change = idChange as { id: Uint8Array; ip: string } | null;
+    return change ? { summary, newId: change.id, externalIp: change.ip } : { summary };
+  }
+
+  private onInfohash(json: boolean, ih: Uint8Array, kind: InfohashKind, from: Endpoint): void {
+    this.infohashEvents++;
+    const hex = idToHex(ih);
+    if (this.distinct.size < DISTINCT_CAP) this.distinct.add(hex);
+    if (json) this.stdout.record({ event: 'infohash', infohash: hex, kind, from: address(from), at: new Date().toISOString() });
+  }
+
+  private stats(session: DhtSession, responder: Responder, service: NodeService, peers: PeerStore): Record<string, unknown> {
+    const t = session.node.table.stats();
+    const c = responder.counters;
+    const k = session.engine.counters;
+    const cpu = process.cpuUsage();
+    const byMethod: Record<string, unknown> = {};
+    for (const [name, m] of Object.entries(c.byMethod)) if (m.received > 0) byMethod[name] = { ...m };
+    const consensus = session.node.externalIp.consensus();
+    return {
+      at: new Date().toISOString(),
+      uptime_ms: Date.now() - this.startedAt,
+      id: idToHex(session.node.table.id),
+      nodes: t.nodes,
+      good: t.good,
+      questionable: t.questionable,
+      bad: t.bad,
+      replacements: t.replacements,
+      buckets: t.buckets,
+      queries_in: c.queries,
+      answered: c.answered,
+      errors: c.errors,
+      refused: c.refused,
+      rate_limited: c.rateLimited,
+      malformed: c.malformed,
+      read_only: c.readOnly,
+      bad_tokens: c.badTokens,
+      by_method: byMethod,
+      infohashes_seen: this.infohashEvents,
+      infohashes_distinct: this.distinct.size,
+      infohashes_stored: peers.infohashCount,
+      peers_stored: peers.peerCount,
+      queries_out: k.queriesSent,
+      replies_in: k.responses,
+      timeouts: k.timeouts,
+      pings_sent: service.counters.pingsSent,
+      refreshes: service.counters.refreshes,
+      external_ip: consensus?.ip ?? null,
+      cpu_user_us: cpu.user,
+      cpu_system_us: cpu.system,
+      rss_bytes: process.memoryUsage.rss(),
+    };
+  }
+}
+
+function humanStats(s: Record<string, unknown>): string {
+  const uptimeS = Math.max(1, Number(s.uptime_ms ?? 0) / 1000);
+  const rate = (Number(s.queries_in ?? 0) / uptimeS).toFixed(1);
+  return (
+    `${s.nodes} nodes (${s.good} good, ${s.buckets} buckets); ` +
+    `${s.queries_in} queries in (${rate}/s), ${s.answered} answered, ${s.errors} errors, ${s.rate_limited} rate-limited, ${s.refused} refused; ` +
+    `${s.infohashes_seen} info-hashes seen (${s.infohashes_distinct} distinct), ${s.infohashes_stored} stored; ` +
+    `rss ${Math.round(Number(s.rss_bytes ?? 0) / 1048576)} MB`
+  );
+}
