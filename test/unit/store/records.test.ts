@@ -189,8 +189,10 @@ describe('listInfohashes', () => {
     it.return?.();
   });
 
-  it('rejects a negative limit', () => {
+  it('rejects a negative limit and an unknown order', () => {
     expect(() => store.listInfohashes({ limit: -1 })).toThrow(RangeError);
+    expect(() => store.listInfohashes({ order: '__proto__' as 'infohash' })).toThrow(/unknown order/);
+    expect(() => store.listInfohashes({ order: 'rowid; DROP TABLE x' as 'infohash' })).toThrow(/unknown order/);
   });
 });
 

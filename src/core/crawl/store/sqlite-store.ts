@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BatchWriter, type BatchWriterOptions } from './batch-writer.js';
 import { StoreError } from './errors.js';
+import { prepareStatements, type Statements } from './statements.js';
 import { SCHEMA_VERSION, SchemaTooNewError, migrate, schemaVersion } from './migrations.js';
 import type {
   InfohashOrder,
@@ -101,20 +102,8 @@ export class SqliteStore implements InfohashStore {
   private readonly recordInfohashesTx: (batch: readonly InfohashRecord[]) => RecordResult[];
   private readonly recordNodesTx: (batch: readonly NodeRecord[]) => NodeRecordResult[];
   private readonly updateScrapeTx: (rows: readonly ScrapeRecord[]) => number;
+  private readonly sql: Statements;
 
-  private readonly insertInfohash: Database.Statement;
-  private readonly touchInfohash: Database.Statement;
-  private readonly selectInfohash: Database.Statement;
-  private readonly upsertNode: Database.Statement;
-  private readonly selectNode: Database.Statement;
-  private readonly writeScrape: Database.Statement;
-  private readonly neverScraped: Database.Statement;
-  private readonly staleScrapes: Database.Statement;
-  private readonly writeState: Database.Statement;
-  private readonly readState: Database.Statement;
-  private readonly deleteState: Database.Statement;
-  private readonly insertRun: Database.Statement;
-  private readonly finishRun: Database.Statement;
 
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
     return new SqliteStore(path, options);
@@ -173,57 +162,7 @@ export class SqliteStore implements InfohashStore {
       this.created = found === 0;
       this.migratedFrom = migrate(db).from;
 
-      this.insertInfohash = db.prepare(
-        `INSERT INTO infohashes (infohash, first_seen, last_seen, times_seen,
-           source_id, source_addr, source_client, source_version_hex)
-         VALUES (?, ?, ?, 1, ?, ?, ?, ?)
-         ON CONFLICT (infohash) DO NOTHING`,
-      );
-      this.touchInfohash = db.prepare(
-        `UPDATE infohashes SET
-           first_seen = min(first_seen, ?),
-           last_seen = max(last_seen, ?),
-           times_seen = times_seen + 1,
-           source_id = coalesce(source_id, ?),
-           source_addr = coalesce(source_addr, ?),
-           source_client = coalesce(source_client, ?),
-           source_version_hex = coalesce(source_version_hex, ?)
-         WHERE infohash = ?`,
-      );
-      this.selectInfohash = db.prepare('SELECT 1 FROM infohashes WHERE infohash = ?').pluck();
-      this.upsertNode = db.prepare(
-        `INSERT INTO nodes (addr, id, version_hex, client, bep51, first_seen, last_seen,
-           last_sampled, sample_interval_s, num)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (addr) DO UPDATE SET
-           id = coalesce(excluded.id, id),
-           version_hex = coalesce(excluded.version_hex, version_hex),
-           client = coalesce(excluded.client, client),
-           bep51 = coalesce(excluded.bep51, bep51),
-           first_seen = min(first_seen, excluded.first_seen),
-           last_seen = max(last_seen, excluded.last_seen),
-           last_sampled = coalesce(max(last_sampled, excluded.last_sampled), last_sampled, excluded.last_sampled),
-           sample_interval_s = coalesce(excluded.sample_interval_s, sample_interval_s),
-           num = coalesce(excluded.num, num)`,
-      );
-      this.selectNode = db.prepare('SELECT 1 FROM nodes WHERE addr = ?').pluck();
-      this.writeScrape = db.prepare(
-        'UPDATE infohashes SET seeders = ?, leechers = ?, peers = ?, scraped_at = ? WHERE infohash = ?',
-      );
-      this.neverScraped = db.prepare('SELECT infohash FROM infohashes WHERE scraped_at IS NULL LIMIT ?').pluck();
-      // Two range searches on the scraped_at index instead of one OR, which SQLite would answer
-      // by collecting and sorting every candidate.
-      this.staleScrapes = db
-        .prepare('SELECT infohash FROM infohashes WHERE scraped_at < ? ORDER BY scraped_at LIMIT ?')
-        .pluck();
-      this.writeState = db.prepare(
-        `INSERT INTO crawl_state (key, value, updated_at) VALUES (?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-      );
-      this.readState = db.prepare('SELECT value FROM crawl_state WHERE key = ?').pluck();
-      this.deleteState = db.prepare('DELETE FROM crawl_state WHERE key = ?');
-      this.insertRun = db.prepare('INSERT INTO runs (started_at, strategy) VALUES (?, ?)');
-      this.finishRun = db.prepare('UPDATE runs SET ended_at = ?, summary = ? WHERE id = ?');
+      this.sql = prepareStatements(db);
     } catch (error) {
       db.close();
       throw toStoreError(error, path);
@@ -263,10 +202,10 @@ export class SqliteStore implements InfohashStore {
       // Insert-first: `changes` tells new from known, and the common case (a new infohash) costs
       // one statement. Measured faster than an upsert with RETURNING or a SELECT before writing.
       const isNew =
-        this.insertInfohash.run(r.infohash, r.seenAt, r.seenAt, sourceId, sourceAddr, sourceClient, sourceVersionHex)
+        this.sql.insertInfohash.run(r.infohash, r.seenAt, r.seenAt, sourceId, sourceAddr, sourceClient, sourceVersionHex)
           .changes === 1;
       if (!isNew) {
-        this.touchInfohash.run(r.seenAt, r.seenAt, sourceId, sourceAddr, sourceClient, sourceVersionHex, r.infohash);
+        this.sql.touchInfohash.run(r.seenAt, r.seenAt, sourceId, sourceAddr, sourceClient, sourceVersionHex, r.infohash);
       }
       results[i] = { infohash: r.infohash, isNew };
     }
@@ -275,8 +214,8 @@ export class SqliteStore implements InfohashStore {
 
   private recordNodeRows(records: readonly NodeRecord[]): NodeRecordResult[] {
     return records.map((r) => {
-      const known = this.selectNode.get(r.addr) !== undefined;
-      this.upsertNode.run(
+      const known = this.sql.selectNode.get(r.addr) !== undefined;
+      this.sql.upsertNode.run(
         r.addr,
         r.id ?? null,
         r.versionHex ?? null,
@@ -293,7 +232,7 @@ export class SqliteStore implements InfohashStore {
   }
 
   has(infohash: Uint8Array): boolean {
-    return this.selectInfohash.get(infohash) !== undefined;
+    return this.sql.selectInfohash.get(infohash) !== undefined;
   }
 
   /** A BatchWriter into recordInfohashes; close() of this store flushes it. */
@@ -314,16 +253,16 @@ export class SqliteStore implements InfohashStore {
   saveState(key: string, value: unknown): void {
     const json = JSON.stringify(value);
     if (json === undefined) throw new TypeError(`state "${key}" is not JSON-serialisable`);
-    this.writeState.run(key, json, Date.now());
+    this.sql.writeState.run(key, json, Date.now());
   }
 
   loadState<T = unknown>(key: string): T | undefined {
-    const json = this.readState.get(key) as string | undefined;
+    const json = this.sql.readState.get(key) as string | undefined;
     return json === undefined ? undefined : (JSON.parse(json) as T);
   }
 
   clearState(key: string): void {
-    this.deleteState.run(key);
+    this.sql.deleteState.run(key);
   }
 
   /** Updates rows already stored (unknown infohashes are skipped); returns how many were updated. */
@@ -335,20 +274,20 @@ export class SqliteStore implements InfohashStore {
   private updateScrapeRows(records: readonly ScrapeRecord[]): number {
     let updated = 0;
     for (const r of records) {
-      updated += this.writeScrape.run(r.seeders, r.leechers, r.peers, r.scrapedAt, r.infohash).changes;
+      updated += this.sql.writeScrape.run(r.seeders, r.leechers, r.peers, r.scrapedAt, r.infohash).changes;
     }
     return updated;
   }
 
   selectForScrape(selection: ScrapeSelection = {}): Uint8Array[] {
     const limit = checkLimit(selection.limit);
-    if (selection.olderThanMs === undefined) return this.neverScraped.all(limit) as Buffer[];
+    if (selection.olderThanMs === undefined) return this.sql.neverScraped.all(limit) as Buffer[];
     const cutoff = (selection.now ?? Date.now()) - selection.olderThanMs;
     return this.db.transaction((): Uint8Array[] => {
-      const never = this.neverScraped.all(limit) as Buffer[];
+      const never = this.sql.neverScraped.all(limit) as Buffer[];
       if (limit >= 0 && never.length >= limit) return never;
       const rest = limit < 0 ? -1 : limit - never.length;
-      return never.concat(this.staleScrapes.all(cutoff, rest) as Buffer[]);
+      return never.concat(this.sql.staleScrapes.all(cutoff, rest) as Buffer[]);
     })();
   }
 
@@ -368,8 +307,10 @@ export class SqliteStore implements InfohashStore {
       where.push("source_client LIKE ? ESCAPE '\\'");
       params.push(prefixPattern(query.client));
     }
-    const order = ORDER_COLUMNS[query.order ?? 'first_seen'];
-    if (order === undefined) throw new RangeError(`unknown order ${String(query.order)}`);
+    const orderKey = query.order ?? 'first_seen';
+    // Whitelisted: the column name goes into the SQL text.
+    if (!Object.hasOwn(ORDER_COLUMNS, orderKey)) throw new RangeError(`unknown order ${String(orderKey)}`);
+    const order = ORDER_COLUMNS[orderKey];
     const direction = query.direction === 'desc' ? 'DESC' : 'ASC';
     // Arrival order (rowid) breaks ties, so the order is total and repeatable; the first_seen
     // index holds (first_seen, rowid), so the default order needs no sort.
@@ -431,12 +372,12 @@ export class SqliteStore implements InfohashStore {
   }
 
   beginRun(run: RunStart): number {
-    return Number(this.insertRun.run(run.startedAt ?? Date.now(), run.strategy).lastInsertRowid);
+    return Number(this.sql.insertRun.run(run.startedAt ?? Date.now(), run.strategy).lastInsertRowid);
   }
 
   endRun(id: number, end: RunEnd = {}): void {
     const summary = end.summary === undefined ? null : JSON.stringify(end.summary);
-    this.finishRun.run(end.endedAt ?? Date.now(), summary ?? null, id);
+    this.sql.finishRun.run(end.endedAt ?? Date.now(), summary ?? null, id);
   }
 
   /**
