@@ -187,6 +187,25 @@ describe('listInfohashes', () => {
     const it = store.listInfohashes();
     expect(it.next().value?.infohash).toBe(hex(ih(1)));
     it.return?.();
+    // Ended early, the handle can write again.
+    expect(() => store.recordInfohashes([{ infohash: ih(9), seenAt: 9 }])).not.toThrow();
+  });
+
+  it('allows two identical listings open at once', () => {
+    const a = store.listInfohashes();
+    const b = store.listInfohashes();
+    expect(a.next().value?.infohash).toBe(hex(ih(1)));
+    expect(b.next().value?.infohash).toBe(hex(ih(1)));
+    expect([...a]).toHaveLength(4);
+    expect([...b]).toHaveLength(4);
+  });
+
+  it('close() ends a listing left open (stdout closed mid-export)', () => {
+    const it = store.listInfohashes();
+    it.next();
+    const unstarted = store.listInfohashes();
+    expect(() => store.close()).not.toThrow();
+    expect(() => unstarted.next()).toThrow(/not open/);
   });
 
   it('rejects a negative limit and an unknown order', () => {

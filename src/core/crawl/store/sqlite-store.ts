@@ -95,7 +95,7 @@ export class SqliteStore implements InfohashStore {
 
   private readonly db: Database.Database;
   private readonly writers = new Set<BatchWriter<never, unknown>>();
-  private readonly listStatements = new Map<string, Database.Statement>();
+  private readonly openListings = new Set<IterableIterator<unknown>>();
   private closed = false;
 
   // Each batch method runs inside one transaction (better-sqlite3 wraps, commits, rolls back on throw).
@@ -293,7 +293,7 @@ export class SqliteStore implements InfohashStore {
 
   /**
    * Streams rows (better-sqlite3 iterate). While the iterator is open this handle cannot write;
-   * finish or `return()` it first.
+   * finish or `return()` it first (close() ends any still open).
    */
   listInfohashes(query: InfohashQuery = {}): IterableIterator<InfohashRow> {
     const where: string[] = [];
@@ -318,12 +318,27 @@ export class SqliteStore implements InfohashStore {
     const sql = `SELECT ${ROW_COLUMNS} FROM infohashes${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
       ORDER BY ${orderBy} LIMIT ?`;
     params.push(checkLimit(query.limit));
-    let statement = this.listStatements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.listStatements.set(sql, statement);
+    // A statement per listing (not cached): two listings open at once cannot share one.
+    const statement = this.db.prepare(sql);
+    return this.stream<InfohashRow>(() => statement.iterate(...params) as IterableIterator<InfohashRow>);
+  }
+
+  /**
+   * Starts the query on the first next() and remembers it until it ends, so close() can end a
+   * listing left open: an unfinished one keeps the handle busy.
+   */
+  private stream<T>(start: () => IterableIterator<T>): IterableIterator<T> {
+    const open = this.openListings;
+    function* rows(): Generator<T, void, undefined> {
+      const iterator = start();
+      open.add(iterator);
+      try {
+        yield* iterator;
+      } finally {
+        open.delete(iterator);
+      }
     }
-    return statement.iterate(...params) as IterableIterator<InfohashRow>;
+    return rows();
   }
 
   stats(): StoreStats {
@@ -396,6 +411,8 @@ export class SqliteStore implements InfohashStore {
       }
     }
     this.writers.clear();
+    for (const rows of this.openListings) rows.return?.();
+    this.openListings.clear();
     if (!this.readonly) {
       try {
         this.db.pragma('optimize');
