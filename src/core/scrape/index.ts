@@ -7,7 +7,7 @@ import { mapConcurrent } from './pool.js';
 import { scrapeInfohash, type ScrapeClient, type ScrapeOptions, type ScrapeResult } from './scrape-infohash.js';
 import { roundEstimate } from './tally.js';
 
-export { mapConcurrent } from './pool.js';
+export { mapConcurrent, untilStopped } from './pool.js';
 export { scrapeInfohash, type ScrapeClient, type ScrapeOptions, type ScrapeResult } from './scrape-infohash.js';
 export { ScrapeTally, bloomHas, roundEstimate, type SwarmEstimate } from './tally.js';
 

@@ -48,3 +48,30 @@ export async function* mapConcurrent<T, R>(
     }
   }
 }
+
+/**
+ * Passes `source` through until `stop` settles; then ends at once, even while the source is
+ * blocked on a read (stdin that never delivers another line).
+ */
+export async function* untilStopped<T>(source: AsyncIterable<T>, stop: Promise<unknown>): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  const STOP: unique symbol = Symbol('stop');
+  const stopped = stop.then(
+    (): typeof STOP => STOP,
+    (): typeof STOP => STOP,
+  );
+  let finished = false;
+  try {
+    for (;;) {
+      const r = await Promise.race([it.next(), stopped]);
+      if (r === STOP) return;
+      if (r.done) {
+        finished = true;
+        return;
+      }
+      yield r.value;
+    }
+  } finally {
+    if (!finished) void Promise.resolve(it.return?.()).catch(() => undefined);
+  }
+}

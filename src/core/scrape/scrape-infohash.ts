@@ -1,7 +1,9 @@
 // One BEP 33 scrape: a get_peers lookup with scrape=1, the responders' filters merged into seed
 // and downloader estimates, and the swarm's peers. libtorrent answers scrape=1 with filters
 // *instead of* values, so the nodes that sent filters but no values are asked once more with a
-// plain get_peers — just those nodes, not a second lookup.
+// plain get_peers — just those nodes, not a second lookup, nearest first, two at a time, until
+// the peers collected cover the swarm the filters describe (storers usually hold the same set,
+// so one wave is the common case).
 import type { Clock } from '../net/clock.js';
 import type { KrpcEngine } from '../net/krpc-types.js';
 import type { LookupEnd, LookupNode, LookupOptions, LookupResult } from '../dht/lookup.js';
@@ -21,6 +23,8 @@ export interface ScrapeOptions {
   lookup?: Partial<LookupOptions>;
   /** Filter-only nodes asked again for their values, nearest first; default 8, 0 = never. */
   maxValueFetches?: number;
+  /** Follow-up queries sent at once; default 2. */
+  valueFetchWave?: number;
   /** Per-attempt timeout of those follow-up queries (default: the engine's). */
   valueTimeoutMs?: number;
 }
@@ -73,11 +77,22 @@ export async function scrapeInfohash(client: ScrapeClient, infohash: Uint8Array,
     .map((s) => s.from)
     .filter((n) => withFilters.has(idToHex(n.id)) && !gaveValues.has(idToHex(n.id)))
     .sort((a, b) => compareDistance(a.id, b.id, infohash))
-    .slice(0, opts.maxValueFetches ?? 8);
-  const fetched = await fetchValues(client.engine, infohash, fetchFrom, opts.valueTimeoutMs);
-  for (const p of fetched.peers) peers.set(peerKey(p), p);
-
+    // An aborted scrape (Ctrl-C) ends now; its partial result is the caller's to drop or keep.
+    .slice(0, lookup.end === 'aborted' ? 0 : (opts.maxValueFetches ?? 8));
   const estimate = tally.estimate();
+  const wave = Math.max(1, opts.valueFetchWave ?? 2);
+  let valueQueries = 0;
+  let valueReplies = 0;
+  let valueTimeouts = 0;
+  while (valueQueries < fetchFrom.length && !coversSwarm(peers.values(), estimate.swarm)) {
+    const batch = fetchFrom.slice(valueQueries, valueQueries + wave);
+    valueQueries += batch.length;
+    const fetched = await fetchValues(client.engine, infohash, batch, opts.valueTimeoutMs);
+    for (const p of fetched.peers) peers.set(peerKey(p), p);
+    valueReplies += fetched.replies;
+    valueTimeouts += fetched.timeouts;
+  }
+
   return {
     infohash,
     seeders: estimate.seeders,
@@ -85,10 +100,10 @@ export async function scrapeInfohash(client: ScrapeClient, infohash: Uint8Array,
     peers: [...peers.values()],
     nodesAnswered: lookup.stats.replies,
     nodesWithFilters: estimate.nodesWithFilters,
-    valueQueries: fetchFrom.length,
-    valueReplies: fetched.replies,
-    queries: lookup.stats.queries + fetchFrom.length,
-    timeouts: lookup.stats.timeouts + fetched.timeouts,
+    valueQueries,
+    valueReplies,
+    queries: lookup.stats.queries + valueQueries,
+    timeouts: lookup.stats.timeouts + valueTimeouts,
     ms: client.clock.now() - started,
     end: lookup.end,
   };
@@ -118,6 +133,17 @@ async function fetchValues(
     peers.push(...(out.msg.r.values ?? []));
   }
   return { peers, replies, timeouts };
+}
+
+/**
+ * Whether the distinct peer IPs collected reach the filters' estimate of the swarm (with the
+ * estimate's own slack: a few percent, at least half a peer).
+ */
+function coversSwarm(peers: Iterable<PeerInfo>, swarm: number): boolean {
+  if (!Number.isFinite(swarm)) return false;
+  const ips = new Set<string>();
+  for (const p of peers) ips.add(p.host);
+  return ips.size >= swarm - Math.max(0.5, 0.05 * swarm);
 }
 
 function peerKey(p: PeerInfo): string {

@@ -10,6 +10,8 @@ export interface SwarmEstimate {
   seeders: number;
   /** Estimated distinct downloader IPs; Infinity when saturated. */
   leechers: number;
+  /** Estimated distinct IPs in the swarm, seed or not (the union of both filters). */
+  swarm: number;
   /** Responders that sent at least one filter. */
   nodesWithFilters: number;
 }
@@ -65,6 +67,7 @@ export class ScrapeTally {
     return {
       seeders: bloomEstimate(this.seeds.bits),
       leechers: bloomEstimate(downloaders.bits),
+      swarm: bloomEstimate(new ScrapeBloom(downloaders.bits).union(this.seeds).bits),
       nodesWithFilters: this.filterNodes,
     };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapConcurrent } from '../../../src/core/scrape/pool.js';
+import { mapConcurrent, untilStopped } from '../../../src/core/scrape/pool.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -68,5 +68,30 @@ describe('mapConcurrent', () => {
     const out: number[] = [];
     for await (const v of mapConcurrent([], 4, async (x: number) => x)) out.push(v);
     expect(out).toEqual([]);
+  });
+});
+
+describe('untilStopped', () => {
+  it('ends a source blocked on a read as soon as the stop promise settles', async () => {
+    let release!: () => void;
+    const stop = new Promise<void>((r) => (release = r));
+    async function* blocked(): AsyncGenerator<number> {
+      yield 1;
+      await new Promise(() => {}); // never delivers
+      yield 2;
+    }
+    const seen: number[] = [];
+    setTimeout(release, 20);
+    for await (const v of untilStopped(blocked(), stop)) seen.push(v);
+    expect(seen).toEqual([1]);
+  });
+
+  it('passes a finite source through untouched', async () => {
+    const seen: number[] = [];
+    async function* three(): AsyncGenerator<number> {
+      yield* [1, 2, 3];
+    }
+    for await (const v of untilStopped(three(), new Promise(() => {}))) seen.push(v);
+    expect(seen).toEqual([1, 2, 3]);
   });
 });

@@ -101,8 +101,8 @@ describe('scrapeInfohash', () => {
     const plain = engine.sent.filter((q) => q.method === 'get_peers' && q.args.scrape === undefined);
     expect(scrapeQueries.length + plain.length).toBe(engine.sent.length);
     expect(plain.length).toBe(r.valueQueries);
-    expect(plain.length).toBeGreaterThan(0);
-    expect(plain.length).toBeLessThanOrEqual(8);
+    // Every storer holds the whole swarm: the first wave of two covers it.
+    expect(plain.length).toBe(2);
     const holderKeys = new Set(holders.map((h) => `${h.host}:${h.port}`));
     for (const q of plain) {
       expect(holderKeys.has(`${q.to.host}:${q.to.port}`)).toBe(true);
@@ -112,6 +112,27 @@ describe('scrapeInfohash', () => {
     expect(new Set(plain.map((q) => `${q.to.host}:${q.to.port}`)).size).toBe(plain.length);
     expect(r.queries).toBe(engine.sent.length);
     expect(r.valueReplies).toBe(plain.length);
+  });
+
+  it('storers holding different parts of the swarm: follow-ups go on, nearest first, until the filters are covered', async () => {
+    const { clock, net, engine, client } = setup(() => 'libtorrent');
+    const ih = randomBytesFrom(prng(12), 20);
+    const holders = net.storePeers(ih, SWARM);
+    // Each storer knows a single peer (as if each announcer reached one node), cycling.
+    holders.forEach((h, i) => h.peers.set(idToHex(ih), [SWARM[i % SWARM.length]]));
+    const r = await clock.run(scrapeInfohash(client, ih));
+    expect(Math.abs(r.seeders - 3)).toBeLessThan(0.5);
+    expect(Math.abs(r.leechers - 2)).toBeLessThan(0.5);
+    expect(r.peers).toHaveLength(5);
+    expect(r.valueQueries).toBeGreaterThanOrEqual(5);
+    expect(r.valueQueries).toBeLessThanOrEqual(8);
+    const plain = engine.sent.filter((q) => q.method === 'get_peers' && q.args.scrape === undefined);
+    expect(plain).toHaveLength(r.valueQueries);
+    // Nearest storer first.
+    const order = holders.map((h) => `${h.host}:${h.port}`);
+    const asked = plain.map((q) => `${q.to.host}:${q.to.port}`);
+    const askedHolders = order.filter((k) => asked.includes(k));
+    expect(askedHolders).toEqual(order.slice(0, askedHolders.length));
   });
 
   it('mldht storers send values with the filters: no follow-up queries', async () => {

@@ -37,6 +37,14 @@ describe('merging BEP 33 filters from several responders', () => {
     expect(Math.abs(e.leechers - 2)).toBeLessThan(0.5);
   });
 
+  it('estimates the whole swarm once per IP: an IP both seeding and downloading counts once', () => {
+    const t = new ScrapeTally();
+    t.addFilters(filterOf(SEEDS), filterOf([...LEECHES, SEEDS[0]]));
+    const e = t.estimate();
+    expect(Math.abs(e.leechers - 3)).toBeLessThan(0.5);
+    expect(Math.abs(e.swarm - 5)).toBeLessThan(0.5);
+  });
+
   it('counts a node with only one of the two filters, and ignores a filter of the wrong size', () => {
     const t = new ScrapeTally();
     expect(t.addFilters(filterOf(SEEDS), undefined)).toBe(true);
@@ -50,7 +58,7 @@ describe('merging BEP 33 filters from several responders', () => {
 
   it('no filters at all means an empty swarm, not an error', () => {
     const e = new ScrapeTally().estimate();
-    expect(e).toEqual({ seeders: 0, leechers: 0, nodesWithFilters: 0 });
+    expect(e).toEqual({ seeders: 0, leechers: 0, swarm: 0, nodesWithFilters: 0 });
   });
 
   it('counts peers from values-only replies as downloaders unless the seed filter has their IP', () => {

@@ -1,0 +1,271 @@
+import { Args, Flags } from '@oclif/core';
+import { existsSync } from 'node:fs';
+import { BaseCommand, durationFlag, type InputLine } from '../cli/base-command.js';
+import { dhtFlags, openSession, type DhtSession } from '../cli/dht-session.js';
+import { formatDuration } from '../cli/duration.js';
+import { BadInputError, CliError, NothingFoundError } from '../cli/errors.js';
+import { parseInfohashInput } from '../cli/infohash-input.js';
+import { SqliteStore, StoreError, defaultDbPath, type ScrapeRecord } from '../core/crawl/store/index.js';
+import {
+  DEFAULT_SCRAPE_CONCURRENCY,
+  answered,
+  peerList,
+  roundEstimate,
+  scrapeMany,
+  scrapeRecord,
+  scrapeRow,
+  untilStopped,
+  type ScrapeResult,
+} from '../core/scrape/index.js';
+import { toHex } from '../core/wire/hex.js';
+import { startProgress } from '../output/progress.js';
+import { renderTable } from '../output/table.js';
+
+/** Database rows are written in transactions of this many results. */
+const DB_BATCH = 50;
+/** Peers shown per infohash in the human table (--peers); NDJSON lists them all. */
+const TABLE_PEERS = 20;
+
+interface Tally {
+  infohashes: number;
+  answered: number;
+  withPeers: number;
+  badInputs: number;
+  duplicates: number;
+  queries: number;
+  dbUpdated: number;
+}
+
+export default class Scrape extends BaseCommand {
+  static override description =
+    'BEP 33 scrape: estimated seeders and leechers, and the peers, of many infohashes (arguments, stdin or the crawl database)';
+  static override examples = [
+    '<%= config.bin %> scrape 0123456789abcdef0123456789abcdef01234567 --peers',
+    '<%= config.bin %> crawl --json | <%= config.bin %> scrape - --json',
+    '<%= config.bin %> scrape --from-db --older-than 6h --limit 1000',
+  ];
+  static override strict = false;
+  static override args = {
+    infohash: Args.string({
+      description: '40-hex infohash or magnet link; - reads stdin (one per line, or NDJSON records with an "infohash" field)',
+      required: false,
+    }),
+  };
+  static override flags = {
+    ...dhtFlags,
+    // Repeatable flags must not swallow the infohash arguments that follow them.
+    bootstrap: Flags.string({ char: 'b', multiple: true, multipleNonGreedy: true, description: dhtFlags.bootstrap.description }),
+    bind: Flags.string({ multiple: true, multipleNonGreedy: true, description: dhtFlags.bind.description }),
+    concurrency: Flags.integer({ description: 'infohashes scraped at once', default: DEFAULT_SCRAPE_CONCURRENCY, min: 1, max: 64 }),
+    alpha: Flags.integer({ description: 'queries in flight per lookup', default: 4, min: 1, max: 16 }),
+    peers: Flags.boolean({ description: 'list the peers found (NDJSON: peer_list)' }),
+    'from-db': Flags.boolean({ description: 'scrape infohashes from the crawl database: never scraped ones (and, with --older-than, stale ones)' }),
+    db: Flags.string({ description: 'crawl database to read (--from-db) and update with the results; default: crawl.db in the data directory' }),
+    'older-than': durationFlag({ description: 'with --from-db: also rescrape infohashes last scraped longer ago than this (e.g. 6h)' }),
+    limit: Flags.integer({ description: 'with --from-db: scrape at most this many infohashes', min: 1 }),
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Scrape);
+    const args = argv as string[];
+    if (!flags['from-db'] && (flags['older-than'] !== undefined || flags.limit !== undefined)) {
+      throw new BadInputError('--older-than and --limit select from the database: use them with --from-db');
+    }
+    if (args.length === 0 && !flags['from-db']) throw new BadInputError('no infohash given (arguments, - for stdin, or --from-db)');
+
+    // The database is touched only when asked for (--db or --from-db), never just because the
+    // default file exists: scraping a few hashes by hand should not rewrite a crawl's rows.
+    const store = flags['from-db'] || flags.db !== undefined ? openStore(flags.db ?? defaultDbPath()) : null;
+    let fromDb: Uint8Array[] = [];
+    try {
+      if (store && flags['from-db']) {
+        fromDb = store.selectForScrape({
+          ...(flags['older-than'] !== undefined ? { olderThanMs: flags['older-than'] } : {}),
+          ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+        });
+      }
+    } catch (err) {
+      store?.close();
+      throw err;
+    }
+
+    const tally: Tally = { infohashes: 0, answered: 0, withPeers: 0, badInputs: 0, duplicates: 0, queries: 0, dbUpdated: 0 };
+    const started = Date.now();
+    let session: DhtSession | null = null;
+    const rows: ScrapeResult[] = [];
+    const pendingRows: ScrapeRecord[] = [];
+    const flushRows = (): void => {
+      if (!store || pendingRows.length === 0) return;
+      tally.dbUpdated += store.updateScrape(pendingRows.splice(0));
+    };
+
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    let interrupted = false;
+    const abort = new AbortController();
+    const onSigint = (): void => {
+      interrupted = true;
+      abort.abort();
+      stop();
+    };
+    process.once('SIGINT', onSigint);
+    this.stdout.once('closed', stop);
+    const progress = startProgress('scraping', flags.json ? false : undefined);
+
+    try {
+      session = await openSession(flags, { readOnly: true });
+      const { node } = session;
+      // Lookups seed from the routing table; fill it once rather than have every concurrent
+      // lookup start at the same few bootstrap contacts.
+      if (node.table.size < 8) await node.bootstrapTable({ signal: abort.signal });
+
+      const source = this.infohashes(args, fromDb, tally, stopped);
+      const results = scrapeMany(node, source, {
+        concurrency: flags.concurrency,
+        lookup: { alpha: flags.alpha, signal: abort.signal },
+        valueTimeoutMs: flags.timeout,
+      });
+      for await (const r of results) {
+        if (r.end === 'aborted') continue; // cut short by Ctrl-C: partial, neither shown nor stored
+        const scrapedAt = Date.now();
+        tally.queries += r.queries;
+        if (answered(r)) tally.answered++;
+        if (r.peers.length > 0) tally.withPeers++;
+        if (flags.json) this.stdout.record(scrapeRecord(r, { peers: flags.peers, scrapedAt }));
+        else rows.push(r);
+        // Results finished after stdout went away are still stored. Nobody answering says nothing about the swarm: leave such rows for a later scrape.
+        if (store && answered(r)) {
+          pendingRows.push(scrapeRow(r, scrapedAt));
+          if (pendingRows.length >= DB_BATCH) flushRows();
+        }
+        progress.update(`scraped ${tally.answered}/${tally.infohashes} (${tally.withPeers} with peers)`);
+      }
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+      progress.stop();
+      try {
+        flushRows();
+      } finally {
+        store?.close();
+        await session?.close();
+      }
+    }
+
+    if (!flags.json && rows.length > 0) this.stdout.text(this.table(rows, flags.peers) + '\n');
+    this.summary(tally, Date.now() - started, flags.json, store !== null, interrupted);
+
+    if (tally.badInputs > 0) this.exit(2);
+    if (interrupted) this.exit(130);
+    if (tally.infohashes === 0) {
+      this.note(flags['from-db'] ? 'scrape: no infohash in the database needs a scrape' : 'scrape: no infohash in the input');
+      return;
+    }
+    if (tally.answered === 0 && !this.stdout.closed) throw new NothingFoundError(`no node answered for any of ${tally.infohashes} infohash(es)`);
+  }
+
+  /**
+   * Valid, distinct infohashes from the arguments, stdin and the database, in that order. Bad
+   * lines are reported (with their line number) and counted; NDJSON records without an
+   * `infohash` field are skipped silently.
+   */
+  private async *infohashes(args: string[], fromDb: Uint8Array[], tally: Tally, stop: Promise<void>): AsyncGenerator<Uint8Array> {
+    const seen = new Set<string>();
+    const accept = (ih: Uint8Array): boolean => {
+      const key = toHex(ih);
+      if (seen.has(key)) {
+        tally.duplicates++;
+        return false;
+      }
+      seen.add(key);
+      tally.infohashes++;
+      return true;
+    };
+    if (args.includes('-')) stop.then(() => process.stdin.destroy());
+    for await (const input of untilStopped<InputLine>(this.inputs(args), stop)) {
+      const r = parseInfohashInput(input.value);
+      if (r.ok) {
+        if (accept(r.infohash)) yield r.infohash;
+      } else if (!r.skip) {
+        tally.badInputs++;
+        this.note(`scrape: ${input.line > 0 ? `line ${input.line}` : `argument '${input.value}'`}: ${r.error}`);
+      }
+    }
+    let stopping = false;
+    stop.then(() => (stopping = true));
+    for (const ih of fromDb) {
+      if (stopping) return;
+      if (accept(ih)) yield ih;
+    }
+  }
+
+  private table(results: ScrapeResult[], withPeers: boolean): string {
+    const head = ['infohash', 'seeders', 'leechers', 'peers', 'nodes', 'with filters', 'ms'];
+    if (withPeers) head.push('peer list');
+    const size = (r: ScrapeResult): number => (Number.isFinite(r.seeders + r.leechers) ? r.seeders + r.leechers : Number.MAX_VALUE);
+    const sorted = [...results].sort((a, b) => size(b) - size(a));
+    return renderTable(
+      head,
+      sorted.map((r) => {
+        const row: Array<string | number> = [
+          toHex(r.infohash),
+          estimateText(r.seeders),
+          estimateText(r.leechers),
+          r.peers.length,
+          r.nodesAnswered,
+          r.nodesWithFilters,
+          Math.round(r.ms),
+        ];
+        if (withPeers) {
+          const list = peerList(r);
+          row.push(list.slice(0, TABLE_PEERS).join('\n') + (list.length > TABLE_PEERS ? `\n… ${list.length - TABLE_PEERS} more` : ''));
+        }
+        return row;
+      }),
+    );
+  }
+
+  private summary(t: Tally, ms: number, json: boolean, withDb: boolean, interrupted: boolean): void {
+    if (json) {
+      this.note(
+        JSON.stringify({
+          summary: 'scrape',
+          infohashes: t.infohashes,
+          answered: t.answered,
+          with_peers: t.withPeers,
+          bad_inputs: t.badInputs,
+          duplicates: t.duplicates,
+          queries: t.queries,
+          ...(withDb ? { db_updated: t.dbUpdated } : {}),
+          ...(interrupted ? { interrupted: true } : {}),
+          duration_ms: ms,
+        }),
+      );
+      return;
+    }
+    const parts = [
+      `${t.infohashes} infohash${t.infohashes === 1 ? '' : 'es'}`,
+      `${t.answered} answered`,
+      `${t.withPeers} with peers`,
+      `${t.badInputs} bad input${t.badInputs === 1 ? '' : 's'}`,
+      ...(t.duplicates > 0 ? [`${t.duplicates} duplicate${t.duplicates === 1 ? '' : 's'}`] : []),
+      `${t.queries} queries`,
+      ...(withDb ? [`${t.dbUpdated} database row${t.dbUpdated === 1 ? '' : 's'} updated`] : []),
+    ];
+    this.note(`scrape: ${parts.join(', ')} in ${formatDuration(ms)}${interrupted ? ' (interrupted)' : ''}`);
+  }
+}
+
+function openStore(path: string): SqliteStore {
+  if (!existsSync(path)) throw new BadInputError(`${path}: no such database (run a crawl first, or pass --db)`);
+  try {
+    return SqliteStore.open(path, { mustExist: true });
+  } catch (err) {
+    if (err instanceof StoreError) throw new CliError(err.message, 2);
+    throw err;
+  }
+}
+
+function estimateText(n: number): string {
+  const v = roundEstimate(n);
+  return v === null ? 'saturated' : v.toFixed(1);
+}
