@@ -97,7 +97,7 @@ export default class TestnetCommand extends BaseCommand {
       await net.close();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      const summary = { ...stats, reason: stopRequested ?? 'duration', elapsed_ms: Date.now() - started };
+      const summary = { summary: 'testnet', ...stats, reason: stopRequested ?? 'duration', elapsed_ms: Date.now() - started };
       if (flags.json) this.note(JSON.stringify(summary));
       else {
         this.note(

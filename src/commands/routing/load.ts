@@ -74,6 +74,7 @@ export default class RoutingLoad extends BaseCommand {
       const stats = table.stats();
       const keptId = idToHex(table.id) === loaded.value.id;
       const summary = {
+        summary: 'routing load',
         file: args.file,
         id: idToHex(table.id),
         kept_id: keptId,

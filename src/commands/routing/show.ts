@@ -19,6 +19,7 @@ const WALL_CLOCK: Clock = {
 };
 
 interface ShowSummary {
+  summary: 'routing show';
   file: string;
   id: string;
   saved_at: string;
@@ -54,6 +55,7 @@ export default class RoutingShow extends BaseCommand {
     const { table } = restoreRoutingTable(file, { clock: WALL_CLOCK, wallNow, oneNodePerIp: false });
     const stats = table.stats();
     const summary: ShowSummary = {
+      summary: 'routing show',
       file: args.file,
       id: file.id,
       saved_at: file.saved_at,
