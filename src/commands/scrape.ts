@@ -109,7 +109,12 @@ export default class Scrape extends BaseCommand {
       stop();
     };
     process.once('SIGINT', onSigint);
-    this.stdout.once('closed', stop);
+    // A closed stdout (`| head`) takes no new infohashes; scrapes in flight finish only when
+    // their results still go somewhere (the database).
+    this.stdout.once('closed', () => {
+      if (!store) abort.abort();
+      stop();
+    });
     const progress = startProgress('scraping', flags.json ? false : undefined);
 
     try {

@@ -79,7 +79,7 @@ describe('bitscrape scrape against a fake libtorrent-style DHT', () => {
     expect(a.peer_list).toEqual(swarm(3, 2).map((p) => `${p.host}:${p.port}`));
     expect(a.nodes_with_filters).toBe(8);
     expect(a.nodes_answered).toBeGreaterThanOrEqual(8);
-    expect(typeof a.ms).toBe('number');
+    expect(typeof a.duration_ms).toBe('number');
     expect(a.scraped_at).toMatch(/^\d{4}-\d\d-\d\dT/);
     const b = recs.find((x) => x.infohash === IH[1])!;
     expect(Math.abs(b.seeders - 5)).toBeLessThan(0.5);

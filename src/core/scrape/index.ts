@@ -45,7 +45,7 @@ export function scrapeRecord(r: ScrapeResult, opts: { peers?: boolean; scrapedAt
     nodes_answered: r.nodesAnswered,
     nodes_with_filters: r.nodesWithFilters,
     queries: r.queries,
-    ms: Math.round(r.ms),
+    duration_ms: Math.round(r.ms),
     ...(opts.scrapedAt !== undefined ? { scraped_at: new Date(opts.scrapedAt).toISOString() } : {}),
   };
 }

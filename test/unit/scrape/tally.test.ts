@@ -107,7 +107,7 @@ describe('merging BEP 33 filters from several responders', () => {
       end: 'converged',
     };
     const rec = scrapeRecord(r, { peers: true });
-    expect(rec).toMatchObject({ infohash: 'ab'.repeat(20), seeders: null, leechers: 2, saturated: true, peers: 3, nodes_answered: 8, nodes_with_filters: 1, queries: 12, ms: 42 });
+    expect(rec).toMatchObject({ infohash: 'ab'.repeat(20), seeders: null, leechers: 2, saturated: true, peers: 3, nodes_answered: 8, nodes_with_filters: 1, queries: 12, duration_ms: 42 });
     expect(rec.peer_list).toEqual(['10.0.0.1:1', '10.0.0.9:3', '10.0.0.10:2']);
     expect(scrapeRecord(r)).not.toHaveProperty('peer_list');
     const row = scrapeRow(r, 1234);
