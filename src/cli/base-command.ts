@@ -69,7 +69,7 @@ export abstract class BaseCommand extends Command {
     else if (err.oclif?.exit !== undefined) code = err.oclif.exit; // oclif parse errors: usage, 2
     else code = 1;
     const hint = !(err instanceof CliError) && err.oclif?.exit === undefined ? ' (internal error; --debug shows the stack)' : '';
-    process.stderr.write(`${this.id ?? 'bitscrape'}: ${oneLine(err)}${hint}\n`);
+    process.stderr.write(`${this.id ? this.id.replace(/:/g, ' ') : 'bitscrape'}: ${oneLine(err)}${hint}\n`);
     if (debug && err.stack) process.stderr.write(err.stack + '\n');
     this.exit(code);
   }

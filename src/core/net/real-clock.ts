@@ -26,7 +26,9 @@ export class RealClock implements Clock {
   }
 
   now(): number {
-    return performance.now();
+    // Offset by the process start so times are positive and comparable with saved wall times
+    // (routing files store last-seen times; 0 means "never" in the table).
+    return performance.timeOrigin + performance.now();
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
