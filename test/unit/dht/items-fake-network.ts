@@ -94,7 +94,7 @@ export class ItemNetwork {
     const token = (target: Uint8Array) => sha1(from.host, node.id, target).subarray(0, 4);
     const ctx: ItemHandlerContext = {
       reply: (body) => {
-        const full = { ...(body as Record<string, BEncodable>), id: node.id };
+        const full: Record<string, BEncodable> = { ...(body as Record<string, BEncodable>), id: node.id };
         if (node.behaviour === 'tokenless') delete full.token;
         if (node.behaviour === 'forger') forge(full);
         out = encodeResponse(q.t, full);
