@@ -130,6 +130,7 @@ export class Tape {
   /** The value token stored under `key` (latin1) in dict token `dict`, or -1. */
   find(dict: number, key: string): number {
     const d = this.data;
+    if ((d[dict * 4] & KIND_MASK) !== DICT) return -1;
     const buf = this.buf;
     const stop = d[dict * 4 + 3];
     const klen = key.length;
@@ -226,8 +227,8 @@ export function scan(buf: Uint8Array, opts: ScanOptions = NO_OPTIONS, tape: Tape
     tape.prevKey = new Int32Array(maxDepth + 1);
     tape.isDict = new Uint8Array(maxDepth + 1);
   }
-  // Every token takes at least 2 bytes of input, so this capacity is never exceeded.
-  const capacity = Math.min(maxTokens, (end >> 1) + 1);
+  // Every token starts at its own byte of input, so this capacity is never exceeded.
+  const capacity = Math.min(maxTokens, end) + 1;
   if (tape.data.length < capacity * 4) tape.data = new Int32Array(Math.max(capacity, tape.data.length) * 4);
   const stack = tape.stack;
   const prevKey = tape.prevKey;

@@ -258,7 +258,8 @@ for (const [key, field] of BODY_KEYS) {
   BODY_KEY_FIELDS[key.length].push(field);
 }
 
-function bodyField(buf: Uint8Array, s: number, len: number): number {
+/** The field (see `F`) of a key of `a` / `r` at buf[s, s + len), or -1. */
+export function bodyField(buf: Uint8Array, s: number, len: number): number {
   if (len > 12) return -1;
   const candidates = BODY_KEY_BYTES[len];
   for (let c = 0; c < candidates.length; c++) {
