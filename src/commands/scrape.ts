@@ -53,9 +53,6 @@ export default class Scrape extends BaseCommand {
   };
   static override flags = {
     ...dhtFlags,
-    // Repeatable flags must not swallow the infohash arguments that follow them.
-    bootstrap: Flags.string({ char: 'b', multiple: true, multipleNonGreedy: true, description: dhtFlags.bootstrap.description }),
-    bind: Flags.string({ multiple: true, multipleNonGreedy: true, description: dhtFlags.bind.description }),
     concurrency: Flags.integer({ description: 'infohashes scraped at once', default: DEFAULT_SCRAPE_CONCURRENCY, min: 1, max: 64 }),
     alpha: Flags.integer({ description: 'queries in flight per lookup', default: 4, min: 1, max: 16 }),
     peers: Flags.boolean({ description: 'list the peers found (NDJSON: peer_list)' }),
