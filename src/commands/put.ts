@@ -153,7 +153,7 @@ export default class Put extends BaseCommand {
       stored,
       failed: r.results.length - stored,
       refused: r.refused?.reason ?? null,
-      ...(r.refused?.reason === 'cas_mismatch' ? { current_seq: seqJson(r.refused.currentSeq) } : {}),
+      ...(r.refused?.reason === 'cas_mismatch' || r.refused?.reason === 'seq_conflict' ? { current_seq: seqJson(r.refused.currentSeq) } : {}),
       nodes: r.results.map((x) => ({
         id: toHex(x.node.id),
         address: address(x.node),

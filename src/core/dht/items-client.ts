@@ -171,6 +171,8 @@ export interface PutNodeResult {
 export type PutRefusal =
   | { reason: 'cas_mismatch'; message: string; currentSeq: bigint }
   | { reason: 'seq_overflow'; message: string }
+  /** Nodes take an equal seq as a refresh and keep their value: a new value needs a new seq. */
+  | { reason: 'seq_conflict'; message: string; currentSeq: bigint }
   | { reason: 'no_tokens'; message: string };
 
 export interface PutItemResult {
@@ -225,6 +227,10 @@ export async function putItem(node: DhtNode, req: PutRequest, opts: PutItemOptio
   const seq = req.seq ?? (current !== undefined ? current + 1n : 1n);
   if (seq > MAX_SEQ) {
     return { target, kind: 'mutable', payload: unsigned, before, results: [], refused: { reason: 'seq_overflow', message: 'the current seq is already the largest allowed' } };
+  }
+  if (current !== undefined && seq === current && !equals(before.item!.vRaw, req.vRaw)) {
+    const message = `the DHT holds another value at seq ${current}; a new value needs a higher seq`;
+    return { target, kind: 'mutable', payload: { ...unsigned, seq }, before, results: [], refused: { reason: 'seq_conflict', message, currentSeq: current } };
   }
   const signed = signMutableItem(req.seed, req.vRaw, seq, salt);
   return finishPut(node, 'mutable', { ...unsigned, seq, sig: signed.sig }, before, opts.k);

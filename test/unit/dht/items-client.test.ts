@@ -190,6 +190,18 @@ describe('putItem / getItem: mutable', () => {
     expect(r.results[0].error).toMatch(/^error 302/);
   });
 
+  it('an explicit seq equal to the current one: a refresh of the same value, refused for a new value', async () => {
+    const { clock, net, dht } = setup();
+    await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO, seq: 4n }));
+    const refresh = await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO, seq: 4n }));
+    expect(refresh.refused).toBeUndefined();
+    expect(refresh.results.filter((r) => r.ok)).toHaveLength(8);
+    expect(net.nodes.reduce((s, n) => s + n.stats.refreshed, 0)).toBe(8);
+    const conflict = await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: latin1('3:new'), seq: 4n }));
+    expect(conflict.refused).toMatchObject({ reason: 'seq_conflict', currentSeq: 4n });
+    expect(conflict.results).toEqual([]);
+  });
+
   it('cas: refused before sending when the DHT holds another seq; accepted when it matches', async () => {
     const { clock, net, dht } = setup();
     await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO }));
