@@ -120,14 +120,15 @@ export async function run(rounds = 7, roundMs = 200): Promise<CodecBenchRow[]> {
     iterations.set(c, Math.max(1000, Math.round((rate * roundMs) / 1000)));
   }
 
+  // One full collection before the timed rounds, not one per round: a forced GC shrinks the
+  // young generation, which then taxes whichever contender allocates most until it grows back.
+  // A long-running node runs with a grown young generation.
+  (globalThis as { gc?: () => void }).gc?.();
   const rates = new Map<Contender, number[]>(contenders.map((c) => [c, []]));
   for (let r = 0; r < rounds; r++) {
     // Alternate the order so no contender always runs right after the same one.
     const order = r % 2 === 0 ? contenders : [...contenders].reverse();
-    for (const c of order) {
-      (globalThis as { gc?: () => void }).gc?.();
-      rates.get(c)!.push(timeRound(c, msgs, iterations.get(c)!));
-    }
+    for (const c of order) rates.get(c)!.push(timeRound(c, msgs, iterations.get(c)!));
   }
 
   const baseline = median(rates.get(contenders[0])!);
