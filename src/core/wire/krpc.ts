@@ -2,7 +2,7 @@
 // krpc-view.ts; the encoders write canonical datagrams.
 import { STR, Tape, buildValueIn, encode, keyString, setKey } from './bencode.js';
 import { encodePeer, readNodes, readPeer } from './compact.js';
-import { F, KrpcView, W, bodyField, errorParts, scanKrpc, warningTexts } from './krpc-view.js';
+import { F, KrpcView, MAX_WANT, W, bodyField, errorParts, scanKrpc, warningTexts } from './krpc-view.js';
 import type {
   BDict,
   BEncodable,
@@ -77,7 +77,7 @@ function rawDict(tape: Tape, dict: number, backing: ArrayBufferLike, base: numbe
     const ke = d[j * 4 + 2];
     const vt = j + 1;
     const value: BValue =
-      (d[vt * 4] & 7) === STR ? new Uint8Array(backing, base + d[vt * 4 + 1], d[vt * 4 + 2] - d[vt * 4 + 1]) : buildValueIn(tape, vt, backing, base);
+      tape.kind(vt) === STR ? new Uint8Array(backing, base + d[vt * 4 + 1], d[vt * 4 + 2] - d[vt * 4 + 1]) : buildValueIn(tape, vt, backing, base);
     switch (bodyField(buf, ks, ke - ks)) {
       case F.id: out.id = value; break;
       case F.nodes: out.nodes = value; break;
@@ -133,8 +133,8 @@ function wantList(view: KrpcView): string[] {
   const tape = view.tape;
   const list = view.f[F.want];
   const out: string[] = [];
-  for (let j = list + 1; j < tape.data[list * 4 + 3] && out.length < 16; j = tape.next(j)) {
-    if (tape.kind(j) === 1) out.push(tape.latin1(j));
+  for (let j = list + 1; j < tape.data[list * 4 + 3] && out.length < MAX_WANT; j = tape.next(j)) {
+    if (tape.kind(j) === STR) out.push(tape.latin1(j));
   }
   return out;
 }
@@ -176,12 +176,12 @@ function peerValues(view: KrpcView): PeerInfo[] {
   const buf = tape.buf;
   const tok = view.f[F.values];
   const out: PeerInfo[] = [];
-  if (view.warn & W.VALUES_LEGACY_STRING && tape.kind(tok) === 1) {
+  if (view.warn & W.VALUES_LEGACY_STRING && tape.kind(tok) === STR) {
     for (let off = tape.start(tok); off < tape.end(tok); off += 6) out.push(readPeer(buf, off, 4));
     return out;
   }
   for (let j = tok + 1; j < tape.data[tok * 4 + 3]; j = tape.next(j)) {
-    if (tape.kind(j) !== 1) continue;
+    if (tape.kind(j) !== STR) continue;
     const len = tape.length(j);
     if (len === 6) out.push(readPeer(buf, tape.start(j), 4));
     else if (len === 18) out.push(readPeer(buf, tape.start(j), 6));
