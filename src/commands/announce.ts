@@ -3,7 +3,7 @@ import { BaseCommand } from '../cli/base-command.js';
 import { dhtFlags, openSession } from '../cli/dht-session.js';
 import { BadInputError, NothingFoundError } from '../cli/errors.js';
 import { parseInfohashArgs } from '../cli/infohash-args.js';
-import { forEachConcurrent } from '../core/util/pool.js';
+import { mapConcurrent } from '../core/util/pool.js';
 import { toHex } from '../core/wire/hex.js';
 import { lookupStats, statsLine } from '../output/lookup-records.js';
 import { address, ms } from '../output/records.js';
@@ -36,38 +36,33 @@ export default class Announce extends BaseCommand {
     const progress = startProgress(`announcing ${infohashes.length} infohash(es)`, flags.json ? false : undefined);
     let accepted = 0;
     try {
-      await forEachConcurrent(
-        infohashes,
-        flags.concurrency,
-        async (ih) => {
-          const lookup = await session.node.getPeers(ih);
-          const results = await session.node.announce(ih, lookup, {
-            ...(flags['peer-port'] !== undefined ? { port: flags['peer-port'] } : {}),
-            impliedPort: flags['implied-port'],
-            ...(flags.seed ? { seed: true } : {}),
-          });
-          return { ih, lookup, results };
-        },
-        ({ ih, lookup, results }) => {
-          const ok = results.filter((r) => r.ok).length;
-          accepted += ok;
-          const rec = {
-            infohash: toHex(ih),
-            port: flags['peer-port'] ?? null,
-            implied_port: flags['implied-port'],
-            accepted: ok,
-            nodes: results.map((r) => ({ id: toHex(r.node.id), address: address(r.node), accepted: r.ok, ...(r.rttMs !== undefined ? { rtt_ms: ms(r.rttMs) } : {}), ...(r.error ? { error: r.error } : {}) })),
-            lookup: lookupStats(lookup),
-          };
-          if (flags.json) {
-            this.stdout.record(rec);
-            return;
-          }
-          progress.log(`infohash ${rec.infohash}: accepted by ${ok} of ${results.length} nodes; lookup ${statsLine(lookup)}`);
-          this.stdout.text(renderTable(['node id', 'address', 'accepted', 'detail'], rec.nodes.map((n) => [n.id, n.address, n.accepted ? 'yes' : 'no', n.error ?? ''])) + '\n');
-        },
-        () => this.stdout.closed,
-      );
+      for await (const { ih, lookup, results } of mapConcurrent(infohashes, flags.concurrency, async (ih: Uint8Array) => {
+        const lookup = await session.node.getPeers(ih);
+        const results = await session.node.announce(ih, lookup, {
+          ...(flags['peer-port'] !== undefined ? { port: flags['peer-port'] } : {}),
+          impliedPort: flags['implied-port'],
+          ...(flags.seed ? { seed: true } : {}),
+        });
+        return { ih, lookup, results };
+      })) {
+        if (this.stdout.closed) break;
+        const ok = results.filter((r) => r.ok).length;
+        accepted += ok;
+        const rec = {
+          infohash: toHex(ih),
+          port: flags['peer-port'] ?? null,
+          implied_port: flags['implied-port'],
+          accepted: ok,
+          nodes: results.map((r) => ({ id: toHex(r.node.id), address: address(r.node), accepted: r.ok, ...(r.rttMs !== undefined ? { rtt_ms: ms(r.rttMs) } : {}), ...(r.error ? { error: r.error } : {}) })),
+          lookup: lookupStats(lookup),
+        };
+        if (flags.json) {
+          this.stdout.record(rec);
+          continue;
+        }
+        progress.log(`infohash ${rec.infohash}: accepted by ${ok} of ${results.length} nodes; lookup ${statsLine(lookup)}`);
+        this.stdout.text(renderTable(['node id', 'address', 'accepted', 'detail'], rec.nodes.map((n) => [n.id, n.address, n.accepted ? 'yes' : 'no', n.error ?? ''])) + '\n');
+      }
     } finally {
       progress.stop();
       await session.close();

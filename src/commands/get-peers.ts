@@ -3,7 +3,7 @@ import { BaseCommand } from '../cli/base-command.js';
 import { dhtFlags, openSession } from '../cli/dht-session.js';
 import { BadInputError, NothingFoundError } from '../cli/errors.js';
 import { parseInfohashArgs } from '../cli/infohash-args.js';
-import { forEachConcurrent } from '../core/util/pool.js';
+import { mapConcurrent } from '../core/util/pool.js';
 import { toHex } from '../core/wire/hex.js';
 import { lookupNodeRecord, lookupStats, statsLine } from '../output/lookup-records.js';
 import { address, bvalueToJson } from '../output/records.js';
@@ -36,45 +36,40 @@ export default class GetPeers extends BaseCommand {
     let withPeers = 0;
     let answered = 0;
     try {
-      await forEachConcurrent(
-        infohashes,
-        flags.concurrency,
-        async (ih) => {
-          const replies: unknown[] = [];
-          const result = await session.node.getPeers(ih, {
-            alpha: flags.alpha,
-            noseed: flags.noseed,
-            ...(flags.raw ? { onReply: (msg, from) => replies.push({ from: toHex(from.id), reply: bvalueToJson(msg.rawBody) }) } : {}),
-          });
-          return { ih, result, replies };
-        },
-        ({ ih, result, replies }) => {
-          if (result.closest.length > 0) answered++;
-          if (result.peers.length > 0) withPeers++;
-          const rec = {
-            infohash: toHex(ih),
-            peers_count: result.peers.length,
-            peers: result.peers.map((p) => ({ address: address(p.peer), sources: p.from.map(toHex) })),
-            nodes: result.closest.map((n) => {
-              const tok = result.tokens.get(toHex(n.id));
-              return { ...lookupNodeRecord(n, ih), token: tok ? toHex(tok.token) : null };
-            }),
-            ...lookupStats(result),
-            ...(flags.raw ? { replies } : {}),
-          };
-          if (flags.json) {
-            this.stdout.record(rec);
-            return;
-          }
-          progress.log(`infohash ${rec.infohash}: ${rec.peers_count} peers from ${result.closest.length} closest nodes; ${statsLine(result)}`);
-          if (rec.peers.length > 0) {
-            this.stdout.text(renderTable(['peer', 'given by (node ids)'], rec.peers.map((p) => [p.address, p.sources.map((s) => s.slice(0, 12)).join(' ')])) + '\n');
-          }
-          this.stdout.text(renderTable(['node id', 'address', 'shared bits', 'token', 'client'], rec.nodes.map((n) => [n.id, n.address, n.distance_bits, n.token ?? '', n.client ?? ''])) + '\n');
-          if (flags.raw) for (const r of replies) this.stdout.text(JSON.stringify(r) + '\n');
-        },
-        () => this.stdout.closed,
-      );
+      for await (const { ih, result, replies } of mapConcurrent(infohashes, flags.concurrency, async (ih: Uint8Array) => {
+        const replies: unknown[] = [];
+        const result = await session.node.getPeers(ih, {
+          alpha: flags.alpha,
+          noseed: flags.noseed,
+          ...(flags.raw ? { onReply: (msg, from) => replies.push({ from: toHex(from.id), reply: bvalueToJson(msg.rawBody) }) } : {}),
+        });
+        return { ih, result, replies };
+      })) {
+        if (this.stdout.closed) break;
+        if (result.closest.length > 0) answered++;
+        if (result.peers.length > 0) withPeers++;
+        const rec = {
+          infohash: toHex(ih),
+          peers_count: result.peers.length,
+          peers: result.peers.map((p) => ({ address: address(p.peer), sources: p.from.map(toHex) })),
+          nodes: result.closest.map((n) => {
+            const tok = result.tokens.get(toHex(n.id));
+            return { ...lookupNodeRecord(n, ih), token: tok ? toHex(tok.token) : null };
+          }),
+          ...lookupStats(result),
+          ...(flags.raw ? { replies } : {}),
+        };
+        if (flags.json) {
+          this.stdout.record(rec);
+          continue;
+        }
+        progress.log(`infohash ${rec.infohash}: ${rec.peers_count} peers from ${result.closest.length} closest nodes; ${statsLine(result)}`);
+        if (rec.peers.length > 0) {
+          this.stdout.text(renderTable(['peer', 'given by (node ids)'], rec.peers.map((p) => [p.address, p.sources.map((s) => s.slice(0, 12)).join(' ')])) + '\n');
+        }
+        this.stdout.text(renderTable(['node id', 'address', 'shared bits', 'token', 'client'], rec.nodes.map((n) => [n.id, n.address, n.distance_bits, n.token ?? '', n.client ?? ''])) + '\n');
+        if (flags.raw) for (const r of replies) this.stdout.text(JSON.stringify(r) + '\n');
+      }
     } finally {
       progress.stop();
       await session.close();

@@ -5,7 +5,7 @@ import { parseEndpointInputs } from '../cli/endpoint-input.js';
 import { BadInputError, NothingFoundError } from '../cli/errors.js';
 import { bep42Ok, isBep42Exempt } from '../core/dht/bep42.js';
 import { describeFailure } from '../core/dht/dht-node.js';
-import { forEachConcurrent } from '../core/util/pool.js';
+import { mapConcurrent } from '../core/util/pool.js';
 import { toHex } from '../core/wire/hex.js';
 import { address, bvalueToJson, ms, versionFields } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
@@ -37,36 +37,31 @@ export default class Ping extends BaseCommand {
     const rows: string[][] = [];
     let answered = 0;
     try {
-      await forEachConcurrent(
-        endpoints,
-        flags.concurrency,
-        async (e) => session.node.ping(e.endpoint),
-        (out, e) => {
-          const base = { address: address(e.endpoint) };
-          let rec: Record<string, unknown>;
-          if (out.ok) {
-            answered++;
-            const id = out.msg.r.id;
-            rec = {
-              ...base,
-              ok: true,
-              id: toHex(id),
-              ...versionFields(out.msg.v),
-              rtt_ms: ms(out.rttMs),
-              ip: out.msg.ip ? address(out.msg.ip) : null,
-              bep42_valid: bep42Ok(id, e.endpoint.host),
-              bep42_exempt: isBep42Exempt(e.endpoint.host),
-              ...(flags.raw ? { reply: bvalueToJson(out.msg.rawBody) } : {}),
-            };
-            rows.push([rec.address as string, rec.id as string, String(rec.client ?? ''), String(rec.rtt_ms), String(rec.ip ?? ''), rec.bep42_exempt ? 'exempt' : rec.bep42_valid ? 'yes' : 'no', 'ok']);
-          } else {
-            rec = { ...base, ok: false, error: describeFailure(out) };
-            rows.push([rec.address as string, '', '', '', '', '', rec.error as string]);
-          }
-          if (flags.json) this.stdout.record(rec);
-        },
-        () => this.stdout.closed,
-      );
+      for await (const { e, out } of mapConcurrent(endpoints, flags.concurrency, async (e) => ({ e, out: await session.node.ping(e.endpoint) }))) {
+        if (this.stdout.closed) break;
+        const base = { address: address(e.endpoint) };
+        let rec: Record<string, unknown>;
+        if (out.ok) {
+          answered++;
+          const id = out.msg.r.id;
+          rec = {
+            ...base,
+            ok: true,
+            id: toHex(id),
+            ...versionFields(out.msg.v),
+            rtt_ms: ms(out.rttMs),
+            ip: out.msg.ip ? address(out.msg.ip) : null,
+            bep42_valid: bep42Ok(id, e.endpoint.host),
+            bep42_exempt: isBep42Exempt(e.endpoint.host),
+            ...(flags.raw ? { reply: bvalueToJson(out.msg.rawBody) } : {}),
+          };
+          rows.push([rec.address as string, rec.id as string, String(rec.client ?? ''), String(rec.rtt_ms), String(rec.ip ?? ''), rec.bep42_exempt ? 'exempt' : rec.bep42_valid ? 'yes' : 'no', 'ok']);
+        } else {
+          rec = { ...base, ok: false, error: describeFailure(out) };
+          rows.push([rec.address as string, '', '', '', '', '', rec.error as string]);
+        }
+        if (flags.json) this.stdout.record(rec);
+      }
     } finally {
       progress.stop();
       await session.close();

@@ -3,11 +3,11 @@
 import { formatEndpoint } from '../net/address.js';
 import { toHex } from '../wire/hex.js';
 import type { ScrapeRecord } from '../crawl/store/types.js';
-import { mapConcurrent } from './pool.js';
+import { mapConcurrent } from '../util/pool.js';
 import { scrapeInfohash, type ScrapeClient, type ScrapeOptions, type ScrapeResult } from './scrape-infohash.js';
 import { roundEstimate } from './tally.js';
 
-export { mapConcurrent, untilStopped } from './pool.js';
+export { mapConcurrent, untilStopped } from '../util/pool.js';
 export { scrapeInfohash, type ScrapeClient, type ScrapeOptions, type ScrapeResult } from './scrape-infohash.js';
 export { ScrapeTally, bloomHas, roundEstimate, type SwarmEstimate } from './tally.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapConcurrent, untilStopped } from '../../../src/core/scrape/pool.js';
+import { mapConcurrent, untilStopped } from '../../../src/core/util/pool.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
