@@ -1,0 +1,297 @@
+// The `random-target` strategy: the way the widely used Go crawler with a PostgreSQL backend
+// walks the DHT. A random target id is drawn and replaced every few seconds (engine clock); for
+// each target an iterative find_node lookup runs from the closest contacts we know, and once it
+// has settled, the k closest nodes that answered are asked with sample_infohashes (those whose
+// BEP 51 interval allows it and that did not show they lack BEP 51). Nodes that answered are
+// kept in a bounded contact index that seeds the next lookups.
+//
+// No pass over the keyspace, so no natural end: it runs until the crawl's limits stop it, or
+// for `rounds` targets. It is the baseline the keyspace strategy is measured against.
+
+/**
+ * @import { CrawlNode, CrawlTask, NextResult, Strategy, StrategyContext, StrategyDefinition,
+ *   StrategyOptions, TaskFailure, TaskReply } from 'bitscrape'
+ */
+
+import { ContactIndex, endpointKey } from './contact-index.js';
+
+/**
+ * @typedef {object} RandomTargetOptions
+ * @property {number} [rotateS] seconds a target lives (default 5)
+ * @property {number} [k] closest nodes a lookup settles on (default 8)
+ * @property {number} [rounds] targets to walk before the crawl is done (default 0: no end)
+ * @property {number} [pool] contacts kept for seeding lookups (default 10000)
+ */
+
+/**
+ * @typedef {object} Candidate
+ * @property {CrawlNode} node
+ * @property {string} key
+ * @property {0 | 1 | 2 | 3} state 0 new, 1 asked, 2 answered, 3 failed
+ */
+
+/**
+ * @typedef {object} Round
+ * @property {number} n
+ * @property {Uint8Array} target
+ * @property {number} startedAt engine clock ms
+ * @property {Candidate[]} shortlist closest first, capped
+ * @property {Map<string, Candidate>} byKey
+ * @property {number} inFlight lookup queries of this round waiting for an answer
+ * @property {CrawlNode[] | null} toSample the settled closest nodes still to sample (null while looking up)
+ */
+
+/** @typedef {{ round: number, key: string }} Tag */
+
+const NEW = 0;
+const ASKED = 1;
+const ANSWERED = 2;
+const FAILED = 3;
+
+/** @implements {Strategy} */
+export class RandomTargetStrategy {
+  /** @param {RandomTargetOptions} [options] */
+  constructor(options = {}) {
+    this.name = 'random-target';
+    this.rotateMs = (options.rotateS ?? 5) * 1000;
+    this.k = options.k ?? 8;
+    this.maxRounds = options.rounds ?? 0;
+    this.index = new ContactIndex(options.pool ?? 10_000);
+    /** Endpoints that answered sample_infohashes without samples (no BEP 51): find_node only. */
+    this.noSample = new Set();
+    /** @type {Round | null} */
+    this.round = null;
+    this.roundsStarted = 0;
+    this.shortlistCap = this.k * 8;
+  }
+
+  /** @param {StrategyContext} ctx */
+  async seed(ctx) {
+    // the engine has bootstrapped its routing table; its contacts seed the first lookups
+    for (const n of ctx.closestKnown(ctx.helpers.randomId(), 64)) this.index.add(n);
+  }
+
+  /**
+   * @param {StrategyContext} ctx
+   * @returns {NextResult}
+   */
+  next(ctx) {
+    const now = ctx.now();
+    let round = this.round;
+    if (round === null || now >= round.startedAt + this.rotateMs) {
+      if (this.maxRounds > 0 && this.roundsStarted >= this.maxRounds) {
+        if (round !== null && round.inFlight > 0) return { wait: true };
+        return { done: true };
+      }
+      round = this.startRound(ctx, now);
+    }
+    const task = this.pick(round, ctx, now);
+    if (task) return { task };
+    // the lookup has settled (or waits for answers): the next target comes on the timer
+    return { wait: true, retryAt: round.startedAt + this.rotateMs };
+  }
+
+  /**
+   * @param {CrawlTask} task
+   * @param {TaskReply} reply
+   * @param {StrategyContext} ctx
+   */
+  onReply(task, reply, ctx) {
+    const tag = /** @type {Tag} */ (task.tag);
+    const node = { ...task.node, id: Uint8Array.from(reply.id) };
+    this.index.add(node);
+    if (task.method === 'sample_infohashes' && reply.samples === undefined) this.markNoSample(tag.key);
+    const round = this.round;
+    if (round === null || round.n !== tag.round) return;
+    if (task.method === 'find_node') round.inFlight--;
+    const c = round.byKey.get(tag.key);
+    if (c && task.method === 'find_node') c.state = ANSWERED;
+    for (const n of reply.nodes) this.offer(round, n, ctx);
+  }
+
+  /**
+   * @param {CrawlTask} task
+   * @param {TaskFailure} failure
+   * @param {StrategyContext} _ctx
+   */
+  onFailure(task, failure, _ctx) {
+    const tag = /** @type {Tag} */ (task.tag);
+    if (failure === 'timeout' || failure === 'id_mismatch') this.index.remove(task.node.host, task.node.port);
+    if (failure === 'unsupported') this.markNoSample(tag.key);
+    const round = this.round;
+    if (round === null || round.n !== tag.round || task.method !== 'find_node') return;
+    round.inFlight--;
+    const c = round.byKey.get(tag.key);
+    if (c) c.state = FAILED;
+  }
+
+  progress() {
+    return this.maxRounds > 0 ? Math.min(1, this.roundsStarted / this.maxRounds) : 0;
+  }
+
+  memoryBytes() {
+    const shortlist = this.round ? this.round.shortlist.length * 160 : 0;
+    return this.index.bytes + this.noSample.size * 90 + shortlist;
+  }
+
+  /** Contacts in the index (for tests). */
+  get contacts() {
+    return this.index.size;
+  }
+
+  get rounds() {
+    return this.roundsStarted;
+  }
+
+  // ---- lookups --------------------------------------------------------------------------------
+
+  /**
+   * @param {StrategyContext} ctx
+   * @param {number} now
+   * @returns {Round}
+   */
+  startRound(ctx, now) {
+    const target = ctx.helpers.randomId();
+    /** @type {Round} */
+    const round = { n: ++this.roundsStarted, target, startedAt: now, shortlist: [], byKey: new Map(), inFlight: 0, toSample: null };
+    // replies of the previous target still count towards the index; they no longer steer a lookup
+    this.round = round;
+    const compare = ctx.helpers.compareDistance;
+    for (const c of this.index.closest(target, this.k * 2, compare, (c) => ctx.allowed(c))) this.offer(round, c, ctx);
+    for (const n of ctx.closestKnown(target, this.k)) this.offer(round, n, ctx);
+    return round;
+  }
+
+  /**
+   * Adds a contact to the round's shortlist (kept sorted, closest first).
+   * @param {Round} round
+   * @param {CrawlNode} n
+   * @param {StrategyContext} ctx
+   */
+  offer(round, n, ctx) {
+    if (!n.id || n.id.length !== 20 || n.family !== ctx.family) return;
+    const key = endpointKey(n.host, n.port);
+    if (round.byKey.has(key)) return;
+    const list = round.shortlist;
+    const compare = ctx.helpers.compareDistance;
+    if (list.length >= this.shortlistCap && compare(n.id, /** @type {Uint8Array} */ (list[list.length - 1].node.id), round.target) >= 0) return;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compare(/** @type {Uint8Array} */ (list[mid].node.id), n.id, round.target) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    /** @type {Candidate} */
+    const c = { node: { id: Uint8Array.from(n.id), host: n.host, port: n.port, family: n.family }, key, state: NEW };
+    list.splice(lo, 0, c);
+    round.byKey.set(key, c);
+    if (list.length > this.shortlistCap) {
+      const dropped = /** @type {Candidate} */ (list.pop());
+      if (dropped.state === NEW) round.byKey.delete(dropped.key);
+    }
+  }
+
+  /**
+   * The round's next query: a lookup step while the lookup runs, then the samples of the closest.
+   * @param {Round} round
+   * @param {StrategyContext} ctx
+   * @param {number} now
+   * @returns {CrawlTask | undefined}
+   */
+  pick(round, ctx, now) {
+    if (round.toSample === null) {
+      const step = this.lookupStep(round, ctx);
+      if (step || round.inFlight > 0) return step;
+      round.toSample = this.settled(round, now, ctx).reverse();
+    }
+    const node = round.toSample.pop();
+    if (!node) return undefined;
+    /** @type {Tag} */
+    const tag = { round: round.n, key: endpointKey(node.host, node.port) };
+    return { node, method: 'sample_infohashes', target: round.target, tag };
+  }
+
+  /**
+   * The closest contact not yet asked, while fewer than k closer ones have answered or are
+   * waiting for an answer (a Kademlia lookup's end condition).
+   * @param {Round} round
+   * @param {StrategyContext} ctx
+   * @returns {CrawlTask | undefined}
+   */
+  lookupStep(round, ctx) {
+    let live = 0;
+    for (const c of round.shortlist) {
+      if (live >= this.k) return undefined;
+      if (c.state === FAILED) continue;
+      if (c.state !== NEW) {
+        live++;
+        continue;
+      }
+      if (!ctx.allowed(c.node)) {
+        c.state = FAILED;
+        continue;
+      }
+      c.state = ASKED;
+      round.inFlight++;
+      /** @type {Tag} */
+      const tag = { round: round.n, key: c.key };
+      return { node: c.node, method: 'find_node', target: round.target, tag };
+    }
+    return undefined;
+  }
+
+  /**
+   * The k closest nodes that answered the lookup and may be sampled now, closest first.
+   * @param {Round} round
+   * @param {number} now
+   * @param {StrategyContext} ctx
+   * @returns {CrawlNode[]}
+   */
+  settled(round, now, ctx) {
+    /** @type {CrawlNode[]} */
+    const out = [];
+    for (const c of round.shortlist) {
+      if (out.length >= this.k) break;
+      if (c.state !== ANSWERED) continue;
+      if (!this.noSample.has(c.key) && ctx.sampleAllowedAt(c.node) <= now && ctx.allowed(c.node)) out.push(c.node);
+    }
+    return out;
+  }
+
+  /** @param {string} key */
+  markNoSample(key) {
+    // bounded: a long crawl meets more non-BEP 51 nodes than it needs to remember
+    if (this.noSample.size >= this.index.capacity * 2) this.noSample.clear();
+    this.noSample.add(key);
+  }
+}
+
+/** Reads `--strategy-opt key=value` pairs. */
+const PARAMS = {
+  rotate: 'rotateS',
+  k: 'k',
+  rounds: 'rounds',
+  pool: 'pool',
+};
+
+/** @type {StrategyDefinition} */
+export const randomTargetDefinition = {
+  name: 'random-target',
+  description: 'a random target every few seconds: find_node towards it and sample the closest nodes (baseline; the Go crawler with a PostgreSQL backend)',
+  create(options) {
+    /** @type {Record<string, number>} */
+    const parsed = {};
+    for (const [key, text] of Object.entries(options.params)) {
+      const field = /** @type {Record<string, string>} */ (PARAMS)[key];
+      if (!field) throw new Error(`random-target: unknown --strategy-opt '${key}' (known: ${Object.keys(PARAMS).join(', ')})`);
+      const value = Number(text);
+      const whole = key !== 'rotate';
+      if (!Number.isFinite(value) || value < 0 || (whole && !Number.isInteger(value)) || (key !== 'rounds' && value === 0)) {
+        throw new Error(`random-target: --strategy-opt ${key}=${text} is not a ${key === 'rounds' ? 'non-negative' : 'positive'} ${whole ? 'integer' : 'number'}`);
+      }
+      parsed[field] = value;
+    }
+    return new RandomTargetStrategy(parsed);
+  },
+};
