@@ -45,7 +45,7 @@ function fakeContext(known: CrawlNode[], ids: Uint8Array[], sampleAllowedAt: (n:
   return { ctx, clock };
 }
 
-function nodes(count: number, seed: number): CrawlNode[] {
+function nodes(count: number, seed: number): Array<CrawlNode & { id: Uint8Array }> {
   const prng = new Prng(seed);
   return Array.from({ length: count }, (_, i) => ({ id: prng.bytes(20), host: `10.1.${i >> 8}.${i & 255}`, port: 7000 + i, family: 4 as const }));
 }
@@ -103,7 +103,7 @@ describe('random-target strategy', () => {
     const [a, b] = drain(s, ctx).tasks;
     // a lists two contacts right next to the target; b times out
     const near = [1, 2].map((i) => ({ id: randomIdInPrefix(target, 150), host: `10.9.0.${i}`, port: 9000 + i, family: 4 as const }));
-    s.onReply(a, reply(a, { nodes: near.map((n) => ({ ...n, id: n.id })) }), ctx);
+    s.onReply(a, reply(a, { nodes: near }), ctx);
     s.onFailure(b, 'timeout', ctx);
     expect(s.contacts).toBe(19);
     const next = drain(s, ctx).tasks;
