@@ -38,7 +38,7 @@ describe('strategy plugins on a libtorrent network', () => {
     expect(found.size).toBeGreaterThanOrEqual(announced.size / 2);
   }, 40_000);
 
-  it('multi-table samples every libtorrent node it reaches once and finds most announced infohashes', async () => {
+  it('multi-table samples the libtorrent nodes and finds most announced infohashes', async () => {
     const strategy = multiTableDefinition.create({ concurrency: 8, params: { tables: '3', k: '4', window: '6', 'tables-total': '12' } });
     const { summary, found, announced } = await crawlLibtorrent(strategy, 20_000);
     expect(['done', 'duration']).toContain(summary.stopped_by);
