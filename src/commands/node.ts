@@ -64,6 +64,11 @@ export default class Node extends BaseCommand {
       default: DEFAULT_INBOUND_RATE.ratePerSec,
       min: 0,
     }),
+    infohashes: Flags.boolean({
+      description: 'with --json, one event per info-hash seen in get_peers / announce_peer (--no-infohashes: count them only)',
+      default: true,
+      allowNo: true,
+    }),
     duration: durationFlag({ description: 'stop after this long (default: run until interrupted)' }),
     'stats-every': durationFlag({ description: 'how often to report stats', default: 30_000 }),
     'save-every': durationFlag({ description: 'how often to save the routing table', default: 10 * 60_000 }),
@@ -143,7 +148,7 @@ export default class Node extends BaseCommand {
   /** Runs one session until `stop` fires; returns its final stats (and a new id on an id change). */
   private async serve(
     session: DhtSession,
-    flags: { json: boolean; 'stats-every': number; 'save-every': number; 'inbound-rate': number; 'id-from-ip': boolean; 'external-ip'?: string },
+    flags: { json: boolean; infohashes: boolean; 'stats-every': number; 'save-every': number; 'inbound-rate': number; 'id-from-ip': boolean; 'external-ip'?: string },
     peers: PeerStore,
     tokens: TokenManager,
     sampleIntervalS: number,
@@ -151,6 +156,7 @@ export default class Node extends BaseCommand {
   ): Promise<{ summary: Record<string, unknown>; newId?: Uint8Array; externalIp?: string }> {
     const { node, engine, policy, clock } = session;
     const json = flags.json;
+    const events = json && flags.infohashes;
     const inboundRate = flags['inbound-rate'];
     let service: NodeService | null = null;
     const responder = new Responder({
@@ -162,7 +168,7 @@ export default class Node extends BaseCommand {
       policy,
       sampleIntervalS,
       inboundRate: inboundRate === 0 ? false : { ratePerSec: inboundRate, burst: inboundRate * 5 },
-      onInfohash: (ih, kind, from) => this.onInfohash(json, ih, kind, from),
+      onInfohash: (ih, kind, from) => this.onInfohash(events, ih, kind, from),
       onEvent: (e) => {
         if (e.type === 'ping_candidate') service?.offer(e.entry);
       },

@@ -23,11 +23,11 @@ import type { Clock } from '../net/clock.js';
 import type { AddressPolicy } from '../net/address.js';
 import { BITSCRAPE_CLIENT_TAG, type RawQueryHook } from '../net/krpc.js';
 import type { Endpoint, KrpcEngine } from '../net/krpc-types.js';
-import { KeyedTokenBuckets } from '../net/token-bucket.js';
 import { parseIP } from '../wire/compact.js';
 import { F, KrpcView, scanKrpc } from '../wire/krpc-view.js';
 import type { BEncodable, Family, KrpcQuery, PeerInfo, WireError } from '../wire/types.js';
 import type { AnnounceOutcome, PeerStore } from './peer-store.js';
+import { InboundLimiter } from './responder-limiter.js';
 import { KEY, MAX_REPLY_BYTES, ReplyWriter } from './responder-reply.js';
 import { NodeFlag, type RoutingEntry, type RoutingTable } from './routing-table.js';
 import type { TokenManager } from './token-manager.js';
@@ -133,6 +133,8 @@ interface Source {
   bogon: boolean;
   /** Rate-limit by ip:port (local networks) instead of by IP. */
   keyByPort: boolean;
+  /** IPv4 as an unsigned 32-bit number (limiter key), -1 for IPv6. */
+  v4: number;
 }
 
 const SOURCE_CACHE_MAX = 8192;
@@ -167,7 +169,7 @@ export class Responder {
   private readonly policy: AddressPolicy;
   private readonly sampleIntervalS: number;
   private readonly maxSamples: number;
-  private readonly limiter: KeyedTokenBuckets | null;
+  private readonly limiter: InboundLimiter | null;
   private readonly onInfohash?: ResponderOptions['onInfohash'];
   private readonly onEvent?: ResponderOptions['onEvent'];
   private readonly writer: ReplyWriter;
@@ -190,7 +192,7 @@ export class Responder {
     this.sampleIntervalS = clampInt(opts.sampleIntervalS ?? DEFAULT_SAMPLE_INTERVAL_S, 0, DEFAULT_SAMPLE_INTERVAL_S);
     this.maxSamples = clampInt(opts.maxSamples ?? MAX_SAMPLES, 0, MAX_SAMPLES);
     const rate = opts.inboundRate ?? DEFAULT_INBOUND_RATE;
-    this.limiter = rate === false ? null : new KeyedTokenBuckets({ ratePerSec: rate.ratePerSec, burst: rate.burst, maxKeys: rate.maxKeys ?? DEFAULT_INBOUND_RATE.maxKeys });
+    this.limiter = rate === false ? null : new InboundLimiter({ ratePerSec: rate.ratePerSec, burst: rate.burst, maxKeys: rate.maxKeys ?? DEFAULT_INBOUND_RATE.maxKeys });
     this.onInfohash = opts.onInfohash;
     this.onEvent = opts.onEvent;
     this.writer = new ReplyWriter(opts.engine.id, opts.version === undefined ? BITSCRAPE_CLIENT_TAG : opts.version);
@@ -320,7 +322,7 @@ export class Responder {
       c.refused++;
       return null;
     }
-    if (this.limiter !== null && !this.limiter.tryTake(src.keyByPort ? host + '|' + port : host, this.clock.now())) {
+    if (this.limiter !== null && !this.limiter.tryTake(limitKey(src, host, port), this.clock.now())) {
       c.rateLimited++;
       return null;
     }
@@ -342,6 +344,7 @@ export class Responder {
       family: ip !== null && ip.length === 16 ? 6 : 4,
       bogon: this.policy.isBogon(host, 1),
       keyByPort: this.policy.rateLimitKey(host, 1) !== host,
+      v4: ip !== null && ip.length === 4 ? ((ip[0] << 24) | (ip[1] << 16) | (ip[2] << 8) | ip[3]) >>> 0 : -1,
     };
     this.sources.set(host, src);
     return src;
@@ -602,6 +605,12 @@ export class Responder {
     }
     return out;
   }
+}
+
+/** The per-source limiter key: IP, or ip:port where the policy keys local networks by port. */
+function limitKey(src: Source, host: string, port: number): string | number {
+  if (src.v4 >= 0) return src.keyByPort ? src.v4 * 65536 + port : src.v4 * 65536;
+  return src.keyByPort ? host + '|' + port : host;
 }
 
 function clampInt(n: number, min: number, max: number): number {
