@@ -1,11 +1,11 @@
 import { Args, Flags } from '@oclif/core';
-import { existsSync } from 'node:fs';
 import { BaseCommand, durationFlag, type InputLine } from '../cli/base-command.js';
 import { dhtFlags, openSession, type DhtSession } from '../cli/dht-session.js';
 import { formatDuration } from '../cli/duration.js';
-import { BadInputError, CliError, NothingFoundError } from '../cli/errors.js';
+import { BadInputError, NothingFoundError } from '../cli/errors.js';
 import { parseInfohashInput } from '../cli/infohash-input.js';
-import { SqliteStore, StoreError, defaultDbPath, type ScrapeRecord } from '../core/crawl/store/index.js';
+import { type ScrapeRecord } from '../core/crawl/store/index.js';
+import { openStore } from '../cli/store.js';
 import {
   DEFAULT_SCRAPE_CONCURRENCY,
   answered,
@@ -72,7 +72,7 @@ export default class Scrape extends BaseCommand {
 
     // The database is touched only when asked for (--db or --from-db), never just because the
     // default file exists: scraping a few hashes by hand should not rewrite a crawl's rows.
-    const store = flags['from-db'] || flags.db !== undefined ? openStore(flags.db ?? defaultDbPath()) : null;
+    const store = flags['from-db'] || flags.db !== undefined ? openStore(flags.db, { mustExist: true }) : null;
     let fromDb: Uint8Array[] = [];
     try {
       if (store && flags['from-db']) {
@@ -254,16 +254,6 @@ export default class Scrape extends BaseCommand {
       ...(withDb ? [`${t.dbUpdated} database row${t.dbUpdated === 1 ? '' : 's'} updated`] : []),
     ];
     this.note(`scrape: ${parts.join(', ')} in ${formatDuration(ms)}${interrupted ? ' (interrupted)' : ''}`);
-  }
-}
-
-function openStore(path: string): SqliteStore {
-  if (!existsSync(path)) throw new BadInputError(`${path}: no such database (run a crawl first, or pass --db)`);
-  try {
-    return SqliteStore.open(path, { mustExist: true });
-  } catch (err) {
-    if (err instanceof StoreError) throw new CliError(err.message, 2);
-    throw err;
   }
 }
 

@@ -1,0 +1,129 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand, durationFlag } from '../cli/base-command.js';
+import { dhtFlags, openSession } from '../cli/dht-session.js';
+import { BadInputError, NothingFoundError } from '../cli/errors.js';
+import { dbFlag, openStore } from '../cli/store.js';
+import { describeStrategies, loadStrategyRegistry } from '../cli/strategy-plugins.js';
+import { createCrawl } from '../core/crawl/create.js';
+import { DEFAULT_STRATEGY, type StrategyRegistry } from '../core/crawl/registry.js';
+import { runTestnetCrawl } from '../core/crawl/testnet.js';
+import type { CrawlInfohash, CrawlStats, CrawlSummary } from '../core/crawl/types.js';
+import type { InfohashStore } from '../core/crawl/store/types.js';
+import { crawlStatusLine, crawlSummaryPairs, testnetPairs } from '../output/crawl-records.js';
+import { startProgress, type Progress } from '../output/progress.js';
+import { renderKeyValues, renderTable } from '../output/table.js';
+
+export default class Crawl extends BaseCommand {
+  static override description = 'Index infohashes with BEP 51 sample_infohashes, walking the keyspace (or a plugin strategy)';
+  static override examples = [
+    '<%= config.bin %> crawl --testnet 2000',
+    '<%= config.bin %> crawl --json --duration 10m | <%= config.bin %> scrape - --json',
+    '<%= config.bin %> crawl --resume',
+    '<%= config.bin %> crawl --list-strategies',
+  ];
+  static override flags = {
+    ...dhtFlags,
+    strategy: Flags.string({ char: 's', description: `traversal strategy (default ${DEFAULT_STRATEGY}; see --list-strategies)`, default: DEFAULT_STRATEGY }),
+    'strategy-opt': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'strategy option key=value (repeatable)' }),
+    'list-strategies': Flags.boolean({ description: 'list the strategies available (built in and from plugins) and exit' }),
+    testnet: Flags.integer({ description: 'crawl an in-process simulated DHT of N nodes (offline, virtual time) and report recall', min: 10, max: 200_000 }),
+    'testnet-infohashes': Flags.integer({ description: 'infohashes stored in the simulated DHT (default: as many as nodes)', min: 1 }),
+    seed: Flags.integer({ description: 'seed of the simulated DHT', default: 1 }),
+    db: dbFlag,
+    'no-db': Flags.boolean({ description: 'stream only: no database (default with --testnet unless --db is given)' }),
+    'only-new': Flags.boolean({ description: 'print only infohashes the database did not have' }),
+    resume: Flags.boolean({ description: 'continue the traversal saved in the database by an interrupted crawl' }),
+    duration: durationFlag({ description: 'stop after this long (e.g. 10m, 6h)' }),
+    'max-queries': Flags.integer({ description: 'stop after this many queries', min: 1 }),
+    'max-infohashes': Flags.integer({ description: 'stop after this many distinct infohashes', min: 1 }),
+    concurrency: Flags.integer({ description: 'queries in flight', default: 16, min: 1, max: 256 }),
+    'min-interval': Flags.integer({ description: 'override every node\'s BEP 51 interval with this many seconds (explicit opt-in; nodes ask for up to 6 h)', min: 0, max: 21600 }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Crawl);
+    const registry = await loadStrategyRegistry(this.config);
+    if (flags['list-strategies']) return this.listStrategies(registry, flags.json);
+    if (!registry.has(flags.strategy)) throw new BadInputError(`unknown strategy '${flags.strategy}' (known: ${registry.names().join(', ')})`);
+    const strategyParams: Record<string, string> = {};
+    for (const opt of flags['strategy-opt'] ?? []) {
+      const eq = opt.indexOf('=');
+      if (eq <= 0) throw new BadInputError(`--strategy-opt '${opt}': expected key=value`);
+      strategyParams[opt.slice(0, eq)] = opt.slice(eq + 1);
+    }
+    if (flags['no-db'] && (flags.db || flags.resume)) throw new BadInputError('--no-db cannot be combined with --db or --resume');
+    const useDb = flags.testnet !== undefined ? flags.db !== undefined : !flags['no-db'];
+    if (flags.resume && !useDb) throw new BadInputError('--resume needs the database (--db)');
+    const store = useDb ? openStore(flags.db) : undefined;
+
+    const controller = new AbortController();
+    const stop = (): void => controller.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    this.stdout.once('closed', stop);
+    const progress = startProgress('crawl starting', flags.json ? false : undefined);
+    const limits = {
+      ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
+      ...(flags['max-queries'] !== undefined ? { maxQueries: flags['max-queries'] } : {}),
+      ...(flags['max-infohashes'] !== undefined ? { maxInfohashes: flags['max-infohashes'] } : {}),
+    };
+    const common = {
+      strategy: flags.strategy,
+      strategyParams,
+      registry,
+      concurrency: flags.concurrency,
+      limits,
+      signal: controller.signal,
+      resume: flags.resume,
+      ...(store ? { store } : {}),
+      ...(flags['min-interval'] !== undefined ? { minIntervalS: flags['min-interval'] } : {}),
+      onInfohash: (r: CrawlInfohash) => this.emit(r, flags),
+      onProgress: (s: CrawlStats) => progress.update(crawlStatusLine(s)),
+      log: (text: string) => progress.log(text),
+    };
+    try {
+      if (flags.testnet !== undefined) await this.runTestnet(flags.testnet, flags['testnet-infohashes'], flags.seed, common, progress, flags.json);
+      else await this.runLive(flags, common, progress, store);
+    } finally {
+      progress.stop();
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+      store?.close();
+    }
+  }
+
+  private emit(r: CrawlInfohash, flags: { json: boolean; 'only-new': boolean }): void {
+    if (flags['only-new'] && r.in_db_before) return;
+    if (flags.json) this.stdout.record(r as unknown as Record<string, unknown>);
+    else this.stdout.text(`${r.infohash}\n`);
+  }
+
+  private async runTestnet(nodes: number, infohashes: number | undefined, seed: number, common: Parameters<typeof createCrawl>[0] & { strategy: string }, progress: Progress, json: boolean): Promise<void> {
+    progress.update(`building a simulated DHT of ${nodes} nodes`);
+    const result = await runTestnetCrawl({ ...common, nodes, ...(infohashes !== undefined ? { infohashes } : {}), seed });
+    progress.stop();
+    if (json) this.note(JSON.stringify({ summary: 'crawl', testnet: true, ...result.summary, recall: result.recall, traffic: result.traffic, world: result.world, virtual_ms: result.virtual_ms, wall_ms: result.wall_ms }));
+    else this.note(renderKeyValues([...testnetPairs(result), ...crawlSummaryPairs(result.summary)]));
+  }
+
+  private async runLive(flags: Parameters<typeof openSession>[0] & { json: boolean }, common: Parameters<typeof createCrawl>[0], progress: Progress, store: InfohashStore | undefined): Promise<void> {
+    const session = await openSession(flags, { readOnly: true });
+    let summary: CrawlSummary;
+    try {
+      progress.update('bootstrapping');
+      summary = await createCrawl({ ...common, session }).run();
+    } finally {
+      await session.close();
+    }
+    progress.stop();
+    if (flags.json) this.note(JSON.stringify({ summary: 'crawl', ...summary, database: store ? true : false }));
+    else this.note(renderKeyValues(crawlSummaryPairs(summary)));
+    if (summary.nodes_answered === 0 && !this.stdout.closed) throw new NothingFoundError('no node answered');
+  }
+
+  private listStrategies(registry: StrategyRegistry, json: boolean): void {
+    const rows = describeStrategies(registry);
+    if (json) for (const r of rows) this.stdout.record({ ...r });
+    else this.stdout.text(renderTable(['strategy', 'plugin', 'description'], rows.map((r) => [r.name, r.plugin, r.description])) + '\n');
+  }
+}
