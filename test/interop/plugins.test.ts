@@ -3,11 +3,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSession, type DhtSession } from '../../src/cli/dht-session.js';
 import { createCrawl } from '../../src/core/crawl/create.js';
-import type { Strategy } from '../../src/core/crawl/strategy.js';
+import { STRATEGY_API_VERSION, type StrategiesHook } from '../../src/cli/strategy-plugins.js';
+import type { Strategy, StrategyDefinition } from '../../src/core/crawl/strategy.js';
 import type { CrawlSummary } from '../../src/core/crawl/types.js';
-import { multiTableDefinition } from '../../plugins/multi-table/lib/multi-table.js';
-import { randomTargetDefinition } from '../../plugins/random-target/lib/random-target.js';
 import { sharedLibtorrent } from './harness/shared.js';
+
+/** The plugin's strategy as `crawl` gets it: from the package's `strategies` hook. */
+async function pluginStrategy(dir: string): Promise<StrategyDefinition> {
+  const hook = (await import(new URL(`../../plugins/${dir}/lib/hooks/strategies.js`, import.meta.url).href)) as { default: StrategiesHook };
+  const [def] = await hook.default({ api: STRATEGY_API_VERSION });
+  return def;
+}
 
 let session: DhtSession | undefined;
 afterEach(async () => {
@@ -29,7 +35,7 @@ async function crawlLibtorrent(strategy: Strategy, durationMs: number): Promise<
 
 describe('strategy plugins on a libtorrent network', () => {
   it('random-target samples libtorrent nodes and finds announced infohashes', async () => {
-    const strategy = randomTargetDefinition.create({ concurrency: 8, params: { rotate: '0.5', k: '4', rounds: '12' } });
+    const strategy = (await pluginStrategy('random-target')).create({ concurrency: 8, params: { rotate: '0.5', k: '4', rounds: '12' } });
     const { summary, found, announced } = await crawlLibtorrent(strategy, 20_000);
     expect(['done', 'duration']).toContain(summary.stopped_by);
     expect(summary.nodes_answered_sample).toBeGreaterThanOrEqual(8);
@@ -39,7 +45,7 @@ describe('strategy plugins on a libtorrent network', () => {
   }, 40_000);
 
   it('multi-table samples the libtorrent nodes and finds most announced infohashes', async () => {
-    const strategy = multiTableDefinition.create({ concurrency: 8, params: { tables: '3', k: '4', window: '6', 'tables-total': '12' } });
+    const strategy = (await pluginStrategy('multi-table')).create({ concurrency: 8, params: { tables: '3', k: '4', window: '6', 'tables-total': '12' } });
     const { summary, found, announced } = await crawlLibtorrent(strategy, 20_000);
     expect(['done', 'duration']).toContain(summary.stopped_by);
     expect(summary.nodes_answered_sample).toBeGreaterThanOrEqual(15);
