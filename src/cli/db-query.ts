@@ -1,0 +1,30 @@
+// Shared flags and parsing for `db list` / `db export`.
+import { Flags } from '@oclif/core';
+import { parseDuration } from './duration.js';
+import { BadInputError } from './errors.js';
+import type { InfohashQuery } from '../core/crawl/store/types.js';
+
+export const dbQueryFlags = {
+  since: Flags.string({ description: 'only infohashes first seen since then: a duration ago (6h, 30m) or an ISO date' }),
+  client: Flags.string({ description: 'only infohashes whose source node runs this client (prefix, e.g. LT or "LT 2.0")' }),
+  order: Flags.string({ description: 'sort order', options: ['first_seen', 'last_seen', 'times_seen', 'infohash'], default: 'first_seen' }),
+  desc: Flags.boolean({ description: 'descending order' }),
+};
+
+export function parseSince(text: string, now = Date.now()): number {
+  const ago = parseDuration(text);
+  if (ago !== null) return now - ago;
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new BadInputError(`--since '${text}': not a duration (6h) or a date (2026-11-01T00:00:00Z)`);
+  return t;
+}
+
+export function buildQuery(flags: { since?: string; client?: string; order: string; desc: boolean }, limit?: number): InfohashQuery {
+  return {
+    ...(flags.since !== undefined ? { since: parseSince(flags.since) } : {}),
+    ...(flags.client !== undefined ? { client: flags.client } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+    order: flags.order as InfohashQuery['order'],
+    direction: flags.desc ? 'desc' : 'asc',
+  };
+}

@@ -1,0 +1,31 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.js';
+import { buildQuery, dbQueryFlags } from '../../cli/db-query.js';
+import { dbFlag, openStore } from '../../cli/store.js';
+import { infohashRecord } from '../../output/db-records.js';
+
+export default class DbExport extends BaseCommand {
+  static override description = 'Export infohashes from the crawl database as NDJSON (all of them unless filtered)';
+  static override examples = ['<%= config.bin %> db export > infohashes.ndjson', '<%= config.bin %> db export --since 1d | <%= config.bin %> scrape - --json'];
+  static override flags = {
+    db: dbFlag,
+    ...dbQueryFlags,
+    limit: Flags.integer({ description: 'at most this many rows', min: 1 }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(DbExport);
+    const query = buildQuery(flags, flags.limit);
+    const store = openStore(flags.db, { mustExist: true, readonly: true });
+    let n = 0;
+    try {
+      for (const row of store.listInfohashes(query)) {
+        if (!this.stdout.record(infohashRecord(row))) break;
+        n++;
+      }
+    } finally {
+      store.close();
+    }
+    this.note(JSON.stringify({ summary: 'db export', infohashes: n }));
+  }
+}

@@ -1,0 +1,36 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.js';
+import { buildQuery, dbQueryFlags } from '../../cli/db-query.js';
+import { dbFlag, openStore } from '../../cli/store.js';
+import { infohashRecord } from '../../output/db-records.js';
+import { renderTable } from '../../output/table.js';
+
+export default class DbList extends BaseCommand {
+  static override description = 'List infohashes in the crawl database (a table, or NDJSON with --json)';
+  static override examples = ['<%= config.bin %> db list --since 6h --limit 20', '<%= config.bin %> db list --client LT --json'];
+  static override flags = {
+    db: dbFlag,
+    ...dbQueryFlags,
+    limit: Flags.integer({ description: 'at most this many rows', default: 50, min: 1 }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(DbList);
+    const query = buildQuery(flags, flags.limit);
+    const store = openStore(flags.db, { mustExist: true, readonly: true });
+    try {
+      const rows: Array<Array<string | number>> = [];
+      for (const row of store.listInfohashes(query)) {
+        if (flags.json) {
+          if (!this.stdout.record(infohashRecord(row))) break;
+        } else {
+          const r = infohashRecord(row);
+          rows.push([row.infohash, String(r.first_seen), row.times_seen, row.source_client ?? '', row.seeders ?? '', row.leechers ?? '']);
+        }
+      }
+      if (!flags.json) this.stdout.text(renderTable(['infohash', 'first seen', 'seen', 'source client', 'seeders', 'leechers'], rows) + '\n');
+    } finally {
+      store.close();
+    }
+  }
+}
