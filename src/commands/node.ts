@@ -127,7 +127,7 @@ export default class Node extends BaseCommand {
       process.off('SIGTERM', onSignal);
       if (durationTimer) clock.clearTimeout(durationTimer);
     }
-    const final = { event: 'summary', reason: stop.reason ?? 'stopped', ...summary };
+    const final = { summary: 'node', reason: stop.reason ?? 'stopped', ...summary };
     if (flags.json) this.note(JSON.stringify(final));
     else this.note(`node: stopped (${final.reason}) after ${formatDuration(Date.now() - this.startedAt)}; ${humanStats(summary)}`);
   }

@@ -127,7 +127,7 @@ describe('bitscrape node', () => {
       node.child.kill('SIGTERM');
       expect(await node.exited).toBe(0);
       const summary = JSON.parse(node.stderr().trim().split('\n').pop()!) as Record<string, unknown>;
-      expect(summary).toMatchObject({ event: 'summary', reason: 'signal', infohashes_seen: 4, infohashes_distinct: 1, peers_stored: 1 });
+      expect(summary).toMatchObject({ summary: 'node', reason: 'signal', infohashes_seen: 4, infohashes_distinct: 1, peers_stored: 1 });
       expect(existsSync(routing)).toBe(true);
       const saved = JSON.parse(readFileSync(routing, 'utf8')) as { id: string; nodes: Array<{ id: string; port: number }> };
       expect(saved.id).toBe(nodeId);
