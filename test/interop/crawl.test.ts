@@ -1,0 +1,48 @@
+// crawl and sample against a real libtorrent network: 50 nodes on distinct loopback addresses
+// holding 200 announced infohashes.
+import { describe, expect, it } from 'vitest';
+import { ndjson, runCli, tempHome } from '../support/cli.js';
+import { useLibtorrentNetwork } from './harness/shared.js';
+
+describe('crawl against libtorrent', () => {
+  const net = useLibtorrentNetwork({ nodes: 50, infohashes: 200, distinctIps: true });
+
+  it('one crawl finds all 200 infohashes, politely', async () => {
+    const { state } = net();
+    const boot = state.nodes[7];
+    const home = tempHome();
+    const r = await runCli(['crawl', '--bootstrap', `${boot.host}:${boot.port}`, '--json', '--duration', '120s'], { home, timeoutMs: 170_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const found = new Set(ndjson(r.stdout).map((x) => x.infohash as string));
+    const truth = state.infohashes.map((ih) => ih.info_hash);
+    const missing = truth.filter((ih) => !found.has(ih));
+    expect(missing, `missing ${missing.length}`).toEqual([]);
+    const summary = JSON.parse(r.stderr.trim().split('\n').pop()!);
+    expect(summary.summary).toBe('crawl');
+    expect(summary.nodes_answered_sample).toBeGreaterThanOrEqual(45);
+    expect(summary.clients['LT 2.0.8']).toBeGreaterThan(0);
+    // Politeness: on average far below libtorrent's 5 packets/s per source.
+    const perNodePerSecond = summary.queries_sent / state.nodes.length / (summary.duration_ms / 1000);
+    expect(perNodePerSecond).toBeLessThan(5);
+
+    // The database holds what was printed.
+    const db = await runCli(['db', 'stats', '--json'], { home });
+    const stats = ndjson(db.stdout)[0];
+    expect(stats.infohashes).toBe(found.size);
+  }, 180_000);
+
+  it('sample reports samples, num and interval of a libtorrent node', async () => {
+    const { state } = net();
+    const node = state.nodes[3];
+    const r = await runCli(['sample', `${node.host}:${node.port}`, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const [rec] = ndjson(r.stdout);
+    expect(rec.ok).toBe(true);
+    expect(rec.supported).toBe(true);
+    expect(rec.interval).toBe(0);
+    expect(rec.num as number).toBeGreaterThan(0);
+    expect(rec.samples_count).toBe(Math.min(20, rec.num as number));
+    const all = new Set(state.infohashes.map((ih) => ih.info_hash));
+    for (const s of rec.samples as string[]) expect(all.has(s)).toBe(true);
+  });
+});
