@@ -73,6 +73,12 @@ export interface StrategyContext {
   allowed(node: CrawlNode): boolean;
   /** Engine-side minimum BEP 51 interval override in seconds (`--min-interval`), or undefined. */
   minIntervalS?: number;
+  /**
+   * Engine clock ms from which a sample_infohashes to this node honours its last BEP 51
+   * `interval` (or the --min-interval override); 0 when it was never sampled. The engine refuses
+   * an earlier sample_infohashes (failure 'refused'); a find_node may go at any time.
+   */
+  sampleAllowedAt(node: CrawlNode): number;
   /** Free-form progress lines for the user (stderr). */
   log(text: string): void;
 }

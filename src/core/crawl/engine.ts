@@ -1,0 +1,741 @@
+// The crawl engine: owns the query slots, the sanitizer, dedup, storage, statistics, stop
+// conditions and resume checkpoints; asks a Strategy whom to query next. It drives a DhtNode's
+// Krpc engine, so the same code runs over UDP on real time and inside SimNetwork on virtual time
+// (there the caller advances the clock, e.g. clock.runUntilAsync(() => done, ...)).
+//
+// Infohash records are emitted once their batch is committed (the database says whether it had
+// each one), so everything printed is in the database even after a kill -9; without a store they
+// are emitted at once.
+import { randomFillSync } from 'node:crypto';
+import type { DhtNode } from '../dht/dht-node.js';
+import { commonPrefixBits, compareDistance, ID_BITS } from '../dht/node-id.js';
+import { formatEndpoint } from '../net/address.js';
+import type { Clock, TimerHandle } from '../net/clock.js';
+import type { KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
+import type { AddressPolicy } from '../net/address.js';
+import { Prng } from '../net/prng.js';
+import { toHex } from '../wire/hex.js';
+import type { Family, KrpcResponse, NodeInfo } from '../wire/types.js';
+import { decodeVersion } from '../wire/version.js';
+import { BatchWriter } from './store/batch-writer.js';
+import type { InfohashRecord, InfohashStore, NodeRecord, RecordResult } from './store/types.js';
+import { EndpointMap, Key20Set } from './collections.js';
+import { Sanitizer, type SanitizerOptions } from './sanitizer.js';
+import type { CrawlNode, CrawlTask, Strategy, StrategyContext, StrategyHelpers, TaskFailure, TaskReply } from './strategy.js';
+import type { CrawlInfohash, CrawlLimits, CrawlStats, CrawlSummary, StopReason } from './types.js';
+
+export interface CrawlEngineOptions {
+  /** The DHT client: its Krpc engine sends, its routing table seeds, its lookups serve ctx.lookup. */
+  node: DhtNode;
+  strategy: Strategy;
+  /** Address family of the crawl (default 4). */
+  family?: Family;
+  /** Where infohashes and nodes go; absent = stream only (--no-db). */
+  store?: InfohashStore;
+  /** Queries in flight at most (default 16). */
+  concurrency?: number;
+  limits?: CrawlLimits;
+  /** Per-node BEP 51 interval override in seconds (--min-interval), replacing what nodes ask for. */
+  minIntervalS?: number;
+  /** Stops the crawl (SIGINT/SIGTERM): in-flight queries are abandoned, state is saved. */
+  signal?: AbortSignal;
+  /** Each infohash new in this run, once stored (or at once without a store). */
+  onInfohash?(record: CrawlInfohash): void;
+  /** Called every progressEveryMs of engine clock with the current statistics. */
+  onProgress?(stats: CrawlStats): void;
+  progressEveryMs?: number;
+  /** Progress lines from the strategy and the engine. */
+  log?(text: string): void;
+  /** Sanitizer settings (policy and clock come from the node), or a ready Sanitizer. */
+  sanitizer?: Sanitizer | Partial<Omit<SanitizerOptions, 'policy' | 'clock'>>;
+  /** Address policy for the sanitizer (default: the Krpc engine's, else a permissive-for-sim one is an error). */
+  policy?: AddressPolicy;
+  /** Seed for the strategy helpers' PRNG (deterministic runs); default random. */
+  seed?: number;
+  /** Per-query timeout (default: the Krpc engine's). */
+  queryTimeoutMs?: number;
+  /** Continue the traversal saved in the store under stateKey. */
+  resume?: boolean;
+  /** Store key of the saved state (default 'crawl:<strategy name>'). */
+  stateKey?: string;
+  /** Save the traversal state this often (engine clock ms; default 60 s). */
+  checkpointEveryMs?: number;
+  /** Infohash batches: flush at this many records or this long after the first (default 500 / 250 ms). */
+  batch?: { maxItems?: number; maxDelayMs?: number };
+  /** Fill the routing table first when it holds fewer than this many nodes (default 8; 0 never). */
+  bootstrapBelow?: number;
+  /** Wall clock for records and the database, Unix ms (default Date.now). */
+  wallClock?: () => number;
+}
+
+/** Per-endpoint bookkeeping bits (EndpointMap value). */
+const SEEN = 1;
+const QUERIED = 2;
+const ANSWERED = 4;
+const ANSWERED_SAMPLE_ANY = 8;
+const SAMPLE_OK = 16;
+
+const STATE_VERSION = 1;
+
+interface SavedState {
+  v: number;
+  strategy: string;
+  saved_at: string;
+  engine: { queries_sent: number; unique_infohashes: number };
+  state: unknown;
+}
+
+/** A task on its way: verify = a second query after an id mismatch, expecting the claimed id. */
+interface Flight {
+  task: CrawlTask;
+  verifying: boolean;
+}
+
+type Failures = Record<TaskFailure, number>;
+
+export class CrawlEngine {
+  readonly strategy: Strategy;
+  readonly sanitizer: Sanitizer;
+  readonly family: Family;
+  private readonly node: DhtNode;
+  private readonly krpc: KrpcEngine;
+  private readonly clock: Clock;
+  private readonly opts: CrawlEngineOptions;
+  private readonly concurrency: number;
+  private readonly limits: CrawlLimits;
+  private readonly prng: Prng;
+  private readonly ctx: StrategyContext;
+  private readonly wall: () => number;
+  private readonly stateKey: string;
+
+  private readonly dedup = new Key20Set(4096);
+  /** Endpoint → bookkeeping bits. */
+  private readonly book = new EndpointMap(4096);
+  /** Endpoint → clock second from which it may be sampled again. */
+  private readonly intervals = new EndpointMap(1024);
+  private readonly clients: Record<string, number> = {};
+  private readonly failures: Failures = { timeout: 0, error: 0, unsupported: 0, bad_reply: 0, id_mismatch: 0, refused: 0 };
+  private counts = { seen: 0, queried: 0, answered: 0, answeredSampleAny: 0, sampleOk: 0, unique: 0, newToDb: 0, intervalSkips: 0 };
+
+  private infohashWriter?: BatchWriter<InfohashRecord, RecordResult[]>;
+  private nodeWriter?: BatchWriter<NodeRecord, unknown>;
+  private storeError: unknown;
+
+  private inFlight = 0;
+  private queriesBase = 0;
+  private startedAt = 0;
+  private started = false;
+  private strategyDone = false;
+  private stopReason: StopReason | null = null;
+  private finished = false;
+  private pumping = false;
+  private repump = false;
+  private retryTimer: { at: number; handle: TimerHandle } | null = null;
+  private timers: TimerHandle[] = [];
+  private resolveDone!: () => void;
+  private readonly done: Promise<void>;
+  private resumedFrom: CrawlSummary['resumed_from'];
+  private readonly onAbort = (): void => this.stop('aborted');
+
+  constructor(opts: CrawlEngineOptions) {
+    this.opts = opts;
+    this.node = opts.node;
+    this.krpc = opts.node.engine;
+    this.clock = opts.node.clock;
+    this.strategy = opts.strategy;
+    this.family = opts.family ?? 4;
+    this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 16));
+    this.limits = opts.limits ?? {};
+    this.wall = opts.wallClock ?? Date.now;
+    this.stateKey = opts.stateKey ?? `crawl:${opts.strategy.name}`;
+    this.prng = new Prng(opts.seed ?? randomSeed());
+    const policy = opts.policy ?? (this.krpc as { policy?: AddressPolicy }).policy;
+    if (opts.sanitizer instanceof Sanitizer) this.sanitizer = opts.sanitizer;
+    else {
+      if (!policy) throw new Error('CrawlEngine: no address policy (pass options.policy)');
+      this.sanitizer = new Sanitizer({ ...(opts.sanitizer ?? {}), policy, clock: this.clock });
+    }
+    this.ctx = this.buildContext();
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /** The context handed to the strategy (exposed for tests and tools). */
+  get context(): StrategyContext {
+    return this.ctx;
+  }
+
+  /** Runs until the pass is done or a stop condition holds; never rejects except on a store failure. */
+  async run(): Promise<CrawlSummary> {
+    if (this.started) throw new Error('CrawlEngine.run() may be called once');
+    this.started = true;
+    this.startedAt = this.clock.now();
+    this.queriesBase = this.krpc.counters.queriesSent;
+    const { store } = this.opts;
+    const runId = store ? await store.beginRun({ strategy: this.strategy.name, startedAt: this.wall() }) : undefined;
+    if (store) this.openWriters(store);
+    if (this.opts.signal?.aborted) this.stop('aborted');
+    this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
+
+    let resumed = false;
+    try {
+      const below = this.opts.bootstrapBelow ?? 8;
+      if (!this.stopReason && below > 0 && this.node.table.size < below) {
+        await this.node.bootstrapTable({ families: [this.family] });
+      }
+      if (!this.stopReason && this.opts.resume) resumed = await this.restore();
+      if (!this.stopReason) await this.strategy.seed(this.ctx);
+    } catch (err) {
+      this.log(`crawl: seeding failed: ${(err as Error).message}`);
+    }
+
+    if (this.limits.durationMs !== undefined) {
+      const left = this.limits.durationMs - (this.clock.now() - this.startedAt);
+      this.timers.push(this.clock.setTimeout(() => this.stop('duration'), Math.max(0, left)));
+    }
+    const every = this.opts.checkpointEveryMs ?? 60_000;
+    if (store && every > 0) this.armCheckpoint(every);
+    if (this.opts.onProgress) this.armProgress(this.opts.progressEveryMs ?? 1000);
+
+    this.pump();
+    await this.done;
+
+    for (const t of this.timers) this.clock.clearTimeout(t);
+    if (this.retryTimer) this.clock.clearTimeout(this.retryTimer.handle);
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
+
+    let stateSaved = false;
+    if (store) {
+      await this.flushWriters();
+      if (this.storeError === undefined) {
+        if (this.stopReason === 'done') await store.clearState(this.stateKey);
+        else stateSaved = await this.saveState();
+      }
+    }
+    const summary: CrawlSummary = {
+      ...this.stats(),
+      stopped_by: this.stopReason ?? 'done',
+      resumed,
+      ...(this.resumedFrom ? { resumed_from: this.resumedFrom } : {}),
+      state_saved: stateSaved,
+    };
+    if (store && runId !== undefined && this.storeError === undefined) {
+      try {
+        await store.endRun(runId, { endedAt: this.wall(), summary });
+      } catch (err) {
+        this.storeError ??= err;
+      }
+    }
+    if (this.storeError !== undefined) throw this.storeError;
+    return summary;
+  }
+
+  /** Stops the crawl: limits let in-flight queries finish; stop()/abort do not wait for them. */
+  stop(reason: StopReason = 'stopped'): void {
+    if (this.stopReason === null) this.stopReason = reason;
+    if (reason === 'stopped' || reason === 'aborted' || reason === 'error') this.finish();
+    else this.checkFinished();
+  }
+
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
+  stats(): CrawlStats {
+    const c = this.counts;
+    const queries = this.krpc.counters.queriesSent - this.queriesBase;
+    const newOnes = this.opts.store ? c.newToDb : c.unique;
+    const traversal = this.strategy.memoryBytes?.() ?? 0;
+    return {
+      strategy: this.strategy.name,
+      nodes_seen: c.seen,
+      nodes_queried: c.queried,
+      nodes_answered: c.answered,
+      nodes_answered_sample: c.sampleOk,
+      bep51_rate: c.answeredSampleAny > 0 ? c.sampleOk / c.answeredSampleAny : null,
+      clients: { ...this.clients },
+      unique_infohashes: c.unique,
+      new_infohashes: this.opts.store ? c.newToDb : null,
+      queries_sent: queries,
+      queries_per_new_infohash: newOnes > 0 ? queries / newOnes : null,
+      in_flight: this.inFlight,
+      failures: { ...this.failures },
+      interval_skips: c.intervalSkips,
+      sanitizer: { ...this.sanitizer.counters },
+      progress: this.strategy.progress(),
+      duration_ms: (this.started ? this.clock.now() - this.startedAt : 0),
+      memory: {
+        traversal_bytes: traversal,
+        traversal_bytes_per_visited_node: c.queried > 0 ? traversal / c.queried : null,
+        dedup_bytes: this.dedup.bytes,
+        engine_bytes: this.book.bytes + this.intervals.bytes + this.sanitizer.bytes,
+      },
+    };
+  }
+
+  // ---- the loop -------------------------------------------------------------------------------
+
+  private pump(): void {
+    if (this.finished) return;
+    if (this.pumping) {
+      this.repump = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.repump = false;
+        let refusedInARow = 0;
+        while (this.stopReason === null && !this.strategyDone && this.inFlight < this.concurrency) {
+          if (this.limits.maxQueries !== undefined && this.krpc.counters.queriesSent - this.queriesBase >= this.limits.maxQueries) {
+            this.stop('max_queries');
+            break;
+          }
+          const next = this.strategy.next(this.ctx);
+          if ('task' in next) {
+            if (this.dispatch(next.task, false)) refusedInARow = 0;
+            else if (++refusedInARow >= 10_000) {
+              // a strategy handing out only refusable tasks: give the event loop a turn
+              this.armRetry(this.clock.now() + 1);
+              break;
+            }
+            continue;
+          }
+          if ('wait' in next) {
+            if (next.retryAt !== undefined) this.armRetry(next.retryAt);
+            else if (this.inFlight === 0 && this.retryTimer === null) this.stop('stalled');
+            break;
+          }
+          this.strategyDone = true;
+        }
+      } while (this.repump && !this.finished);
+    } catch (err) {
+      this.log(`crawl: strategy failed: ${(err as Error).message}`);
+      this.stop('stopped');
+    } finally {
+      this.pumping = false;
+    }
+    this.checkFinished();
+  }
+
+  private checkFinished(): void {
+    if (this.finished || this.pumping) return;
+    if ((this.strategyDone || this.stopReason !== null) && this.inFlight === 0) this.finish();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.resolveDone();
+  }
+
+  private armRetry(at: number): void {
+    if (this.retryTimer && this.retryTimer.at <= at) return;
+    if (this.retryTimer) this.clock.clearTimeout(this.retryTimer.handle);
+    const handle = this.clock.setTimeout(() => {
+      this.retryTimer = null;
+      this.pump();
+    }, Math.max(0, at - this.clock.now()));
+    this.retryTimer = { at, handle };
+  }
+
+  /** Sends one task; false when the engine refused it (the strategy has been told). */
+  private dispatch(task: CrawlTask, verifying: boolean): boolean {
+    const n = task.node;
+    const verdict = this.sanitizer.verdict(n.host, n.port);
+    if (verdict !== null || n.family !== this.family) {
+      this.fail(task, 'refused');
+      return false;
+    }
+    if (task.method === 'sample_infohashes' && !verifying && this.sampleAllowedAt(n) > this.clock.now()) {
+      this.counts.intervalSkips++;
+      this.fail(task, 'refused');
+      return false;
+    }
+    this.sanitizer.take(n.host, n.port);
+    this.markBook(n.host, n.port, SEEN | QUERIED);
+    this.inFlight++;
+    const want = [this.family === 6 ? 'n6' : 'n4'];
+    const args = { target: task.target, want };
+    const flight: Flight = { task, verifying };
+    let pending: Promise<QueryOutcome>;
+    try {
+      pending = this.krpc.query({ host: n.host, port: n.port }, task.method, args, {
+        ...(n.id ? { expectId: n.id } : {}),
+        retries: 0,
+        ...(this.opts.queryTimeoutMs !== undefined ? { timeoutMs: this.opts.queryTimeoutMs } : {}),
+      });
+    } catch (err) {
+      pending = Promise.resolve({ ok: false, kind: 'refused', message: String(err) });
+    }
+    pending.then(
+      (out) => this.settle(flight, out),
+      (err: unknown) => this.settle(flight, { ok: false, kind: 'refused', message: String(err) }),
+    );
+    return true;
+  }
+
+  private settle(flight: Flight, out: QueryOutcome): void {
+    this.inFlight--;
+    if (this.finished) return;
+    try {
+      this.handleOutcome(flight, out);
+    } catch (err) {
+      this.log(`crawl: strategy failed on a reply: ${(err as Error).message}`);
+      this.stop('stopped');
+    }
+    this.pump();
+  }
+
+  private handleOutcome(flight: Flight, out: QueryOutcome): void {
+    const { task } = flight;
+    const n = task.node;
+    if (out.ok) {
+      this.handleReply(task, out.msg, out.rttMs, true);
+      return;
+    }
+    switch (out.kind) {
+      case 'timeout':
+        this.sanitizer.noteTimeout(n.host, n.port);
+        this.node.table.onTimeout({ host: n.host, port: n.port, ...(n.id ? { id: n.id } : {}) });
+        return this.fail(task, 'timeout');
+      case 'error':
+        if (out.code === 204) {
+          this.markBook(n.host, n.port, ANSWERED | (task.method === 'sample_infohashes' ? ANSWERED_SAMPLE_ANY : 0));
+          if (task.method === 'sample_infohashes') this.recordNode(n, out.msg.v, { bep51: false });
+          return this.fail(task, 'unsupported');
+        }
+        return this.fail(task, 'error');
+      case 'bad_reply': {
+        const msg = out.msg;
+        // libtorrent without BEP 51 answers like find_node: not a sample, but its contacts count
+        if (task.method === 'sample_infohashes' && msg && msg.rawBody.samples === undefined && (msg.r.nodes || msg.r.nodes6)) {
+          this.handleReply(task, msg, out.rttMs, false);
+          return;
+        }
+        return this.fail(task, 'bad_reply');
+      }
+      case 'id_mismatch': {
+        const got = out.msg.r.id;
+        const verdict = this.sanitizer.noteMismatch(n.host, n.port, got);
+        if (verdict === 'recorded' && !flight.verifying && this.stopReason === null) {
+          // Once: the referrer may have attached a false id to a real node. Ask again under the
+          // id it claims; a node that gives yet another id is banned by the oracle.
+          const again: CrawlTask = { ...task, node: { ...n, id: Uint8Array.from(got) } };
+          if (this.dispatchVerify(again, task)) return;
+        }
+        return this.fail(task, 'id_mismatch');
+      }
+      case 'refused':
+        return this.fail(task, 'refused');
+    }
+  }
+
+  /** Re-sends under the claimed id; the reply or failure is reported for the original task. */
+  private dispatchVerify(again: CrawlTask, original: CrawlTask): boolean {
+    const n = again.node;
+    if (this.sanitizer.isBanned(n.host, n.port)) return false;
+    this.inFlight++;
+    const args = { target: again.target, want: [this.family === 6 ? 'n6' : 'n4'] };
+    this.krpc
+      .query({ host: n.host, port: n.port }, again.method, args, {
+        expectId: n.id,
+        retries: 0,
+        ...(this.opts.queryTimeoutMs !== undefined ? { timeoutMs: this.opts.queryTimeoutMs } : {}),
+      })
+      .then(
+        (out) => this.settle({ task: original, verifying: true }, out),
+        (err: unknown) => this.settle({ task: original, verifying: true }, { ok: false, kind: 'refused', message: String(err) }),
+      );
+    return true;
+  }
+
+  private handleReply(task: CrawlTask, msg: KrpcResponse, rttMs: number, sampleOk: boolean): void {
+    const n = task.node;
+    const id = msg.r.id;
+    if (!this.sanitizer.noteReply(n.host, n.port, id)) {
+      this.fail(task, 'id_mismatch'); // a second different id: the oracle just banned it
+      return;
+    }
+    const isSample = task.method === 'sample_infohashes';
+    const bits = this.markBook(n.host, n.port, ANSWERED | (isSample ? ANSWERED_SAMPLE_ANY : 0) | (isSample && sampleOk ? SAMPLE_OK : 0));
+    if (!(bits & ANSWERED)) {
+      const client = decodeVersion(msg.v).client ?? 'unknown';
+      this.clients[client] = (this.clients[client] ?? 0) + 1;
+    }
+    this.node.noteReply(id, { host: n.host, port: n.port }, rttMs, msg.v);
+
+    const raw = this.family === 6 ? msg.r.nodes6 : msg.r.nodes;
+    const contacts = raw ? this.sanitizer.filterContacts(raw) : [];
+    for (const c of contacts) this.markBook(c.host, c.port, SEEN);
+
+    const reply: TaskReply = { id, nodes: contacts, newSamples: 0, ...(msg.v ? { version: msg.v } : {}) };
+    if (isSample && sampleOk) {
+      const r = msg.r;
+      const interval = r.interval ?? 0;
+      const waitS = this.opts.minIntervalS ?? interval;
+      this.intervals.set(n.host, n.port, 1, Math.ceil(this.clock.now() / 1000 + waitS));
+      reply.samples = r.samples ?? [];
+      reply.num = r.num;
+      reply.interval = interval;
+      reply.newSamples = this.takeSamples(reply.samples, id, n, msg.v);
+      this.recordNode(n, msg.v, { id, bep51: true, sampledAt: this.wall(), sampleIntervalS: interval, ...(r.num !== undefined ? { num: r.num } : {}) });
+    } else {
+      this.recordNode(n, msg.v, { id, ...(isSample ? { bep51: false } : {}) });
+    }
+    this.strategy.onReply(task, reply, this.ctx);
+    if (this.limits.maxInfohashes !== undefined && this.counts.unique >= this.limits.maxInfohashes) this.stop('max_infohashes');
+  }
+
+  private fail(task: CrawlTask, failure: TaskFailure): void {
+    this.failures[failure]++;
+    this.strategy.onFailure(task, failure, this.ctx);
+  }
+
+  /** Marks bits for an endpoint; returns the bits it had before. Counts first sightings. */
+  private markBook(host: string, port: number, bits: number): number {
+    const before = this.book.get(host, port);
+    const after = before | bits;
+    if (after === before) return before;
+    this.book.set(host, port, after);
+    const added = after & ~before;
+    if (added & SEEN) this.counts.seen++;
+    if (added & QUERIED) this.counts.queried++;
+    if (added & ANSWERED) this.counts.answered++;
+    if (added & ANSWERED_SAMPLE_ANY) this.counts.answeredSampleAny++;
+    if (added & SAMPLE_OK) this.counts.sampleOk++;
+    return before;
+  }
+
+  // ---- infohashes and nodes -------------------------------------------------------------------
+
+  private takeSamples(samples: Uint8Array[], sourceId: Uint8Array, n: CrawlNode, v: Uint8Array | undefined): number {
+    let fresh = 0;
+    const limit = this.limits.maxInfohashes;
+    const version = decodeVersion(v);
+    const addr = formatEndpoint(n.host, n.port);
+    for (const s of samples) {
+      if (limit !== undefined && this.counts.unique >= limit) break;
+      if (s.length !== 20 || !this.dedup.add(s)) continue;
+      fresh++;
+      this.counts.unique++;
+      const record: InfohashRecord = {
+        infohash: Uint8Array.from(s),
+        seenAt: this.wall(),
+        sourceId: Uint8Array.from(sourceId),
+        sourceAddr: addr,
+        ...(version.client ? { sourceClient: version.client } : {}),
+        sourceVersionHex: version.hex,
+      };
+      if (this.infohashWriter) {
+        try {
+          this.infohashWriter.add(record);
+        } catch (err) {
+          this.onStoreError(err);
+        }
+      } else this.emit(record, false);
+    }
+    return fresh;
+  }
+
+  private emit(r: InfohashRecord, inDb: boolean): void {
+    if (!this.opts.onInfohash) return;
+    try {
+      this.opts.onInfohash({
+        infohash: toHex(r.infohash),
+        first_seen: new Date(r.seenAt).toISOString(),
+        in_db_before: inDb,
+        source_id: r.sourceId ? toHex(r.sourceId) : '',
+        source_addr: r.sourceAddr ?? '',
+        source_client: r.sourceClient ?? null,
+        source_version_hex: r.sourceVersionHex ?? '',
+      });
+    } catch (err) {
+      this.log(`crawl: onInfohash failed: ${(err as Error).message}`);
+    }
+  }
+
+  private recordNode(n: CrawlNode, v: Uint8Array | undefined, extra: Partial<NodeRecord>): void {
+    if (!this.nodeWriter) return;
+    const version = decodeVersion(v);
+    try {
+      this.nodeWriter.add({
+        addr: formatEndpoint(n.host, n.port),
+        seenAt: this.wall(),
+        ...(version.hex ? { versionHex: version.hex } : {}),
+        ...(version.client ? { client: version.client } : {}),
+        ...extra,
+      });
+    } catch (err) {
+      this.onStoreError(err);
+    }
+  }
+
+  private openWriters(store: InfohashStore): void {
+    const batch = this.opts.batch ?? {};
+    const common = {
+      clock: this.clock,
+      maxItems: batch.maxItems ?? 500,
+      maxDelayMs: batch.maxDelayMs ?? 250,
+      onError: (err: unknown) => this.onStoreError(err),
+    };
+    this.infohashWriter = new BatchWriter<InfohashRecord, RecordResult[]>({
+      ...common,
+      write: (items) => store.recordInfohashes(items),
+      onWritten: (results, items) => {
+        for (let i = 0; i < items.length; i++) {
+          const isNew = results[i]?.isNew ?? false;
+          if (isNew) this.counts.newToDb++;
+          this.emit(items[i], !isNew);
+        }
+      },
+    });
+    this.nodeWriter = new BatchWriter<NodeRecord, unknown>({ ...common, maxItems: 1000, maxDelayMs: 1000, write: (items) => store.recordNodes(items) });
+  }
+
+  private async flushWriters(): Promise<void> {
+    try {
+      await this.infohashWriter?.flush();
+      await this.nodeWriter?.flush();
+    } catch (err) {
+      this.onStoreError(err);
+    }
+  }
+
+  private onStoreError(err: unknown): void {
+    if (this.storeError !== undefined) return;
+    this.storeError = err;
+    this.log(`crawl: database write failed: ${(err as Error).message}`);
+    this.stop('error');
+  }
+
+  // ---- resume ---------------------------------------------------------------------------------
+
+  private async restore(): Promise<boolean> {
+    const store = this.opts.store;
+    if (!store) return false;
+    const saved = (await store.loadState<SavedState>(this.stateKey)) ?? undefined;
+    if (!saved) {
+      this.log('crawl: no saved traversal to resume; starting a new pass');
+      return false;
+    }
+    if (saved.v !== STATE_VERSION || saved.strategy !== this.strategy.name || !this.strategy.restoreState) {
+      this.log('crawl: the saved traversal is not usable by this strategy; starting a new pass');
+      return false;
+    }
+    if (!this.strategy.restoreState(saved.state, this.ctx)) {
+      this.log('crawl: the saved traversal could not be restored; starting a new pass');
+      return false;
+    }
+    this.resumedFrom = { queries_sent: saved.engine?.queries_sent ?? 0, unique_infohashes: saved.engine?.unique_infohashes ?? 0, saved_at: saved.saved_at };
+    return true;
+  }
+
+  /** Flushes the batches, then saves the traversal (so the saved state never runs ahead of the data). */
+  private async saveState(): Promise<boolean> {
+    const store = this.opts.store;
+    if (!store || !this.strategy.saveState) return false;
+    await this.flushWriters();
+    if (this.storeError !== undefined) return false;
+    const prev = this.resumedFrom;
+    const state: SavedState = {
+      v: STATE_VERSION,
+      strategy: this.strategy.name,
+      saved_at: new Date(this.wall()).toISOString(),
+      engine: {
+        queries_sent: (prev?.queries_sent ?? 0) + this.krpc.counters.queriesSent - this.queriesBase,
+        unique_infohashes: (prev?.unique_infohashes ?? 0) + this.counts.unique,
+      },
+      state: this.strategy.saveState(),
+    };
+    try {
+      await store.saveState(this.stateKey, state);
+      return true;
+    } catch (err) {
+      this.onStoreError(err);
+      return false;
+    }
+  }
+
+  private armCheckpoint(every: number): void {
+    const tick = (): void => {
+      if (this.finished) return;
+      void this.saveState();
+      this.timers.push(this.clock.setTimeout(tick, every));
+    };
+    this.timers.push(this.clock.setTimeout(tick, every));
+  }
+
+  private armProgress(every: number): void {
+    const tick = (): void => {
+      if (this.finished) return;
+      try {
+        this.opts.onProgress?.(this.stats());
+      } catch {
+        // a progress display must not stop the crawl
+      }
+      this.timers.push(this.clock.setTimeout(tick, every));
+    };
+    this.timers.push(this.clock.setTimeout(tick, every));
+  }
+
+  // ---- the strategy's view --------------------------------------------------------------------
+
+  private sampleAllowedAt(n: CrawlNode): number {
+    const at = this.intervals.extraOf(n.host, n.port);
+    return at * 1000;
+  }
+
+  private log(text: string): void {
+    this.opts.log?.(text);
+  }
+
+  private buildContext(): StrategyContext {
+    const prng = this.prng;
+    const randomId = (): Uint8Array => prng.bytes(20);
+    const helpers: StrategyHelpers = {
+      randomId,
+      randomIdInPrefix(prefix, bits) {
+        if (!Number.isInteger(bits) || bits < 0 || bits > ID_BITS) throw new RangeError(`prefix bits out of range: ${bits}`);
+        const out = randomId();
+        const whole = bits >> 3;
+        for (let i = 0; i < whole; i++) out[i] = prefix[i];
+        const rest = bits & 7;
+        if (rest > 0) {
+          const mask = (0xff << (8 - rest)) & 0xff;
+          out[whole] = (prefix[whole] & mask) | (out[whole] & ~mask & 0xff);
+        }
+        return out;
+      },
+      compareDistance,
+      commonPrefixBits,
+      toHex,
+      random: () => prng.next(),
+    };
+    const family = this.family;
+    const table = this.node.table;
+    const toCrawlNode = (e: NodeInfo): CrawlNode => ({ id: Uint8Array.from(e.id), host: e.host, port: e.port, family: e.family });
+    return {
+      now: () => this.clock.now(),
+      helpers,
+      family,
+      closestKnown: (target, count) =>
+        table
+          .closest(target, count, (e) => e.family === family && table.stateOf(e) !== 'bad' && this.sanitizer.allowed(e.host, e.port))
+          .map(toCrawlNode),
+      lookup: async (target) => {
+        const r = await this.node.findNode(target, { families: [family] });
+        return r.closest.map(toCrawlNode);
+      },
+      allowed: (n) => n.family === family && this.sanitizer.allowed(n.host, n.port),
+      ...(this.opts.minIntervalS !== undefined ? { minIntervalS: this.opts.minIntervalS } : {}),
+      sampleAllowedAt: (n) => this.sampleAllowedAt(n),
+      log: (text) => this.log(text),
+    };
+  }
+}
+
+function randomSeed(): number {
+  const b = new Uint32Array(1);
+  randomFillSync(b);
+  return b[0];
+}

@@ -1,0 +1,215 @@
+// `crawl --testnet N`: a crawl of an in-process simulated DHT on virtual time, with recall
+// against the world's ground truth. Also the harness of the crawl tests and bench.
+import { DhtNode } from '../dht/dht-node.js';
+import { RoutingTable } from '../dht/routing-table.js';
+import { AddressPolicy } from '../net/address.js';
+import { Krpc } from '../net/krpc.js';
+import { Prng } from '../net/prng.js';
+import { VirtualClock } from '../net/virtual-clock.js';
+import { SimWorld, type WorldOptions } from '../sim/world.js';
+import { createCrawl, type Crawl, type CreateCrawlOptions } from './create.js';
+import type { Strategy } from './strategy.js';
+import type { CrawlInfohash, CrawlStats, CrawlSummary } from './types.js';
+
+export interface Testnet {
+  clock: VirtualClock;
+  world: SimWorld;
+}
+
+export interface TestnetOptions {
+  nodes: number;
+  /** Default: as many as nodes. */
+  infohashes?: number;
+  seed?: number;
+  /** Anything else about the world (fractions, interval, table shape). */
+  world?: Partial<WorldOptions>;
+}
+
+/** Builds a world on a fresh virtual clock. */
+export function createTestnet(options: TestnetOptions): Testnet {
+  const clock = new VirtualClock();
+  const world = SimWorld.create({
+    ...(options.world ?? {}),
+    nodes: options.nodes,
+    infohashes: options.infohashes ?? options.nodes,
+    seed: options.seed ?? 1,
+    clock,
+  });
+  return { clock, world };
+}
+
+export interface CrawlerOptions {
+  /** Crawler address on the sim network (default 10.255.0.1:6881). */
+  host?: string;
+  port?: number;
+  /** Seed for the crawler's id and its strategy's PRNG. */
+  seed?: number;
+  queryTimeoutMs?: number;
+}
+
+/** A DhtNode for a crawler attached to the testnet (queries counted per destination by the world). */
+export function attachCrawler(net: Testnet, options: CrawlerOptions = {}): DhtNode {
+  const { clock, world } = net;
+  const prng = new Prng(options.seed ?? world.seed ^ 0xc0ffee);
+  const transport = world.attachClient(options.host ?? '10.255.0.1', options.port ?? 6881);
+  const policy = AddressPolicy.simulated();
+  const id = prng.bytes(20);
+  const engine = new Krpc({ transport, clock, id, policy, rateLimit: false, timeoutMs: options.queryTimeoutMs ?? 2000 });
+  const table = new RoutingTable({ id, clock, oneNodePerIp: false });
+  return new DhtNode({
+    engine,
+    clock,
+    table,
+    bootstrap: world.bootstrap,
+    allowContact: (host, port) => !policy.isBogon(host, port),
+    lookupDefaults: { queryTimeoutMs: options.queryTimeoutMs ?? 2000 },
+  });
+}
+
+/** Runs a crawl built on a testnet to its end on virtual time; stops it past maxVirtualMs. */
+export async function driveCrawl(net: Testnet, crawl: Crawl, maxVirtualMs = 7 * 24 * 3600_000): Promise<CrawlSummary> {
+  let finished = false;
+  const running = crawl.run().finally(() => {
+    finished = true;
+  });
+  await net.clock.runUntilAsync(() => finished, maxVirtualMs);
+  if (!finished) {
+    crawl.stop();
+    await net.clock.runUntilAsync(() => finished, 60_000);
+  }
+  return running;
+}
+
+export interface TestnetRecall {
+  infohashes_found: number;
+  /** Infohashes stored on at least one responsive BEP 51 node. */
+  infohashes_reachable: number;
+  infohashes_total: number;
+  /** found reachable / reachable. */
+  infohash_recall: number;
+  bep51_nodes_sampled: number;
+  bep51_nodes_responsive: number;
+  /** Responsive BEP 51 nodes that answered at least one sample_infohashes / all of them. */
+  bep51_node_recall: number;
+}
+
+export interface TestnetTraffic {
+  /** Queries the crawler sent to world nodes (lookups and verifications included). */
+  queries: number;
+  distinct_nodes_contacted: number;
+  queries_per_distinct_node: number;
+  queries_to_responsive: number;
+  responsive_contacted: number;
+  responsive_total: number;
+  queries_per_responsive_node: number;
+  /** sample_infohashes that reached a node before its interval had passed. */
+  early_samples: number;
+}
+
+export interface TestnetResult {
+  summary: CrawlSummary;
+  recall: TestnetRecall;
+  traffic: TestnetTraffic;
+  world: { nodes: number; seed: number; infohashes: number };
+  virtual_ms: number;
+  wall_ms: number;
+}
+
+export interface RunTestnetOptions extends TestnetOptions, Omit<CreateCrawlOptions, 'session' | 'node' | 'strategy' | 'onProgress'> {
+  strategy?: string | Strategy;
+  /** Progress on virtual time (default every 10 virtual seconds). */
+  onProgress?(stats: CrawlStats): void;
+  onInfohash?(record: CrawlInfohash): void;
+  crawler?: CrawlerOptions;
+  maxVirtualMs?: number;
+}
+
+export async function runTestnetCrawl(options: RunTestnetOptions): Promise<TestnetResult> {
+  const wallStart = performance.now();
+  const { nodes, infohashes, seed, world: worldOpts, crawler, maxVirtualMs, onInfohash, ...crawlOpts } = options;
+  const net = createTestnet({ nodes, infohashes, seed, world: worldOpts });
+  const node = attachCrawler(net, { seed: (seed ?? 1) * 7 + 3, ...(crawler ?? {}) });
+  const found = new Set<string>();
+  const startVirtual = net.clock.now();
+  // virtual runs print virtual times relative to the wall clock at start
+  const wallBase = Date.now();
+  const crawl = createCrawl({
+    concurrency: 32,
+    progressEveryMs: 10_000,
+    seed: (seed ?? 1) * 31 + 7,
+    wallClock: () => wallBase + (net.clock.now() - startVirtual),
+    ...crawlOpts,
+    node,
+    onInfohash: (r) => {
+      found.add(r.infohash);
+      onInfohash?.(r);
+    },
+  });
+  const summary = await driveCrawl(net, crawl, maxVirtualMs);
+  const result: TestnetResult = {
+    summary,
+    recall: measureRecall(net.world, found),
+    traffic: measureTraffic(net.world),
+    world: { nodes: net.world.size, seed: net.world.seed, infohashes: net.world.infohashCount },
+    virtual_ms: net.clock.now() - startVirtual,
+    wall_ms: Math.round(performance.now() - wallStart),
+  };
+  await net.world.close();
+  return result;
+}
+
+export function measureRecall(world: SimWorld, found: ReadonlySet<string>): TestnetRecall {
+  let reachable = 0;
+  let foundReachable = 0;
+  for (let j = 0; j < world.infohashCount; j++) {
+    if (!world.reachable[j]) continue;
+    reachable++;
+    if (found.has(world.infohashHex(j))) foundReachable++;
+  }
+  let bep51 = 0;
+  let sampled = 0;
+  for (let i = 0; i < world.size; i++) {
+    if (!world.isResponsive(i) || !world.supportsBep51(i)) continue;
+    bep51++;
+    if (world.sampled[i] > 0) sampled++;
+  }
+  return {
+    infohashes_found: found.size,
+    infohashes_reachable: reachable,
+    infohashes_total: world.infohashCount,
+    infohash_recall: reachable > 0 ? foundReachable / reachable : 1,
+    bep51_nodes_sampled: sampled,
+    bep51_nodes_responsive: bep51,
+    bep51_node_recall: bep51 > 0 ? sampled / bep51 : 1,
+  };
+}
+
+export function measureTraffic(world: SimWorld): TestnetTraffic {
+  let queries = 0;
+  let contacted = 0;
+  let toResponsive = 0;
+  let responsiveContacted = 0;
+  let responsiveTotal = 0;
+  for (let i = 0; i < world.size; i++) {
+    const q = world.sentTo[i];
+    const responsive = world.isResponsive(i);
+    if (responsive) responsiveTotal++;
+    if (q === 0) continue;
+    queries += q;
+    contacted++;
+    if (responsive) {
+      toResponsive += q;
+      responsiveContacted++;
+    }
+  }
+  return {
+    queries,
+    distinct_nodes_contacted: contacted,
+    queries_per_distinct_node: contacted > 0 ? queries / contacted : 0,
+    queries_to_responsive: toResponsive,
+    responsive_contacted: responsiveContacted,
+    responsive_total: responsiveTotal,
+    queries_per_responsive_node: responsiveContacted > 0 ? toResponsive / responsiveContacted : 0,
+    early_samples: world.counters.earlySamples,
+  };
+}

@@ -1,0 +1,93 @@
+// What a crawl reports: per-infohash records as they are found, live statistics, the final
+// summary. Field names follow the output conventions (snake_case, hex, host:port, ISO times).
+import type { SanitizerCounters } from './sanitizer.js';
+import type { TaskFailure } from './strategy.js';
+
+export interface CrawlLimits {
+  /** Stop after this long (engine clock ms). */
+  durationMs?: number;
+  /** Stop once this many queries went out (lookups and verifications included). */
+  maxQueries?: number;
+  /** Stop once this many distinct infohashes were found in this run. */
+  maxInfohashes?: number;
+}
+
+/** One infohash new in this run, as `crawl --json` prints it. */
+export interface CrawlInfohash {
+  infohash: string;
+  /** ISO time of the sighting. */
+  first_seen: string;
+  /** Whether the database had it before this run (false without a database). */
+  in_db_before: boolean;
+  source_id: string;
+  source_addr: string;
+  source_client: string | null;
+  source_version_hex: string;
+}
+
+export type StopReason =
+  /** The strategy finished its pass. */
+  | 'done'
+  | 'duration'
+  | 'max_queries'
+  | 'max_infohashes'
+  /** The AbortSignal fired (SIGINT, SIGTERM). */
+  | 'aborted'
+  /** stop() was called. */
+  | 'stopped'
+  /** The strategy waited with nothing in flight and no time to wake up at. */
+  | 'stalled'
+  /** The store failed; run() rejects with its error. */
+  | 'error';
+
+export interface CrawlMemory {
+  /** The strategy's own estimate of its traversal state. */
+  traversal_bytes: number;
+  /** traversal_bytes per node queried (null before any). */
+  traversal_bytes_per_visited_node: number | null;
+  /** The run's infohash dedup set. */
+  dedup_bytes: number;
+  /** Per-node bookkeeping of the engine (statistics, intervals, sanitizer caches). */
+  engine_bytes: number;
+}
+
+export interface CrawlStats {
+  strategy: string;
+  /** Distinct node addresses met (contacts in replies, seeds, queried nodes). */
+  nodes_seen: number;
+  nodes_queried: number;
+  /** Answered any query with the id we expected. */
+  nodes_answered: number;
+  /** Answered sample_infohashes properly (samples, num, interval). */
+  nodes_answered_sample: number;
+  /** Of the nodes that answered a sample_infohashes (properly, with nodes only, or with an error): those that support it. */
+  bep51_rate: number | null;
+  /** Answering nodes by client version ("LT 2.0.8", "unknown"). */
+  clients: Record<string, number>;
+  /** Distinct infohashes found in this run. */
+  unique_infohashes: number;
+  /** Of those, how many the database did not have (null without a database). */
+  new_infohashes: number | null;
+  queries_sent: number;
+  /** queries_sent per new infohash (new to the database, or to this run without one). */
+  queries_per_new_infohash: number | null;
+  in_flight: number;
+  failures: Record<TaskFailure, number>;
+  /** sample_infohashes the engine held back because the node's interval had not passed. */
+  interval_skips: number;
+  sanitizer: SanitizerCounters;
+  /** The strategy's progress through one pass, 0..1. */
+  progress: number;
+  duration_ms: number;
+  memory: CrawlMemory;
+}
+
+export interface CrawlSummary extends CrawlStats {
+  stopped_by: StopReason;
+  /** The run continued a saved traversal. */
+  resumed: boolean;
+  /** What the run it continued had done (when resumed). */
+  resumed_from?: { queries_sent: number; unique_infohashes: number; saved_at: string };
+  /** Whether traversal state was left in the store for --resume (false after a full pass). */
+  state_saved: boolean;
+}
