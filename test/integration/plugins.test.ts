@@ -133,4 +133,23 @@ describe.each([
       expect(line).toContain(p.pkg);
     }
   }, 60_000);
+
+  it('`crawl --strategy NAME` crawls a simulated DHT with each plugin strategy', async () => {
+    for (const p of PLUGINS) {
+      const opt = p.strategy === 'random-target' ? 'rounds=6' : 'tables-total=6';
+      const r = await cli(['crawl', '--testnet', '1500', '--strategy', p.strategy, '--strategy-opt', opt, '--json'], env);
+      expect(r.code, r.stderr).toBe(0);
+      const records = r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+      const summary = JSON.parse(r.stderr.trim().split('\n').pop()!);
+      expect(summary).toMatchObject({ summary: 'crawl', testnet: true, strategy: p.strategy, stopped_by: 'done' });
+      expect(records.length).toBe(summary.unique_infohashes);
+      expect(records.length).toBeGreaterThan(50);
+    }
+  }, 60_000);
+
+  it('an unknown strategy is a one-line error naming the known ones, plugins included', async () => {
+    const r = await cli(['crawl', '--testnet', '100', '--strategy', 'no-such'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe("crawl: unknown strategy 'no-such' (known: keyspace, multi-table, random-target)");
+  }, 60_000);
 });
