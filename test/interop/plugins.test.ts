@@ -1,55 +1,46 @@
-// The two strategy plugins crawl a network of real libtorrent 2.0.8 nodes on loopback, through
-// the crawl engine over UDP on real time (the same code path `crawl --strategy NAME` takes).
-import { afterEach, describe, expect, it } from 'vitest';
-import { openSession, type DhtSession } from '../../src/cli/dht-session.js';
-import { createCrawl } from '../../src/core/crawl/create.js';
-import { STRATEGY_API_VERSION, type StrategiesHook } from '../../src/cli/strategy-plugins.js';
-import type { Strategy, StrategyDefinition } from '../../src/core/crawl/strategy.js';
-import type { CrawlSummary } from '../../src/core/crawl/types.js';
+// The two strategy plugins, linked into a temporary bitscrape home, crawl a network of real
+// libtorrent 2.0.8 nodes on loopback through `crawl --strategy NAME`.
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ndjson, runCli, tempHome } from '../support/cli.js';
 import { sharedLibtorrent } from './harness/shared.js';
 
-/** The plugin's strategy as `crawl` gets it: from the package's `strategies` hook. */
-async function pluginStrategy(dir: string): Promise<StrategyDefinition> {
-  const hook = (await import(new URL(`../../plugins/${dir}/lib/hooks/strategies.js`, import.meta.url).href)) as { default: StrategiesHook };
-  const [def] = await hook.default({ api: STRATEGY_API_VERSION });
-  return def;
-}
+let home: string;
+beforeAll(async () => {
+  home = tempHome();
+  for (const dir of ['random-target', 'multi-table']) {
+    const r = await runCli(['plugins', 'link', `./plugins/${dir}`], { home });
+    expect(r.code, r.stderr).toBe(0);
+  }
+}, 60_000);
+afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-let session: DhtSession | undefined;
-afterEach(async () => {
-  await session?.close({ save: false });
-  session = undefined;
-});
-
-async function crawlLibtorrent(strategy: Strategy, durationMs: number): Promise<{ summary: CrawlSummary; found: Set<string>; announced: Set<string> }> {
+async function crawl(strategy: string, opts: string[]): Promise<{ summary: Record<string, any>; found: Set<string>; announced: Set<string> }> {
   const lt = sharedLibtorrent();
-  session = await openSession(
-    { bootstrap: [lt.bootstrap[0]], fresh: true, timeout: 1000, port: 0, rate: 500, 'allow-private': false },
-    { readOnly: true },
-  );
-  const found = new Set<string>();
-  const crawl = createCrawl({ session, strategy, concurrency: 8, limits: { durationMs }, onInfohash: (r) => found.add(r.infohash) });
-  const summary = await crawl.run();
-  return { summary, found, announced: new Set(lt.infohashes.map((ih) => ih.info_hash)) };
+  const args = ['crawl', '--bootstrap', lt.bootstrap[0], '--fresh', '--no-db', '--json', '--duration', '20s', '--concurrency', '8', '--strategy', strategy];
+  for (const o of opts) args.push('--strategy-opt', o);
+  const r = await runCli(args, { home, timeoutMs: 40_000 });
+  expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(0);
+  const summary = JSON.parse(r.stderr.trim().split('\n').pop()!);
+  expect(summary).toMatchObject({ summary: 'crawl', strategy });
+  return { summary, found: new Set(ndjson(r.stdout).map((x) => x.infohash as string)), announced: new Set(lt.infohashes.map((ih) => ih.info_hash)) };
 }
 
-describe('strategy plugins on a libtorrent network', () => {
+describe('strategy plugins on a libtorrent network, through the crawl command', () => {
   it('random-target samples libtorrent nodes and finds announced infohashes', async () => {
-    const strategy = (await pluginStrategy('random-target')).create({ concurrency: 8, params: { rotate: '0.5', k: '4', rounds: '12' } });
-    const { summary, found, announced } = await crawlLibtorrent(strategy, 20_000);
+    const { summary, found, announced } = await crawl('random-target', ['rotate=0.5', 'k=4', 'rounds=12']);
     expect(['done', 'duration']).toContain(summary.stopped_by);
     expect(summary.nodes_answered_sample).toBeGreaterThanOrEqual(8);
     expect(summary.clients['LT 2.0.8']).toBeGreaterThanOrEqual(8);
     for (const ih of found) expect(announced.has(ih), `${ih} was never announced`).toBe(true);
     expect(found.size).toBeGreaterThanOrEqual(announced.size / 2);
-  }, 40_000);
+  }, 60_000);
 
   it('multi-table samples the libtorrent nodes and finds most announced infohashes', async () => {
-    const strategy = (await pluginStrategy('multi-table')).create({ concurrency: 8, params: { tables: '3', k: '4', window: '6', 'tables-total': '12' } });
-    const { summary, found, announced } = await crawlLibtorrent(strategy, 20_000);
+    const { summary, found, announced } = await crawl('multi-table', ['tables=3', 'k=4', 'window=6', 'tables-total=12']);
     expect(['done', 'duration']).toContain(summary.stopped_by);
     expect(summary.nodes_answered_sample).toBeGreaterThanOrEqual(15);
     for (const ih of found) expect(announced.has(ih), `${ih} was never announced`).toBe(true);
     expect(found.size).toBeGreaterThanOrEqual(announced.size * 0.8);
-  }, 40_000);
+  }, 60_000);
 });
