@@ -10,7 +10,7 @@
 // Both servers run with every feature on: ours with its per-source limiter (limit set out of
 // reach), tokens, routing-table updates and counters; bittorrent-dht as it ships.
 //
-// Env: BENCH_NODE_SECONDS (measured seconds per run, default 3), BENCH_NODE_ROUNDS (default 2),
+// Env: BENCH_NODE_SECONDS (measured seconds per run, default 2.5), BENCH_NODE_ROUNDS (default 3),
 // BENCH_NODE_PROFILE=DIR (write a --cpu-prof of our server there and print where time goes),
 // BENCH_NODE_EVENTS=1 (keep the per-info-hash NDJSON events on; off by default since
 // bittorrent-dht writes nothing per query), BENCH_NODE_BIN=path/to/run.js (which CLI to start).
@@ -224,8 +224,24 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Top self-time functions of a .cpuprofile, as "12.3%  name (file:line)". */
-export function summariseProfile(path: string, top = 18): string[] {
+/** Where a profiled function belongs, for the by-area summary. */
+function areaOf(name: string, url: string): string {
+  if (name === '(garbage collector)') return 'garbage collector';
+  if (url.includes('/core/wire/')) return 'wire: scanning the datagram (src/core/wire)';
+  if (url.includes('/core/dht/')) return 'dht: responder, table, tokens, peer store (src/core/dht)';
+  if (url.includes('/core/net/')) return 'net: Krpc engine, UDP transport (src/core/net)';
+  if (url.includes('/commands/') || url.includes('/output/') || url.includes('/cli/')) return 'command: stats, events (src/commands, src/output)';
+  if (url === '') return 'builtins: performance.now, typed-array copies, hex';
+  const io = ['node:dgram', 'node:internal/dgram', 'node:internal/process/task_queues', 'node:dns', 'node:internal/dns', 'node:buffer', 'node:internal/buffer', 'node:internal/async_hooks', 'node:internal/validators', 'node:internal/net'];
+  if (io.some((prefix) => url.startsWith(prefix))) return 'node: dgram send/receive (incl. the kernel), buffers, ticks';
+  const startup = ['node:internal/modules', 'node:internal/bootstrap', 'node:fs', 'node:path', 'node:internal/url', 'node:internal/fs', 'node:internal/deps', 'node:internal/main'];
+  if (startup.some((prefix) => url.startsWith(prefix)) || url.includes('tsx') || url.includes('esbuild') || url.includes('@oclif')) return 'start-up: loading modules';
+  if (url.includes('node:internal/crypto')) return 'node: crypto (tokens)';
+  return 'other';
+}
+
+/** Self time of a .cpuprofile: the top functions ("12.3%  name (file:line)") and the share per area. */
+export function summariseProfile(path: string, top = 15): { functions: string[]; areas: string[] } {
   interface ProfileNode {
     id: number;
     callFrame: { functionName: string; url: string; lineNumber: number };
@@ -233,6 +249,7 @@ export function summariseProfile(path: string, top = 18): string[] {
   const prof = JSON.parse(readFileSync(path, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
+  const areas = new Map<string, number>();
   let total = 0;
   for (let i = 0; i < prof.samples.length; i++) {
     const node = byId.get(prof.samples[i]);
@@ -240,20 +257,23 @@ export function summariseProfile(path: string, top = 18): string[] {
     if (!node) continue;
     const f = node.callFrame;
     if (f.functionName === '(idle)' || f.functionName === '(program)') continue;
-    const file = f.url ? f.url.replace(/^.*\/(src|node_modules)\//, '$1/').replace(/^node:/, 'node:') : '';
+    const file = f.url ? f.url.replace(/^.*\/(src|dist|node_modules)\//, '$1/') : '';
     const key = `${f.functionName || '(anonymous)'}${file ? ` (${file}:${f.lineNumber + 1})` : ''}`;
     self.set(key, (self.get(key) ?? 0) + dt);
+    const area = areaOf(f.functionName, f.url);
+    areas.set(area, (areas.get(area) ?? 0) + dt);
     total += dt;
   }
-  return [...self.entries()]
-    .sort((x, y) => y[1] - x[1])
-    .slice(0, top)
-    .map(([k, v]) => `${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
+  const pct = (v: number): string => `${((v / total) * 100).toFixed(1).padStart(5)}%`;
+  return {
+    functions: [...self.entries()].sort((x, y) => y[1] - x[1]).slice(0, top).map(([k, v]) => `${pct(v)}  ${k}`),
+    areas: [...areas.entries()].sort((x, y) => y[1] - x[1]).map(([k, v]) => `${pct(v)}  ${k}`),
+  };
 }
 
 export async function run(): Promise<RunResult[]> {
-  const seconds = Number(process.env.BENCH_NODE_SECONDS ?? 3);
-  const rounds = Number(process.env.BENCH_NODE_ROUNDS ?? 2);
+  const seconds = Number(process.env.BENCH_NODE_SECONDS ?? 2.5);
+  const rounds = Number(process.env.BENCH_NODE_ROUNDS ?? 3);
   const profileDir = process.env.BENCH_NODE_PROFILE ? resolve(process.env.BENCH_NODE_PROFILE) : null;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const home = mkdtempSync(join(tmpdir(), 'bitscrape-bench-node-'));
@@ -282,11 +302,17 @@ export async function run(): Promise<RunResult[]> {
     rmSync(home, { recursive: true, force: true });
   }
   if (profileDir) {
-    const profiles = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: the main thread is thread 0 (under tsx
+    // the loader's worker thread writes one too).
+    const profiles = readdirSync(profileDir).filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
     const newest = profiles.sort().pop();
     if (newest) {
-      console.log(`\nprofile of bitscrape node (whole run, self time, idle excluded): ${join(profileDir, newest)}`);
-      for (const line of summariseProfile(join(profileDir, newest))) console.log(`  ${line}`);
+      const summary = summariseProfile(join(profileDir, newest));
+      console.log(`\nprofile of bitscrape node (whole run incl. start-up, self time, idle excluded): ${join(profileDir, newest)}`);
+      console.log('by area:');
+      for (const line of summary.areas) console.log(`  ${line}`);
+      console.log('top functions:');
+      for (const line of summary.functions) console.log(`  ${line}`);
     }
   }
   console.log(`\n(node bench took ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
