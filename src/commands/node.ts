@@ -5,7 +5,9 @@ import { formatDuration } from '../cli/duration.js';
 import { BadInputError } from '../cli/errors.js';
 import { bep42Ok, generateSecureId, isBep42Exempt } from '../core/dht/bep42.js';
 import { idFromHex, idToHex } from '../core/dht/node-id.js';
+import { ItemStore } from '../core/dht/item-store.js';
 import { PeerStore } from '../core/dht/peer-store.js';
+import { registerItemHandlers, type ItemHandlerStats } from '../core/dht/responder-items.js';
 import { DEFAULT_INBOUND_RATE, DEFAULT_SAMPLE_INTERVAL_S, Responder, type InfohashKind } from '../core/dht/responder.js';
 import { NodeService } from '../core/dht/responder-service.js';
 import { TokenManager } from '../core/dht/token-manager.js';
@@ -92,8 +94,9 @@ export default class Node extends BaseCommand {
     const clock = new RealClock();
     const durationTimer = flags.duration !== undefined ? clock.setTimeout(() => stop.stop('duration'), flags.duration) : null;
 
-    // Kept across an id change: stored peers and tokens do not depend on our id.
+    // Kept across an id change: stored peers, BEP 44 items and tokens do not depend on our id.
     const peers = new PeerStore({ clock });
+    const items = new ItemStore(clock);
     const tokens = new TokenManager({ clock });
     let port = flags.port;
     let summary: Record<string, unknown> = {};
@@ -111,7 +114,7 @@ export default class Node extends BaseCommand {
         );
         // Restart on the same port after an id change, even when it was picked at random.
         port = session.transport.endpoints[0]?.port ?? port;
-        const result = await this.serve(session, flags, peers, tokens, sampleIntervalS, stop);
+        const result = await this.serve(session, flags, { peers, items, tokens }, sampleIntervalS, stop);
         summary = result.summary;
         if (stop.reason === 'id change' && result.newId) {
           id = result.newId;
@@ -149,12 +152,12 @@ export default class Node extends BaseCommand {
   private async serve(
     session: DhtSession,
     flags: { json: boolean; infohashes: boolean; 'stats-every': number; 'save-every': number; 'inbound-rate': number; 'id-from-ip': boolean; 'external-ip'?: string },
-    peers: PeerStore,
-    tokens: TokenManager,
+    stores: { peers: PeerStore; items: ItemStore; tokens: TokenManager },
     sampleIntervalS: number,
     stop: StopController,
   ): Promise<{ summary: Record<string, unknown>; newId?: Uint8Array; externalIp?: string }> {
     const { node, engine, policy, clock } = session;
+    const { peers, items, tokens } = stores;
     const json = flags.json;
     const events = json && flags.infohashes;
     const inboundRate = flags['inbound-rate'];
@@ -173,6 +176,8 @@ export default class Node extends BaseCommand {
         if (e.type === 'ping_candidate') service?.offer(e.entry);
       },
     });
+    // BEP 44 get / put, through the responder's method registry.
+    const itemStats = registerItemHandlers(responder, items);
     service = new NodeService({
       node,
       peers,
@@ -183,7 +188,7 @@ export default class Node extends BaseCommand {
         if (e.type === 'save_failed') this.note(`node: warning: ${e.error}`);
       },
     });
-    const stats = (): Record<string, unknown> => this.stats(session, responder, service, peers);
+    const stats = (): Record<string, unknown> => this.stats(session, responder, service, peers, items, itemStats);
 
     const addresses = session.transport.endpoints.map((e) => address(e));
     if (json) {
@@ -243,7 +248,7 @@ export default class Node extends BaseCommand {
     if (json) this.stdout.record({ event: 'infohash', infohash: hex, kind, from: address(from), at: new Date().toISOString() });
   }
 
-  private stats(session: DhtSession, responder: Responder, service: NodeService, peers: PeerStore): Record<string, unknown> {
+  private stats(session: DhtSession, responder: Responder, service: NodeService, peers: PeerStore, items: ItemStore, itemStats: ItemHandlerStats): Record<string, unknown> {
     const t = session.node.table.stats();
     const c = responder.counters;
     const k = session.engine.counters;
@@ -274,6 +279,8 @@ export default class Node extends BaseCommand {
       infohashes_distinct: this.distinct.size,
       infohashes_stored: peers.infohashCount,
       peers_stored: peers.peerCount,
+      items_stored: items.size,
+      item_puts_stored: itemStats.stored,
       queries_out: k.queriesSent,
       replies_in: k.responses,
       timeouts: k.timeouts,

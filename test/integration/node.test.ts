@@ -10,6 +10,8 @@ import { RealClock } from '../../src/core/net/real-clock.js';
 import { UdpTransport } from '../../src/core/net/udp-transport.js';
 import { AddressPolicy } from '../../src/core/net/address.js';
 import { encodeNodes } from '../../src/core/wire/compact.js';
+import { encode } from '../../src/core/wire/bencode.js';
+import { immutableTarget } from '../../src/core/dht/bep44.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -114,6 +116,16 @@ describe('bitscrape node', () => {
       const si = await me.krpc.query(to, 'sample_infohashes', { target: hash(2) });
       expect(si.ok && si.msg.r.samples?.map(hex)).toEqual([hex(hash(0x42))]);
       expect(si.ok && si.msg.r.interval).toBe(21600);
+      // BEP 44 through the responder's method registry: get (token), put, get (the value).
+      const target = immutableTarget(encode('hello dht'));
+      const get1 = await me.krpc.query(to, 'get', { target });
+      if (!get1.ok) throw new Error('get failed');
+      expect(get1.msg.r.token).toBeDefined();
+      const put = await me.krpc.query(to, 'put', { token: get1.msg.r.token, v: 'hello dht' });
+      expect(put.ok).toBe(true);
+      const get2 = await me.krpc.query(to, 'get', { target });
+      expect(get2.ok && Buffer.from(get2.msg.r.v as Uint8Array).toString()).toBe('hello dht');
+
       const bad = await me.krpc.query(to, 'announce_peer', { info_hash: hash(0x42), port: 1, token: Uint8Array.of(0, 0, 0, 0) });
       expect(bad).toMatchObject({ ok: false, kind: 'error', code: 203 });
 
@@ -122,12 +134,12 @@ describe('bitscrape node', () => {
       expect(harvested.map((r) => r.kind)).toEqual(['get_peers', 'announce_peer', 'get_peers', 'announce_peer']);
       expect(harvested[0]).toMatchObject({ infohash: hex(hash(0x42)), from: `127.0.0.1:${me.port}` });
       // The node knows us (bootstrap reply, or a ping back after our queries) by the next stats.
-      await node.waitFor((r) => r.event === 'stats' && (r.nodes as number) >= 1 && (r.answered as number) >= 6 && (r.errors as number) >= 1);
+      await node.waitFor((r) => r.event === 'stats' && (r.nodes as number) >= 1 && (r.answered as number) >= 9 && (r.errors as number) >= 1);
 
       node.child.kill('SIGTERM');
       expect(await node.exited).toBe(0);
       const summary = JSON.parse(node.stderr().trim().split('\n').pop()!) as Record<string, unknown>;
-      expect(summary).toMatchObject({ summary: 'node', reason: 'signal', infohashes_seen: 4, infohashes_distinct: 1, peers_stored: 1 });
+      expect(summary).toMatchObject({ summary: 'node', reason: 'signal', infohashes_seen: 4, infohashes_distinct: 1, peers_stored: 1, items_stored: 1 });
       expect(existsSync(routing)).toBe(true);
       const saved = JSON.parse(readFileSync(routing, 'utf8')) as { id: string; nodes: Array<{ id: string; port: number }> };
       expect(saved.id).toBe(nodeId);
