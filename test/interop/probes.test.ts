@@ -37,7 +37,7 @@ describe('probes against libtorrent', () => {
     expect(r.code, r.stderr).toBe(0);
     const got = ndjson(r.stdout).map((x) => x.id as string);
     const truth = nodes
-      .map((n) => n.id)
+      .map((n) => n.id as string)
       .sort((a, b) => xorCompare(a, b, target))
       .slice(0, 8);
     expect(got).toEqual(truth);

@@ -31,7 +31,7 @@ function mulberry32(seed: number): () => number {
 const rand = mulberry32(SEED);
 const int = (n: number) => Math.floor(rand() * n);
 const bytes = (n: number) => Uint8Array.from({ length: n }, () => int(256));
-const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
+const pick = <T>(xs: ArrayLike<T>): T => xs[int(xs.length)];
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
