@@ -17,7 +17,9 @@ import { UdpTransport } from '../net/udp-transport.js';
 import { DhtNode } from './dht-node.js';
 import { ID_BYTES, idToHex } from './node-id.js';
 import { PeerStore } from './peer-store.js';
+import { ItemStore } from './item-store.js';
 import { Responder } from './responder.js';
+import { registerItemHandlers } from './responder-items.js';
 import { RoutingTable } from './routing-table.js';
 import { fillTable } from './table-fill.js';
 import { TokenManager } from './token-manager.js';
@@ -291,6 +293,8 @@ async function startNode(index: number, id: Uint8Array, host: string, port: numb
       if (ev.type === 'ping_candidate' && dht) void dht.ping({ host: ev.entry.host, port: ev.entry.port });
     },
   });
+  // BEP 44 items too, so `put` / `get` can be tried against a testnet.
+  registerItemHandlers(responder, new ItemStore(clock));
   dht = new DhtNode({
     engine,
     clock,
