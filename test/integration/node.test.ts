@@ -12,6 +12,7 @@ import { AddressPolicy } from '../../src/core/net/address.js';
 import { encodeNodes } from '../../src/core/wire/compact.js';
 import { encode } from '../../src/core/wire/bencode.js';
 import { immutableTarget } from '../../src/core/dht/bep44.js';
+import { isSecureId } from '../../src/core/dht/bep42.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -160,6 +161,14 @@ describe('bitscrape node', () => {
     expect(err).toMatch(/warning: routing file .* starting with an empty table/);
     expect(err).toMatch(/node: stopped \(duration\)/);
     expect(err).not.toMatch(/\n\s+at /); // no stack trace
+  }, 60_000);
+
+  it('--id-from-ip --external-ip starts under a BEP 42 id for that address', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'bitscrape-node-'));
+    const node = startNode(['--port', '0', '--json', '--id-from-ip', '--external-ip', '198.51.100.7', '--duration', '1s', '--stats-every', '1h'], home);
+    const started = await node.waitFor((r) => r.event === 'started');
+    expect(isSecureId(Buffer.from(started.id as string, 'hex'), '198.51.100.7')).toBe(true);
+    expect(await node.exited).toBe(0);
   }, 60_000);
 
   it('rejects a bad --id with exit 2 and one line', async () => {
