@@ -26,21 +26,24 @@ async function crawl(strategy: string, opts: string[]): Promise<{ summary: Recor
   return { summary, found: new Set(ndjson(r.stdout).map((x) => x.infohash as string)), announced: new Set(lt.infohashes.map((ih) => ih.info_hash)) };
 }
 
+function hits(found: Set<string>, announced: Set<string>): number {
+  return [...found].filter((ih) => announced.has(ih)).length;
+}
+
 describe('strategy plugins on a libtorrent network, through the crawl command', () => {
   it('random-target samples libtorrent nodes and finds announced infohashes', async () => {
     const { summary, found, announced } = await crawl('random-target', ['rotate=0.5', 'k=4', 'rounds=12']);
     expect(['done', 'duration']).toContain(summary.stopped_by);
     expect(summary.nodes_answered_sample).toBeGreaterThanOrEqual(8);
     expect(summary.clients['LT 2.0.8']).toBeGreaterThanOrEqual(8);
-    for (const ih of found) expect(announced.has(ih), `${ih} was never announced`).toBe(true);
-    expect(found.size).toBeGreaterThanOrEqual(announced.size / 2);
+    // Other suites announce into the shared network too, so count only the launcher's infohashes.
+    expect(hits(found, announced)).toBeGreaterThanOrEqual(announced.size / 2);
   }, 60_000);
 
   it('multi-table samples the libtorrent nodes and finds most announced infohashes', async () => {
     const { summary, found, announced } = await crawl('multi-table', ['tables=3', 'k=4', 'window=6', 'tables-total=12']);
     expect(['done', 'duration']).toContain(summary.stopped_by);
     expect(summary.nodes_answered_sample).toBeGreaterThanOrEqual(15);
-    for (const ih of found) expect(announced.has(ih), `${ih} was never announced`).toBe(true);
-    expect(found.size).toBeGreaterThanOrEqual(announced.size * 0.8);
+    expect(hits(found, announced)).toBeGreaterThanOrEqual(announced.size * 0.8);
   }, 60_000);
 });
