@@ -2,9 +2,8 @@
 //   {version: 1, id: hex, saved_at: ISO, nodes: [{id, host, port, last_seen: ISO, flags}]}
 // Saves are atomic (temp file in the same directory, fsync, rename), so a crash or a failed
 // write leaves the previous file intact. Loads return one-line errors, never throw.
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Result } from '../wire/types.js';
 import { ipFamily } from './ip-bytes.js';
 import { equals, idFromHex, idToHex, type NodeId } from './node-id.js';
@@ -103,23 +102,11 @@ export async function loadRoutingFile(path: string): Promise<Result<RoutingFile,
  */
 export async function saveRoutingFile(path: string, table: RoutingTable, wallNow: number = Date.now()): Promise<Result<{ nodes: number }, string>> {
   const doc = toRoutingFile(table, wallNow);
-  const data = JSON.stringify(doc, null, 1) + '\n';
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(data, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
+    await writeFileAtomic(path, JSON.stringify(doc, null, 1) + '\n');
   } catch (err) {
-    await rm(tmp, { force: true }).catch(() => undefined);
     return fail(`cannot save routing file ${path}: ${oneLine(err)}`);
   }
-  await syncDir(dir);
   return { ok: true, value: { nodes: doc.nodes.length } };
 }
 
@@ -170,20 +157,6 @@ export function restoreRoutingTable(file: RoutingFile, opts: RestoreOptions): Re
   }
   const live = keptId ? table.restoreEntries(entries) : table.reinsertEntries(entries);
   return { table, keptId, live };
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // Makes the rename itself durable; not supported everywhere, and the data is already safe.
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // ignore
-  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -4,9 +4,6 @@
 // tables as a real node would, then announce infohashes through the DHT (get_peers for a
 // token, announce_peer to the closest nodes), so other bitscrape processes can probe a network
 // whose contents are known.
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { AddressPolicy, formatEndpoint, ipFamily, isLoopback } from '../net/address.js';
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { Endpoint } from '../net/krpc-types.js';
@@ -14,6 +11,7 @@ import { Krpc } from '../net/krpc.js';
 import { Prng } from '../net/prng.js';
 import { RealClock } from '../net/real-clock.js';
 import { UdpTransport } from '../net/udp-transport.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { DhtNode } from './dht-node.js';
 import { ID_BYTES, idToHex } from './node-id.js';
 import { PeerStore } from './peer-store.js';
@@ -324,18 +322,5 @@ async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: 
 
 /** Writes the state as JSON atomically (temp file in the same directory, then rename). */
 export async function writeStateFile(path: string, state: unknown): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(JSON.stringify(state, null, 1) + '\n', 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw err;
-  }
+  await writeFileAtomic(path, JSON.stringify(state, null, 1) + '\n');
 }

@@ -228,7 +228,7 @@ describe('routing file', () => {
     expect(r3.ok).toBe(false);
 
     // And a working save replaces the file.
-    expect((await saveRoutingFile(path, table, WALL)).ok).toBe(true);
+    expect((await saveRoutingFile(path, table, WALL + 60_000)).ok).toBe(true); // a later saved_at: the content must differ
     expect(await readFile(path, 'utf8')).not.toBe(good);
     expect(await readdir(dir)).toEqual(['routing.json']);
   });
