@@ -14,6 +14,7 @@ import type { Clock, TimerHandle } from '../net/clock.js';
 import type { KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
 import type { AddressPolicy } from '../net/address.js';
 import { Prng } from '../net/prng.js';
+import { checkResponse } from '../net/response-rules.js';
 import { toHex } from '../wire/hex.js';
 import type { Family, KrpcResponse, NodeInfo } from '../wire/types.js';
 import { decodeVersion } from '../wire/version.js';
@@ -85,10 +86,10 @@ interface SavedState {
   state: unknown;
 }
 
-/** A task on its way: verify = a second query after an id mismatch, expecting the claimed id. */
+/** A query on its way; `claimed` marks the ping that checks an unexpected id, with the answer it came with. */
 interface Flight {
   task: CrawlTask;
-  verifying: boolean;
+  claimed?: { answer: KrpcResponse; rttMs: number };
 }
 
 type Failures = Record<TaskFailure, number>;
@@ -292,7 +293,7 @@ export class CrawlEngine {
           }
           const next = this.strategy.next(this.ctx);
           if ('task' in next) {
-            if (this.dispatch(next.task, false)) refusedInARow = 0;
+            if (this.dispatch(next.task)) refusedInARow = 0;
             else if (++refusedInARow >= 10_000) {
               // a strategy handing out only refusable tasks: give the event loop a turn
               this.armRetry(this.clock.now() + 1);
@@ -339,14 +340,14 @@ export class CrawlEngine {
   }
 
   /** Sends one task; false when the engine refused it (the strategy has been told). */
-  private dispatch(task: CrawlTask, verifying: boolean): boolean {
+  private dispatch(task: CrawlTask): boolean {
     const n = task.node;
     const verdict = this.sanitizer.verdict(n.host, n.port);
     if (verdict !== null || n.family !== this.family) {
       this.fail(task, 'refused');
       return false;
     }
-    if (task.method === 'sample_infohashes' && !verifying && this.sampleAllowedAt(n) > this.clock.now()) {
+    if (task.method === 'sample_infohashes' && this.sampleAllowedAt(n) > this.clock.now()) {
       this.counts.intervalSkips++;
       this.fail(task, 'refused');
       return false;
@@ -356,7 +357,7 @@ export class CrawlEngine {
     this.inFlight++;
     const want = [this.family === 6 ? 'n6' : 'n4'];
     const args = { target: task.target, want };
-    const flight: Flight = { task, verifying };
+    const flight: Flight = { task };
     let pending: Promise<QueryOutcome>;
     try {
       pending = this.krpc.query({ host: n.host, port: n.port }, task.method, args, {
@@ -389,7 +390,13 @@ export class CrawlEngine {
   private handleOutcome(flight: Flight, out: QueryOutcome): void {
     const { task } = flight;
     const n = task.node;
-    if (out.ok) {
+    if (flight.claimed) {
+      if (out.ok) return this.useVerifiedAnswer(task, flight.claimed.answer, flight.claimed.rttMs);
+      if (out.kind !== 'id_mismatch') {
+        if (out.kind === 'timeout') this.sanitizer.noteTimeout(n.host, n.port);
+        return this.fail(task, 'id_mismatch');
+      }
+    } else if (out.ok) {
       this.handleReply(task, out.msg, out.rttMs, true);
       return;
     }
@@ -415,13 +422,17 @@ export class CrawlEngine {
         return this.fail(task, 'bad_reply');
       }
       case 'id_mismatch': {
-        const got = out.msg.r.id;
-        const verdict = this.sanitizer.noteMismatch(n.host, n.port, got);
-        if (verdict === 'recorded' && !flight.verifying && this.stopReason === null) {
-          // Once: the referrer may have attached a false id to a real node. Ask again under the
-          // id it claims; a node that gives yet another id is banned by the oracle.
-          const again: CrawlTask = { ...task, node: { ...n, id: Uint8Array.from(got) } };
-          if (this.dispatchVerify(again, task)) return;
+        if (flight.claimed) {
+          // the verification ping came back under yet another id: the oracle bans it
+          this.sanitizer.noteMismatch(n.host, n.port, out.msg.r.id);
+          return this.fail(task, 'id_mismatch');
+        }
+        const verdict = this.sanitizer.noteMismatch(n.host, n.port, out.msg.r.id);
+        if (verdict === 'recorded' && this.stopReason === null) {
+          // Once: the referrer may have attached a false id to a real node. A ping expecting the
+          // id it claims tells; if it holds, the answer we already have is used.
+          this.verify(task, out.msg, out.rttMs);
+          return;
         }
         return this.fail(task, 'id_mismatch');
       }
@@ -430,23 +441,36 @@ export class CrawlEngine {
     }
   }
 
-  /** Re-sends under the claimed id; the reply or failure is reported for the original task. */
-  private dispatchVerify(again: CrawlTask, original: CrawlTask): boolean {
-    const n = again.node;
-    if (this.sanitizer.isBanned(n.host, n.port)) return false;
+  /** Pings an endpoint that answered under an unexpected id, expecting that id. */
+  private verify(task: CrawlTask, answer: KrpcResponse, rttMs: number): void {
+    const n = task.node;
+    const claimed = Uint8Array.from(answer.r.id);
     this.inFlight++;
-    const args = { target: again.target, want: [this.family === 6 ? 'n6' : 'n4'] };
+    const flight: Flight = { task, claimed: { answer, rttMs } };
     this.krpc
-      .query({ host: n.host, port: n.port }, again.method, args, {
-        expectId: n.id,
+      .query({ host: n.host, port: n.port }, 'ping', {}, {
+        expectId: claimed,
         retries: 0,
         ...(this.opts.queryTimeoutMs !== undefined ? { timeoutMs: this.opts.queryTimeoutMs } : {}),
       })
       .then(
-        (out) => this.settle({ task: original, verifying: true }, out),
-        (err: unknown) => this.settle({ task: original, verifying: true }, { ok: false, kind: 'refused', message: String(err) }),
+        (out) => this.settle(flight, out),
+        (err: unknown) => this.settle(flight, { ok: false, kind: 'refused', message: String(err) }),
       );
-    return true;
+  }
+
+  /** The claimed id held: the first answer is the node's, checked as any answer would be. */
+  private useVerifiedAnswer(task: CrawlTask, answer: KrpcResponse, rttMs: number): void {
+    const problem = checkResponse(task.method, answer);
+    if (problem === null) {
+      this.handleReply(task, answer, rttMs, true);
+      return;
+    }
+    if (task.method === 'sample_infohashes' && answer.rawBody.samples === undefined && (answer.r.nodes || answer.r.nodes6)) {
+      this.handleReply(task, answer, rttMs, false);
+      return;
+    }
+    this.fail(task, 'bad_reply');
   }
 
   private handleReply(task: CrawlTask, msg: KrpcResponse, rttMs: number, sampleOk: boolean): void {

@@ -1,50 +1,63 @@
-// The `keyspace` strategy: one sweep of the whole id space, mldht's BEP 51 keyspace traversal.
+// The `keyspace` strategy: one sweep of the id space from 0x00… to 0xff…, after mldht's BEP 51
+// keyspace traversal (KeyspaceSampler), with changes that the crawl bench showed to matter.
 //
-// A temporary prefix tree is homed at a cursor that moves from 0x00… to 0xff…. Its leaves
-// ("buckets") count up to 8 nodes that replied; a leaf with more splits, so the tree is fine where
-// the cursor is and coarse elsewhere. The next node to ask is the candidate closest to the
-// cursor, in the first bucket at or after it; its target is a random id inside that bucket, so
-// the answer lists nodes of that part of the keyspace, and asking the bucket's nodes in turn is
-// locally exhaustive. When the cursor's bucket has no candidates and no query in flight aims
-// into it, the cursor moves to the next bucket, which is topped up from our routing table, and
-// the finished buckets below it merge. Each node is visited about once.
+// The mldht skeleton:
+// - a temporary prefix tree homed at a cursor; its buckets count up to 8 nodes that replied and
+//   split beyond that, so the tree is fine at the cursor and coarse elsewhere;
+// - the next node to visit is the candidate closest to the cursor in the first bucket at or after
+//   it; every node is visited once (sample_infohashes, or find_node while its BEP 51 interval
+//   from an earlier run still runs);
+// - when the cursor's bucket has no candidates and nothing in flight aims into it, the cursor
+//   moves to the next bucket (topped up from our routing table) and finished buckets behind it
+//   merge; the pass ends when the cursor passes 0xff….
 //
-// Two representation choices keep the state small (it is what the bench reports per visited
-// node):
-// - candidates live in one pool of typed arrays ordered by id, not in per-bucket sets. "Closest
-//   to the cursor in the first bucket at or after it" is then the smallest candidate id at or
-//   above the cursor (the cursor is its bucket's start, so the XOR order inside that bucket is
-//   the numeric one);
-// - visited nodes are endpoint keys in an open-addressing table (about 26 bytes each) that
-//   forgets the ones below the cursor, which the traversal never goes back to.
+// What differs, and why (a simulated network whose tables list dead nodes as often as live ones,
+// as the bench world does, loses 10–20% of the nodes to mldht's rules as they are):
+// - contacts learnt below the cursor are still visited, out of order ("late" visits): mldht drops
+//   them, but a node listed only after the cursor passed its part of the keyspace is otherwise lost;
+// - targets: once the network size is estimated (a lookup at the start, then the replies per swept
+//   fraction), each visit asks either about the node's own region (a region holds ~8 live nodes;
+//   successive visits of one region spread over its quarters) or, less often, about one of the
+//   node's buckets further out, as a bucket refresh would. The first lists a region completely,
+//   the second reaches regions nobody has listed yet. mldht uses a random id in the bucket;
+// - the cursor's bucket is cut down to region size, and a region where fewer nodes replied than
+//   the estimate expects is probed before the cursor leaves it: a find_node to the recently
+//   answering node closest to it (its dense near buckets cover a neighbouring region), or the
+//   next visit aimed into it. Probes are the only queries beyond one per node, bounded per region.
 //
-// A node whose `num` exceeds the distinct samples we have from it is asked again when its
-// interval allows (a random target, sample_infohashes), until it repeats itself or we have
-// them all, so small stores are read whole.
+// State is kept small: candidates live in typed arrays (candidate-pool.ts), visited endpoints in
+// an open-addressing table (~26 bytes each).
+//
+// A node whose `num` exceeds the distinct samples we have from it is sampled again when its
+// interval allows, until it repeats itself or we have them all, so small stores are read whole.
 import type { Family, NodeInfo } from '../wire/types.js';
-import { EndpointMap, v4Key, v4KeyToEndpoint } from './collections.js';
+import { CandidatePool } from './candidate-pool.js';
+import { EndpointMap, v4Key } from './collections.js';
+import { bitAt, compareIds, distanceFraction, flipBit, inPrefix, keyspaceFraction, prefixStart, top32, withBit } from './id-bits.js';
 import type { CrawlNode, CrawlTask, NextResult, Strategy, StrategyContext, StrategyDefinition, StrategyOptions, TaskFailure, TaskReply } from './strategy.js';
 
 /** Replied nodes a bucket holds before it splits (Kademlia's k). */
 const K = 8;
-
-/** A bucket with fewer replied nodes than this is probed before the cursor leaves it... */
-const PROBE_BELOW = Number(process.env.KS_PB ?? 4);
-/** ...at most this many times. */
-const MAX_PROBES = Number(process.env.KS_MP ?? 2);
-
-/** Live nodes in the region a visit asks about. */
-const REGION_LIVE = Number(process.env.KS_RN ?? 8);
-
-/** Recently replied nodes kept as probe helpers. */
+/** Live nodes in a region. */
+const REGION_LIVE = 8;
+/** A region's visits spread over its quarters (2^2 sub-regions). */
+const STRATA_BITS = 2;
+/** Recently answering nodes kept as probe helpers. */
 const RECENT = 32;
-
 /** Endpoint states in the visited table. */
 const CANDIDATE = 1;
 const IN_FLIGHT = 2;
 const VISITED = 3;
 
 export interface KeyspaceOptions {
+  /** Probes at most per thin region (default 8; 0 = mldht's behaviour of moving on). */
+  probes?: number;
+  /** A region is thin when fewer nodes replied there than this share of the expected (default 0.7). */
+  thinShare?: number;
+  /** Share of visits asking about the node's own region; the rest ask further out (default 0.6). */
+  localShare?: number;
+  /** Visit contacts learnt below the cursor (default true). */
+  lateVisits?: boolean;
   /** Re-samples per node at most (default 8). */
   resampleMax?: number;
   /** Re-sample only nodes that report at most this many infohashes (default 400). */
@@ -62,23 +75,11 @@ interface Bucket {
   depth: number;
   /** Ids of nodes that replied (split beyond K). */
   replied: Uint8Array[];
-  /** Queries aimed into this bucket from elsewhere because it had no candidates of its own. */
+  /** Probes aimed into it so far. */
   probes: number;
 }
 
-interface ProbeTag {
-  kind: 'probe';
-}
-
-interface VisitTag {
-  kind: 'visit';
-  key: number | string;
-}
-
-interface ResampleTag {
-  kind: 'resample';
-  entry: Resample;
-}
+type Tag = { kind: 'visit'; late: boolean } | { kind: 'probe' } | { kind: 'resample'; entry: Resample };
 
 interface Resample {
   node: CrawlNode;
@@ -90,184 +91,59 @@ interface Resample {
   asked: number;
 }
 
-const MIN_ID = new Uint8Array(20);
-
-function compareIds(a: Uint8Array, ao: number, b: Uint8Array, bo: number): number {
-  for (let i = 0; i < 20; i++) {
-    const d = a[ao + i] - b[bo + i];
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-function top32(id: Uint8Array, off = 0): number {
-  return ((id[off] << 24) | (id[off + 1] << 16) | (id[off + 2] << 8) | id[off + 3]) >>> 0;
-}
-
-function bitAt(id: Uint8Array, bit: number): number {
-  return (id[bit >> 3] >> (7 - (bit & 7))) & 1;
-}
-
-function withBit(id: Uint8Array, bit: number): Uint8Array {
-  const out = Uint8Array.from(id);
-  out[bit >> 3] |= 0x80 >> (bit & 7);
-  return out;
-}
-
-function inPrefix(id: Uint8Array, start: Uint8Array, depth: number): boolean {
-  const whole = depth >> 3;
-  for (let i = 0; i < whole; i++) if (id[i] !== start[i]) return false;
-  const rest = depth & 7;
-  if (rest === 0) return true;
-  const mask = (0xff << (8 - rest)) & 0xff;
-  return (id[whole] & mask) === (start[whole] & mask);
-}
-
 function sampleFingerprint(s: Uint8Array): number {
   return (top32(s, 0) ^ top32(s, 16)) >>> 0;
 }
 
-/**
- * Candidates: ids, endpoints and a min-heap by id in typed arrays (about 44 bytes a candidate).
- * IPv4 endpoints are numeric keys; IPv6 ones keep their host text in a side map.
- */
-class CandidatePool {
-  private ids = new Uint8Array(256 * 20);
-  private keys = new Float64Array(256);
-  private ports = new Uint16Array(256);
-  private heap = new Int32Array(256);
-  private size = 0;
-  private freeList: number[] = [];
-  private used = 0;
-  private readonly v6Hosts = new Map<number, string>();
-
-  get count(): number {
-    return this.size;
-  }
-
-  get bytes(): number {
-    return this.ids.byteLength + this.keys.byteLength + this.ports.byteLength + this.heap.byteLength + this.freeList.length * 8 + this.v6Hosts.size * 80;
-  }
-
-  push(id: Uint8Array, host: string, port: number): void {
-    const slot = this.alloc();
-    this.ids.set(id.subarray(0, 20), slot * 20);
-    const k = v4Key(host, port);
-    this.keys[slot] = k;
-    this.ports[slot] = port;
-    if (k < 0) this.v6Hosts.set(slot, host);
-    // sift up
-    let i = this.size++;
-    const heap = this.heap;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (this.less(heap[parent], slot)) break;
-      heap[i] = heap[parent];
-      i = parent;
-    }
-    heap[i] = slot;
-  }
-
-  /** The smallest candidate's slot, or -1. */
-  peek(): number {
-    return this.size > 0 ? this.heap[0] : -1;
-  }
-
-  idOf(slot: number): Uint8Array {
-    return this.ids.subarray(slot * 20, slot * 20 + 20);
-  }
-
-  nodeOf(slot: number, family: Family): CrawlNode {
-    const k = this.keys[slot];
-    const id = this.ids.slice(slot * 20, slot * 20 + 20);
-    if (k >= 0) {
-      const ep = v4KeyToEndpoint(k);
-      return { id, host: ep.host, port: ep.port, family: 4 };
-    }
-    return { id, host: this.v6Hosts.get(slot) ?? '', port: this.ports[slot], family };
-  }
-
-  /** Removes the smallest candidate; call nodeOf/idOf before (the slot is reused after). */
-  pop(): void {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap[--this.size];
-    let i = 0;
-    const n = this.size;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      if (child + 1 < n && this.less(heap[child + 1], heap[child])) child++;
-      if (!this.less(heap[child], last)) break;
-      heap[i] = heap[child];
-      i = child;
-    }
-    if (n > 0) heap[i] = last;
-    this.v6Hosts.delete(top);
-    this.freeList.push(top);
-  }
-
-  private less(a: number, b: number): boolean {
-    return compareIds(this.ids, a * 20, this.ids, b * 20) < 0;
-  }
-
-  private alloc(): number {
-    const free = this.freeList.pop();
-    if (free !== undefined) return free;
-    if (this.used === this.keys.length) {
-      const cap = this.keys.length * 2;
-      const ids = new Uint8Array(cap * 20);
-      ids.set(this.ids);
-      this.ids = ids;
-      const keys = new Float64Array(cap);
-      keys.set(this.keys);
-      this.keys = keys;
-      const ports = new Uint16Array(cap);
-      ports.set(this.ports);
-      this.ports = ports;
-      const heap = new Int32Array(cap);
-      heap.set(this.heap);
-      this.heap = heap;
-    }
-    return this.used++;
-  }
+function newBucket(start: Uint8Array, depth: number): Bucket {
+  return { start, depth, replied: [], probes: 0 };
 }
 
 export class KeyspaceStrategy implements Strategy {
   readonly name = 'keyspace';
+  private readonly maxProbes: number;
+  private readonly thinShare: number;
+  private readonly localShare: number;
+  private readonly lateVisits: boolean;
   private readonly resampleMax: number;
   private readonly smallStore: number;
   private readonly resampleWaitMs: number;
   private readonly resampleQueueMax: number;
 
-  private cursor: Uint8Array = Uint8Array.from(MIN_ID);
+  private family: Family = 4;
+  private cursor: Uint8Array = new Uint8Array(20);
   /** Leaves of the prefix tree in keyspace order; they tile the whole space. */
-  private buckets: Bucket[] = [{ start: Uint8Array.from(MIN_ID), depth: 0, replied: [], probes: 0 }];
+  private buckets: Bucket[] = [newBucket(new Uint8Array(20), 0)];
   private swept = false;
-  /** A candidate-less bucket at the cursor the next visit should aim into. */
+  /** Candidates at or above the cursor, and those learnt below it. */
+  private readonly ahead = new CandidatePool();
+  private readonly late = new CandidatePool();
+  /** Every endpoint met: candidate, in flight or visited (extra: the first 32 bits of its id). */
+  private readonly nodes = new EndpointMap(1024);
+  /** Visits and probes in flight at or above the cursor (what "aims into a bucket" looks at). */
+  private readonly flying = new Set<CrawlTask>();
+  private lateInFlight = 0;
+  /** A thin bucket at the cursor the next query should aim into. */
   private probe: Bucket | null = null;
-  private readonly regionVisits = new Map<string, number>();
-  /** Visits answered (for the live-node estimate) and the estimate from the seed lookup. */
-  private repliedCount = 0;
-  private seedEstimate = 0;
-  /** Nodes that replied lately (probe helpers), oldest first. */
+  /** Nodes that answered lately (probe helpers), oldest first. */
   private recent: CrawlNode[] = [];
   private readonly usedForProbe = new WeakSet<CrawlNode>();
-  private readonly pool = new CandidatePool();
-  /** Candidates found below the cursor after it passed them: still visited, out of order. */
-  private readonly late = new CandidatePool();
-  private readonly lateFlying = new Set<CrawlTask>();
-  private readonly nodes = new EndpointMap(1024);
-  /** Visit targets in flight (for "nothing in flight aims into the cursor's bucket"). */
-  private readonly flying = new Set<CrawlTask>();
+  /** Per region: how often each sub-region was asked about; bounded, oldest forgotten. */
+  private readonly regionCounts = new Map<string, Uint8Array>();
+  /** Nodes that answered, below the cursor, and the positions of those still ahead of it. */
+  private repliedBelow = 0;
+  private repliedAhead: number[] = [];
+  private seedEstimate = 0;
+  private frozenDepth = 0;
+  private queried = 0;
   private resamples: Resample[] = [];
   private resamplesInFlight = 0;
-  /** Visited-table size after the last prune (prune again when it doubles). */
-  private prunedAt = 1024;
-  private visitedCount = 0;
-  private family: Family = 4;
 
   constructor(options: KeyspaceOptions = {}) {
+    this.maxProbes = options.probes ?? 8;
+    this.thinShare = options.thinShare ?? 0.7;
+    this.localShare = options.localShare ?? 0.6;
+    this.lateVisits = options.lateVisits ?? true;
     this.resampleMax = options.resampleMax ?? 8;
     this.smallStore = options.smallStore ?? 400;
     this.resampleWaitMs = (options.resampleWaitS ?? 900) * 1000;
@@ -277,7 +153,6 @@ export class KeyspaceStrategy implements Strategy {
   async seed(ctx: StrategyContext): Promise<void> {
     this.family = ctx.family;
     if (this.swept) return;
-    // a finished lookup for the cursor, then the routing table's closest
     let found: CrawlNode[] = [];
     try {
       found = await ctx.lookup(this.cursor);
@@ -293,22 +168,23 @@ export class KeyspaceStrategy implements Strategy {
     const now = ctx.now();
     const due = this.takeDueResample(ctx, now);
     if (due) return { task: due };
-
     if (!this.swept) {
       for (;;) {
         this.advance(ctx);
-        const probe = this.probe !== null ? this.neighbourProbe(ctx) : undefined;
-        if (probe) return { task: probe };
+        if (this.probe !== null) {
+          const probe = this.neighbourProbe(ctx);
+          if (probe) return { task: probe };
+        }
         const task = this.pickCandidate(ctx, now);
         if (task) return { task };
-        // no candidate left: wait for what is in flight, or let the cursor move on
+        // nothing to ask: wait for what is in flight, or let the cursor move on
         if (this.flying.size > 0) return { wait: true };
         if (this.swept) break;
       }
     }
     const late = this.pickCandidate(ctx, now);
     if (late) return { task: late };
-    if (this.flying.size > 0 || this.lateFlying.size > 0) return { wait: true };
+    if (this.flying.size > 0 || this.lateInFlight > 0) return { wait: true };
     if (this.resamples.length > 0) {
       let earliest = Infinity;
       for (const r of this.resamples) earliest = Math.min(earliest, r.due);
@@ -318,10 +194,210 @@ export class KeyspaceStrategy implements Strategy {
     return { done: true };
   }
 
+  onReply(task: CrawlTask, reply: TaskReply, ctx: StrategyContext): void {
+    const tag = task.tag as Tag | undefined;
+    for (const n of reply.nodes) this.addCandidate(n);
+    switch (tag?.kind) {
+      case 'resample':
+        this.resamplesInFlight--;
+        if (reply.samples) this.afterResample(tag.entry, reply, ctx);
+        return;
+      case 'probe':
+        this.flying.delete(task);
+        return;
+      case 'visit':
+        this.finishVisit(task, tag.late);
+        this.countReplied(reply.id);
+        break;
+    }
+    this.insertReplied(reply.id);
+    this.noteRecent({ ...task.node, id: Uint8Array.from(reply.id) });
+    if (reply.samples && reply.num !== undefined) this.considerResample(task.node, reply, ctx);
+  }
+
+  onFailure(task: CrawlTask, _failure: TaskFailure, _ctx: StrategyContext): void {
+    const tag = task.tag as Tag | undefined;
+    if (tag?.kind === 'resample') this.resamplesInFlight--;
+    else if (tag?.kind === 'probe') this.flying.delete(task);
+    else if (tag?.kind === 'visit') this.finishVisit(task, tag.late);
+  }
+
+  progress(): number {
+    return this.swept ? 1 : keyspaceFraction(this.cursor);
+  }
+
+  memoryBytes(): number {
+    let buckets = 0;
+    for (const b of this.buckets) buckets += 120 + b.replied.length * 90;
+    let resamples = 0;
+    for (const r of this.resamples) resamples += 200 + r.seen.size * 40;
+    return (
+      this.ahead.bytes + this.late.bytes + this.nodes.bytes + buckets + resamples +
+      (this.flying.size + this.lateInFlight + this.recent.length) * 200 + this.regionCounts.size * 120
+    );
+  }
+
+  /** Nodes queried so far in this pass (restored ones included). */
+  get visited(): number {
+    return this.queried;
+  }
+
+  /** Candidates waiting (ahead of the cursor and late). */
+  get candidates(): number {
+    return this.ahead.count + this.late.count;
+  }
+
+  get bucketCount(): number {
+    return this.buckets.length;
+  }
+
+  /** Estimated live nodes in the network (0 while unknown). */
+  get liveNodesEstimate(): number {
+    return this.liveEstimate();
+  }
+
+  saveState(): unknown {
+    // Visited endpoints (10 bytes each: IPv4, port, first 32 bits of the id). In-flight ones are
+    // left out so that a resumed run asks them again; candidates are found again.
+    const v4: number[] = [];
+    const v6: string[] = [];
+    for (const e of this.nodes.entries()) {
+      if (e.value !== VISITED) continue;
+      if (typeof e.key === 'number') v4.push(e.key, e.extra);
+      else v6.push(`${e.key}|${e.extra}`);
+    }
+    const packed = Buffer.alloc((v4.length / 2) * 10);
+    for (let i = 0, o = 0; i < v4.length; i += 2, o += 10) {
+      packed.writeUInt32BE(Math.floor(v4[i] / 65536), o);
+      packed.writeUInt16BE(v4[i] % 65536, o + 4);
+      packed.writeUInt32BE(v4[i + 1], o + 6);
+    }
+    return {
+      v: 1,
+      cursor: Buffer.from(this.cursor).toString('hex'),
+      depth: this.buckets[this.bucketIndex(this.cursor)].depth,
+      swept: this.swept,
+      replied: this.repliedBelow,
+      visited4: packed.toString('base64'),
+      visited6: v6,
+    };
+  }
+
+  restoreState(state: unknown, ctx: StrategyContext): boolean {
+    const s = state as { v?: unknown; cursor?: unknown; depth?: unknown; swept?: unknown; replied?: unknown; visited4?: unknown; visited6?: unknown } | null;
+    if (!s || s.v !== 1 || typeof s.cursor !== 'string' || !/^[0-9a-f]{40}$/.test(s.cursor)) return false;
+    if (typeof s.depth !== 'number' || !Number.isInteger(s.depth) || s.depth < 0 || s.depth > 160) return false;
+    if (typeof s.visited4 !== 'string' || !Array.isArray(s.visited6)) return false;
+    const cursor = Uint8Array.from(Buffer.from(s.cursor, 'hex'));
+    const depth = s.depth;
+    for (let bit = depth; bit < 160; bit++) if (bitAt(cursor, bit)) return false; // not a bucket start
+    const packed = Buffer.from(s.visited4, 'base64');
+    if (packed.length % 10 !== 0) return false;
+    this.family = ctx.family;
+    this.cursor = cursor;
+    this.swept = s.swept === true;
+    this.buckets = pathBuckets(cursor, depth);
+    this.repliedBelow = typeof s.replied === 'number' && s.replied >= 0 ? s.replied : 0;
+    for (let o = 0; o < packed.length; o += 10) {
+      const key = packed.readUInt32BE(o) * 65536 + packed.readUInt16BE(o + 4);
+      if (this.nodes.setKey(key, VISITED, packed.readUInt32BE(o + 6)) === 0) this.queried++;
+    }
+    for (const text of s.visited6) {
+      if (typeof text !== 'string') continue;
+      const cut = text.lastIndexOf('|');
+      const mid = text.lastIndexOf('|', cut - 1);
+      if (mid <= 0) continue;
+      if (this.nodes.set(text.slice(0, mid), Number(text.slice(mid + 1, cut)), VISITED, Number(text.slice(cut + 1))) === 0) this.queried++;
+    }
+    return true;
+  }
+
+  // ---- choosing whom to ask -------------------------------------------------------------------
+
   /**
-   * A find_node aimed into the candidate-less bucket at the cursor, sent to the node that replied
-   * recently and lies closest to it: a near neighbour keeps its dense buckets there, so one
-   * answer usually lists the bucket's nodes. Costs one query to a node already visited.
+   * The next visit: a candidate in the cursor's bucket (the smallest id, i.e. the closest to the
+   * cursor, which is its bucket's start), else a late one, else the next one ahead.
+   */
+  private pickCandidate(ctx: StrategyContext, now: number): CrawlTask | undefined {
+    for (;;) {
+      const home = this.buckets[this.bucketIndex(this.cursor)];
+      const top = this.ahead.peek();
+      const inHome = top >= 0 && !this.swept && inPrefix(this.ahead.idOf(top), home.start, home.depth);
+      const from = !inHome && this.late.count > 0 ? this.late : this.ahead;
+      const slot = from.peek();
+      if (slot < 0) return undefined;
+      const node = from.nodeOf(slot, this.family);
+      from.pop();
+      const id = node.id!;
+      const late = from === this.late || compareIds(id, 0, this.cursor, 0) < 0;
+      if (!ctx.allowed(node)) {
+        this.nodes.set(node.host, node.port, VISITED, top32(id));
+        continue;
+      }
+      let target: Uint8Array;
+      if (this.probe !== null && this.probe === home && !this.swept) {
+        // the cursor's region is thin: this visit's answer is aimed into it
+        home.probes++;
+        target = ctx.helpers.randomIdInPrefix(home.start, home.depth);
+      } else {
+        target = this.targetFor(ctx, id, this.buckets[this.bucketIndex(id)]);
+      }
+      this.probe = null;
+      const method = ctx.sampleAllowedAt(node) <= now ? 'sample_infohashes' : 'find_node';
+      if (this.nodes.set(node.host, node.port, IN_FLIGHT, top32(id)) !== VISITED) this.queried++;
+      const task: CrawlTask = { node, method, target, tag: { kind: 'visit', late } satisfies Tag };
+      if (late) this.lateInFlight++;
+      else this.flying.add(task);
+      return task;
+    }
+  }
+
+  /** What a visit of node `id` asks about (see the file comment). */
+  private targetFor(ctx: StrategyContext, id: Uint8Array, bucket: Bucket): Uint8Array {
+    const region = this.regionDepth();
+    if (region === 0) return ctx.helpers.randomIdInPrefix(bucket.start, bucket.depth);
+    if (ctx.helpers.random() < this.localShare) return this.regionTarget(ctx, id, region);
+    // one of its buckets further out: the sibling subtree at level j, nearer levels more often
+    let level = region - 1;
+    while (level > 0 && ctx.helpers.random() < 0.5) level--;
+    return ctx.helpers.randomIdInPrefix(flipBit(prefixStart(id, level + 1), level), level + 1);
+  }
+
+  private regionKey(id: Uint8Array, depth: number): string {
+    const start = prefixStart(id, depth);
+    return `${depth}:${Buffer.from(start.subarray(0, (depth + 7) >> 3)).toString('hex')}`;
+  }
+
+  /** A target in the node's region, in the sub-region asked about least so far (bit-reversed order on ties). */
+  private regionTarget(ctx: StrategyContext, id: Uint8Array, depth: number): Uint8Array {
+    const bits = Math.min(STRATA_BITS, 160 - depth);
+    const key = this.regionKey(id, depth);
+    let counts = this.regionCounts.get(key);
+    if (!counts) {
+      counts = new Uint8Array(1 << bits);
+      this.regionCounts.set(key, counts);
+      if (this.regionCounts.size > 8192) this.regionCounts.delete(this.regionCounts.keys().next().value!);
+    }
+    let best = 0;
+    let bestCount = Infinity;
+    for (let k = 0; k < counts.length; k++) {
+      let sub = 0; // bit-reversed k, so ties spread over the region
+      for (let i = 0; i < bits; i++) if ((k >> i) & 1) sub |= 1 << (bits - 1 - i);
+      if (counts[sub] < bestCount) {
+        best = sub;
+        bestCount = counts[sub];
+      }
+    }
+    if (counts[best] < 255) counts[best]++;
+    let start = prefixStart(id, depth);
+    for (let i = 0; i < bits; i++) if ((best >> (bits - 1 - i)) & 1) start = withBit(start, depth + i);
+    return ctx.helpers.randomIdInPrefix(start, depth + bits);
+  }
+
+  /**
+   * A find_node aimed into the thin bucket at the cursor, sent to the recently answering node
+   * closest to it: a near neighbour keeps dense buckets there, so one answer usually lists the
+   * bucket's nodes.
    */
   private neighbourProbe(ctx: StrategyContext): CrawlTask | undefined {
     const bucket = this.probe!;
@@ -336,191 +412,17 @@ export class KeyspaceStrategy implements Strategy {
       if (this.usedForProbe.has(n) || !ctx.allowed(n)) continue;
       if (best < 0 || ctx.helpers.compareDistance(n.id!, this.recent[best].id!, target) < 0) best = i;
     }
-    if (best < 0) return undefined; // fall back on aiming the next candidate's visit into it
+    bucket.probes++; // counted either way, so that a bucket nobody can probe is left eventually
+    if (best < 0) return undefined; // the next visit is aimed into it instead
     const node = this.recent[best];
     this.usedForProbe.add(node);
-    bucket.probes++;
     this.probe = null;
-    const task: CrawlTask = { node, method: 'find_node', target, tag: { kind: 'probe' } satisfies ProbeTag };
+    const task: CrawlTask = { node, method: 'find_node', target, tag: { kind: 'probe' } satisfies Tag };
     this.flying.add(task);
     return task;
   }
 
-  /** The candidate closest to the cursor (the smallest id at or above it) as a task, if any. */
-  private pickCandidate(ctx: StrategyContext, now: number): CrawlTask | undefined {
-    const LATE = process.env.KS_LATE === '1';
-    for (;;) {
-      const home = this.buckets[this.bucketIndex(this.cursor)];
-      let from = this.pool;
-      const top = this.pool.peek();
-      const inHome = top >= 0 && inPrefix(this.pool.idOf(top), home.start, home.depth);
-      if (!inHome && LATE && this.late.count > 0) from = this.late;
-      const slot = from.peek();
-      if (slot < 0) return undefined;
-      const node = from.nodeOf(slot, this.family);
-      from.pop();
-      const id = node.id!;
-      const isLate = from === this.late || compareIds(id, 0, this.cursor, 0) < 0;
-      if ((isLate && !LATE) || !ctx.allowed(node)) {
-        this.setState(node, VISITED);
-        continue;
-      }
-      const bucket = this.buckets[this.bucketIndex(id)];
-      let aim: 'bucket' | 'own' | 'cursor' = (process.env.KS_AHEAD as 'bucket' | 'own' | 'cursor' | undefined) ?? 'bucket';
-      if (bucket === home) aim = 'bucket';
-      if (isLate) aim = (process.env.KS_LATEAIM as 'own' | 'cursor' | undefined) ?? 'own';
-      if (this.probe !== null) {
-        if (this.probe === home) {
-          aim = 'cursor';
-          home.probes++;
-        }
-        this.probe = null;
-      }
-      const td = this.typicalDepth();
-      let target =
-        aim === 'cursor'
-          ? ctx.helpers.randomIdInPrefix(home.start, home.depth)
-          : aim === 'own' && td > bucket.depth
-            ? ctx.helpers.randomIdInPrefix(id, td)
-            : ctx.helpers.randomIdInPrefix(bucket.start, bucket.depth);
-      const strat = Number(process.env.KS_STRAT ?? 0);
-      if (strat > 0 && aim !== 'cursor' && td > 0) {
-        const depth = Math.max(td, aim === 'own' ? 0 : bucket.depth);
-        target = this.stratifiedTarget(ctx, aim === 'own' || td > bucket.depth ? id : bucket.start, Math.max(depth, aim === 'own' ? td : bucket.depth), strat);
-      }
-      const mixLocal = process.env.KS_MIX;
-      if (mixLocal !== undefined && td > 0 && aim !== 'cursor') {
-        if (ctx.helpers.random() < Number(mixLocal)) {
-          target = this.stratifiedTarget(ctx, id, td, Number(process.env.KS_STRAT ?? 3));
-        } else {
-          // a bucket of the node's own table: its sibling subtree at level j (geometric from td-1 up)
-          let j = td - 1;
-          while (j > 0 && ctx.helpers.random() < Number(process.env.KS_GEO ?? 0.5)) j--;
-          const sib = withBit(id, j);
-          if (bitAt(id, j)) sib[j >> 3] &= ~(0x80 >> (j & 7));
-          target = ctx.helpers.randomIdInPrefix(sib, j + 1);
-        }
-      }
-      const method = ctx.sampleAllowedAt(node) <= now ? 'sample_infohashes' : 'find_node';
-      const key = this.setState(node, IN_FLIGHT);
-      const task: CrawlTask = { node, method, target, tag: { kind: 'visit', key } satisfies VisitTag };
-      if (!isLate) this.flying.add(task);
-      else this.lateFlying.add(task);
-      return task;
-    }
-  }
-
-  onReply(task: CrawlTask, reply: TaskReply, ctx: StrategyContext): void {
-    const tag = task.tag as VisitTag | ResampleTag | ProbeTag | undefined;
-    for (const n of reply.nodes) this.addCandidate(n);
-    if (tag?.kind === 'resample') {
-      this.resamplesInFlight--;
-      if (reply.samples) this.afterResample(tag.entry, reply, ctx);
-      return;
-    }
-    if (tag?.kind === 'probe') {
-      this.flying.delete(task);
-      return;
-    }
-    if (tag?.kind === 'visit') this.finishVisit(task, tag);
-    this.repliedCount++;
-    this.insertReplied(reply.id);
-    this.noteRecent({ ...task.node, id: Uint8Array.from(reply.id) });
-    if (reply.samples && reply.num !== undefined) this.considerResample(task.node, reply, ctx);
-  }
-
-  onFailure(task: CrawlTask, _failure: TaskFailure, _ctx: StrategyContext): void {
-    const tag = task.tag as VisitTag | ResampleTag | ProbeTag | undefined;
-    if (tag?.kind === 'probe') this.flying.delete(task);
-    if (tag?.kind === 'resample') this.resamplesInFlight--;
-    else if (tag?.kind === 'visit') this.finishVisit(task, tag);
-  }
-
-  progress(): number {
-    if (this.swept) return 1;
-    return (top32(this.cursor) * 65536 + ((this.cursor[4] << 8) | this.cursor[5])) / 2 ** 48;
-  }
-
-  memoryBytes(): number {
-    let buckets = 0;
-    for (const b of this.buckets) buckets += 120 + b.replied.length * 90;
-    let resamples = 0;
-    for (const r of this.resamples) resamples += 200 + r.seen.size * 40;
-    return this.pool.bytes + this.nodes.bytes + buckets + resamples + this.flying.size * 200;
-  }
-
-  /** Nodes queried so far in this pass (restored ones included). */
-  get visited(): number {
-    return this.visitedCount;
-  }
-
-  /** Candidates waiting. */
-  get candidates(): number {
-    return this.pool.count;
-  }
-
-  get bucketCount(): number {
-    return this.buckets.length;
-  }
-
-  saveState(): unknown {
-    // Visited endpoints at or above the cursor (those below are never asked again); in-flight
-    // ones are left out so that a resumed run asks them again.
-    const floor = top32(this.cursor);
-    const v4: number[] = [];
-    const v6: string[] = [];
-    for (const e of this.nodes.entries()) {
-      if (e.value !== VISITED || e.extra < floor) continue;
-      if (typeof e.key === 'number') v4.push(e.key, e.extra);
-      else v6.push(`${e.key}|${e.extra}`);
-    }
-    const packed = Buffer.alloc((v4.length / 2) * 10);
-    for (let i = 0, o = 0; i < v4.length; i += 2, o += 10) {
-      const key = v4[i];
-      packed.writeUInt32BE(Math.floor(key / 65536), o);
-      packed.writeUInt16BE(key % 65536, o + 4);
-      packed.writeUInt32BE(v4[i + 1], o + 6);
-    }
-    const bucket = this.buckets[this.bucketIndex(this.cursor)];
-    return {
-      v: 1,
-      cursor: Buffer.from(this.cursor).toString('hex'),
-      depth: bucket.depth,
-      swept: this.swept,
-      visited4: packed.toString('base64'),
-      visited6: v6,
-    };
-  }
-
-  restoreState(state: unknown, ctx: StrategyContext): boolean {
-    const s = state as { v?: unknown; cursor?: unknown; depth?: unknown; swept?: unknown; visited4?: unknown; visited6?: unknown } | null;
-    if (!s || s.v !== 1 || typeof s.cursor !== 'string' || !/^[0-9a-f]{40}$/.test(s.cursor)) return false;
-    if (typeof s.depth !== 'number' || !Number.isInteger(s.depth) || s.depth < 0 || s.depth > 160) return false;
-    if (typeof s.visited4 !== 'string' || !Array.isArray(s.visited6)) return false;
-    const cursor = Uint8Array.from(Buffer.from(s.cursor, 'hex'));
-    const depth = s.depth;
-    // the cursor must be the start of a bucket of that depth
-    for (let bit = depth; bit < 160; bit++) if (bitAt(cursor, bit)) return false;
-    const packed = Buffer.from(s.visited4, 'base64');
-    if (packed.length % 10 !== 0) return false;
-    this.family = ctx.family;
-    this.cursor = cursor;
-    this.swept = s.swept === true;
-    this.buckets = pathBuckets(cursor, depth);
-    for (let o = 0; o < packed.length; o += 10) {
-      const key = packed.readUInt32BE(o) * 65536 + packed.readUInt16BE(o + 4);
-      if (this.nodes.setKey(key, VISITED, packed.readUInt32BE(o + 6)) === 0) this.visitedCount++;
-    }
-    for (const text of s.visited6) {
-      if (typeof text !== 'string') continue;
-      const parts = text.split('|');
-      if (parts.length !== 3) continue;
-      if (this.nodes.set(parts[0], Number(parts[1]), VISITED, Number(parts[2])) === 0) this.visitedCount++;
-    }
-    return true;
-  }
-
-  // ---- the tree -------------------------------------------------------------------------------
+  // ---- the tree and the cursor ----------------------------------------------------------------
 
   /** Index of the bucket holding id (the last one starting at or below it). */
   private bucketIndex(id: Uint8Array): number {
@@ -542,60 +444,18 @@ export class KeyspaceStrategy implements Strategy {
     if (bucket.replied.some((r) => compareIds(r, 0, id, 0) === 0)) return;
     bucket.replied.push(Uint8Array.from(id));
     while (bucket.replied.length > K && bucket.depth < 160) {
-      // only the cursor's bucket tells the density where the sweep is
       const [low, high] = this.split(index);
-      index = inPrefix(id, high.start, high.depth) ? index + 1 : index;
-      bucket = inPrefix(id, high.start, high.depth) ? high : low;
+      if (inPrefix(id, high.start, high.depth)) {
+        index++;
+        bucket = high;
+      } else bucket = low;
     }
-  }
-
-  /**
-   * A target in the region (prefix of `base`, `depth` bits) that rotates over its 2^bits
-   * sub-regions in bit-reversed order, so that successive answers about one region list
-   * different parts of it instead of random overlapping ones.
-   */
-  private stratifiedTarget(ctx: StrategyContext, base: Uint8Array, depth: number, bits: number): Uint8Array {
-    const key = `${depth}:${Buffer.from(base.subarray(0, 8)).toString('hex')}`;
-    // region key: the prefix itself
-    const region = ctx.helpers.randomIdInPrefix(base, depth);
-    for (let b = depth; b < 160; b++) region[b >> 3] &= ~(0x80 >> (b & 7));
-    const rk = `${depth}:${Buffer.from(region).toString('hex')}`;
-    void key;
-    const n = this.regionVisits.get(rk) ?? 0;
-    this.regionVisits.set(rk, n + 1);
-    if (this.regionVisits.size > 4096) this.regionVisits.delete(this.regionVisits.keys().next().value!);
-    let sub = 0;
-    const count = 1 << bits;
-    const idx = n % count;
-    for (let i = 0; i < bits; i++) if (idx & (1 << i)) sub |= 1 << (bits - 1 - i);
-    let start = region;
-    for (let i = 0; i < bits; i++) if (sub & (1 << (bits - 1 - i))) start = withBit(start, depth + i);
-    return ctx.helpers.randomIdInPrefix(start, Math.min(160, depth + bits));
-  }
-
-  /**
-   * Estimates how many live nodes there are: from the seed lookup at first (the 8 live nodes
-   * closest to the cursor span a fraction f of the keyspace: about 8/f nodes in all), then from
-   * how many nodes replied over the part of the keyspace swept so far.
-   */
-  private liveEstimate(): number {
-    const swept = this.progress();
-    if (swept >= 0.02 && this.repliedCount >= 64) return this.repliedCount / swept;
-    return this.seedEstimate;
-  }
-
-  /** Depth of a region holding about REGION_LIVE live nodes (0 while the size is unknown). */
-  private typicalDepth(): number {
-    if (process.env.KS_TD === '0') return 0;
-    const live = this.liveEstimate();
-    if (!(live > 0)) return 0;
-    return Math.max(0, Math.min(60, Math.floor(Math.log2(live / REGION_LIVE)) + Number(process.env.KS_TDO ?? 0)));
   }
 
   private split(index: number): [Bucket, Bucket] {
     const b = this.buckets[index];
-    const low: Bucket = { start: b.start, depth: b.depth + 1, replied: [], probes: 0 };
-    const high: Bucket = { start: withBit(b.start, b.depth), depth: b.depth + 1, replied: [], probes: 0 };
+    const low = newBucket(b.start, b.depth + 1);
+    const high = newBucket(withBit(b.start, b.depth), b.depth + 1);
     for (const r of b.replied) (bitAt(r, b.depth) ? high : low).replied.push(r);
     this.buckets.splice(index, 1, low, high);
     return [low, high];
@@ -604,19 +464,16 @@ export class KeyspaceStrategy implements Strategy {
   /** Moves the cursor past exhausted buckets, tops up the new one, merges what lies behind. */
   private advance(ctx: StrategyContext): void {
     let moved = false;
+    const region = this.regionDepth();
     for (;;) {
       const index = this.bucketIndex(this.cursor);
       const bucket = this.buckets[index];
-      if (bucket.depth < this.typicalDepth()) {
-        // Narrow the cursor's bucket to the size where buckets fill up: targets stay near the
-        // cursor, and the cursor steps through unexplored space in steps a neighbour can light up.
-        this.split(index);
+      if (bucket.depth < region) {
+        this.split(index); // the cursor steps through the keyspace a region at a time
         continue;
       }
       if (this.hasCandidateIn(bucket) || this.flyingInto(bucket)) break;
-      const expected = this.liveEstimate() / 2 ** bucket.depth;
-      const thin = process.env.KS_PF ? bucket.replied.length < expected * Number(process.env.KS_PF) : bucket.replied.length < PROBE_BELOW;
-      if (thin && bucket.probes < MAX_PROBES && (this.pool.count > 0 || this.recent.length > 0)) {
+      if (this.isThin(bucket) && bucket.probes < this.maxProbes && (this.ahead.count > 0 || this.late.count > 0 || this.recent.length > 0)) {
         this.probe = bucket;
         break;
       }
@@ -624,27 +481,32 @@ export class KeyspaceStrategy implements Strategy {
         this.swept = true;
         break;
       }
-      (globalThis as any).__ksTrace?.(bucket, this.buckets[index + 1]);
       this.cursor = Uint8Array.from(this.buckets[index + 1].start);
       moved = true;
       this.populate(ctx);
     }
     if (moved) {
       this.mergeBelowCursor();
-      this.maybePrune();
+      this.settleReplied();
     }
   }
 
+  /** Fewer nodes replied in the bucket than the size estimate leads to expect. */
+  private isThin(bucket: Bucket): boolean {
+    const expected = Math.min(K, this.liveEstimate() / 2 ** bucket.depth);
+    return bucket.replied.length < this.thinShare * expected;
+  }
+
   private hasCandidateIn(bucket: Bucket): boolean {
-    const pool = this.pool;
+    const pool = this.ahead;
     for (let slot = pool.peek(); slot >= 0; slot = pool.peek()) {
       const id = pool.idOf(slot);
       if (compareIds(id, 0, this.cursor, 0) >= 0) return inPrefix(id, bucket.start, bucket.depth);
-      // below the cursor: done with, or kept for a late visit
+      // passed by the cursor (it was in flight meanwhile): a late visit now
       const node = pool.nodeOf(slot, this.family);
       pool.pop();
-      if (process.env.KS_LATE === '1') this.late.push(node.id!, node.host, node.port);
-      else this.setState(node, VISITED);
+      if (this.lateVisits) this.late.push(node.id!, node.host, node.port);
+      else this.nodes.set(node.host, node.port, VISITED, top32(node.id!));
     }
     return false;
   }
@@ -670,12 +532,54 @@ export class KeyspaceStrategy implements Strategy {
         const left = b[i];
         const right = b[i + 1];
         if (left.depth === right.depth && left.depth > 0 && bitAt(left.start, left.depth - 1) === 0 && inPrefix(right.start, left.start, left.depth - 1)) {
-          b.splice(i, 2, { start: left.start, depth: left.depth - 1, replied: [], probes: 0 });
+          b.splice(i, 2, newBucket(left.start, left.depth - 1));
           merged = true;
           break;
         }
       }
     }
+  }
+
+  // ---- size estimate --------------------------------------------------------------------------
+
+  /**
+   * Live nodes in the network: from the seed lookup at first (the 8 live nodes closest to the
+   * cursor span a fraction f of the keyspace: about 8/f in all), then from the nodes that replied
+   * per fraction of the keyspace swept.
+   */
+  private liveEstimate(): number {
+    const swept = this.progress();
+    if (swept >= 0.02 && this.repliedBelow >= 64) return this.repliedBelow / swept;
+    return this.seedEstimate;
+  }
+
+  /** Counts a node that answered once the cursor is past it (so answers ahead do not bias the estimate). */
+  private countReplied(id: Uint8Array): void {
+    const at = keyspaceFraction(id);
+    if (at < this.progress()) this.repliedBelow++;
+    else this.repliedAhead.push(at);
+  }
+
+  /** Moves the answers the cursor has now passed into the count. */
+  private settleReplied(): void {
+    const cursor = this.progress();
+    const kept: number[] = [];
+    for (const at of this.repliedAhead) {
+      if (at < cursor) this.repliedBelow++;
+      else kept.push(at);
+    }
+    this.repliedAhead = kept;
+  }
+
+  /** Prefix length of a region holding about REGION_LIVE live nodes (0 while the size is unknown). */
+  private regionDepth(): number {
+    if (this.frozenDepth > 0) return this.frozenDepth;
+    const live = this.liveEstimate();
+    if (!(live > REGION_LIVE)) return 0;
+    const depth = Math.min(60, Math.floor(Math.log2(live / REGION_LIVE)));
+    // fixed once the estimate rests on a swept part of the keyspace: regions keep their identity
+    if (this.progress() >= 0.05 && this.repliedBelow >= 256) this.frozenDepth = depth;
+    return depth;
   }
 
   // ---- candidates and visits ------------------------------------------------------------------
@@ -684,19 +588,16 @@ export class KeyspaceStrategy implements Strategy {
     const id = n.id;
     if (!id || id.length !== 20 || n.family !== this.family) return;
     const below = compareIds(id, 0, this.cursor, 0) < 0;
-    if (below && process.env.KS_LATE !== '1') return; // mldht: contacts below the cursor are done with
+    if (below && !this.lateVisits) return; // mldht: contacts below the cursor are done with
     if (this.nodes.get(n.host, n.port) !== 0) return;
     this.nodes.set(n.host, n.port, CANDIDATE, top32(id));
-    (below ? this.late : this.pool).push(id, n.host, n.port);
+    (below ? this.late : this.ahead).push(id, n.host, n.port);
   }
 
-  /** Sets a node's state; returns its key (for the task tag). */
-  private setState(node: CrawlNode, state: number): number | string {
-    const id = node.id!;
-    const before = this.nodes.set(node.host, node.port, state, top32(id));
-    if (state === IN_FLIGHT && before !== IN_FLIGHT && before !== VISITED) this.visitedCount++;
-    const k = v4Key(node.host, node.port);
-    return k >= 0 ? k : `${node.host}|${node.port}`;
+  private finishVisit(task: CrawlTask, late: boolean): void {
+    if (late) this.lateInFlight--;
+    else this.flying.delete(task);
+    this.nodes.set(task.node.host, task.node.port, VISITED, top32(task.node.id!));
   }
 
   private noteRecent(node: CrawlNode): void {
@@ -704,28 +605,12 @@ export class KeyspaceStrategy implements Strategy {
     if (this.recent.length > RECENT) this.recent.shift();
   }
 
-  private finishVisit(task: CrawlTask, _tag: VisitTag): void {
-    this.flying.delete(task);
-    this.lateFlying.delete(task);
-    this.nodes.set(task.node.host, task.node.port, VISITED, top32(task.node.id!));
-  }
-
-  /** Forgets visited endpoints below the cursor when the table has doubled since the last time. */
-  private maybePrune(): void {
-    if (process.env.KS_LATE === '1') return;
-    if (this.nodes.size < this.prunedAt * 2) return;
-    const floor = top32(this.cursor);
-    this.nodes.prune((state, idTop) => state === VISITED && idTop < floor);
-    this.prunedAt = Math.max(1024, this.nodes.size);
-  }
-
   // ---- re-samples -----------------------------------------------------------------------------
 
   private considerResample(node: CrawlNode, reply: TaskReply, ctx: StrategyContext): void {
     const num = reply.num ?? 0;
-    const samples = reply.samples ?? [];
     const seen = new Set<number>();
-    for (const s of samples) seen.add(sampleFingerprint(s));
+    for (const s of reply.samples ?? []) seen.add(sampleFingerprint(s));
     if (num <= seen.size || num > this.smallStore || this.resampleMax <= 0) return;
     if (this.resamples.length >= this.resampleQueueMax) return;
     const due = Math.max(ctx.sampleAllowedAt(node), ctx.now());
@@ -746,33 +631,26 @@ export class KeyspaceStrategy implements Strategy {
   }
 
   private takeDueResample(ctx: StrategyContext, now: number): CrawlTask | undefined {
-    if (this.resamples.length === 0) return undefined;
     for (let i = 0; i < this.resamples.length; i++) {
       const r = this.resamples[i];
       if (r.due > now) continue;
       this.resamples[i] = this.resamples[this.resamples.length - 1];
       this.resamples.pop();
-      if (!ctx.allowed(r.node) || ctx.sampleAllowedAt(r.node) > now) {
-        i--;
-        continue;
-      }
+      i--;
+      if (!ctx.allowed(r.node) || ctx.sampleAllowedAt(r.node) > now) continue;
       r.asked++;
       this.resamplesInFlight++;
-      return { node: r.node, method: 'sample_infohashes', target: ctx.helpers.randomId(), tag: { kind: 'resample', entry: r } satisfies ResampleTag };
+      return { node: r.node, method: 'sample_infohashes', target: ctx.helpers.randomId(), tag: { kind: 'resample', entry: r } satisfies Tag };
     }
     return undefined;
   }
 }
 
-/** 8 / (fraction of the keyspace between target and its 8th closest live node), or 0. */
+/** 8 / (fraction of the keyspace between target and its 8th closest node), or 0. */
 function sizeFromClosest(target: Uint8Array, nodes: readonly CrawlNode[]): number {
   const d = nodes
     .filter((n) => n.id)
-    .map((n) => {
-      let x = 0;
-      for (let i = 0; i < 7; i++) x = x * 256 + (n.id![i] ^ target[i]);
-      return x / 2 ** 56;
-    })
+    .map((n) => distanceFraction(n.id!, target))
     .sort((a, b) => a - b);
   return d.length >= 8 && d[7] > 0 ? 8 / d[7] : 0;
 }
@@ -783,39 +661,52 @@ function pathBuckets(cursor: Uint8Array, depth: number): Bucket[] {
   const above: Bucket[] = [];
   let prefix: Uint8Array = new Uint8Array(20);
   for (let bit = 0; bit < depth; bit++) {
-    const sibling: Bucket = bitAt(cursor, bit) ? { start: Uint8Array.from(prefix), depth: bit + 1, replied: [], probes: 0 } : { start: withBit(prefix, bit), depth: bit + 1, replied: [], probes: 0 };
     if (bitAt(cursor, bit)) {
-      below.push(sibling);
+      below.push(newBucket(Uint8Array.from(prefix), bit + 1));
       prefix = withBit(prefix, bit);
     } else {
-      above.unshift(sibling);
+      above.unshift(newBucket(withBit(prefix, bit), bit + 1));
     }
   }
-  return [...below, { start: Uint8Array.from(cursor), depth, replied: [], probes: 0 }, ...above];
+  return [...below, newBucket(Uint8Array.from(cursor), depth), ...above];
+}
+
+const PARAMS: Record<string, keyof KeyspaceOptions> = {
+  probes: 'probes',
+  'thin-share': 'thinShare',
+  'local-share': 'localShare',
+  'late-visits': 'lateVisits',
+  'resample-max': 'resampleMax',
+  'small-store': 'smallStore',
+  'resample-wait': 'resampleWaitS',
+  'resample-queue': 'resampleQueueMax',
+};
+
+/** Reads `--strategy-opt key=value` pairs; unknown keys and bad numbers are errors naming them. */
+export function keyspaceOptions(params: Record<string, string>): KeyspaceOptions {
+  const out: KeyspaceOptions = {};
+  for (const [key, value] of Object.entries(params)) {
+    const field = PARAMS[key];
+    if (!field) throw new Error(`keyspace: unknown --strategy-opt '${key}' (known: ${Object.keys(PARAMS).join(', ')})`);
+    if (field === 'lateVisits') {
+      if (value !== 'true' && value !== 'false') throw new Error(`keyspace: --strategy-opt ${key}=${value}: expected true or false`);
+      out.lateVisits = value === 'true';
+      continue;
+    }
+    const n = Number(value);
+    const share = field === 'thinShare' || field === 'localShare';
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (share && n > 1)) {
+      throw new Error(`keyspace: --strategy-opt ${key}=${value}: expected ${share ? 'a number within 0..1' : 'a non-negative number'}`);
+    }
+    (out as Record<string, number>)[field] = n;
+  }
+  return out;
 }
 
 export const keyspaceDefinition: StrategyDefinition = {
   name: 'keyspace',
-  description: 'one sweep of the keyspace from 0x00… to 0xff… (mldht\'s BEP 51 traversal): each node visited about once, small stores read whole',
+  description: "one sweep of the keyspace from 0x00… to 0xff… after mldht's BEP 51 traversal: each node visited about once, small stores read whole",
   create(options: StrategyOptions): Strategy {
-    const p = options.params;
-    const num = (key: string): number | undefined => {
-      const v = p[key];
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) throw new Error(`keyspace: --strategy-opt ${key}=${v} is not a non-negative number`);
-      return n;
-    };
-    for (const key of Object.keys(p)) {
-      if (!['resample-max', 'small-store', 'resample-wait', 'resample-queue'].includes(key)) {
-        throw new Error(`keyspace: unknown --strategy-opt '${key}' (known: resample-max, small-store, resample-wait, resample-queue)`);
-      }
-    }
-    return new KeyspaceStrategy({
-      resampleMax: num('resample-max'),
-      smallStore: num('small-store'),
-      resampleWaitS: num('resample-wait'),
-      resampleQueueMax: num('resample-queue'),
-    });
+    return new KeyspaceStrategy(keyspaceOptions(options.params));
   },
 };
