@@ -19,12 +19,19 @@ export class NothingFoundError extends CliError {
   }
 }
 
-/** The first meaningful line of any error, for the one-line report. */
+/**
+ * Any error as one line: multi-line messages (oclif's parse errors put the detail on the next
+ * lines) are joined, the "see --help" hint dropped, and the result kept short.
+ */
 export function oneLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  const line = message
+  // oclif appends advice ("Note: ... allow multiple values", "See more help with --help").
+  const advice = message.search(/\n\s*(Note:|See more help with)/);
+  const parts = (advice >= 0 ? message.slice(0, advice) : message)
     .split('\n')
     .map((l) => l.trim())
-    .find((l) => l.length > 0);
-  return line ?? 'unknown error';
+    .filter((l) => l.length > 0);
+  const line = parts.join(' ').replace(/\s+/g, ' ').replace(/: :/g, ':');
+  if (line === '') return 'unknown error';
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }
