@@ -1,12 +1,11 @@
 // Typed KRPC messages: `decodeMessage` (never throws) builds objects from the validated view of
 // krpc-view.ts; the encoders write canonical datagrams.
-import { STR, Tape, buildValueIn, encode, keyString, setKey } from './bencode.js';
+import { STR, Tape, buildValue, buildValueIn, encode, scan, view as byteView } from './bencode.js';
 import { encodePeer, readNodes, readPeer } from './compact.js';
-import { F, KrpcView, MAX_WANT, W, bodyField, errorParts, scanKrpc, warningTexts } from './krpc-view.js';
+import { DATAGRAM_SCAN, F, KrpcView, MAX_WANT, W, errorParts, scanKrpc, warningTexts } from './krpc-view.js';
 import type {
   BDict,
   BEncodable,
-  BValue,
   KrpcErrorMessage,
   KrpcMessage,
   KrpcQuery,
@@ -32,72 +31,119 @@ export function decodeMessage(buf: Uint8Array): Result<KrpcMessage, WireError> {
   return { ok: true, value: messageFromView(view) };
 }
 
-/** Builds the typed message of an error-free view (the view stays usable afterwards). */
+// The whole `a` / `r` dict (rawArgs / rawBody) is rarely read (the `--raw` output, a few
+// unknown keys), yet building it eagerly cost a dict and a byte view per key on every message.
+// It is built on first read instead, from the dict's own bytes in the datagram: those bytes were
+// validated with the rest, and unlike the tape they are not overwritten by the next decode.
+const lazyTape = new Tape(64);
+
+/** The BDict encoded at buf[start, end), a dict the datagram's scan already validated. */
+function dictAt(buf: Uint8Array, start: number, end: number): BDict {
+  const bytes = byteView(buf, start, end);
+  const err = scan(bytes, DATAGRAM_SCAN, lazyTape);
+  // Only possible if the caller rewrote the datagram after decoding it.
+  if (err !== null) throw new Error(`KRPC datagram changed after decoding: ${err.message}`);
+  return buildValue(lazyTape, 0) as BDict;
+}
+
+/** A decoded response; `rawBody` is built on first read (then kept), and may be assigned. */
+class Response implements KrpcResponse {
+  y: 'r' = 'r';
+  t: Uint8Array;
+  r: ResponseBody;
+  declare v?: Uint8Array;
+  declare ip?: PeerInfo;
+  declare ro?: boolean;
+  declare warnings?: string[];
+  #buf: Uint8Array;
+  #start: number;
+  #end: number;
+  #raw: BDict | undefined = undefined;
+
+  constructor(t: Uint8Array, r: ResponseBody, buf: Uint8Array, start: number, end: number) {
+    this.t = t;
+    this.r = r;
+    this.#buf = buf;
+    this.#start = start;
+    this.#end = end;
+  }
+  get rawBody(): BDict {
+    return (this.#raw ??= dictAt(this.#buf, this.#start, this.#end));
+  }
+  set rawBody(value: BDict) {
+    this.#raw = value;
+  }
+}
+
+/** A decoded query; `rawArgs` is built on first read (then kept), and may be assigned. */
+class Query implements KrpcQuery {
+  y: 'q' = 'q';
+  t: Uint8Array;
+  q: string;
+  a: QueryArgs;
+  declare v?: Uint8Array;
+  declare ip?: PeerInfo;
+  declare ro?: boolean;
+  declare warnings?: string[];
+  #buf: Uint8Array;
+  #start: number;
+  #end: number;
+  #raw: BDict | undefined = undefined;
+
+  constructor(t: Uint8Array, q: string, a: QueryArgs, buf: Uint8Array, start: number, end: number) {
+    this.t = t;
+    this.q = q;
+    this.a = a;
+    this.#buf = buf;
+    this.#start = start;
+    this.#end = end;
+  }
+  get rawArgs(): BDict {
+    return (this.#raw ??= dictAt(this.#buf, this.#start, this.#end));
+  }
+  set rawArgs(value: BDict) {
+    this.#raw = value;
+  }
+}
+
+/**
+ * Builds the typed message of an error-free view (the view stays usable afterwards).
+ * `rawArgs` / `rawBody` are getters on the message's prototype, not own properties: read them
+ * by name (Object.keys and spreads do not list them).
+ */
 export function messageFromView(view: KrpcView): KrpcMessage {
   const tape = view.tape;
   const f = view.f;
   const buf = tape.buf;
   const backing = buf.buffer;
   const base = buf.byteOffset;
+  const d = tape.data;
   const tTok = f[F.t];
-  const t = new Uint8Array(backing, base + tape.start(tTok), tape.length(tTok));
+  const t = new Uint8Array(backing, base + d[tTok * 4 + 1], d[tTok * 4 + 2] - d[tTok * 4 + 1]);
   let msg: KrpcMessage;
   if (view.y === 0x71) {
-    const rawArgs = rawDict(tape, f[F.a], backing, base);
-    msg = { y: 'q', t, q: view.method, a: queryArgs(view, rawArgs), rawArgs } satisfies KrpcQuery;
+    const a = f[F.a];
+    msg = new Query(t, view.method, queryArgs(view, backing, base), buf, d[a * 4 + 1], d[a * 4 + 2]);
   } else if (view.y === 0x72) {
-    const rawBody = rawDict(tape, f[F.r], backing, base);
-    msg = { y: 'r', t, r: responseBody(view, rawBody, backing, base), rawBody } satisfies KrpcResponse;
+    const r = f[F.r];
+    msg = new Response(t, responseBody(view, backing, base), buf, d[r * 4 + 1], d[r * 4 + 2]);
   } else {
     const { code, message } = errorParts(view);
     msg = { y: 'e', t, code, message: utf8.decode(message) } satisfies KrpcErrorMessage;
   }
   const vTok = f[F.version];
-  if (vTok >= 0) msg.v = new Uint8Array(backing, base + tape.start(vTok), tape.length(vTok));
-  if (f[F.ip] >= 0) {
-    const ip = f[F.ip];
-    msg.ip = readPeer(tape.buf, tape.start(ip), tape.length(ip) >= 18 ? 6 : 4);
-  }
+  if (vTok >= 0) msg.v = new Uint8Array(backing, base + d[vTok * 4 + 1], d[vTok * 4 + 2] - d[vTok * 4 + 1]);
+  const ip = f[F.ip];
+  if (ip >= 0) msg.ip = readPeer(buf, d[ip * 4 + 1], d[ip * 4 + 2] - d[ip * 4 + 1] >= 18 ? 6 : 4);
   if (f[F.ro] >= 0) msg.ro = view.flag(F.ro);
   if (view.warn !== 0) msg.warnings = warningTexts(view.warn);
   return msg;
 }
 
-/**
- * The `a` / `r` dict as a BDict. Same result as buildValue, but the usual KRPC keys are stored
- * with named property stores, which V8 runs much faster than stores under computed keys.
- */
-function rawDict(tape: Tape, dict: number, backing: ArrayBufferLike, base: number): BDict {
+/** The payload of string token `tok`, aliasing the datagram. */
+function bytesAt(tape: Tape, tok: number, backing: ArrayBufferLike, base: number): Uint8Array {
   const d = tape.data;
-  const buf = tape.buf;
-  const stop = d[dict * 4 + 3];
-  const out: BDict = {};
-  for (let j = dict + 1; j < stop; ) {
-    const ks = d[j * 4 + 1];
-    const ke = d[j * 4 + 2];
-    const vt = j + 1;
-    const value: BValue =
-      tape.kind(vt) === STR ? new Uint8Array(backing, base + d[vt * 4 + 1], d[vt * 4 + 2] - d[vt * 4 + 1]) : buildValueIn(tape, vt, backing, base);
-    switch (bodyField(buf, ks, ke - ks)) {
-      case F.id: out.id = value; break;
-      case F.nodes: out.nodes = value; break;
-      case F.nodes6: out.nodes6 = value; break;
-      case F.token: out.token = value; break;
-      case F.values: out.values = value; break;
-      case F.target: out.target = value; break;
-      case F.info_hash: out.info_hash = value; break;
-      case F.want: out.want = value; break;
-      case F.port: out.port = value; break;
-      case F.samples: out.samples = value; break;
-      default: {
-        const key = keyString(buf, ks, ke);
-        if (key === '__proto__') setKey(out, key, value);
-        else out[key] = value;
-      }
-    }
-    j = tape.next(vt);
-  }
-  return out;
+  return new Uint8Array(backing, base + d[tok * 4 + 1], d[tok * 4 + 2] - d[tok * 4 + 1]);
 }
 
 function bigintOf(view: KrpcView, field: number): bigint {
@@ -105,12 +151,13 @@ function bigintOf(view: KrpcView, field: number): bigint {
   return typeof n === 'bigint' ? n : BigInt(n);
 }
 
-function queryArgs(view: KrpcView, raw: BDict): QueryArgs {
+function queryArgs(view: KrpcView, backing: ArrayBufferLike, base: number): QueryArgs {
   const f = view.f;
-  const a: QueryArgs = { id: raw.id as Uint8Array };
-  if (f[F.target] >= 0) a.target = raw.target as Uint8Array;
-  if (f[F.info_hash] >= 0) a.info_hash = raw.info_hash as Uint8Array;
-  if (f[F.token] >= 0) a.token = raw.token as Uint8Array;
+  const tape = view.tape;
+  const a: QueryArgs = { id: bytesAt(tape, f[F.id], backing, base) };
+  if (f[F.target] >= 0) a.target = bytesAt(tape, f[F.target], backing, base);
+  if (f[F.info_hash] >= 0) a.info_hash = bytesAt(tape, f[F.info_hash], backing, base);
+  if (f[F.token] >= 0) a.token = bytesAt(tape, f[F.token], backing, base);
   if (f[F.port] >= 0) a.port = view.int(F.port) as number;
   if (f[F.implied_port] >= 0) a.implied_port = view.flag(F.implied_port);
   if (f[F.seed] >= 0) a.seed = view.flag(F.seed);
@@ -118,14 +165,14 @@ function queryArgs(view: KrpcView, raw: BDict): QueryArgs {
   if (f[F.scrape] >= 0) a.scrape = view.flag(F.scrape);
   if (f[F.want] >= 0) a.want = wantList(view);
   if (f[F.v] >= 0) {
-    a.v = raw.v as BValue;
-    a.v_raw = view.tape.raw(f[F.v]);
+    a.v = buildValueIn(tape, f[F.v], backing, base);
+    a.v_raw = tape.raw(f[F.v]);
   }
-  if (f[F.k] >= 0) a.k = raw.k as Uint8Array;
-  if (f[F.sig] >= 0) a.sig = raw.sig as Uint8Array;
+  if (f[F.k] >= 0) a.k = bytesAt(tape, f[F.k], backing, base);
+  if (f[F.sig] >= 0) a.sig = bytesAt(tape, f[F.sig], backing, base);
   if (f[F.seq] >= 0) a.seq = bigintOf(view, F.seq);
   if (f[F.cas] >= 0) a.cas = bigintOf(view, F.cas);
-  if (f[F.salt] >= 0) a.salt = raw.salt as Uint8Array;
+  if (f[F.salt] >= 0) a.salt = bytesAt(tape, f[F.salt], backing, base);
   return a;
 }
 
@@ -139,34 +186,36 @@ function wantList(view: KrpcView): string[] {
   return out;
 }
 
-function responseBody(view: KrpcView, raw: BDict, backing: ArrayBufferLike, base: number): ResponseBody {
+function responseBody(view: KrpcView, backing: ArrayBufferLike, base: number): ResponseBody {
   const f = view.f;
   const tape = view.tape;
   const buf = tape.buf;
-  const r: ResponseBody = { id: raw.id as Uint8Array };
+  const id = bytesAt(tape, f[F.id], backing, base);
   let tok = f[F.nodes];
-  if (tok >= 0) r.nodes = readNodes(buf, backing, base, tape.start(tok), tape.end(tok), 4);
+  // `nodes` goes into the literal: the common reply then needs no property added afterwards.
+  const r: ResponseBody =
+    tok >= 0 ? { id, nodes: readNodes(buf, backing, base, tape.start(tok), tape.end(tok), 4) } : { id };
   tok = f[F.nodes6];
   if (tok >= 0) r.nodes6 = readNodes(buf, backing, base, tape.start(tok), tape.end(tok), 6);
   if (f[F.values] >= 0) r.values = peerValues(view);
-  if (f[F.token] >= 0) r.token = raw.token as Uint8Array;
+  if (f[F.token] >= 0) r.token = bytesAt(tape, f[F.token], backing, base);
   if (f[F.samples] >= 0) {
-    const s = raw.samples as Uint8Array;
+    const s = bytesAt(tape, f[F.samples], backing, base);
     const samples: Uint8Array[] = new Array(s.length / 20);
     for (let i = 0; i < samples.length; i++) samples[i] = s.subarray(i * 20, i * 20 + 20);
     r.samples = samples;
   }
   if (f[F.num] >= 0) r.num = view.int(F.num) as number;
   if (f[F.interval] >= 0) r.interval = view.int(F.interval) as number;
-  if (f[F.BFsd] >= 0) r.BFsd = raw.BFsd as Uint8Array;
-  else if (f[F.BFse] >= 0) r.BFsd = raw.BFse as Uint8Array;
-  if (f[F.BFpe] >= 0) r.BFpe = raw.BFpe as Uint8Array;
+  if (f[F.BFsd] >= 0) r.BFsd = bytesAt(tape, f[F.BFsd], backing, base);
+  else if (f[F.BFse] >= 0) r.BFsd = bytesAt(tape, f[F.BFse], backing, base);
+  if (f[F.BFpe] >= 0) r.BFpe = bytesAt(tape, f[F.BFpe], backing, base);
   if (f[F.v] >= 0) {
-    r.v = raw.v as BValue;
+    r.v = buildValueIn(tape, f[F.v], backing, base);
     r.v_raw = tape.raw(f[F.v]);
   }
-  if (f[F.k] >= 0) r.k = raw.k as Uint8Array;
-  if (f[F.sig] >= 0) r.sig = raw.sig as Uint8Array;
+  if (f[F.k] >= 0) r.k = bytesAt(tape, f[F.k], backing, base);
+  if (f[F.sig] >= 0) r.sig = bytesAt(tape, f[F.sig], backing, base);
   if (f[F.seq] >= 0) r.seq = bigintOf(view, F.seq);
   return r;
 }

@@ -400,3 +400,40 @@ describe('the hot-path view', () => {
     expect(toHex(view.bytes(F.id)!)).toBe(toHex(id));
   });
 });
+
+describe('rawBody / rawArgs (built on first read)', () => {
+  it('stay correct after other datagrams are decoded in between', () => {
+    const r = response(encodeResponse(T, { id: ID, nodes: encodeNodes(nodes4), p: 6881, x: [1, b('y')] }));
+    const q = query(encodeQuery(T, 'find_node', { id: ID, target: TARGET, extra: { z: 5 } }));
+    // Overwrite the decoder's scratch state with other messages of both kinds.
+    response(encodeResponse(b('zz'), { id: TARGET, token: b('tok'), q: 1 }));
+    query(encodeQuery(b('zz'), 'ping', { id: TARGET, other: 9 }));
+    expect(Object.keys(r.rawBody)).toEqual(['id', 'nodes', 'p', 'x']);
+    expect(text(r.rawBody.id as Uint8Array)).toBe(text(ID));
+    expect(r.rawBody.nodes).toEqual(encodeNodes(nodes4));
+    expect(r.rawBody.p).toBe(6881);
+    expect(r.rawBody.x).toEqual([1, Uint8Array.of(0x79)]);
+    expect(Object.keys(q.rawArgs)).toEqual(['extra', 'id', 'target']);
+    expect(q.rawArgs.extra).toEqual({ z: 5 });
+    expect(text(q.rawArgs.target as Uint8Array)).toBe(text(TARGET));
+  });
+
+  it('alias the datagram, are built once, and can be replaced', () => {
+    const raw = encodeResponse(T, { id: ID, nodes: encodeNodes(nodes4) });
+    const m = response(raw);
+    const body = m.rawBody;
+    expect(m.rawBody).toBe(body);
+    expect((body.id as Uint8Array).buffer).toBe(raw.buffer);
+    m.rawBody = { id: TARGET };
+    expect(m.rawBody).toEqual({ id: TARGET });
+    const q = query(encodeQuery(T, 'ping', { id: ID }));
+    q.rawArgs = {};
+    expect(q.rawArgs).toEqual({});
+  });
+
+  it('keep unusual keys as own properties (__proto__)', () => {
+    const m = response(b(`d1:rd9:__proto__i1e2:id20:${text(ID)}e1:t2:aa1:y1:re`));
+    expect(Object.getOwnPropertyDescriptor(m.rawBody, '__proto__')?.value).toBe(1);
+    expect(Object.getPrototypeOf(m.rawBody)).toBe(Object.prototype);
+  });
+});
