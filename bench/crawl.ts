@@ -42,6 +42,8 @@ export interface CrawlBenchRow {
   infohash_recall_pct: number;
   /** Peak traversal state per node queried, bytes. */
   traversal_bytes_per_visited_node: number;
+  /** The engine's per-node bookkeeping (statistics, intervals, sanitizer caches) and dedup set, per node queried, at the end. */
+  engine_bytes_per_visited_node: number;
   bep51_rate_measured: number | null;
   virtual_s: number;
   wall_s: number;
@@ -85,6 +87,7 @@ export async function measureStrategy(def: StrategyDefinition, worldOpts: CrawlB
     unique_infohashes: summary.unique_infohashes,
     infohash_recall_pct: round(recall.infohash_recall * 100, 2),
     traversal_bytes_per_visited_node: summary.nodes_queried > 0 ? Math.round(peakTraversal / summary.nodes_queried) : 0,
+    engine_bytes_per_visited_node: summary.nodes_queried > 0 ? Math.round((summary.memory.engine_bytes + summary.memory.dedup_bytes) / summary.nodes_queried) : 0,
     bep51_rate_measured: summary.bep51_rate === null ? null : round(summary.bep51_rate, 3),
     virtual_s: round((net.clock.now() - startVirtual) / 1000, 1),
     wall_s: round((performance.now() - wallStart) / 1000, 1),
@@ -116,7 +119,7 @@ export async function run(): Promise<void> {
   const rows = await runStrategies([keyspaceDefinition], world);
   console.log(
     renderTable(
-      ['strategy', 'BEP 51 sampled', 'q/distinct node', 'q/responsive node', 'queries', 'infohashes', 'ih recall', 'B/visited node', 'virtual', 'wall'],
+      ['strategy', 'BEP 51 sampled', 'q/distinct node', 'q/responsive node', 'queries', 'infohashes', 'ih recall', 'traversal B/node', 'engine B/node', 'virtual', 'wall'],
       rows.map((r) => [
         r.strategy,
         `${r.bep51_sampled_pct}%`,
@@ -126,6 +129,7 @@ export async function run(): Promise<void> {
         r.unique_infohashes,
         `${r.infohash_recall_pct}%`,
         r.traversal_bytes_per_visited_node,
+        r.engine_bytes_per_visited_node,
         `${r.virtual_s} s`,
         `${r.wall_s} s`,
       ]),

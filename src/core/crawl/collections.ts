@@ -5,7 +5,7 @@
 const EMPTY = 0;
 
 /** Mixes five 32-bit words of a 20-byte key (keys come from the network: do not trust them to be random). */
-function hash20(b: Uint8Array, off: number): number {
+export function hash20(b: Uint8Array, off = 0): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < 20; i += 4) {
     const w = b[off + i] | (b[off + i + 1] << 8) | (b[off + i + 2] << 16) | (b[off + i + 3] << 24);

@@ -204,17 +204,19 @@ export class CrawlEngine {
     if (this.retryTimer) this.clock.clearTimeout(this.retryTimer.handle);
     this.opts.signal?.removeEventListener('abort', this.onAbort);
 
+    const stoppedBy: StopReason = this.stopReason ?? 'done';
     let stateSaved = false;
     if (store) {
       await this.flushWriters();
       if (this.storeError === undefined) {
-        if (this.stopReason === 'done') await store.clearState(this.stateKey);
+        // a finished pass leaves nothing to resume; anything else can be continued
+        if (stoppedBy === 'done') await store.clearState(this.stateKey);
         else stateSaved = await this.saveState();
       }
     }
     const summary: CrawlSummary = {
       ...this.stats(),
-      stopped_by: this.stopReason ?? 'done',
+      stopped_by: stoppedBy,
       resumed,
       ...(this.resumedFrom ? { resumed_from: this.resumedFrom } : {}),
       state_saved: stateSaved,
@@ -497,7 +499,8 @@ export class CrawlEngine {
       const r = msg.r;
       const interval = r.interval ?? 0;
       const waitS = this.opts.minIntervalS ?? interval;
-      this.intervals.set(n.host, n.port, 1, Math.ceil(this.clock.now() / 1000 + waitS));
+      // whole seconds, rounded up: never early
+      this.intervals.set(n.host, n.port, 1, waitS > 0 ? Math.ceil(this.clock.now() / 1000 + waitS) : 0);
       reply.samples = r.samples ?? [];
       reply.num = r.num;
       reply.interval = interval;

@@ -10,7 +10,7 @@ import type { AddressPolicy } from '../net/address.js';
 import type { Clock } from '../net/clock.js';
 import { KeyedTokenBuckets } from '../net/token-bucket.js';
 import type { NodeInfo } from '../wire/types.js';
-import { EndpointMap } from './collections.js';
+import { EndpointMap, hash20 } from './collections.js';
 
 export interface SanitizerOptions {
   policy: AddressPolicy;
@@ -50,9 +50,9 @@ export interface SanitizerCounters {
 
 export type Verdict = 'bogon' | 'banned' | 'unreachable' | 'throttled';
 
-/** 32 bits of an id: enough to tell two ids apart with certainty barring a 2^-32 collision. */
+/** 32 bits of a hash of the id: two ids of one endpoint compare with a 2^-32 chance of error. */
 function fingerprint(id: Uint8Array): number {
-  return ((id[0] << 24) | (id[1] << 16) | (id[2] << 8) | id[3]) ^ ((id[16] << 24) | (id[17] << 16) | (id[18] << 8) | id[19]);
+  return hash20(id, 0);
 }
 
 export class Sanitizer {
