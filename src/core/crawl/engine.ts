@@ -121,6 +121,8 @@ export class CrawlEngine {
   private infohashWriter?: BatchWriter<InfohashRecord, RecordResult[]>;
   private nodeWriter?: BatchWriter<NodeRecord, unknown>;
   private storeError: unknown;
+  private checkpoint: Promise<boolean> | null = null;
+  private seeded = false;
 
   private inFlight = 0;
   private queriesBase = 0;
@@ -178,16 +180,19 @@ export class CrawlEngine {
     this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
 
     let resumed = false;
-    try {
+    const seeding = (async () => {
       const below = this.opts.bootstrapBelow ?? 8;
       if (!this.stopReason && below > 0 && this.node.table.size < below) {
         await this.node.bootstrapTable({ families: [this.family] });
       }
       if (!this.stopReason && this.opts.resume) resumed = await this.restore();
-      if (!this.stopReason) await this.strategy.seed(this.ctx);
-    } catch (err) {
-      this.log(`crawl: seeding failed: ${(err as Error).message}`);
-    }
+      if (!this.stopReason) {
+        await this.strategy.seed(this.ctx);
+        this.seeded = true;
+      }
+    })().catch((err: unknown) => this.log(`crawl: seeding failed: ${(err as Error).message}`));
+    // a stop during the bootstrap lookup (Ctrl-C) does not wait for it to end
+    await Promise.race([seeding, this.done]);
 
     if (this.limits.durationMs !== undefined) {
       const left = this.limits.durationMs - (this.clock.now() - this.startedAt);
@@ -207,8 +212,10 @@ export class CrawlEngine {
     const stoppedBy: StopReason = this.stopReason ?? 'done';
     let stateSaved = false;
     if (store) {
+      await this.checkpoint;
       await this.flushWriters();
-      if (this.storeError === undefined) {
+      // stopped before the strategy was seeded: a saved traversal stays as it was
+      if (this.storeError === undefined && this.seeded) {
         // a finished pass leaves nothing to resume; anything else can be continued
         if (stoppedBy === 'done') await store.clearState(this.stateKey);
         else stateSaved = await this.saveState();
@@ -686,7 +693,10 @@ export class CrawlEngine {
   private armCheckpoint(every: number): void {
     const tick = (): void => {
       if (this.finished) return;
-      void this.saveState();
+      // one checkpoint at a time; run() waits for it before its own last save
+      this.checkpoint ??= this.saveState().finally(() => {
+        this.checkpoint = null;
+      });
       this.timers.push(this.clock.setTimeout(tick, every));
     };
     this.timers.push(this.clock.setTimeout(tick, every));

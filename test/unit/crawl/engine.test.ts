@@ -237,6 +237,38 @@ describe('CrawlEngine storage and resume', () => {
     store.close();
   });
 
+  it('checkpoints the traversal while it runs, behind the data it has stored', async () => {
+    const net = createTestnet({ nodes: 1000, infohashes: 500, seed: 34 });
+    const store = new SqliteStore(':memory:');
+    let midway: { state: { cursor: string }; engine: { unique_infohashes: number } } | undefined;
+    let storedAtCheckpoint = 0;
+    net.clock.setTimeout(() => {
+      midway = store.loadState('crawl:keyspace');
+      storedAtCheckpoint = [...store.listInfohashes()].length;
+    }, 40_000);
+    const s = await driveCrawl(net, createCrawl({ node: attachCrawler(net), store, seed: 5, checkpointEveryMs: 10_000 }));
+    expect(midway?.state.cursor).toMatch(/^[0-9a-f]{40}$/);
+    expect(midway!.state.cursor).not.toBe('00'.repeat(20));
+    expect(storedAtCheckpoint).toBeGreaterThanOrEqual(midway!.engine.unique_infohashes);
+    expect(s.stopped_by).toBe('done');
+    expect(store.loadState('crawl:keyspace')).toBeUndefined();
+    store.close();
+  });
+
+  it('leaves a saved traversal alone when stopped before it was restored', async () => {
+    const net = createTestnet({ nodes: 300, seed: 35 });
+    const store = new SqliteStore(':memory:');
+    const saved = { v: 1, strategy: 'keyspace', saved_at: 'x', engine: { queries_sent: 5, unique_infohashes: 1 }, state: { marker: true } };
+    store.saveState('crawl:keyspace', saved);
+    const controller = new AbortController();
+    net.clock.setTimeout(() => controller.abort(), 50); // during the bootstrap lookup
+    const s = await driveCrawl(net, createCrawl({ node: attachCrawler(net), store, resume: true, signal: controller.signal }));
+    expect(s.stopped_by).toBe('aborted');
+    expect(s.state_saved).toBe(false);
+    expect(store.loadState('crawl:keyspace')).toEqual(saved);
+    store.close();
+  });
+
   it('refuses to resume a state that belongs to another strategy and starts a new pass', async () => {
     const net = createTestnet({ nodes: 300, seed: 33 });
     const store = new SqliteStore(':memory:');
