@@ -35,6 +35,8 @@ export function decodeMessage(buf: Uint8Array): Result<KrpcMessage, WireError> {
 // unknown keys), yet building it eagerly cost a dict and a byte view per key on every message.
 // It is built on first read instead, from the dict's own bytes in the datagram: those bytes were
 // validated with the rest, and unlike the tape they are not overwritten by the next decode.
+// The public fields are assigned in the constructor, not declared as class fields: class fields
+// are defined (not stored) before the constructor body runs, which measured ~8% slower overall.
 const lazyTape = new Tape(64);
 
 /** The BDict encoded at buf[start, end), a dict the datagram's scan already validated. */
@@ -48,9 +50,9 @@ function dictAt(buf: Uint8Array, start: number, end: number): BDict {
 
 /** A decoded response; `rawBody` is built on first read (then kept), and may be assigned. */
 class Response implements KrpcResponse {
-  y: 'r' = 'r';
-  t: Uint8Array;
-  r: ResponseBody;
+  declare y: 'r';
+  declare t: Uint8Array;
+  declare r: ResponseBody;
   declare v?: Uint8Array;
   declare ip?: PeerInfo;
   declare ro?: boolean;
@@ -58,9 +60,10 @@ class Response implements KrpcResponse {
   #buf: Uint8Array;
   #start: number;
   #end: number;
-  #raw: BDict | undefined = undefined;
+  #raw: BDict | undefined;
 
   constructor(t: Uint8Array, r: ResponseBody, buf: Uint8Array, start: number, end: number) {
+    this.y = 'r';
     this.t = t;
     this.r = r;
     this.#buf = buf;
@@ -77,10 +80,10 @@ class Response implements KrpcResponse {
 
 /** A decoded query; `rawArgs` is built on first read (then kept), and may be assigned. */
 class Query implements KrpcQuery {
-  y: 'q' = 'q';
-  t: Uint8Array;
-  q: string;
-  a: QueryArgs;
+  declare y: 'q';
+  declare t: Uint8Array;
+  declare q: string;
+  declare a: QueryArgs;
   declare v?: Uint8Array;
   declare ip?: PeerInfo;
   declare ro?: boolean;
@@ -88,9 +91,10 @@ class Query implements KrpcQuery {
   #buf: Uint8Array;
   #start: number;
   #end: number;
-  #raw: BDict | undefined = undefined;
+  #raw: BDict | undefined;
 
   constructor(t: Uint8Array, q: string, a: QueryArgs, buf: Uint8Array, start: number, end: number) {
+    this.y = 'q';
     this.t = t;
     this.q = q;
     this.a = a;
