@@ -8,7 +8,7 @@
 // are emitted at once.
 import { randomFillSync } from 'node:crypto';
 import type { DhtNode } from '../dht/dht-node.js';
-import { commonPrefixBits, compareDistance, ID_BITS } from '../dht/node-id.js';
+import { commonPrefixBits, compareDistance, randomIdInPrefix } from '../dht/node-id.js';
 import { formatEndpoint } from '../net/address.js';
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
@@ -731,18 +731,7 @@ export class CrawlEngine {
     const randomId = (): Uint8Array => prng.bytes(20);
     const helpers: StrategyHelpers = {
       randomId,
-      randomIdInPrefix(prefix, bits) {
-        if (!Number.isInteger(bits) || bits < 0 || bits > ID_BITS) throw new RangeError(`prefix bits out of range: ${bits}`);
-        const out = randomId();
-        const whole = bits >> 3;
-        for (let i = 0; i < whole; i++) out[i] = prefix[i];
-        const rest = bits & 7;
-        if (rest > 0) {
-          const mask = (0xff << (8 - rest)) & 0xff;
-          out[whole] = (prefix[whole] & mask) | (out[whole] & ~mask & 0xff);
-        }
-        return out;
-      },
+      randomIdInPrefix: (prefix, bits) => randomIdInPrefix(prefix, bits, randomId),
       compareDistance,
       commonPrefixBits,
       toHex,

@@ -47,10 +47,10 @@ export function randomId(): NodeId {
   return randomFillSync(new Uint8Array(ID_BYTES));
 }
 
-/** A random id whose first `bits` bits are those of `prefix` (used for bucket refresh targets). */
-export function randomIdInPrefix(prefix: NodeId, bits: number): NodeId {
+/** A random id whose first `bits` bits are those of `prefix`; `random` supplies 20 fresh bytes (a seeded PRNG in simulations). */
+export function randomIdInPrefix(prefix: NodeId, bits: number, random: () => Uint8Array = randomId): NodeId {
   if (!Number.isInteger(bits) || bits < 0 || bits > ID_BITS) throw new RangeError(`prefix bits out of range: ${bits}`);
-  const out = randomId();
+  const out = random();
   const whole = bits >> 3;
   for (let i = 0; i < whole; i++) out[i] = prefix[i];
   const rest = bits & 7;
