@@ -2,7 +2,7 @@
 // --debug, one-line errors with ARCHITECTURE.md's exit codes, and stdin inputs with `-`.
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { createInterface } from 'node:readline';
-import { CliError, oneLine } from './errors.js';
+import { CliError, oneLine, parseErrorLine } from './errors.js';
 import { parseDuration } from './duration.js';
 import { StdoutWriter } from '../output/stdout.js';
 
@@ -69,7 +69,8 @@ export abstract class BaseCommand extends Command {
     else if (err.oclif?.exit !== undefined) code = err.oclif.exit; // oclif parse errors: usage, 2
     else code = 1;
     const hint = !(err instanceof CliError) && err.oclif?.exit === undefined ? ' (internal error; --debug shows the stack)' : '';
-    process.stderr.write(`${this.id ? this.id.replace(/:/g, ' ') : 'bitscrape'}: ${oneLine(err)}${hint}\n`);
+    const text = err.oclif?.exit !== undefined && !(err instanceof CliError) ? parseErrorLine(err) : oneLine(err);
+    process.stderr.write(`${this.id ? this.id.replace(/:/g, ' ') : 'bitscrape'}: ${text}${hint}\n`);
     if (debug && err.stack) process.stderr.write(err.stack + '\n');
     this.exit(code);
   }

@@ -19,19 +19,29 @@ export class NothingFoundError extends CliError {
   }
 }
 
-/**
- * Any error as one line: multi-line messages (oclif's parse errors put the detail on the next
- * lines) are joined, the "see --help" hint dropped, and the result kept short.
- */
+/** The first meaningful line of any error, for the one-line report (later lines are often a stack). */
 export function oneLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  // oclif appends advice ("Note: ... allow multiple values", "See more help with --help").
-  const advice = message.search(/\n\s*(Note:|See more help with)/);
-  const parts = (advice >= 0 ? message.slice(0, advice) : message)
+  const line = message
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l.length > 0);
-  const line = parts.join(' ').replace(/\s+/g, ' ').replace(/: :/g, ':');
+    .find((l) => l.length > 0);
+  return line ?? 'unknown error';
+}
+
+/**
+ * oclif's parse errors put the detail on the lines after the first ("Parsing --duration" /
+ * "invalid duration ..."): join them into one line, without its advice ("Note: ...", "See more help").
+ */
+export function parseErrorLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const advice = message.search(/\n\s*(Note:|See more help with)/);
+  const line = (advice >= 0 ? message.slice(0, advice) : message)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .join(' ')
+    .replace(/\s+/g, ' ');
   if (line === '') return 'unknown error';
   return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }
