@@ -1,41 +1,18 @@
 // The scrape command end to end (bin/dev.js in a child process) against a small fake DHT on
 // loopback whose storers answer BEP 33 like libtorrent.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli as runCliShared } from '../support/cli.js';
 import { SqliteStore } from '../../src/core/crawl/store/index.js';
 import { fromHex, toHex } from '../../src/core/wire/hex.js';
 import { FakeDht, swarm } from './scrape-fake-dht.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/dev.js', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env, BITSCRAPE_LOOPBACK_ONLY: '1', NO_COLOR: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin ?? '');
-  });
+// The shared runner, with this suite's environment (XDG dirs) and a time cap.
+function runCli(args: string[], env: NodeJS.ProcessEnv, input = ''): ReturnType<typeof runCliShared> {
+  return runCliShared(args, { env: env as Record<string, string>, input, timeoutMs: 25_000 });
 }
 
 const records = (out: string): Array<Record<string, any>> =>

@@ -2,40 +2,17 @@
 // IP, so on one shared address a whole swarm would count as 1), 3 seeders and 2 downloaders per
 // infohash. libtorrent answers scrape=1 with filters instead of values, so the peer list also
 // tests the follow-up get_peers to the storers.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli as runCliShared } from '../support/cli.js';
 import { useLibtorrentNetwork } from './harness/shared.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/dev.js', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env, BITSCRAPE_LOOPBACK_ONLY: '1', NO_COLOR: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
+// The shared runner, with this suite's environment (XDG dirs) and a time cap.
+function runCli(args: string[], env: NodeJS.ProcessEnv, input = ''): ReturnType<typeof runCliShared> {
+  return runCliShared(args, { env: env as Record<string, string>, input, timeoutMs: 50_000 });
 }
 
 const records = (out: string): Array<Record<string, any>> =>
