@@ -1,6 +1,6 @@
 // UdpTransport over real loopback sockets.
-import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hasIPv6Loopback } from '../support/ipv6.js';
 import { UdpTransport } from '../../src/core/net/udp-transport.js';
 
 const opened: UdpTransport[] = [];
@@ -10,20 +10,6 @@ async function open(bind: Array<{ host: string; port: number }>, loopbackOnly?: 
   return t;
 }
 
-async function hasIPv6Loopback(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket({ type: 'udp6', ipv6Only: true });
-    s.once('error', () => {
-      try {
-        s.close();
-      } catch {
-        /* never bound */
-      }
-      resolve(false);
-    });
-    s.bind(0, '::1', () => s.close(() => resolve(true)));
-  });
-}
 const v6 = await hasIPv6Loopback();
 
 function nextMessage(t: UdpTransport): Promise<{ data: Uint8Array; host: string; port: number }> {

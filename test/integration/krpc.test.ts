@@ -2,6 +2,7 @@
 // unmatched and malformed datagrams, and the rate limiter, with short timeouts.
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hasIPv6Loopback } from '../support/ipv6.js';
 import { Krpc, type KrpcOptions } from '../../src/core/net/krpc.js';
 import { RealClock } from '../../src/core/net/real-clock.js';
 import { UdpTransport } from '../../src/core/net/udp-transport.js';
@@ -10,20 +11,6 @@ import { encodeNodes } from '../../src/core/wire/compact.js';
 import { encodeResponse } from '../../src/core/wire/krpc.js';
 import type { NodeInfo } from '../../src/core/wire/types.js';
 
-async function hasIPv6Loopback(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket({ type: 'udp6', ipv6Only: true });
-    s.once('error', () => {
-      try {
-        s.close();
-      } catch {
-        /* never bound */
-      }
-      resolve(false);
-    });
-    s.bind(0, '::1', () => s.close(() => resolve(true)));
-  });
-}
 const v6 = await hasIPv6Loopback();
 
 const cleanups: Array<() => Promise<void> | void> = [];
