@@ -4,7 +4,7 @@
 import { Flags } from '@oclif/core';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { AddressPolicy, formatEndpoint, ipFamily, isLoopback, loopbackOnlyFromEnv, parseEndpoint, resolveEndpoint, type ResolvedEndpoint } from '../core/net/address.js';
+import { AddressPolicy, ipFamily, isLoopback, loopbackOnlyFromEnv, parseEndpoint, resolveEndpoint, type ResolvedEndpoint } from '../core/net/address.js';
 import { Krpc } from '../core/net/krpc.js';
 import { RealClock } from '../core/net/real-clock.js';
 import { UdpTransport, type UdpBind } from '../core/net/udp-transport.js';
@@ -206,8 +206,4 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
       await transport.close();
     },
   };
-}
-
-export function endpointText(e: { host: string; port: number }): string {
-  return formatEndpoint(e.host, e.port);
 }

@@ -3,7 +3,7 @@
 // responder (answering queries) attaches to the same engine separately.
 import type { Clock } from '../net/clock.js';
 import type { Endpoint, KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
-import type { Family, NodeInfo } from '../wire/types.js';
+import type { NodeInfo } from '../wire/types.js';
 import { ipFamily } from '../net/address.js';
 import { bep42Ok, ExternalIpVoter } from './bep42.js';
 import { findNode, getPeers, iterativeLookup, type ContactFilter, type LookupMethod, type LookupOptions, type LookupResult, type LookupToken } from './lookup.js';
@@ -140,11 +140,6 @@ export class DhtNode {
       ...(to.id ? { expectId: to.id } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
-  }
-
-  familyOf(host: string): Family | null {
-    const f = ipFamily(host);
-    return f === 0 ? null : f;
   }
 }
 
