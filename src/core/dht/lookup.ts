@@ -135,10 +135,20 @@ interface Candidate {
 }
 
 export function findNode(opts: LookupOptions & { want?: string[] }): Promise<LookupResult> {
+  const want = opts.want ?? wantFor(opts.families);
   return iterativeLookup(opts, {
     method: 'find_node',
-    args: () => ({ id: opts.engine.id, target: opts.target, want: opts.want }),
+    args: () => ({ id: opts.engine.id, target: opts.target, want }),
   });
+}
+
+/**
+ * BEP 32 `want` for a lookup that follows one family only: without it a node answers in the
+ * family the query reached it on, so a router asked over IPv4 would list no IPv6 contacts.
+ */
+export function wantFor(families: readonly Family[] | undefined): string[] | undefined {
+  if (families?.length !== 1) return undefined;
+  return [families[0] === 6 ? 'n6' : 'n4'];
 }
 
 export function getPeers(opts: LookupOptions & { scrape?: boolean; noseed?: boolean; want?: string[] }): Promise<LookupResult> {
