@@ -80,8 +80,8 @@ export interface CrawlEngineOptions {
 export interface SharedCrawlCounts {
   /** Infohashes found in this run, over every family. */
   dedup: Key20Set;
-  /** Queries the run has sent, over every family (what --max-queries counts). */
-  queriesSent(): number;
+  /** Queries the run has sent: to one family's addresses, or over every family (what --max-queries counts). */
+  queriesSent(family?: Family): number;
 }
 
 /** Per-endpoint bookkeeping bits (EndpointMap value). */
@@ -189,7 +189,7 @@ export class CrawlEngine {
     if (this.started) throw new Error('CrawlEngine.run() may be called once');
     this.started = true;
     this.startedAt = this.clock.now();
-    this.queriesBase = this.ownQueries();
+    this.queriesBase = this.krpc.counters.queriesSent;
     const { store } = this.opts;
     const runId = store && this.opts.recordRun !== false ? await store.beginRun({ strategy: this.strategy.name, startedAt: this.wall() }) : undefined;
     if (store) this.openWriters(store);
@@ -269,7 +269,7 @@ export class CrawlEngine {
 
   stats(): CrawlStats {
     const c = this.counts;
-    const queries = this.ownQueries() - this.queriesBase;
+    const queries = this.runQueries();
     const newOnes = this.opts.store ? c.newToDb : c.unique;
     const traversal = this.strategy.memoryBytes?.() ?? 0;
     return {
@@ -693,7 +693,7 @@ export class CrawlEngine {
       strategy: this.strategy.name,
       saved_at: new Date(this.wall()).toISOString(),
       engine: {
-        queries_sent: (prev?.queries_sent ?? 0) + this.ownQueries() - this.queriesBase,
+        queries_sent: (prev?.queries_sent ?? 0) + this.runQueries(),
         unique_infohashes: (prev?.unique_infohashes ?? 0) + this.counts.unique,
       },
       state: this.strategy.saveState(),
@@ -739,17 +739,14 @@ export class CrawlEngine {
 
   // ---- counting -------------------------------------------------------------------------------
 
-  /** Queries this engine accounts for: all the Krpc engine sent, or with `shared` those to its family. */
-  private ownQueries(): number {
-    const c = this.krpc.counters;
-    if (!this.opts.shared) return c.queriesSent;
-    const v6 = c.queriesSentV6 ?? 0;
-    return this.family === 6 ? v6 : c.queriesSent - v6;
+  /** Queries this run accounts to the engine: all the Krpc engine sent, or with `shared` those to its family. */
+  private runQueries(): number {
+    return this.opts.shared ? this.opts.shared.queriesSent(this.family) : this.krpc.counters.queriesSent - this.queriesBase;
   }
 
   /** What --max-queries compares with: this run's queries, over every family when shared. */
   private queriesForLimit(): number {
-    return this.opts.shared ? this.opts.shared.queriesSent() : this.ownQueries() - this.queriesBase;
+    return this.opts.shared ? this.opts.shared.queriesSent() : this.runQueries();
   }
 
   /** Routing-table nodes of the crawl's family (a table may hold both), counted up to `enough`. */

@@ -36,7 +36,8 @@ export class FamilyCrawl implements Crawl {
   private readonly multi: boolean;
   private readonly dedup = new Key20Set(4096);
   private readonly markerKey: string;
-  private queriesBase = 0;
+  /** The Krpc engine's query counters when the run began. */
+  private base = { all: 0, v6: 0 };
   /** Engines skipped on --resume because their family had finished its pass. */
   private readonly skipped = new Set<CrawlEngine>();
 
@@ -45,8 +46,7 @@ export class FamilyCrawl implements Crawl {
     if (families.length === 0) throw new Error('crawl: no address family to crawl');
     this.opts = opts;
     this.multi = families.length > 1;
-    const krpc = opts.node.engine;
-    const shared = { dedup: this.dedup, queriesSent: () => krpc.counters.queriesSent - this.queriesBase };
+    const shared = { dedup: this.dedup, queriesSent: (family?: Family) => this.queriesSent(family) };
     const { families: _f, strategyFor, log, onProgress, stateKey, ...common } = opts;
     this.engines = families.map((family) => {
       const strategy = strategyFor(family);
@@ -75,7 +75,8 @@ export class FamilyCrawl implements Crawl {
   async run(): Promise<CrawlSummary> {
     const { store } = this.opts;
     const wall = this.opts.wallClock ?? Date.now;
-    this.queriesBase = this.opts.node.engine.counters.queriesSent;
+    const c = this.opts.node.engine.counters;
+    this.base = { all: c.queriesSent, v6: c.queriesSentV6 ?? 0 };
     const runId = store ? await store.beginRun({ strategy: this.strategy.name, startedAt: wall() }) : undefined;
     if (this.multi && store && this.opts.resume) {
       const marker = await store.loadState<FamiliesMarker>(this.markerKey);
@@ -126,6 +127,15 @@ export class FamilyCrawl implements Crawl {
     return this.combine(this.engines.filter((e) => !this.skipped.has(e)).map((e) => e.stats()));
   }
 
+  /** Queries sent since the run began: to one family's addresses (the Krpc engine counts IPv6 ones), or all. */
+  private queriesSent(family?: Family): number {
+    const c = this.opts.node.engine.counters;
+    const all = c.queriesSent - this.base.all;
+    if (family === undefined) return all;
+    const v6 = (c.queriesSentV6 ?? 0) - this.base.v6;
+    return family === 6 ? v6 : all - v6;
+  }
+
   /** One progress report per tick: the first family still running reports for all. */
   private progressTick(family: Family): void {
     const first = this.engines.find((e) => !e.isFinished && !this.skipped.has(e));
@@ -170,7 +180,7 @@ export class FamilyCrawl implements Crawl {
     }
     const sampleAnswers = this.engines.reduce((n, e) => n + (this.skipped.has(e) ? 0 : e.sampleAnswers), 0);
     const answeredSample = sum((s) => s.nodes_answered_sample);
-    const queries = this.opts.node.engine.counters.queriesSent - this.queriesBase;
+    const queries = this.queriesSent();
     const withDb = list.every((s) => s.new_infohashes !== null);
     const newOnes = withDb ? sum((s) => s.new_infohashes ?? 0) : null;
     const unique = sum((s) => s.unique_infohashes);
