@@ -65,3 +65,22 @@ describe.runIf(v6)('crawl over IPv6 loopback', () => {
     expect(r.stderr.trim().split('\n')).toEqual(['crawl: --family 6: no IPv6 socket is bound (see --bind)']);
   });
 });
+
+describe('crawl --testnet --family', () => {
+  it('simulates a dual-stack DHT for both and an IPv6 one for 6, and reports recall over what those reach', async () => {
+    const both = await runCli(['crawl', '--testnet', '800', '--family', 'both', '--json'], { timeoutMs: 90_000 });
+    expect(both.code, both.stderr).toBe(0);
+    const s = JSON.parse(both.stderr.trim().split('\n').pop()!);
+    expect(Object.keys(s.by_family)).toEqual(['4', '6']);
+    expect(s.by_family['6'].nodes_answered_sample).toBeGreaterThan(0);
+    expect(s.recall.infohash_recall).toBeGreaterThanOrEqual(0.9);
+    expect(ndjson(both.stdout)).toHaveLength(s.unique_infohashes);
+
+    const six = await runCli(['crawl', '--testnet', '500', '--family', '6', '--json'], { timeoutMs: 90_000 });
+    expect(six.code, six.stderr).toBe(0);
+    const s6 = JSON.parse(six.stderr.trim().split('\n').pop()!);
+    expect(Object.keys(s6.by_family)).toEqual(['6']);
+    expect(s6.recall.infohash_recall).toBeGreaterThanOrEqual(0.9);
+    expect(ndjson(six.stdout).every((r) => (r.source_addr as string).startsWith('[fd00::'))).toBe(true);
+  }, 120_000);
+});
