@@ -30,7 +30,7 @@ describe.runIf(v6)('crawl over IPv6 loopback', () => {
 
   it('--bootstrap [::1]:P crawls the IPv6 DHT and finds every infohash', async () => {
     const home = tempHome();
-    const r = await runCli(['crawl', '--bootstrap', boot(net6), '--json', '--duration', '60s'], { home, timeoutMs: 90_000 });
+    const r = await runCli(['crawl', '--bootstrap', boot(net6), '--json', '--duration', '60s', '--timeout', '5s'], { home, timeoutMs: 90_000 });
     expect(r.code, r.stderr).toBe(0);
     const printed = ndjson(r.stdout).map((x) => x.infohash as string);
     expect(printed.sort()).toEqual(truth);
@@ -44,7 +44,7 @@ describe.runIf(v6)('crawl over IPv6 loopback', () => {
 
   it('--family both walks both networks into one database, each infohash printed once', async () => {
     const home = tempHome();
-    const r = await runCli(['crawl', '--family', 'both', '--bootstrap', boot(net4), '--bootstrap', boot(net6), '--json', '--duration', '60s'], { home, timeoutMs: 90_000 });
+    const r = await runCli(['crawl', '--family', 'both', '--bootstrap', boot(net4), '--bootstrap', boot(net6), '--json', '--duration', '60s', '--timeout', '5s'], { home, timeoutMs: 90_000 });
     expect(r.code, r.stderr).toBe(0);
     const printed = ndjson(r.stdout).map((x) => x.infohash as string);
     expect(printed.sort()).toEqual(truth);
