@@ -80,8 +80,10 @@ export class FamilyCrawl implements Crawl {
     const runId = store ? await store.beginRun({ strategy: this.strategy.name, startedAt: wall() }) : undefined;
     if (this.multi && store && this.opts.resume) {
       const marker = await store.loadState<FamiliesMarker>(this.markerKey);
-      for (const e of this.engines) {
-        if (marker?.v === 1 && Array.isArray(marker.done) && marker.done.includes(e.family)) {
+      const done = marker?.v === 1 && Array.isArray(marker.done) ? this.engines.filter((e) => marker.done.includes(e.family)) : [];
+      // a marker naming every family is not one this code writes: then nothing is skipped
+      if (done.length < this.engines.length) {
+        for (const e of done) {
           this.skipped.add(e);
           this.opts.log?.(`IPv${e.family}: crawl: its pass finished in the interrupted run; resuming the other family only`);
         }

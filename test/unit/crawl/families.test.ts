@@ -185,6 +185,15 @@ describe('crawl --family both', () => {
     expect(s.by_family!['6']!.failures.refused).toBe(0);
   });
 
+  it('takes a strategy by name or factory for several families, not one instance for both', () => {
+    const net = createTestnet({ nodes: 50, seed: 47, world: DUAL });
+    const node = attachCrawler(net, { families: [4, 6] });
+    expect(() => createCrawl({ node, families: [4, 6], strategy: new KeyspaceStrategy() })).toThrow(/walks one family/);
+    const byName = createCrawl({ node, families: [6, 4, 6] });
+    expect(byName.engines.map((e) => [e.family, e.strategy.name])).toEqual([[4, 'keyspace'], [6, 'keyspace']]);
+    expect(byName.engines[0].strategy).not.toBe(byName.engines[1].strategy);
+  });
+
   it('runTestnetCrawl builds a dual-stack world and a dual-stack crawler for both', async () => {
     expect(worldForFamilies([4])).toEqual({});
     expect(worldForFamilies([6])).toEqual({ ipv6Only: 1 });
