@@ -5,10 +5,13 @@
 # nothing but `npm ci && npm test`. .ci/run relies on the same step.
 set -euo pipefail
 
-# One line per dependency: "<Debian package>|<shell check that succeeds once it is usable>".
-DEPS=(
-  "python3-libtorrent|/usr/bin/python3 -c 'import libtorrent'"
-)
+# The list lives in test-deps.txt beside this script (BITSCRAPE_TEST_DEPS names another, for its own test).
+list="${BITSCRAPE_TEST_DEPS:-$(dirname "$0")/test-deps.txt}"
+DEPS=()
+while IFS= read -r line; do
+  case "$line" in ''|'#'*) continue ;; esac
+  DEPS+=("$line")
+done < "$list"
 
 missing=()
 for dep in "${DEPS[@]}"; do
