@@ -3,6 +3,7 @@ import { BaseCommand, durationFlag, type InputLine } from '../cli/base-command.j
 import { dhtFlags, openSession, type DhtSession } from '../cli/dht-session.js';
 import { formatDuration } from '../cli/duration.js';
 import { BadInputError, NothingFoundError } from '../cli/errors.js';
+import { where } from '../cli/endpoint-input.js';
 import { parseInfohashInput } from '../cli/infohash-input.js';
 import { type ScrapeRecord } from '../core/crawl/store/index.js';
 import { openStore } from '../cli/store.js';
@@ -189,7 +190,7 @@ export default class Scrape extends BaseCommand {
         if (accept(r.infohash)) yield r.infohash;
       } else if (!r.skip) {
         tally.badInputs++;
-        this.note(`scrape: ${input.line > 0 ? `line ${input.line}` : `argument '${input.value}'`}: ${r.error}`);
+        this.note(`scrape: ${where(input)}${r.error}`);
       }
     }
     let stopping = false;

@@ -7,7 +7,7 @@ export const QUOTE_PREFIX_CHARS = 64;
 
 /**
  * `'text'`, or `'first 64 chars…' (N chars)` when longer; non-printable characters appear as
- * `\xNN` / `\uNNNN` escapes.
+ * `\uNNNN` escapes.
  */
 export function quote(text: string, max = QUOTE_PREFIX_CHARS): string {
   let shown = 0;
@@ -24,11 +24,12 @@ export function quote(text: string, max = QUOTE_PREFIX_CHARS): string {
 
 /**
  * The text with C0/C1 control characters, DEL, lone surrogates and the bidirectional overrides
- * escaped, so it prints as one inert line.
+ * escaped as `\uNNNN`, so it prints as one inert line. The escape is JSON's, so a JSON line stays
+ * valid JSON with the same meaning.
  */
 export function printable(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => {
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+  return text.replace(
+    /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

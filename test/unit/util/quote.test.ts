@@ -16,7 +16,7 @@ describe('quote', () => {
   });
 
   it('escapes control characters, DEL, C1 controls and bidi overrides', () => {
-    expect(quote('a\x00b\x1b[31mc\rd\ne\x7f\x9b')).toBe("'a\\x00b\\x1b[31mc\\x0dd\\x0ae\\x7f\\x9b'");
+    expect(quote('a\x00b\x1b[31mc\rd\ne\x7f\x9b')).toBe("'a\\u0000b\\u001b[31mc\\u000dd\\u000ae\\u007f\\u009b'");
     expect(printable('evil\u202etxt.exe')).toBe('evil\\u202etxt.exe');
     expect(printable('\u2028')).toBe('\\u2028');
   });
@@ -25,6 +25,13 @@ describe('quote', () => {
     expect(quote('héllo ✓ 😀')).toBe("'héllo ✓ 😀'");
     expect(quote('😀'.repeat(65))).toBe(`'${'😀'.repeat(64)}…' (130 chars)`);
     expect(printable('a\ud800b\udc00')).toBe('a\\ud800b\\udc00');
+  });
+
+  it('keeps a JSON line valid JSON with the same meaning', () => {
+    const rec = { error: 'a\u0085b\u202ec\\\u2028' };
+    const line = printable(JSON.stringify(rec));
+    expect(line).not.toMatch(/[\u0085\u202e\u2028]/);
+    expect(JSON.parse(line)).toEqual(rec);
   });
 
   it('binary read as UTF-8 comes out as one printable line', () => {
