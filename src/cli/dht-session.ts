@@ -179,6 +179,7 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
     table,
     bootstrap,
     allowContact: (host, port) => !policy.isBogon(host, port) && policy.mayQuery(host, port),
+    allowPeer: (host, port) => !policy.isBogonPeer(host, port),
     lookupDefaults: { queryTimeoutMs: flags.timeout, oneContactPerIp: !local },
   });
 

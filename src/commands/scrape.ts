@@ -31,6 +31,7 @@ interface Tally {
   infohashes: number;
   answered: number;
   withPeers: number;
+  droppedPeers: number;
   badInputs: number;
   duplicates: number;
   queries: number;
@@ -87,7 +88,7 @@ export default class Scrape extends BaseCommand {
       throw err;
     }
 
-    const tally: Tally = { infohashes: 0, answered: 0, withPeers: 0, badInputs: 0, duplicates: 0, queries: 0, dbUpdated: 0 };
+    const tally: Tally = { infohashes: 0, answered: 0, withPeers: 0, droppedPeers: 0, badInputs: 0, duplicates: 0, queries: 0, dbUpdated: 0 };
     const started = Date.now();
     let session: DhtSession | null = null;
     const rows: ScrapeResult[] = [];
@@ -134,6 +135,7 @@ export default class Scrape extends BaseCommand {
         tally.queries += r.queries;
         if (answered(r)) tally.answered++;
         if (r.peers.length > 0) tally.withPeers++;
+        tally.droppedPeers += r.droppedPeers;
         if (flags.json) this.stdout.record(scrapeRecord(r, { peers: flags.peers, scrapedAt }));
         else rows.push(r);
         // Results finished after stdout went away are still stored. Nobody answering says nothing about the swarm: leave such rows for a later scrape.
@@ -235,6 +237,7 @@ export default class Scrape extends BaseCommand {
           infohashes: t.infohashes,
           answered: t.answered,
           with_peers: t.withPeers,
+          dropped_peers: t.droppedPeers,
           bad_inputs: t.badInputs,
           duplicates: t.duplicates,
           queries: t.queries,
@@ -249,6 +252,7 @@ export default class Scrape extends BaseCommand {
       `${t.infohashes} infohash${t.infohashes === 1 ? '' : 'es'}`,
       `${t.answered} answered`,
       `${t.withPeers} with peers`,
+      ...(t.droppedPeers > 0 ? [`${t.droppedPeers} peer${t.droppedPeers === 1 ? '' : 's'} dropped (port 0 or bogon)`] : []),
       `${t.badInputs} bad input${t.badInputs === 1 ? '' : 's'}`,
       ...(t.duplicates > 0 ? [`${t.duplicates} duplicate${t.duplicates === 1 ? '' : 's'}`] : []),
       `${t.queries} queries`,

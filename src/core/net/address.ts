@@ -461,6 +461,19 @@ export class AddressPolicy {
     return !this.usable(classifyIp(host));
   }
 
+  /**
+   * A peer from a get_peers `values` list that is no use to anyone: port 0, an address that is not
+   * unicast (bogon, invalid), or a loopback / private address while we are on the public DHT. On a
+   * local network (loopback or private space open to us) peers at local addresses are real ones.
+   */
+  isBogonPeer(host: string, port: number): boolean {
+    if (!(port >= 1 && port <= 65535)) return true;
+    const cls = classifyIp(host);
+    if (cls === 'global') return false;
+    if (cls === 'loopback' || cls === 'private') return !(this.allowsLoopback || this.privateOk);
+    return true;
+  }
+
   /** Why we may not send to host:port, or null when we may. */
   refusal(host: string, port: number): string | null {
     if (!(port >= 1 && port <= 65535) || (port | 0) !== port) return `bad port ${port} for ${host}`;

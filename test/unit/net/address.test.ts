@@ -210,6 +210,23 @@ describe('AddressPolicy', () => {
     expect(p.refusal('::1', 6881)).toBeNull();
   });
 
+  it('peers from values: port 0 and bogons never; loopback and private only on a local network', () => {
+    const peers = ['8.8.8.8:6881', '[2001:4860::1]:6881', '10.0.0.1:6881', '127.0.0.1:6881', '[fe80::1]:6881', '8.8.8.8:0', '0.0.0.0:6881', '224.0.0.1:6881', '192.0.2.7:6881', '[2001:db8::1]:6881', '255.255.255.255:1'];
+    const kept = (p: AddressPolicy): string[] =>
+      peers.filter((a) => {
+        const i = a.lastIndexOf(':');
+        return !p.isBogonPeer(a.slice(0, i).replace(/^\[|\]$/g, ''), Number(a.slice(i + 1)));
+      });
+    const publicDht = new AddressPolicy({ loopbackOnly: false, localAddresses: ['0.0.0.0', '::'] });
+    expect(kept(publicDht)).toEqual(['8.8.8.8:6881', '[2001:4860::1]:6881']);
+    const loopbackNet = new AddressPolicy({ loopbackOnly: false, localAddresses: ['127.0.0.1'] });
+    expect(kept(loopbackNet)).toEqual(['8.8.8.8:6881', '[2001:4860::1]:6881', '10.0.0.1:6881', '127.0.0.1:6881', '[fe80::1]:6881']);
+    const privateNet = new AddressPolicy({ loopbackOnly: false, localAddresses: ['192.168.1.10'] });
+    expect(kept(privateNet)).toEqual(kept(loopbackNet));
+    // Tests run loopback-only: local peers are admitted there as before.
+    expect(kept(new AddressPolicy({ loopbackOnly: true }))).toEqual(kept(loopbackNet));
+  });
+
   it('reads BITSCRAPE_LOOPBACK_ONLY from the environment by default', () => {
     expect(process.env.BITSCRAPE_LOOPBACK_ONLY).toBe('1');
     expect(new AddressPolicy().loopbackOnly).toBe(true);
