@@ -14,7 +14,7 @@ export default class GetPeers extends BaseCommand {
   static override description = 'Iterative get_peers: peers of an infohash, the nodes that gave them, and write tokens';
   static override examples = ['<%= config.bin %> get-peers 0123456789abcdef0123456789abcdef01234567', '<%= config.bin %> get-peers "magnet:?xt=urn:btih:…" --json', 'cat infohashes.txt | <%= config.bin %> get-peers - --json'];
   static override strict = false;
-  static override args = { infohash: Args.string({ description: '40-hex infohash or magnet link; - reads one per line from stdin', required: true }) };
+  static override args = { infohash: Args.string({ description: '40-hex infohash or magnet link (btih: 40 hex or 32 base32); - reads one per line from stdin', required: true }) };
   static override flags = {
     ...dhtFlags,
     alpha: Flags.integer({ description: 'queries in flight per lookup', default: 4, min: 1, max: 16 }),

@@ -49,7 +49,7 @@ export default class Scrape extends BaseCommand {
   static override strict = false;
   static override args = {
     infohash: Args.string({
-      description: '40-hex infohash or magnet link; - reads stdin (one per line, or NDJSON records with an "infohash" field)',
+      description: '40-hex infohash or magnet link (btih: 40 hex or 32 base32); - reads stdin (one per line, or NDJSON records with an "infohash" field)',
       required: false,
     }),
   };
