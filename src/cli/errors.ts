@@ -6,6 +6,7 @@ export { printable, quote } from '../core/util/quote.js';
 
 /** The longest error line printed; a message quoting input properly never comes close. */
 const MAX_LINE = 300;
+
 export class CliError extends Error {
   constructor(message: string, readonly exitCode: number = 2) {
     super(message);
