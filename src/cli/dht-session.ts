@@ -13,7 +13,7 @@ import { idFromHex, randomId } from '../core/dht/node-id.js';
 import { loadRoutingFile, restoreRoutingTable, saveRoutingFile } from '../core/dht/routing-persistence.js';
 import { RoutingTable } from '../core/dht/routing-table.js';
 import { defaultRoutingFile } from '../core/paths.js';
-import { BadInputError, CliError } from './errors.js';
+import { BadInputError, CliError, quote } from './errors.js';
 import { durationFlag } from './base-command.js';
 import type { Family } from '../core/wire/types.js';
 
@@ -95,7 +95,7 @@ function bindAddresses(flags: DhtFlagValues, contacts: string[], families: reado
       const fam = ipFamily(text);
       if (fam !== 0) return { host: text, port: flags.port };
       const parsed = parseEndpoint(text);
-      if (!parsed.ok || parsed.value.kind === 'name') throw new BadInputError(`--bind: '${text}' is not an IP address or IP:port`);
+      if (!parsed.ok || parsed.value.kind === 'name') throw new BadInputError(`--bind: ${quote(text)} is not an IP address or IP:port`);
       return { host: parsed.value.host, port: parsed.value.port };
     });
   }
@@ -182,6 +182,7 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
     table,
     bootstrap,
     allowContact: (host, port) => !policy.isBogon(host, port) && policy.mayQuery(host, port),
+    allowPeer: (host, port) => !policy.isBogonPeer(host, port),
     lookupDefaults: { queryTimeoutMs: flags.timeout, oneContactPerIp: !local },
   });
 

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand, durationFlag } from '../cli/base-command.js';
 import { dhtFlags, openSession } from '../cli/dht-session.js';
 import { crawlFamilies, familiesOfFlag, familyFlag } from '../cli/crawl-families.js';
-import { BadInputError, NothingFoundError } from '../cli/errors.js';
+import { BadInputError, NothingFoundError, quote } from '../cli/errors.js';
 import { dbFlag, openStore } from '../cli/store.js';
 import { describeStrategies, loadStrategyRegistry } from '../cli/strategy-plugins.js';
 import { createCrawl } from '../core/crawl/create.js';
@@ -47,11 +47,11 @@ export default class Crawl extends BaseCommand {
     const { flags } = await this.parse(Crawl);
     const registry = await loadStrategyRegistry(this.config);
     if (flags['list-strategies']) return this.listStrategies(registry, flags.json);
-    if (!registry.has(flags.strategy)) throw new BadInputError(`unknown strategy '${flags.strategy}' (known: ${registry.names().join(', ')})`);
+    if (!registry.has(flags.strategy)) throw new BadInputError(`unknown strategy ${quote(flags.strategy)} (known: ${registry.names().join(', ')})`);
     const strategyParams: Record<string, string> = {};
     for (const opt of flags['strategy-opt'] ?? []) {
       const eq = opt.indexOf('=');
-      if (eq <= 0) throw new BadInputError(`--strategy-opt '${opt}': expected key=value`);
+      if (eq <= 0) throw new BadInputError(`--strategy-opt ${quote(opt)}: expected key=value`);
       strategyParams[opt.slice(0, eq)] = opt.slice(eq + 1);
     }
     if (flags['no-db'] && (flags.db || flags.resume)) throw new BadInputError('--no-db cannot be combined with --db or --resume');

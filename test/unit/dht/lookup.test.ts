@@ -219,6 +219,25 @@ describe('get_peers lookup', () => {
     }
   });
 
+  it('drops port-0 peers always, and peers the allowPeer filter refuses; counts each distinct one', async () => {
+    const { clock, net, engine, bootstrap } = setup(300);
+    const infohash = randomBytesFrom(prng(23), 20);
+    const peers: Array<[PeerInfo, boolean]> = [
+      [{ host: '198.51.100.1', port: 6881, family: 4 }, true],
+      [{ host: '198.51.100.2', port: 0, family: 4 }, false],
+      [{ host: '0.0.0.0', port: 6881, family: 4 }, false],
+      [{ host: '2001:db8::1', port: 0, family: 6 }, false],
+    ];
+    net.storePeers(infohash, peers, 5); // five holders return the same bad peers: counted once each
+    const open = await clock.run(getPeers({ engine, clock, target: infohash, bootstrap }));
+    expect(open.peers.map((p) => `${p.peer.host}:${p.peer.port}`).sort()).toEqual(['0.0.0.0:6881', '198.51.100.1:6881']);
+    expect(open.stats.droppedPeers).toBe(2);
+    const filtered = await clock.run(getPeers({ engine, clock, target: infohash, bootstrap, allowPeer: noBogons }));
+    expect(filtered.peers.map((p) => `${p.peer.host}:${p.peer.port}`)).toEqual(['198.51.100.1:6881']);
+    expect(filtered.stats.droppedPeers).toBe(3);
+    expect(filtered.droppedPeers.map((p) => `${p.host}:${p.port}`).sort()).toEqual(['0.0.0.0:6881', '198.51.100.2:0', '2001:db8::1:0']);
+  });
+
   it('passes noseed, and lets a custom method see every reply', async () => {
     const { clock, net, engine, bootstrap } = setup(200);
     const infohash = randomBytesFrom(prng(22), 20);
