@@ -15,6 +15,7 @@ import { RoutingTable } from '../core/dht/routing-table.js';
 import { defaultRoutingFile } from '../core/paths.js';
 import { BadInputError, CliError } from './errors.js';
 import { durationFlag } from './base-command.js';
+import { onSignalShutdown } from './signals.js';
 
 /** The public routers (PROTOCOL.md §6); used only when nothing else is known. */
 export const PUBLIC_ROUTERS = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881', 'dht.libtorrent.org:25401'];
@@ -189,6 +190,8 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
     if (!r.ok) warn(`warning: ${r.error}`);
   };
   let closed = false;
+  // A command ended by a signal without closing its session still keeps what it learnt.
+  const unregister = onSignalShutdown(save);
   return {
     node,
     engine,
@@ -201,6 +204,7 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
     async close(o = {}) {
       if (closed) return;
       closed = true;
+      unregister();
       if (o.save !== false) await save();
       await engine.close();
       await transport.close();

@@ -76,6 +76,8 @@ export default class Node extends BaseCommand {
     'save-every': durationFlag({ description: 'how often to save the routing table', default: 10 * 60_000 }),
   };
 
+  static override service = true;
+
   private infohashEvents = 0;
   private readonly distinct = new Set<string>();
   private readonly startedAt = Date.now();
@@ -87,9 +89,10 @@ export default class Node extends BaseCommand {
     if (sampleIntervalS > DEFAULT_SAMPLE_INTERVAL_S) throw new BadInputError('--sample-interval: at most 6h (BEP 51)');
 
     const stop = new StopController();
+    const signal = this.stopSignal();
     const onSignal = (): void => stop.stop('signal');
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    if (signal.aborted) onSignal();
+    else signal.addEventListener('abort', onSignal, { once: true });
     this.stdout.on('closed', () => stop.stop('stdout closed'));
     const clock = new RealClock();
     const durationTimer = flags.duration !== undefined ? clock.setTimeout(() => stop.stop('duration'), flags.duration) : null;
@@ -126,8 +129,7 @@ export default class Node extends BaseCommand {
         break;
       }
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      signal.removeEventListener('abort', onSignal);
       if (durationTimer) clock.clearTimeout(durationTimer);
     }
     const final = { summary: 'node', reason: stop.reason ?? 'stopped', ...summary };
