@@ -60,7 +60,7 @@ export default class GetPeers extends BaseCommand {
           ...(flags.raw ? { replies } : {}),
         };
         if (flags.json) {
-          this.stdout.record(rec);
+          await this.stdout.recordAndWait(rec);
           continue;
         }
         progress.log(`infohash ${rec.infohash}: ${rec.peers_count} peers from ${result.closest.length} closest nodes; ${statsLine(result)}`);
