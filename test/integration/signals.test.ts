@@ -4,7 +4,7 @@
 // handler it brings) is on, as it is for a user.
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ndjson, runCli, tempHome } from '../support/cli.js';
@@ -117,6 +117,31 @@ describe('signals off a terminal', () => {
     const printed = ndjson(out);
     expect(s.unique_infohashes).toBe(printed.length); // every record found was printed, none twice
   }, 180_000);
+
+  it('routing save: SIGTERM ends the filling; nothing answered, so FILE is left alone; 143', async () => {
+    const silent = createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', () => resolve()));
+    try {
+      const home = tempHome();
+      const file = join(home, 'table.json');
+      const args = ['routing', 'save', file, '--bootstrap', `127.0.0.1:${silent.address().port}`, '--fresh', '--duration', '120s', '--json'];
+      const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', join(ROOT, 'bin', 'dev.js'), ...args], {
+        cwd: ROOT,
+        env: { ...process.env, BITSCRAPE_LOOPBACK_ONLY: '1', XDG_DATA_HOME: join(home, 'data') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      await new Promise<void>((resolve) => silent.once('message', () => resolve())); // filling has begun
+      child.kill('SIGTERM');
+      expect(await exited, err).toBe(143);
+      expect(err).toMatch(/no node answered/);
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      silent.close();
+    }
+  }, 90_000);
 
   it('a probe (ping of a silent node) ends on the first SIGINT with 130', async () => {
     const silent = createSocket('udp4');
