@@ -1,9 +1,12 @@
 // The shared base of every command: --json (NDJSON straight to stdout, never oclif's pretty JSON),
-// --debug, one-line errors with ARCHITECTURE.md's exit codes, and stdin inputs with `-`.
+// --debug, one-line errors with ARCHITECTURE.md's exit codes, stdin inputs with `-`, and SIGINT /
+// SIGTERM (signals.ts): a long command calls stopSignal() and stops when it aborts; the exit code
+// after a signal is decided here, once, for every command.
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { createInterface } from 'node:readline';
 import { CliError, oneLine, parseErrorLine, printable, quote } from './errors.js';
 import { parseDuration } from './duration.js';
+import { SIGNAL_EXIT_CODES, SignalGuard, setActiveGuard } from './signals.js';
 import { StdoutWriter } from '../output/stdout.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
@@ -29,7 +32,49 @@ export abstract class BaseCommand extends Command {
     debug: Flags.boolean({ description: 'show stack traces of errors', hidden: false }),
   };
 
+  /** Services (node, testnet) exit 0 after SIGINT / SIGTERM; every other command 130 / 143. */
+  static service = false;
+
   protected stdout = new StdoutWriter();
+
+  protected readonly signals = new SignalGuard({
+    exit: (code) => process.exit(code),
+    note: (text) => this.note(text),
+    settle: () => this.stdout.settle(),
+  });
+
+  override async init(): Promise<void> {
+    await super.init();
+    setActiveGuard(this.signals);
+    this.signals.install();
+    // a reader that stopped reading must not hold a stopping run
+    this.signals.signal.addEventListener('abort', () => this.stdout.release(), { once: true });
+  }
+
+  /**
+   * For commands that stop cleanly: the returned signal aborts on the first SIGINT / SIGTERM; the
+   * command then stops sending, flushes, saves and prints its summary, and returns. A second
+   * signal exits at once. Commands that never call this are ended by the first signal.
+   */
+  protected stopSignal(): AbortSignal {
+    return this.signals.takeOver();
+  }
+
+  /** The signal that stopped the run, if one did. */
+  protected get stoppedBySignal(): 'SIGINT' | 'SIGTERM' | null {
+    return this.signals.received;
+  }
+
+  /** After a signal: what the reader will still take (bounded), then the exit code of the contract. */
+  override async finally(err: Error | undefined): Promise<unknown> {
+    this.signals.end();
+    const received = this.signals.received;
+    if (received !== null) {
+      await this.stdout.settle();
+      this.exit((this.constructor as typeof BaseCommand).service ? 0 : SIGNAL_EXIT_CODES[received]);
+    }
+    return super.finally(err);
+  }
 
   /** Reads inputs from arguments; `-` means one input per line from stdin. Blank lines and # comments are skipped. */
   protected async *inputs(args: string[]): AsyncGenerator<InputLine> {

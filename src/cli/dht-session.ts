@@ -16,6 +16,7 @@ import { defaultRoutingFile } from '../core/paths.js';
 import { BadInputError, CliError, quote } from './errors.js';
 import { durationFlag } from './base-command.js';
 import type { Family } from '../core/wire/types.js';
+import { onSignalShutdown } from './signals.js';
 
 /** The public routers (PROTOCOL.md §6); used only when nothing else is known. */
 export const PUBLIC_ROUTERS = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881', 'dht.libtorrent.org:25401'];
@@ -193,6 +194,8 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
     if (!r.ok) warn(`warning: ${r.error}`);
   };
   let closed = false;
+  // A command ended by a signal without closing its session still keeps what it learnt.
+  const unregister = onSignalShutdown(save);
   return {
     node,
     engine,
@@ -205,6 +208,7 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
     async close(o = {}) {
       if (closed) return;
       closed = true;
+      unregister();
       if (o.save !== false) await save();
       await engine.close();
       await transport.close();

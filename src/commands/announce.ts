@@ -57,7 +57,7 @@ export default class Announce extends BaseCommand {
           lookup: lookupStats(lookup),
         };
         if (flags.json) {
-          this.stdout.record(rec);
+          await this.stdout.recordAndWait(rec);
           continue;
         }
         progress.log(`infohash ${rec.infohash}: accepted by ${ok} of ${results.length} nodes; lookup ${statsLine(lookup)}`);

@@ -59,11 +59,10 @@ export default class Crawl extends BaseCommand {
     if (flags.resume && !useDb) throw new BadInputError('--resume needs the database (--db)');
     const store = useDb ? openStore(flags.db) : undefined;
 
-    const controller = new AbortController();
-    const stop = (): void => controller.abort();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    this.stdout.once('closed', stop);
+    // Ctrl-C / SIGTERM (the base command picks the exit code) or a closed stdout: stop, flush, save.
+    const closed = new AbortController();
+    this.stdout.once('closed', () => closed.abort());
+    const signal = AbortSignal.any([this.stopSignal(), closed.signal]);
     const progress = startProgress('crawl starting', flags.json ? false : undefined);
     const limits = {
       ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
@@ -76,7 +75,9 @@ export default class Crawl extends BaseCommand {
       registry,
       concurrency: flags.concurrency,
       limits,
-      signal: controller.signal,
+      signal,
+      // a slow reader pauses the crawl; no record is dropped
+      backpressure: () => (this.stdout.backlogged ? this.stdout.drained() : null),
       resume: flags.resume,
       ...(store ? { store } : {}),
       ...(flags['min-interval'] !== undefined ? { minIntervalS: flags['min-interval'] } : {}),
@@ -91,8 +92,6 @@ export default class Crawl extends BaseCommand {
       else await this.runLive(flags, common, progress, store);
     } finally {
       progress.stop();
-      process.removeListener('SIGINT', stop);
-      process.removeListener('SIGTERM', stop);
       store?.close();
     }
   }
@@ -130,7 +129,7 @@ export default class Crawl extends BaseCommand {
     }
     if (flags.json) this.note(JSON.stringify({ summary: 'crawl', ...summary, database: store ? true : false }));
     else this.note(renderKeyValues(crawlSummaryPairs(summary)));
-    if (summary.nodes_answered === 0 && !this.stdout.closed) throw new NothingFoundError('no node answered');
+    if (summary.nodes_answered === 0 && !this.stdout.closed && !this.stoppedBySignal) throw new NothingFoundError('no node answered');
   }
 
   private listStrategies(registry: StrategyRegistry, json: boolean): void {

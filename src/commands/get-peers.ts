@@ -63,7 +63,7 @@ export default class GetPeers extends BaseCommand {
           ...(flags.raw ? { replies } : {}),
         };
         if (flags.json) {
-          this.stdout.record(rec);
+          await this.stdout.recordAndWait(rec);
           continue;
         }
         const dropped = rec.dropped_peers > 0 ? ` (${rec.dropped_peers} dropped: port 0 or bogon)` : '';

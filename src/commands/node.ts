@@ -76,6 +76,8 @@ export default class Node extends BaseCommand {
     'save-every': durationFlag({ description: 'how often to save the routing table', default: 10 * 60_000 }),
   };
 
+  static override service = true;
+
   private infohashEvents = 0;
   private readonly distinct = new Set<string>();
   private readonly startedAt = Date.now();
@@ -87,9 +89,10 @@ export default class Node extends BaseCommand {
     if (sampleIntervalS > DEFAULT_SAMPLE_INTERVAL_S) throw new BadInputError('--sample-interval: at most 6h (BEP 51)');
 
     const stop = new StopController();
+    const signal = this.stopSignal();
     const onSignal = (): void => stop.stop('signal');
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    if (signal.aborted) onSignal();
+    else signal.addEventListener('abort', onSignal, { once: true });
     this.stdout.on('closed', () => stop.stop('stdout closed'));
     const clock = new RealClock();
     const durationTimer = flags.duration !== undefined ? clock.setTimeout(() => stop.stop('duration'), flags.duration) : null;
@@ -118,7 +121,7 @@ export default class Node extends BaseCommand {
         summary = result.summary;
         if (stop.reason === 'id change' && result.newId) {
           id = result.newId;
-          if (flags.json) this.stdout.record({ event: 'id_changed', id: idToHex(id), external_ip: result.externalIp ?? null });
+          if (flags.json) this.stdout.offer({ event: 'id_changed', id: idToHex(id), external_ip: result.externalIp ?? null });
           else this.note(`node: external IP ${result.externalIp}; restarting with BEP 42 id ${idToHex(id)}`);
           stop.reset();
           continue;
@@ -126,8 +129,7 @@ export default class Node extends BaseCommand {
         break;
       }
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      signal.removeEventListener('abort', onSignal);
       if (durationTimer) clock.clearTimeout(durationTimer);
     }
     const final = { summary: 'node', reason: stop.reason ?? 'stopped', ...summary };
@@ -192,7 +194,7 @@ export default class Node extends BaseCommand {
 
     const addresses = session.transport.endpoints.map((e) => address(e));
     if (json) {
-      this.stdout.record({
+      this.stdout.offer({
         event: 'started',
         id: idToHex(node.table.id),
         addresses,
@@ -205,7 +207,7 @@ export default class Node extends BaseCommand {
     }
 
     const statsTimer = setInterval(() => {
-      if (json) this.stdout.record({ event: 'stats', ...stats() });
+      if (json) this.stdout.offer({ event: 'stats', ...stats() });
       else this.note(`node: ${humanStats(stats())}`);
     }, flags['stats-every']);
 
@@ -224,7 +226,7 @@ export default class Node extends BaseCommand {
     try {
       const bootstrap = service.start().then((result) => {
         const rec = { event: 'bootstrapped', nodes: node.table.size, queries: result.stats.queries, replies: result.stats.replies, ms: ms(result.stats.ms) };
-        if (json) this.stdout.record(rec);
+        if (json) this.stdout.offer(rec);
         else this.note(`node: bootstrapped, ${rec.nodes} nodes in the table (${rec.replies}/${rec.queries} queries answered in ${formatDuration(rec.ms)})`);
       });
       bootstrap.catch(() => undefined);
@@ -245,7 +247,7 @@ export default class Node extends BaseCommand {
     this.infohashEvents++;
     const hex = idToHex(ih);
     if (this.distinct.size < DISTINCT_CAP) this.distinct.add(hex);
-    if (json) this.stdout.record({ event: 'infohash', infohash: hex, kind, from: address(from), at: new Date().toISOString() });
+    if (json) this.stdout.offer({ event: 'infohash', infohash: hex, kind, from: address(from), at: new Date().toISOString() });
   }
 
   private stats(session: DhtSession, responder: Responder, service: NodeService, peers: PeerStore, items: ItemStore, itemStats: ItemHandlerStats): Record<string, unknown> {
@@ -287,6 +289,8 @@ export default class Node extends BaseCommand {
       pings_sent: service.counters.pingsSent,
       refreshes: service.counters.refreshes,
       external_ip: consensus?.ip ?? null,
+      // --json events the reader was too slow for (dropped rather than queued without bound)
+      events_dropped: this.stdout.dropped,
       cpu_user_us: cpu.user,
       cpu_system_us: cpu.system,
       rss_bytes: process.memoryUsage.rss(),
@@ -301,6 +305,7 @@ function humanStats(s: Record<string, unknown>): string {
     `${s.nodes} nodes (${s.good} good, ${s.buckets} buckets); ` +
     `${s.queries_in} queries in (${rate}/s), ${s.answered} answered, ${s.errors} errors, ${s.rate_limited} rate-limited, ${s.refused} refused; ` +
     `${s.infohashes_seen} info-hashes seen (${s.infohashes_distinct} distinct), ${s.infohashes_stored} stored; ` +
+    (Number(s.events_dropped) > 0 ? `${s.events_dropped} events dropped (slow reader); ` : '') +
     `rss ${Math.round(Number(s.rss_bytes ?? 0) / 1048576)} MB`
   );
 }

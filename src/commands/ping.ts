@@ -60,7 +60,7 @@ export default class Ping extends BaseCommand {
           rec = { ...base, ok: false, error: describeFailure(out) };
           rows.push([rec.address as string, '', '', '', '', '', rec.error as string]);
         }
-        if (flags.json) this.stdout.record(rec);
+        if (flags.json) await this.stdout.recordAndWait(rec);
       }
     } finally {
       progress.stop();

@@ -103,7 +103,7 @@ export default class Sample extends BaseCommand {
           };
           rows.push([rec.address as string, '', '', '', '', String(rec.client ?? ''), notSupported ? `not supported (${rec.error})` : (rec.error as string)]);
         }
-        if (flags.json) this.stdout.record(rec);
+        if (flags.json) await this.stdout.recordAndWait(rec);
       }
     } finally {
       progress.stop();

@@ -100,14 +100,15 @@ export default class Scrape extends BaseCommand {
 
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
-    let interrupted = false;
     const abort = new AbortController();
-    const onSigint = (): void => {
-      interrupted = true;
+    // Ctrl-C / SIGTERM: lookups in flight are cut short; what finished is printed and stored.
+    const signal = this.stopSignal();
+    const onSignal = (): void => {
       abort.abort();
       stop();
     };
-    process.once('SIGINT', onSigint);
+    if (signal.aborted) onSignal();
+    else signal.addEventListener('abort', onSignal, { once: true });
     // A closed stdout (`| head`) takes no new infohashes; scrapes in flight finish only when
     // their results still go somewhere (the database).
     this.stdout.once('closed', () => {
@@ -136,7 +137,8 @@ export default class Scrape extends BaseCommand {
         if (answered(r)) tally.answered++;
         if (r.peers.length > 0) tally.withPeers++;
         tally.droppedPeers += r.droppedPeers;
-        if (flags.json) this.stdout.record(scrapeRecord(r, { peers: flags.peers, scrapedAt }));
+        // a slow reader pauses the intake (the pool starts no new scrape until it catches up)
+        if (flags.json) await this.stdout.recordAndWait(scrapeRecord(r, { peers: flags.peers, scrapedAt }));
         else rows.push(r);
         // Results finished after stdout went away are still stored. Nobody answering says nothing about the swarm: leave such rows for a later scrape.
         if (store && answered(r)) {
@@ -146,7 +148,7 @@ export default class Scrape extends BaseCommand {
         progress.update(`scraped ${tally.answered}/${tally.infohashes} (${tally.withPeers} with peers)`);
       }
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      signal.removeEventListener('abort', onSignal);
       progress.stop();
       try {
         flushRows();
@@ -157,10 +159,11 @@ export default class Scrape extends BaseCommand {
     }
 
     if (!flags.json && rows.length > 0) this.stdout.text(this.table(rows, flags.peers) + '\n');
+    const interrupted = this.stoppedBySignal !== null;
     this.summary(tally, Date.now() - started, flags.json, store !== null, interrupted);
 
+    if (interrupted) return; // the base command exits 130 / 143
     if (tally.badInputs > 0) this.exit(2);
-    if (interrupted) this.exit(130);
     if (tally.infohashes === 0) {
       this.note(flags['from-db'] ? 'scrape: no infohash in the database needs a scrape' : 'scrape: no infohash in the input');
       return;

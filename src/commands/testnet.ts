@@ -25,6 +25,8 @@ export default class TestnetCommand extends BaseCommand {
     'state-file': Flags.string({ description: 'also write the JSON state to this file (atomically, once the network is ready)' }),
   };
 
+  static override service = true;
+
   async run(): Promise<void> {
     const { flags } = await this.parse(TestnetCommand);
     if (ipFamily(flags.host) === 0 || !isLoopback(flags.host)) throw new BadInputError(`--host: ${quote(flags.host)} is not a loopback IP address`);
@@ -33,14 +35,10 @@ export default class TestnetCommand extends BaseCommand {
     }
 
     // Signals may come while the network is still starting: remember them and stop once it is up.
-    let stopRequested: string | null = null;
+    const signal = this.stopSignal();
     let wake: (() => void) | null = null;
-    const onSignal = (sig: NodeJS.Signals): void => {
-      stopRequested = sig;
-      wake?.();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const onSignal = (): void => wake?.();
+    signal.addEventListener('abort', onSignal, { once: true });
 
     const started = Date.now();
     const progress = flags.json ? startProgress('', false) : startProgress(`starting ${flags.nodes} nodes`);
@@ -57,8 +55,7 @@ export default class TestnetCommand extends BaseCommand {
       });
     } catch (err) {
       progress.stop();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      signal.removeEventListener('abort', onSignal);
       throw new CliError(`testnet: ${(err as Error).message}`, 2);
     }
     progress.stop();
@@ -85,7 +82,7 @@ export default class TestnetCommand extends BaseCommand {
         this.stdout.text(JSON.stringify(state, null, 2) + '\n');
       }
 
-      if (!stopRequested) {
+      if (!signal.aborted) {
         await new Promise<void>((resolve) => {
           wake = resolve;
           // Unref'd: the nodes' sockets are what keeps the process running meanwhile.
@@ -95,9 +92,8 @@ export default class TestnetCommand extends BaseCommand {
     } finally {
       const stats = net.stats();
       await net.close();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      const summary = { summary: 'testnet', ...stats, reason: stopRequested ?? 'duration', elapsed_ms: Date.now() - started };
+      signal.removeEventListener('abort', onSignal);
+      const summary = { summary: 'testnet', ...stats, reason: this.stoppedBySignal ?? 'duration', elapsed_ms: Date.now() - started };
       if (flags.json) this.note(JSON.stringify(summary));
       else {
         this.note(

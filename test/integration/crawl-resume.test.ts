@@ -4,6 +4,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, ndjson, runCli, tempHome } from '../support/cli.js';
+import { SqliteStore } from '../../src/core/crawl/store/sqlite-store.js';
+import { Testnet } from '../../src/core/dht/testnet.js';
 
 describe('interrupted crawls', () => {
   it('after kill -9, every infohash already printed is in the database', async () => {
@@ -37,6 +39,57 @@ describe('interrupted crawls', () => {
     const missing = printed.filter((ih) => !stored.has(ih));
     expect(missing).toEqual([]);
   }, 120_000);
+
+  it('a live crawl killed with SIGKILL a few seconds in can --resume (checkpoints every few seconds)', async () => {
+    const net = await Testnet.start({ nodes: 24, infohashes: 60, seed: 8 });
+    const home = tempHome();
+    const db = join(home, 'live.db');
+    const args = ['crawl', '--bootstrap', net.state().bootstrap, '--fresh', '--json', '--db', db];
+    // --rate 4: a pass over 24 nodes (lookups included) takes 10 s or more, so the crawl is
+    // still running at its first checkpoint
+    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', join(ROOT, 'bin', 'dev.js'), ...args, '--rate', '4'], {
+      cwd: ROOT,
+      env: { ...process.env, BITSCRAPE_LOOPBACK_ONLY: '1', XDG_DATA_HOME: join(home, 'data') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no record; stderr: ${err}`)), 60_000);
+        child.stdout.once('data', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      const savedState = (): unknown => {
+        const store = new SqliteStore(db, { readonly: true });
+        try {
+          return store.loadState('crawl:keyspace');
+        } finally {
+          store.close();
+        }
+      };
+      // a checkpoint within seconds of the first record (it used to take a minute)
+      const deadline = Date.now() + 30_000;
+      while (savedState() === undefined) {
+        expect(Date.now() < deadline && child.exitCode === null, `no checkpoint; stderr: ${err}`).toBe(true);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('close', r));
+
+      const resumed = await runCli([...args, '--resume', '--max-queries', '3'], { home, timeoutMs: 60_000 });
+      // 1 when what was left of the pass had nobody new to ask within 3 queries
+      expect([0, 1], resumed.stderr).toContain(resumed.code);
+      const s = JSON.parse(resumed.stderr.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
+      expect(s.resumed).toBe(true);
+      expect(s.resumed_from.queries_sent).toBeGreaterThan(0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await net.close();
+    }
+  }, 180_000);
 
   it('--resume continues a traversal that stopped early and finishes it', async () => {
     const home = tempHome();

@@ -22,6 +22,7 @@ export default class DbExport extends BaseCommand {
       for (const row of store.listInfohashes(query)) {
         if (!this.stdout.record(infohashRecord(row))) break;
         n++;
+        if (this.stdout.backlogged) await this.stdout.drained(); // a slow reader: wait, never buffer the database
       }
     } finally {
       store.close();

@@ -23,6 +23,7 @@ export default class DbList extends BaseCommand {
       for (const row of store.listInfohashes(query)) {
         if (flags.json) {
           if (!this.stdout.record(infohashRecord(row))) break;
+          if (this.stdout.backlogged) await this.stdout.drained();
         } else {
           const r = infohashRecord(row);
           rows.push([row.infohash, String(r.first_seen), row.times_seen, row.source_client ?? '', row.seeders ?? '', row.leechers ?? '']);

@@ -32,15 +32,17 @@ export default class RoutingSave extends BaseCommand {
     const { args, flags } = await this.parse(RoutingSave);
     const session = await openSession(flags, { readOnly: true });
     const progress = flags.json ? startProgress('', false) : startProgress('bootstrapping');
+    // A closed stdout or Ctrl-C / SIGTERM ends the filling early; what was learnt is still written.
     const abort = new AbortController();
     const onClosed = (): void => abort.abort();
     this.stdout.on('closed', onClosed);
+    const signal = AbortSignal.any([abort.signal, this.stopSignal()]);
     try {
       const { node } = session;
       const fill = await fillTable(node, {
         durationMs: flags.duration,
         minNodes: flags['min-nodes'],
-        signal: abort.signal,
+        signal,
         onLookup: (n, size) => progress.update(`${size} nodes after ${n} lookups`),
       });
       progress.stop();
@@ -102,7 +104,7 @@ function describeEnd(end: string): string {
     case 'max_lookups':
       return 'lookup cap reached';
     case 'aborted':
-      return 'stdout closed';
+      return 'interrupted';
     default:
       return 'nobody answered';
   }

@@ -19,6 +19,7 @@ import { toHex } from '../wire/hex.js';
 import type { Family, KrpcResponse, NodeInfo } from '../wire/types.js';
 import { decodeVersion } from '../wire/version.js';
 import { BatchWriter } from './store/batch-writer.js';
+import { Checkpointer, DEFAULT_CHECKPOINT_EVERY_MS, restoreTraversal, savedState } from './checkpoint.js';
 import type { InfohashRecord, InfohashStore, NodeRecord, RecordResult } from './store/types.js';
 import { EndpointMap, Key20Set } from './collections.js';
 import { Sanitizer, type SanitizerOptions } from './sanitizer.js';
@@ -67,8 +68,13 @@ export interface CrawlEngineOptions {
   resume?: boolean;
   /** Store key of the saved state (default 'crawl:<strategy name>', plus ':v6' for IPv6). */
   stateKey?: string;
-  /** Save the traversal state this often (engine clock ms; default 60 s). */
+  /** Save the traversal state this often when it has changed (engine clock ms; default 5 s; 0 never). */
   checkpointEveryMs?: number;
+  /**
+   * Output backpressure: while it returns a promise (a slow stdout reader), no new query is sent;
+   * queries in flight finish and their records are still delivered. The promise must not reject.
+   */
+  backpressure?(): Promise<void> | null;
   /** Infohash batches: flush at this many records or this long after the first (default 500 / 250 ms). */
   batch?: { maxItems?: number; maxDelayMs?: number };
   /** Fill the routing table first when it holds fewer than this many nodes (default 8; 0 never). */
@@ -90,16 +96,6 @@ const QUERIED = 2;
 const ANSWERED = 4;
 const ANSWERED_SAMPLE_ANY = 8;
 const SAMPLE_OK = 16;
-
-const STATE_VERSION = 1;
-
-interface SavedState {
-  v: number;
-  strategy: string;
-  saved_at: string;
-  engine: { queries_sent: number; unique_infohashes: number };
-  state: unknown;
-}
 
 /** A query on its way; `claimed` marks the ping that checks an unexpected id, with the answer it came with. */
 interface Flight {
@@ -136,8 +132,12 @@ export class CrawlEngine {
   private infohashWriter?: BatchWriter<InfohashRecord, RecordResult[]>;
   private nodeWriter?: BatchWriter<NodeRecord, unknown>;
   private storeError: unknown;
-  private checkpoint: Promise<boolean> | null = null;
+  private checkpointer?: Checkpointer;
   private seeded = false;
+  /** Waiting for the output (backpressure); the pump sends nothing meanwhile. */
+  private held = false;
+  /** Queries settled, for the checkpointer's "something changed". */
+  private settledCount = 0;
 
   private inFlight = 0;
   private queriesBase = 0;
@@ -215,8 +215,15 @@ export class CrawlEngine {
       const left = this.limits.durationMs - (this.clock.now() - this.startedAt);
       this.timers.push(this.clock.setTimeout(() => this.stop('duration'), Math.max(0, left)));
     }
-    const every = this.opts.checkpointEveryMs ?? 60_000;
-    if (store && every > 0) this.armCheckpoint(every);
+    if (store) {
+      this.checkpointer = new Checkpointer({
+        clock: this.clock,
+        everyMs: this.opts.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS,
+        mark: () => this.krpc.counters.queriesSent + this.settledCount,
+        save: () => (this.finished ? Promise.resolve(false) : this.saveState()),
+      });
+      this.checkpointer.start();
+    }
     if (this.opts.onProgress) this.armProgress(this.opts.progressEveryMs ?? 1000);
 
     this.pump();
@@ -229,7 +236,7 @@ export class CrawlEngine {
     const stoppedBy: StopReason = this.stopReason ?? 'done';
     let stateSaved = false;
     if (store) {
-      await this.checkpoint;
+      await this.checkpointer?.stop();
       await this.flushWriters();
       // stopped before the strategy was seeded: a saved traversal stays as it was
       if (this.storeError === undefined && this.seeded) {
@@ -312,7 +319,7 @@ export class CrawlEngine {
       do {
         this.repump = false;
         let refusedInARow = 0;
-        while (this.stopReason === null && !this.strategyDone && this.inFlight < this.concurrency) {
+        while (this.stopReason === null && !this.strategyDone && this.inFlight < this.concurrency && !this.holdForOutput()) {
           if (this.limits.maxQueries !== undefined && this.queriesForLimit() >= this.limits.maxQueries) {
             this.stop('max_queries');
             break;
@@ -353,6 +360,19 @@ export class CrawlEngine {
     if (this.finished) return;
     this.finished = true;
     this.resolveDone();
+  }
+
+  /** True while the output is behind; resumes the pump once it has caught up. */
+  private holdForOutput(): boolean {
+    if (this.held) return true;
+    const wait = this.opts.backpressure?.();
+    if (!wait) return false;
+    this.held = true;
+    void wait.then(() => {
+      this.held = false;
+      this.pump();
+    });
+    return true;
   }
 
   private armRetry(at: number): void {
@@ -403,6 +423,7 @@ export class CrawlEngine {
 
   private settle(flight: Flight, out: QueryOutcome): void {
     this.inFlight--;
+    this.settledCount++;
     if (this.finished) return;
     try {
       this.handleOutcome(flight, out);
@@ -664,21 +685,9 @@ export class CrawlEngine {
   private async restore(): Promise<boolean> {
     const store = this.opts.store;
     if (!store) return false;
-    const saved = (await store.loadState<SavedState>(this.stateKey)) ?? undefined;
-    if (!saved) {
-      this.log('crawl: no saved traversal to resume; starting a new pass');
-      return false;
-    }
-    if (saved.v !== STATE_VERSION || saved.strategy !== this.strategy.name || !this.strategy.restoreState) {
-      this.log('crawl: the saved traversal is not usable by this strategy; starting a new pass');
-      return false;
-    }
-    if (!this.strategy.restoreState(saved.state, this.ctx)) {
-      this.log('crawl: the saved traversal could not be restored; starting a new pass');
-      return false;
-    }
-    this.resumedFrom = { queries_sent: saved.engine?.queries_sent ?? 0, unique_infohashes: saved.engine?.unique_infohashes ?? 0, saved_at: saved.saved_at };
-    return true;
+    const from = await restoreTraversal(store, this.stateKey, this.strategy, this.ctx, (t) => this.log(t));
+    if (from) this.resumedFrom = from;
+    return from !== null;
   }
 
   /** Flushes the batches, then saves the traversal (so the saved state never runs ahead of the data). */
@@ -687,17 +696,8 @@ export class CrawlEngine {
     if (!store || !this.strategy.saveState) return false;
     await this.flushWriters();
     if (this.storeError !== undefined) return false;
-    const prev = this.resumedFrom;
-    const state: SavedState = {
-      v: STATE_VERSION,
-      strategy: this.strategy.name,
-      saved_at: new Date(this.wall()).toISOString(),
-      engine: {
-        queries_sent: (prev?.queries_sent ?? 0) + this.runQueries(),
-        unique_infohashes: (prev?.unique_infohashes ?? 0) + this.counts.unique,
-      },
-      state: this.strategy.saveState(),
-    };
+    const run = { queries: this.runQueries(), unique: this.counts.unique, savedAt: this.wall() };
+    const state = savedState(this.strategy, run, this.resumedFrom);
     try {
       await store.saveState(this.stateKey, state);
       return true;
@@ -705,18 +705,6 @@ export class CrawlEngine {
       this.onStoreError(err);
       return false;
     }
-  }
-
-  private armCheckpoint(every: number): void {
-    const tick = (): void => {
-      if (this.finished) return;
-      // one checkpoint at a time; run() waits for it before its own last save
-      this.checkpoint ??= this.saveState().finally(() => {
-        this.checkpoint = null;
-      });
-      this.timers.push(this.clock.setTimeout(tick, every));
-    };
-    this.timers.push(this.clock.setTimeout(tick, every));
   }
 
   private armProgress(every: number): void {

@@ -87,13 +87,27 @@ export function attachCrawler(net: Testnet, options: CrawlerOptions = {}): DhtNo
   });
 }
 
-/** Runs a crawl built on a testnet to its end on virtual time; stops it past maxVirtualMs. */
-export async function driveCrawl(net: Testnet, crawl: Crawl, maxVirtualMs = 7 * 24 * 3600_000): Promise<CrawlSummary> {
+/**
+ * Runs a crawl built on a testnet to its end on virtual time; stops it past maxVirtualMs. While
+ * `hold` returns a promise (the output is behind), virtual time stands still until it settles.
+ */
+export async function driveCrawl(
+  net: Testnet,
+  crawl: Crawl,
+  maxVirtualMs = 7 * 24 * 3600_000,
+  hold?: () => Promise<void> | null,
+): Promise<CrawlSummary> {
   let finished = false;
   const running = crawl.run().finally(() => {
     finished = true;
   });
-  await net.clock.runUntilAsync(() => finished, maxVirtualMs);
+  const end = net.clock.now() + maxVirtualMs;
+  for (;;) {
+    let wait: Promise<void> | null = null;
+    await net.clock.runUntilAsync(() => finished || (wait = hold?.() ?? null) !== null, Math.max(0, end - net.clock.now()));
+    if (finished || wait === null) break;
+    await wait;
+  }
   if (!finished) {
     crawl.stop();
     await net.clock.runUntilAsync(() => finished, 60_000);
@@ -167,7 +181,7 @@ export async function runTestnetCrawl(options: RunTestnetOptions): Promise<Testn
       onInfohash?.(r);
     },
   });
-  const summary = await driveCrawl(net, crawl, maxVirtualMs);
+  const summary = await driveCrawl(net, crawl, maxVirtualMs, crawlOpts.backpressure);
   const result: TestnetResult = {
     summary,
     recall: measureRecall(net.world, found, families),
