@@ -6,7 +6,7 @@ import { parseInfohashArgs } from '../cli/infohash-args.js';
 import { mapConcurrent } from '../core/util/pool.js';
 import { toHex } from '../core/wire/hex.js';
 import { lookupNodeRecord, lookupStats, statsLine } from '../output/lookup-records.js';
-import { address, bvalueToJson } from '../output/records.js';
+import { address, bvalueToJson, jsonLine } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
 import { renderTable } from '../output/table.js';
 
@@ -65,16 +65,21 @@ export default class GetPeers extends BaseCommand {
         }
         progress.log(`infohash ${rec.infohash}: ${rec.peers_count} peers from ${result.closest.length} closest nodes; ${statsLine(result)}`);
         if (rec.peers.length > 0) {
-          this.stdout.text(renderTable(['peer', 'given by (node ids)'], rec.peers.map((p) => [p.address, p.sources.map((s) => s.slice(0, 12)).join(' ')])) + '\n');
+          this.stdout.text(renderTable([{ header: 'peer' }, { header: 'given by (node ids)', hex: true, wrap: true }], rec.peers.map((p) => [p.address, p.sources.join(' ')])) + '\n');
         }
-        this.stdout.text(renderTable(['node id', 'address', 'shared bits', 'token', 'client'], rec.nodes.map((n) => [n.id, n.address, n.distance_bits, n.token ?? '', n.client ?? ''])) + '\n');
-        if (flags.raw) for (const r of replies) this.stdout.text(JSON.stringify(r) + '\n');
+        this.stdout.text(
+          renderTable(
+            [{ header: 'node id', hex: true }, { header: 'address' }, { header: 'shared bits', align: 'right' }, { header: 'token', hex: true, drop: 2 }, { header: 'client', drop: 1 }],
+            rec.nodes.map((n) => [n.id, n.address, n.distance_bits, n.token, n.client]),
+          ) + '\n',
+        );
+        if (flags.raw) for (const r of replies) this.stdout.text(jsonLine(r) + '\n');
       }
     } finally {
       progress.stop();
       await session.close();
     }
-    if (flags.json) this.note(JSON.stringify({ summary: 'get-peers', infohashes: infohashes.length, answered, with_peers: withPeers, bad_inputs: problems.length }));
+    if (flags.json) this.note(jsonLine({ summary: 'get-peers', infohashes: infohashes.length, answered, with_peers: withPeers, bad_inputs: problems.length }));
     if (problems.length > 0) this.exit(2);
     if (answered === 0 && !this.stdout.closed) throw new NothingFoundError('no node answered');
   }

@@ -2,6 +2,7 @@
 // arrive) or human text. A closed stdout (`| head`) flips `closed` so the command can stop early,
 // save what it must and still exit 0.
 import { EventEmitter } from 'node:events';
+import { jsonLine } from './records.js';
 
 export type JsonRecord = Record<string, unknown>;
 
@@ -15,10 +16,10 @@ export class StdoutWriter extends EventEmitter {
     out.on('error', () => this.markClosed());
   }
 
-  /** One NDJSON line. Returns false once stdout is gone. */
+  /** One NDJSON line (numbers rounded: records.ts). Returns false once stdout is gone. */
   record(record: JsonRecord): boolean {
     this.records++;
-    return this.text(JSON.stringify(record) + '\n');
+    return this.text(jsonLine(record) + '\n');
   }
 
   text(chunk: string): boolean {
