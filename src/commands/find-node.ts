@@ -5,7 +5,8 @@ import { BadInputError, NothingFoundError } from '../cli/errors.js';
 import { idFromHex, randomId } from '../core/dht/node-id.js';
 import { toHex } from '../core/wire/hex.js';
 import { lookupNodeRecord, lookupStats, statsLine } from '../output/lookup-records.js';
-import { bvalueToJson, jsonLine, roundMs } from '../output/records.js';
+import { replyToJson } from '../output/krpc-json.js';
+import { jsonLine, roundMs } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
 import { renderTable } from '../output/table.js';
 
@@ -34,7 +35,7 @@ export default class FindNode extends BaseCommand {
     try {
       const result = await session.node.findNode(target, {
         alpha: flags.alpha,
-        ...(flags.raw ? { onReply: (msg, from) => replies.push({ from: toHex(from.id), reply: bvalueToJson(msg.rawBody) }) } : {}),
+        ...(flags.raw ? { onReply: (msg, from) => replies.push({ from: toHex(from.id), reply: replyToJson(msg.rawBody) }) } : {}),
       });
       progress.stop();
       const records = result.closest.map((n) => ({ target: toHex(target), ...lookupNodeRecord(n, target) }));

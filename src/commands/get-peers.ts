@@ -6,7 +6,8 @@ import { parseInfohashArgs } from '../cli/infohash-args.js';
 import { mapConcurrent } from '../core/util/pool.js';
 import { toHex } from '../core/wire/hex.js';
 import { lookupNodeRecord, lookupStats, statsLine } from '../output/lookup-records.js';
-import { address, bvalueToJson, jsonLine } from '../output/records.js';
+import { replyToJson } from '../output/krpc-json.js';
+import { address, jsonLine } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
 import { renderTable } from '../output/table.js';
 
@@ -41,7 +42,7 @@ export default class GetPeers extends BaseCommand {
         const result = await session.node.getPeers(ih, {
           alpha: flags.alpha,
           noseed: flags.noseed,
-          ...(flags.raw ? { onReply: (msg, from) => replies.push({ from: toHex(from.id), reply: bvalueToJson(msg.rawBody) }) } : {}),
+          ...(flags.raw ? { onReply: (msg, from) => replies.push({ from: toHex(from.id), reply: replyToJson(msg.rawBody) }) } : {}),
         });
         return { ih, result, replies };
       })) {

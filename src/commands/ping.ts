@@ -7,7 +7,8 @@ import { bep42Ok, isBep42Exempt } from '../core/dht/bep42.js';
 import { describeFailure } from '../core/dht/dht-node.js';
 import { mapConcurrent } from '../core/util/pool.js';
 import { toHex } from '../core/wire/hex.js';
-import { address, bvalueToJson, roundMs, versionFields } from '../output/records.js';
+import { replyToJson } from '../output/krpc-json.js';
+import { address, roundMs, versionFields } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
 import { renderTable, type Cell, type Column } from '../output/table.js';
 
@@ -63,7 +64,7 @@ export default class Ping extends BaseCommand {
             ip: out.msg.ip ? address(out.msg.ip) : null,
             bep42_valid: bep42Ok(id, e.endpoint.host),
             bep42_exempt: isBep42Exempt(e.endpoint.host),
-            ...(flags.raw ? { reply: bvalueToJson(out.msg.rawBody) } : {}),
+            ...(flags.raw ? { reply: replyToJson(out.msg.rawBody) } : {}),
           };
           rows.push([rec.address as string, rec.id as string, rec.client as string | null, roundMs(out.rttMs), rec.ip as string | null, rec.bep42_exempt ? 'exempt' : rec.bep42_valid ? 'yes' : 'no', 'ok']);
         } else {
