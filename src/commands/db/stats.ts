@@ -16,7 +16,8 @@ export default class DbStats extends BaseCommand {
       const s = store.stats();
       const rec = { ...s, first_seen: iso(s.first_seen), last_seen: iso(s.last_seen) };
       if (flags.json) {
-        this.stdout.record(rec);
+        // An empty database has no rate and no times: those fields are left out, not null.
+        this.stdout.record(Object.fromEntries(Object.entries(rec).filter(([, v]) => v !== null)));
         return;
       }
       this.stdout.text(
