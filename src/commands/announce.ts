@@ -8,7 +8,7 @@ import { toHex } from '../core/wire/hex.js';
 import { lookupStats, statsLine } from '../output/lookup-records.js';
 import { address } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
-import { renderTable } from '../output/table.js';
+import { fitLine, renderTable } from '../output/table.js';
 
 export default class Announce extends BaseCommand {
   static override description = 'Announce ourselves as a peer: get_peers lookup, then announce_peer to the k closest nodes with their tokens';
@@ -60,7 +60,7 @@ export default class Announce extends BaseCommand {
           this.stdout.record(rec);
           continue;
         }
-        progress.log(`infohash ${rec.infohash}: accepted by ${ok} of ${results.length} nodes; lookup ${statsLine(lookup)}`);
+        progress.log(fitLine(`infohash ${rec.infohash}: accepted by ${ok} of ${results.length} nodes; lookup ${statsLine(lookup)}`));
         this.stdout.text(
           renderTable([{ header: 'node id', hex: true }, { header: 'address' }, { header: 'accepted' }, { header: 'detail', wrap: true }], rec.nodes.map((n) => [n.id, n.address, n.accepted ? 'yes' : 'no', n.error])) + '\n',
         );

@@ -8,7 +8,7 @@ import { lookupNodeRecord, lookupStats, statsLine } from '../output/lookup-recor
 import { replyToJson } from '../output/krpc-json.js';
 import { jsonLine, roundMs } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
-import { renderTable } from '../output/table.js';
+import { fitLine, renderTable } from '../output/table.js';
 
 export default class FindNode extends BaseCommand {
   static override description = 'Iterative find_node: the k closest nodes to a target id';
@@ -51,7 +51,7 @@ export default class FindNode extends BaseCommand {
           ) + '\n',
         );
         for (const r of replies) this.stdout.text(jsonLine(r) + '\n');
-        this.note(`target ${toHex(target)}: ${records.length} nodes; ${statsLine(result)}`);
+        this.note(fitLine(`target ${toHex(target)}: ${records.length} nodes; ${statsLine(result)}`));
       }
       if (records.length === 0) throw new NothingFoundError(`no node answered (${statsLine(result)})`);
     } finally {

@@ -9,7 +9,7 @@ import { lookupNodeRecord, lookupStats, statsLine } from '../output/lookup-recor
 import { replyToJson } from '../output/krpc-json.js';
 import { address, jsonLine } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
-import { renderTable } from '../output/table.js';
+import { fitLine, renderTable } from '../output/table.js';
 
 export default class GetPeers extends BaseCommand {
   static override description = 'Iterative get_peers: peers of an infohash, the nodes that gave them, and write tokens';
@@ -64,7 +64,7 @@ export default class GetPeers extends BaseCommand {
           this.stdout.record(rec);
           continue;
         }
-        progress.log(`infohash ${rec.infohash}: ${rec.peers_count} peers from ${result.closest.length} closest nodes; ${statsLine(result)}`);
+        progress.log(fitLine(`infohash ${rec.infohash}: ${rec.peers_count} peers from ${result.closest.length} closest nodes; ${statsLine(result)}`));
         if (rec.peers.length > 0) {
           this.stdout.text(renderTable([{ header: 'peer' }, { header: 'given by (node ids)', hex: true, wrap: true }], rec.peers.map((p) => [p.address, p.sources.join(' ')])) + '\n');
         }

@@ -9,7 +9,7 @@ import { fromHex, toHex } from '../core/wire/hex.js';
 import { lookupStats, statsLine } from '../output/lookup-records.js';
 import { address } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
-import { renderKeyValues, type KeyValue } from '../output/table.js';
+import { fitLine, renderKeyValues, type KeyValue } from '../output/table.js';
 
 /** A seq for JSON: a number while it is exact, a decimal string beyond 2^53. */
 function seqJson(seq: bigint): number | string {
@@ -113,7 +113,7 @@ export default class Get extends BaseCommand {
       );
     }
     this.stdout.text(renderKeyValues(lines) + '\n');
-    this.note(`${r.holders} of ${r.lookup.stats.replies} answering nodes hold it; ${r.bad.length} bad item(s); lookup ${statsLine(r.lookup)}`);
+    this.note(fitLine(`${r.holders} of ${r.lookup.stats.replies} answering nodes hold it; ${r.bad.length} bad item(s); lookup ${statsLine(r.lookup)}`));
     for (const b of r.bad) this.note(`bad item from ${toHex(b.node.id)} ${address(b.node)}: ${b.reason}`);
   }
 }

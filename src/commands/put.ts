@@ -11,7 +11,7 @@ import { toHex } from '../core/wire/hex.js';
 import { lookupStats, statsLine } from '../output/lookup-records.js';
 import { address, versionFields } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
-import { renderKeyValues, renderTable } from '../output/table.js';
+import { fitLine, renderKeyValues, renderTable } from '../output/table.js';
 
 /** A seq for JSON: a number while it is exact, a decimal string beyond 2^53. */
 function seqJson(seq: bigint): number | string {
@@ -185,7 +185,7 @@ export default class Put extends BaseCommand {
     );
     if (!r) return;
     const nodes = (rec.nodes ?? []) as Array<{ id: string; address: string; stored: boolean; error?: string }>;
-    this.note(`stored on ${rec.stored} of ${nodes.length} nodes; lookup ${statsLine(r.before.lookup)}`);
+    this.note(fitLine(`stored on ${rec.stored} of ${nodes.length} nodes; lookup ${statsLine(r.before.lookup)}`));
     if (nodes.length > 0) {
       this.stdout.text(
         renderTable([{ header: 'node id', hex: true }, { header: 'address' }, { header: 'stored' }, { header: 'detail', wrap: true }], nodes.map((n) => [n.id, n.address, n.stored ? 'yes' : 'no', n.error])) + '\n',

@@ -11,7 +11,7 @@ import { toHex } from '../core/wire/hex.js';
 import { lookupStats, statsLine } from '../output/lookup-records.js';
 import { address, jsonLine, versionFields } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
-import { renderTable, type Cell, type Column } from '../output/table.js';
+import { fitLine, renderTable, type Cell, type Column } from '../output/table.js';
 
 interface SampleTarget {
   host: string;
@@ -76,7 +76,7 @@ export default class Sample extends BaseCommand {
         const lookup = await session.node.findNode(target);
         targets = lookup.closest;
         if (flags.json) this.note(jsonLine({ summary: 'sample-lookup', target: toHex(target), nodes: lookup.closest.length, ...lookupStats(lookup) }));
-        else progress.log(`lookup ${toHex(target)}: ${lookup.closest.length} nodes; ${statsLine(lookup)}`);
+        else progress.log(fitLine(`lookup ${toHex(target)}: ${lookup.closest.length} nodes; ${statsLine(lookup)}`));
       }
       progress.update(`sampling ${targets.length} node(s)`);
       for await (const { to, out } of mapConcurrent(targets, flags.concurrency, async (to: SampleTarget) => ({ to, out: await session.node.sample(to, target) }))) {

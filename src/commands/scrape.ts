@@ -19,7 +19,7 @@ import {
 } from '../core/scrape/index.js';
 import { toHex } from '../core/wire/hex.js';
 import { startProgress } from '../output/progress.js';
-import { renderTable, type Column } from '../output/table.js';
+import { fitLine, renderTable, type Column } from '../output/table.js';
 import { jsonLine } from '../output/records.js';
 
 /** Database rows are written in transactions of this many results. */
@@ -262,7 +262,7 @@ export default class Scrape extends BaseCommand {
       `${t.queries} queries`,
       ...(withDb ? [`${t.dbUpdated} database row${t.dbUpdated === 1 ? '' : 's'} updated`] : []),
     ];
-    this.note(`scrape: ${parts.join(', ')} in ${formatDuration(ms)}${interrupted ? ' (interrupted)' : ''}`);
+    this.note(fitLine(`scrape: ${parts.join(', ')} in ${formatDuration(ms)}${interrupted ? ' (interrupted)' : ''}`));
   }
 }
 

@@ -59,7 +59,7 @@ interface Layout {
   shown: number[];
   /** Width of each shown column. */
   widths: number[];
-  /** Whether hex is shortened. */
+  /** Whether hex may be shortened (where a whole value does not fit its column). */
   short: boolean;
 }
 
@@ -201,4 +201,16 @@ export function renderKeyValues(pairs: readonly KeyValue[], opts: RenderOptions 
     if (p[2]?.keep) keep.add(i);
   });
   return render([{ header: '' }, { header: '', wrap: true, hex: true }], shown.map((p) => [p[0], p[1]]), { ...opts, header: false }, keep);
+}
+
+/**
+ * A line of prose (a summary on stderr) for the terminal: wrapped at spaces to the width of
+ * `stream`, continuation lines indented by two; unchanged when it fits or off a terminal.
+ */
+export function fitLine(text: string, stream: NodeJS.WriteStream = process.stderr): string {
+  const width = outputWidth(stream);
+  if (displayWidth(text) <= width) return text;
+  const [first, ...rest] = wrapText(text, width);
+  const more = rest.length > 0 ? wrapText(rest.join(' '), Math.max(1, width - 2)).map((l) => `  ${l}`) : [];
+  return [first, ...more].join('\n');
 }

@@ -81,7 +81,13 @@ describe('human output at 80 columns', () => {
     for (const l of peers) expect(l).toMatch(new RegExp(`^${ADDR} +${SHORT_ID}( ${SHORT_ID})*$`));
     const withTokens = gp.lines.filter((l) => new RegExp(`^${SHORT_ID} {2}${ADDR} +\\d+ {2}[0-9a-f]{8} {2}BS \\S+$`).test(l));
     expect(withTokens.length).toBeGreaterThanOrEqual(8);
-  }, 2 * RUN_MS);
+
+    // The lookup summary on stderr: wrapped at spaces, continuation lines indented.
+    const note = await tty(['find-node', state.nodes[4].id, '--bootstrap', state.bootstrap, '--fresh'], 'stderr');
+    expect(note.lines.length).toBeGreaterThan(1);
+    for (const l of note.lines.slice(1)) expect(l).toMatch(/^ {2}\S/);
+    expect(note.lines.map((l) => l.trim()).join(' ')).toMatch(new RegExp(`^target ${state.nodes[4].id}: \\d+ nodes; \\d+ queries, \\d+ replies, \\d+ timeouts, \\d+ errors, \\d+ rounds, \\d+ ms \\(\\w+\\)$`));
+  }, 3 * RUN_MS);
 
   it('sample and announce: one line per node', async () => {
     const holder = state.infohashes[0].holders[0];

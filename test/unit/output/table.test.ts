@@ -1,7 +1,7 @@
 // The human-output renderer: tables and key-value blocks fitted to a width.
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../../src/core/net/prng.js';
-import { outputWidth, renderKeyValues, renderTable, type Column } from '../../../src/output/table.js';
+import { fitLine, outputWidth, renderKeyValues, renderTable, type Column } from '../../../src/output/table.js';
 import { displayWidth, printable, shortenHex, wrapText } from '../../../src/output/text.js';
 
 const ID_A = '3f2a000000000000000000000000000000009c1e';
@@ -121,6 +121,21 @@ describe('renderKeyValues', () => {
     expect(lines[2]).toMatch(/^clients {2}LT 2\.0\.8: 31/);
     expect(Math.max(...widths(out))).toBeLessThanOrEqual(60);
     expect(renderKeyValues(pairs, { width: Infinity })).toContain(sig);
+  });
+});
+
+describe('fitLine', () => {
+  it('wraps prose at spaces for a terminal, continuation lines indented; leaves it alone off a terminal', () => {
+    const text = 'target 3f2a000000000000000000000000000000009c1e: 8 nodes; 11 queries, 9 replies, 0 timeouts';
+    const saved = process.env.COLUMNS;
+    delete process.env.COLUMNS;
+    try {
+      const narrow = fitLine(text, { isTTY: true, columns: 50 } as unknown as NodeJS.WriteStream);
+      expect(narrow.split('\n')).toEqual([`target ${'3f2a000000000000000000000000000000009c1e'}: 8`, '  nodes; 11 queries, 9 replies, 0 timeouts']);
+    } finally {
+      if (saved !== undefined) process.env.COLUMNS = saved;
+    }
+    expect(fitLine(text, { isTTY: false } as unknown as NodeJS.WriteStream)).toBe(text);
   });
 });
 
