@@ -1,4 +1,6 @@
 // How numbers are shaped in every record and summary, and which summary fields are left out.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { CrawlSummary } from '../../../src/core/crawl/types.js';
@@ -45,6 +47,14 @@ describe('number rounding', () => {
       recall: [1, 0.3333],
     });
     expect(JSON.parse(jsonPretty(rec))).toEqual(JSON.parse(line));
+  });
+
+  it('commands serialise JSON only through jsonLine / jsonPretty / StdoutWriter.record (so nothing skips the rounding)', () => {
+    const dir = join(import.meta.dirname, '..', '..', '..', 'src', 'commands');
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(10);
+    const offenders = files.filter((f) => readFileSync(join(dir, f), 'utf8').includes('JSON.stringify('));
+    expect(offenders).toEqual([]);
   });
 
   it('StdoutWriter.record writes records with rounded numbers', () => {
