@@ -98,12 +98,11 @@ function share(nat: number[], min: number[], room: number): number[] | null {
  * shortened and wrapping columns sharing the room left. `anyWrap` (the last resort): every
  * column may wrap, down to one character.
  */
-function fit(cols: Column[], texts: string[][], shortTexts: string[][], shown: number[], width: number, anyWrap: boolean): Layout | null {
-  const widest = (t: string[][], c: number): number => Math.max(...t.map((row) => textWidth(row[c])));
-  const full = shown.map((c) => widest(texts, c));
+function fit(cols: Column[], m: Measures, shown: number[], width: number, anyWrap: boolean): Layout | null {
+  const full = shown.map((c) => m.full[c]);
   if (!anyWrap && total(full) <= width) return { shown, widths: full, short: false };
   // A hex column that does not wrap cannot use part of its full width: short or whole.
-  const nat = shown.map((c, i) => (cols[c].hex && !cols[c].wrap ? widest(shortTexts, c) : full[i]));
+  const nat = shown.map((c, i) => (cols[c].hex && !cols[c].wrap ? m.short[c] : full[i]));
   const flex = shown.map((c) => anyWrap || Boolean(cols[c].wrap));
   const fixed = nat.reduce((a, n, i) => a + (flex[i] ? 0 : n), 0);
   const room = width - fixed - GUTTER.length * (shown.length - 1);
@@ -111,8 +110,7 @@ function fit(cols: Column[], texts: string[][], shortTexts: string[][], shown: n
   const flexNat = nat.filter((_, i) => flex[i]);
   const flexMin = flexCols.map((c, j) => {
     if (anyWrap) return Math.min(flexNat[j], 1);
-    const words = Math.max(...shortTexts.map((row) => longestWord(row[c])));
-    return Math.min(flexNat[j], Math.max(MIN_WRAP, Math.min(WORD_CAP, words)));
+    return Math.min(flexNat[j], Math.max(MIN_WRAP, Math.min(WORD_CAP, m.word[c])));
   });
   if (flexCols.length === 0) return fixed + GUTTER.length * (shown.length - 1) <= width ? { shown, widths: nat, short: true } : null;
   const shared = share(flexNat, flexMin, room);
@@ -121,10 +119,27 @@ function fit(cols: Column[], texts: string[][], shortTexts: string[][], shown: n
   return { shown, widths: nat.map((n, i) => (flex[i] ? shared[k++] : n)), short: true };
 }
 
+/** Per column: widest whole value, widest with hex shortened, longest word (shortened). */
+interface Measures {
+  full: number[];
+  short: number[];
+  word: number[];
+}
+
+function measure(cols: Column[], texts: string[][], shortTexts: string[][]): Measures {
+  const widest = (t: string[][], c: number, f: (s: string) => number): number => t.reduce((w, row) => Math.max(w, f(row[c])), 0);
+  return {
+    full: cols.map((_, c) => widest(texts, c, textWidth)),
+    short: cols.map((_, c) => widest(shortTexts, c, textWidth)),
+    word: cols.map((_, c) => widest(shortTexts, c, longestWord)),
+  };
+}
+
 function layout(cols: Column[], texts: string[][], shortTexts: string[][], width: number): Layout {
+  const m = measure(cols, texts, shortTexts);
   let shown = cols.map((_, i) => i);
   for (;;) {
-    const l = fit(cols, texts, shortTexts, shown, width, false);
+    const l = fit(cols, m, shown, width, false);
     if (l) return l;
     const droppable = shown.filter((c) => cols[c].drop !== undefined);
     if (droppable.length === 0) break;
@@ -134,7 +149,7 @@ function layout(cols: Column[], texts: string[][], shortTexts: string[][], width
   }
   // Last resort (a very narrow terminal): any column may wrap, then columns go from the right.
   for (;;) {
-    const l = fit(cols, texts, shortTexts, shown, width, true);
+    const l = fit(cols, m, shown, width, true);
     if (l) return l;
     if (shown.length <= 1) return { shown, widths: shown.map(() => Math.max(1, width)), short: true };
     shown = shown.slice(0, -1);
