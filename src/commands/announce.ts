@@ -6,9 +6,9 @@ import { parseInfohashArgs } from '../cli/infohash-args.js';
 import { mapConcurrent } from '../core/util/pool.js';
 import { toHex } from '../core/wire/hex.js';
 import { lookupStats, statsLine } from '../output/lookup-records.js';
-import { address, ms } from '../output/records.js';
+import { address } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
-import { renderTable } from '../output/table.js';
+import { fitLine, renderTable } from '../output/table.js';
 
 export default class Announce extends BaseCommand {
   static override description = 'Announce ourselves as a peer: get_peers lookup, then announce_peer to the k closest nodes with their tokens';
@@ -53,15 +53,17 @@ export default class Announce extends BaseCommand {
           port: flags['peer-port'] ?? null,
           implied_port: flags['implied-port'],
           accepted: ok,
-          nodes: results.map((r) => ({ id: toHex(r.node.id), address: address(r.node), accepted: r.ok, ...(r.rttMs !== undefined ? { rtt_ms: ms(r.rttMs) } : {}), ...(r.error ? { error: r.error } : {}) })),
+          nodes: results.map((r) => ({ id: toHex(r.node.id), address: address(r.node), accepted: r.ok, ...(r.rttMs !== undefined ? { rtt_ms: r.rttMs } : {}), ...(r.error ? { error: r.error } : {}) })),
           lookup: lookupStats(lookup),
         };
         if (flags.json) {
           await this.stdout.recordAndWait(rec);
           continue;
         }
-        progress.log(`infohash ${rec.infohash}: accepted by ${ok} of ${results.length} nodes; lookup ${statsLine(lookup)}`);
-        this.stdout.text(renderTable(['node id', 'address', 'accepted', 'detail'], rec.nodes.map((n) => [n.id, n.address, n.accepted ? 'yes' : 'no', n.error ?? ''])) + '\n');
+        progress.log(fitLine(`infohash ${rec.infohash}: accepted by ${ok} of ${results.length} nodes; lookup ${statsLine(lookup)}`));
+        this.stdout.text(
+          renderTable([{ header: 'node id', hex: true }, { header: 'address' }, { header: 'accepted' }, { header: 'detail', wrap: true }], rec.nodes.map((n) => [n.id, n.address, n.accepted ? 'yes' : 'no', n.error])) + '\n',
+        );
       }
     } finally {
       progress.stop();

@@ -10,9 +10,10 @@ import { DEFAULT_STRATEGY, type StrategyRegistry } from '../core/crawl/registry.
 import { runTestnetCrawl } from '../core/crawl/testnet.js';
 import type { CrawlInfohash, CrawlStats, CrawlSummary } from '../core/crawl/types.js';
 import type { InfohashStore } from '../core/crawl/store/types.js';
-import { crawlStatusLine, crawlSummaryPairs, testnetPairs } from '../output/crawl-records.js';
+import { crawlStatusLine, crawlSummaryPairs, crawlSummaryRecord, testnetPairs } from '../output/crawl-records.js';
 import { startProgress, type Progress } from '../output/progress.js';
 import { renderKeyValues, renderTable } from '../output/table.js';
+import { jsonLine } from '../output/records.js';
 
 export default class Crawl extends BaseCommand {
   static override description = 'Index infohashes with BEP 51 sample_infohashes, walking the keyspace (or a plugin strategy)';
@@ -106,8 +107,9 @@ export default class Crawl extends BaseCommand {
     progress.update(`building a simulated DHT of ${nodes} nodes`);
     const result = await runTestnetCrawl({ ...common, nodes, ...(infohashes !== undefined ? { infohashes } : {}), seed });
     progress.stop();
-    if (json) this.note(JSON.stringify({ summary: 'crawl', testnet: true, ...result.summary, recall: result.recall, traffic: result.traffic, world: result.world, virtual_ms: result.virtual_ms, wall_ms: result.wall_ms }));
-    else this.note(renderKeyValues([...testnetPairs(result), ...crawlSummaryPairs(result.summary)]));
+    const database = common.store !== undefined;
+    if (json) this.note(jsonLine({ summary: 'crawl', testnet: true, ...crawlSummaryRecord(result.summary, database), recall: result.recall, traffic: result.traffic, world: result.world, virtual_ms: result.virtual_ms, wall_ms: result.wall_ms }));
+    else this.note(renderKeyValues([...testnetPairs(result), ...crawlSummaryPairs(result.summary)], { stream: process.stderr }));
   }
 
   private async runLive(flags: Parameters<typeof openSession>[0] & { json: boolean; family?: string }, common: Parameters<typeof createCrawl>[0], progress: Progress, store: InfohashStore | undefined): Promise<void> {
@@ -127,14 +129,14 @@ export default class Crawl extends BaseCommand {
     if (byFamily.length > 1) {
       for (const [family, s] of byFamily) if (s.nodes_answered === 0) this.note(`crawl: no IPv${family} node answered`);
     }
-    if (flags.json) this.note(JSON.stringify({ summary: 'crawl', ...summary, database: store ? true : false }));
-    else this.note(renderKeyValues(crawlSummaryPairs(summary)));
+    if (flags.json) this.note(jsonLine({ summary: 'crawl', ...crawlSummaryRecord(summary, store !== undefined), database: store !== undefined }));
+    else this.note(renderKeyValues(crawlSummaryPairs(summary), { stream: process.stderr }));
     if (summary.nodes_answered === 0 && !this.stdout.closed && !this.stoppedBySignal) throw new NothingFoundError('no node answered');
   }
 
   private listStrategies(registry: StrategyRegistry, json: boolean): void {
     const rows = describeStrategies(registry);
     if (json) for (const r of rows) this.stdout.record({ ...r });
-    else this.stdout.text(renderTable(['strategy', 'plugin', 'description'], rows.map((r) => [r.name, r.plugin, r.description])) + '\n');
+    else this.stdout.text(renderTable([{ header: 'strategy' }, { header: 'plugin', wrap: true }, { header: 'description', wrap: true }], rows.map((r) => [r.name, r.plugin, r.description])) + '\n');
   }
 }

@@ -5,9 +5,10 @@ import { BadInputError, NothingFoundError } from '../cli/errors.js';
 import { idFromHex, randomId } from '../core/dht/node-id.js';
 import { toHex } from '../core/wire/hex.js';
 import { lookupNodeRecord, lookupStats, statsLine } from '../output/lookup-records.js';
-import { bvalueToJson } from '../output/records.js';
+import { replyToJson } from '../output/krpc-json.js';
+import { jsonLine, roundMs } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
-import { renderTable } from '../output/table.js';
+import { fitLine, renderTable } from '../output/table.js';
 
 export default class FindNode extends BaseCommand {
   static override description = 'Iterative find_node: the k closest nodes to a target id';
@@ -34,20 +35,23 @@ export default class FindNode extends BaseCommand {
     try {
       const result = await session.node.findNode(target, {
         alpha: flags.alpha,
-        ...(flags.raw ? { onReply: (msg, from) => replies.push({ from: toHex(from.id), reply: bvalueToJson(msg.rawBody) }) } : {}),
+        ...(flags.raw ? { onReply: (msg, from) => replies.push({ from: toHex(from.id), reply: replyToJson(msg.rawBody) }) } : {}),
       });
       progress.stop();
       const records = result.closest.map((n) => ({ target: toHex(target), ...lookupNodeRecord(n, target) }));
       if (flags.json) {
         for (const r of records) this.stdout.record(r);
         for (const r of replies) this.stdout.record({ target: toHex(target), ...r });
-        this.note(JSON.stringify({ summary: 'find-node', target: toHex(target), found: records.length, ...lookupStats(result) }));
+        this.note(jsonLine({ summary: 'find-node', target: toHex(target), found: records.length, ...lookupStats(result) }));
       } else {
         this.stdout.text(
-          renderTable(['id', 'address', 'shared bits', 'rtt ms', 'client'], records.map((r) => [r.id, r.address, r.distance_bits, r.rtt_ms, r.client ?? ''])) + '\n',
+          renderTable(
+            [{ header: 'id', hex: true }, { header: 'address' }, { header: 'shared bits', align: 'right' }, { header: 'rtt ms', align: 'right' }, { header: 'client', drop: 1 }],
+            records.map((r) => [r.id, r.address, r.distance_bits, roundMs(r.rtt_ms), r.client]),
+          ) + '\n',
         );
-        for (const r of replies) this.stdout.text(JSON.stringify(r) + '\n');
-        this.note(`target ${toHex(target)}: ${records.length} nodes; ${statsLine(result)}`);
+        for (const r of replies) this.stdout.text(jsonLine(r) + '\n');
+        this.note(fitLine(`target ${toHex(target)}: ${records.length} nodes; ${statsLine(result)}`));
       }
       if (records.length === 0) throw new NothingFoundError(`no node answered (${statsLine(result)})`);
     } finally {

@@ -6,9 +6,10 @@ import { parseInfohashArgs } from '../cli/infohash-args.js';
 import { mapConcurrent } from '../core/util/pool.js';
 import { toHex } from '../core/wire/hex.js';
 import { lookupNodeRecord, lookupStats, statsLine } from '../output/lookup-records.js';
-import { address, bvalueToJson } from '../output/records.js';
+import { replyToJson } from '../output/krpc-json.js';
+import { address, jsonLine } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
-import { renderTable } from '../output/table.js';
+import { fitLine, renderTable } from '../output/table.js';
 
 export default class GetPeers extends BaseCommand {
   static override description = 'Iterative get_peers: peers of an infohash, the nodes that gave them, and write tokens';
@@ -42,7 +43,7 @@ export default class GetPeers extends BaseCommand {
         const result = await session.node.getPeers(ih, {
           alpha: flags.alpha,
           noseed: flags.noseed,
-          ...(flags.raw ? { onReply: (msg, from) => replies.push({ from: toHex(from.id), reply: bvalueToJson(msg.rawBody) }) } : {}),
+          ...(flags.raw ? { onReply: (msg, from) => replies.push({ from: toHex(from.id), reply: replyToJson(msg.rawBody) }) } : {}),
         });
         return { ih, result, replies };
       })) {
@@ -67,18 +68,23 @@ export default class GetPeers extends BaseCommand {
           continue;
         }
         const dropped = rec.dropped_peers > 0 ? ` (${rec.dropped_peers} dropped: port 0 or bogon)` : '';
-        progress.log(`infohash ${rec.infohash}: ${rec.peers_count} peers${dropped} from ${result.closest.length} closest nodes; ${statsLine(result)}`);
+        progress.log(fitLine(`infohash ${rec.infohash}: ${rec.peers_count} peers${dropped} from ${result.closest.length} closest nodes; ${statsLine(result)}`));
         if (rec.peers.length > 0) {
-          this.stdout.text(renderTable(['peer', 'given by (node ids)'], rec.peers.map((p) => [p.address, p.sources.map((s) => s.slice(0, 12)).join(' ')])) + '\n');
+          this.stdout.text(renderTable([{ header: 'peer' }, { header: 'given by (node ids)', hex: true, wrap: true }], rec.peers.map((p) => [p.address, p.sources.join(' ')])) + '\n');
         }
-        this.stdout.text(renderTable(['node id', 'address', 'shared bits', 'token', 'client'], rec.nodes.map((n) => [n.id, n.address, n.distance_bits, n.token ?? '', n.client ?? ''])) + '\n');
-        if (flags.raw) for (const r of replies) this.stdout.text(JSON.stringify(r) + '\n');
+        this.stdout.text(
+          renderTable(
+            [{ header: 'node id', hex: true }, { header: 'address' }, { header: 'shared bits', align: 'right' }, { header: 'token', hex: true, drop: 2 }, { header: 'client', drop: 1 }],
+            rec.nodes.map((n) => [n.id, n.address, n.distance_bits, n.token, n.client]),
+          ) + '\n',
+        );
+        if (flags.raw) for (const r of replies) this.stdout.text(jsonLine(r) + '\n');
       }
     } finally {
       progress.stop();
       await session.close();
     }
-    if (flags.json) this.note(JSON.stringify({ summary: 'get-peers', infohashes: infohashes.length, answered, with_peers: withPeers, dropped_peers: droppedPeers, bad_inputs: problems.length }));
+    if (flags.json) this.note(jsonLine({ summary: 'get-peers', infohashes: infohashes.length, answered, with_peers: withPeers, dropped_peers: droppedPeers, bad_inputs: problems.length }));
     if (problems.length > 0) this.exit(2);
     if (answered === 0 && !this.stdout.closed) throw new NothingFoundError('no node answered');
   }

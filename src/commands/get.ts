@@ -9,6 +9,7 @@ import { fromHex, toHex } from '../core/wire/hex.js';
 import { lookupStats, statsLine } from '../output/lookup-records.js';
 import { address } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
+import { fitLine, renderKeyValues, type KeyValue } from '../output/table.js';
 
 /** A seq for JSON: a number while it is exact, a decimal string beyond 2^53. */
 function seqJson(seq: bigint): number | string {
@@ -100,17 +101,19 @@ export default class Get extends BaseCommand {
   }
 
   private human(rec: Record<string, unknown>, r: GetItemResult): void {
-    const lines = [`target ${rec.target}`];
+    const lines: KeyValue[] = [['target', rec.target as string, { keep: true }]];
     if (r.item) {
-      lines.push(`kind   ${r.item.kind}${r.item.seq !== undefined ? ` (seq ${r.item.seq})` : ''}`);
-      if (rec.k) lines.push(`key    ${rec.k}`);
-      if (rec.salt !== undefined) lines.push(`salt   ${rec.salt}`);
-      if (rec.sig) lines.push(`sig    ${rec.sig}`);
       const shown = rec.value_encoding === 'hex' ? `${rec.value} (hex)` : String(rec.value);
-      lines.push(`value  ${rec.value_type === 'bencoded' ? `${shown} (bencoded)` : shown}`);
+      lines.push(
+        ['kind', `${r.item.kind}${r.item.seq !== undefined ? ` (seq ${r.item.seq})` : ''}`],
+        ['key', rec.k as string | undefined, { keep: true }],
+        ['salt', rec.salt as string | undefined, { keep: true }],
+        ['sig', rec.sig as string | undefined],
+        ['value', rec.value_type === 'bencoded' ? `${shown} (bencoded)` : shown, { keep: true }],
+      );
     }
-    this.stdout.text(lines.join('\n') + '\n');
-    this.note(`${r.holders} of ${r.lookup.stats.replies} answering nodes hold it; ${r.bad.length} bad item(s); lookup ${statsLine(r.lookup)}`);
+    this.stdout.text(renderKeyValues(lines) + '\n');
+    this.note(fitLine(`${r.holders} of ${r.lookup.stats.replies} answering nodes hold it; ${r.bad.length} bad item(s); lookup ${statsLine(r.lookup)}`));
     for (const b of r.bad) this.note(`bad item from ${toHex(b.node.id)} ${address(b.node)}: ${b.reason}`);
   }
 }

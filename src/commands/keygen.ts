@@ -4,6 +4,7 @@ import { BadInputError } from '../cli/errors.js';
 import { mutableTarget } from '../core/dht/bep44.js';
 import { generateKeyFile, KeyFileError } from '../core/dht/keyfile.js';
 import { toHex } from '../core/wire/hex.js';
+import { renderKeyValues } from '../output/table.js';
 
 export default class Keygen extends BaseCommand {
   static override description = 'Create an ed25519 key file for signing BEP 44 mutable items (mode 0600; never overwrites)';
@@ -21,6 +22,14 @@ export default class Keygen extends BaseCommand {
     }
     const rec = { file: args.file, public_key: toHex(publicKey), target: toHex(mutableTarget(publicKey)) };
     if (flags.json) this.stdout.record(rec);
-    else this.stdout.text(`wrote ${rec.file}\npublic key ${rec.public_key}\ntarget     ${rec.target} (no salt)\n`);
+    else {
+      this.stdout.text(
+        renderKeyValues([
+          ['wrote', rec.file, { keep: true }],
+          ['public key', rec.public_key, { keep: true }],
+          ['target', `${rec.target} (no salt)`, { keep: true }],
+        ]) + '\n',
+      );
+    }
   }
 }

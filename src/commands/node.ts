@@ -14,7 +14,7 @@ import { TokenManager } from '../core/dht/token-manager.js';
 import { ipFamily, loopbackOnlyFromEnv } from '../core/net/address.js';
 import type { Endpoint } from '../core/net/krpc-types.js';
 import { RealClock } from '../core/net/real-clock.js';
-import { address, ms } from '../output/records.js';
+import { address, jsonLine } from '../output/records.js';
 
 /** Distinct infohashes remembered for the `infohashes_distinct` figure. */
 const DISTINCT_CAP = 100_000;
@@ -133,7 +133,7 @@ export default class Node extends BaseCommand {
       if (durationTimer) clock.clearTimeout(durationTimer);
     }
     const final = { summary: 'node', reason: stop.reason ?? 'stopped', ...summary };
-    if (flags.json) this.note(JSON.stringify(final));
+    if (flags.json) this.note(jsonLine(final));
     else this.note(`node: stopped (${final.reason}) after ${formatDuration(Date.now() - this.startedAt)}; ${humanStats(summary)}`);
   }
 
@@ -225,7 +225,7 @@ export default class Node extends BaseCommand {
 
     try {
       const bootstrap = service.start().then((result) => {
-        const rec = { event: 'bootstrapped', nodes: node.table.size, queries: result.stats.queries, replies: result.stats.replies, ms: ms(result.stats.ms) };
+        const rec = { event: 'bootstrapped', nodes: node.table.size, queries: result.stats.queries, replies: result.stats.replies, ms: result.stats.ms };
         if (json) this.stdout.offer(rec);
         else this.note(`node: bootstrapped, ${rec.nodes} nodes in the table (${rec.replies}/${rec.queries} queries answered in ${formatDuration(rec.ms)})`);
       });

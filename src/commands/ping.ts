@@ -7,9 +7,20 @@ import { bep42Ok, isBep42Exempt } from '../core/dht/bep42.js';
 import { describeFailure } from '../core/dht/dht-node.js';
 import { mapConcurrent } from '../core/util/pool.js';
 import { toHex } from '../core/wire/hex.js';
-import { address, bvalueToJson, ms, versionFields } from '../output/records.js';
+import { replyToJson } from '../output/krpc-json.js';
+import { address, roundMs, versionFields } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
-import { renderTable } from '../output/table.js';
+import { renderTable, type Cell, type Column } from '../output/table.js';
+
+const PING_COLUMNS: Column[] = [
+  { header: 'address' },
+  { header: 'id', hex: true },
+  { header: 'client', drop: 1 },
+  { header: 'rtt ms', align: 'right' },
+  { header: 'our address', drop: 3 },
+  { header: 'BEP 42', drop: 2 },
+  { header: 'status', wrap: true },
+];
 
 export default class Ping extends BaseCommand {
   static override description = 'Ping DHT nodes: id, client version, round trip, our address as they see it, BEP 42 validity';
@@ -34,7 +45,7 @@ export default class Ping extends BaseCommand {
 
     const session = await openSession(flags, { readOnly: true, needsBootstrap: false, contacts: endpoints.map((e) => e.endpoint.host) });
     const progress = flags.json ? startProgress('', false) : startProgress(`pinging ${endpoints.length} node(s)`);
-    const rows: string[][] = [];
+    const rows: Cell[][] = [];
     let answered = 0;
     try {
       for await (const { e, out } of mapConcurrent(endpoints, flags.concurrency, async (e) => ({ e, out: await session.node.ping(e.endpoint) }))) {
@@ -49,13 +60,13 @@ export default class Ping extends BaseCommand {
             ok: true,
             id: toHex(id),
             ...versionFields(out.msg.v),
-            rtt_ms: ms(out.rttMs),
+            rtt_ms: out.rttMs,
             ip: out.msg.ip ? address(out.msg.ip) : null,
             bep42_valid: bep42Ok(id, e.endpoint.host),
             bep42_exempt: isBep42Exempt(e.endpoint.host),
-            ...(flags.raw ? { reply: bvalueToJson(out.msg.rawBody) } : {}),
+            ...(flags.raw ? { reply: replyToJson(out.msg.rawBody) } : {}),
           };
-          rows.push([rec.address as string, rec.id as string, String(rec.client ?? ''), String(rec.rtt_ms), String(rec.ip ?? ''), rec.bep42_exempt ? 'exempt' : rec.bep42_valid ? 'yes' : 'no', 'ok']);
+          rows.push([rec.address as string, rec.id as string, rec.client as string | null, roundMs(out.rttMs), rec.ip as string | null, rec.bep42_exempt ? 'exempt' : rec.bep42_valid ? 'yes' : 'no', 'ok']);
         } else {
           rec = { ...base, ok: false, error: describeFailure(out) };
           rows.push([rec.address as string, '', '', '', '', '', rec.error as string]);
@@ -66,7 +77,7 @@ export default class Ping extends BaseCommand {
       progress.stop();
       await session.close();
     }
-    if (!flags.json) this.stdout.text(renderTable(['address', 'id', 'client', 'rtt ms', 'our address', 'BEP 42', 'status'], rows) + '\n');
+    if (!flags.json) this.stdout.text(renderTable(PING_COLUMNS, rows) + '\n');
     if (problems.length > 0) this.exit(2);
     if (answered === 0 && !this.stdout.closed) throw new NothingFoundError(`no node answered (${endpoints.length} pinged)`);
   }

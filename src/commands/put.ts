@@ -9,9 +9,9 @@ import { KeyFileError, readKeyFile } from '../core/dht/keyfile.js';
 import { encode } from '../core/wire/bencode.js';
 import { toHex } from '../core/wire/hex.js';
 import { lookupStats, statsLine } from '../output/lookup-records.js';
-import { address, ms, versionFields } from '../output/records.js';
+import { address, versionFields } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
-import { renderTable } from '../output/table.js';
+import { fitLine, renderKeyValues, renderTable } from '../output/table.js';
 
 /** A seq for JSON: a number while it is exact, a decimal string beyond 2^53. */
 function seqJson(seq: bigint): number | string {
@@ -158,7 +158,7 @@ export default class Put extends BaseCommand {
         id: toHex(x.node.id),
         address: address(x.node),
         stored: x.ok,
-        ...(x.rttMs !== undefined ? { rtt_ms: ms(x.rttMs) } : {}),
+        ...(x.rttMs !== undefined ? { rtt_ms: x.rttMs } : {}),
         ...(x.code !== undefined ? { code: x.code } : {}),
         ...(x.error ? { error: x.error } : {}),
         ...versionFields(x.node.version),
@@ -174,16 +174,22 @@ export default class Put extends BaseCommand {
       this.stdout.record(rec);
       return;
     }
-    const lines = [`target ${rec.target}`, `kind   ${rec.kind}${rec.seq !== undefined ? ` (seq ${rec.seq})` : ''}`];
-    if (rec.k) lines.push(`key    ${rec.k}`);
-    if (rec.salt !== undefined) lines.push(`salt   ${rec.salt}`);
-    if (rec.sig) lines.push(`sig    ${rec.sig}`);
-    this.stdout.text(lines.join('\n') + '\n');
+    this.stdout.text(
+      renderKeyValues([
+        ['target', rec.target, { keep: true }],
+        ['kind', `${rec.kind}${rec.seq !== undefined ? ` (seq ${rec.seq})` : ''}`],
+        ['key', rec.k, { keep: true }],
+        ['salt', rec.salt, { keep: true }],
+        ['sig', rec.sig],
+      ]) + '\n',
+    );
     if (!r) return;
     const nodes = (rec.nodes ?? []) as Array<{ id: string; address: string; stored: boolean; error?: string }>;
-    this.note(`stored on ${rec.stored} of ${nodes.length} nodes; lookup ${statsLine(r.before.lookup)}`);
+    this.note(fitLine(`stored on ${rec.stored} of ${nodes.length} nodes; lookup ${statsLine(r.before.lookup)}`));
     if (nodes.length > 0) {
-      this.stdout.text(renderTable(['node id', 'address', 'stored', 'detail'], nodes.map((n) => [n.id, n.address, n.stored ? 'yes' : 'no', n.error ?? ''])) + '\n');
+      this.stdout.text(
+        renderTable([{ header: 'node id', hex: true }, { header: 'address' }, { header: 'stored' }, { header: 'detail', wrap: true }], nodes.map((n) => [n.id, n.address, n.stored ? 'yes' : 'no', n.error])) + '\n',
+      );
     }
   }
 }

@@ -7,10 +7,12 @@ import { parseQueryArg } from '../cli/query-args.js';
 import { describeFailure } from '../core/dht/dht-node.js';
 import { toHex } from '../core/wire/hex.js';
 import type { BEncodable } from '../core/wire/types.js';
-import { address, bvalueToJson, ms, versionFields } from '../output/records.js';
+import { replyToJson } from '../output/krpc-json.js';
+import { address, jsonPretty, versionFields } from '../output/records.js';
 
 export default class Query extends BaseCommand {
-  static override description = 'Send any KRPC query to one node and print the whole reply (unknown keys included, binary as hex)';
+  static override description =
+    'Send any KRPC query to one node and print the whole reply: known keys decoded (ids as hex, nodes, peers, samples, BEP 33 filters), unknown ones as text or hex. Exit 1 on an error reply or no reply';
   static override examples = [
     '<%= config.bin %> query 127.0.0.1:6881 ping',
     '<%= config.bin %> query 127.0.0.1:6881 sample_infohashes --arg target=0123456789abcdef0123456789abcdef01234567',
@@ -43,18 +45,19 @@ export default class Query extends BaseCommand {
       const out = await session.engine.query(to, args.method, queryArgs, { retries: 0 });
       let rec: Record<string, unknown>;
       if (out.ok) {
-        rec = { address: address(to), method: args.method, ok: true, y: 'r', rtt_ms: ms(out.rttMs), ...versionFields(out.msg.v), ip: out.msg.ip ? address(out.msg.ip) : null, id: toHex(out.msg.r.id), reply: bvalueToJson(out.msg.rawBody) };
+        rec = { address: address(to), method: args.method, ok: true, y: 'r', rtt_ms: out.rttMs, ...versionFields(out.msg.v), ip: out.msg.ip ? address(out.msg.ip) : null, id: toHex(out.msg.r.id), reply: replyToJson(out.msg.rawBody) };
       } else if (out.kind === 'error') {
-        rec = { address: address(to), method: args.method, ok: false, y: 'e', rtt_ms: ms(out.rttMs), ...versionFields(out.msg.v), error_code: out.code, error_message: out.message };
+        rec = { address: address(to), method: args.method, ok: false, y: 'e', rtt_ms: out.rttMs, ...versionFields(out.msg.v), error_code: out.code, error_message: out.message };
       } else if (out.kind === 'bad_reply' || out.kind === 'id_mismatch') {
         // The raw probe shows what came back even when it breaks the method's rules.
-        rec = { address: address(to), method: args.method, ok: false, y: 'r', rtt_ms: ms(out.rttMs), error: describeFailure(out), ...('msg' in out && out.msg ? { reply: bvalueToJson(out.msg.rawBody) } : {}) };
+        rec = { address: address(to), method: args.method, ok: false, y: 'r', rtt_ms: out.rttMs, error: describeFailure(out), ...('msg' in out && out.msg ? { reply: replyToJson(out.msg.rawBody) } : {}) };
       } else {
         rec = { address: address(to), method: args.method, ok: false, error: describeFailure(out) };
       }
       if (flags.json) this.stdout.record(rec);
-      else this.stdout.text(JSON.stringify(rec, null, 2) + '\n');
-      if (!out.ok && out.kind !== 'error' && out.kind !== 'bad_reply' && out.kind !== 'id_mismatch') throw new NothingFoundError(describeFailure(out));
+      else this.stdout.text(jsonPretty(rec) + '\n');
+      // An error reply is an answer, but a failed query: exit 1 with the code on stderr too.
+      if (!out.ok && out.kind !== 'bad_reply' && out.kind !== 'id_mismatch') throw new NothingFoundError(describeFailure(out));
     } finally {
       await session.close();
     }

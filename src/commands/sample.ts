@@ -9,9 +9,9 @@ import type { QueryOutcome } from '../core/net/krpc-types.js';
 import { mapConcurrent } from '../core/util/pool.js';
 import { toHex } from '../core/wire/hex.js';
 import { lookupStats, statsLine } from '../output/lookup-records.js';
-import { address, ms, versionFields } from '../output/records.js';
+import { address, jsonLine, versionFields } from '../output/records.js';
 import { startProgress } from '../output/progress.js';
-import { renderTable } from '../output/table.js';
+import { fitLine, renderTable, type Cell, type Column } from '../output/table.js';
 
 interface SampleTarget {
   host: string;
@@ -24,6 +24,16 @@ function unsupported(out: Exclude<QueryOutcome, { ok: true }>): boolean {
   if (out.kind === 'error') return out.code === 204;
   return out.kind === 'bad_reply' && out.message.includes('not supported');
 }
+
+const SAMPLE_COLUMNS: Column[] = [
+  { header: 'address' },
+  { header: 'samples', align: 'right' },
+  { header: 'num', align: 'right' },
+  { header: 'interval', align: 'right', drop: 2 },
+  { header: 'nodes', align: 'right', drop: 3 },
+  { header: 'client', drop: 1 },
+  { header: 'status', wrap: true },
+];
 
 export default class Sample extends BaseCommand {
   static override description = 'BEP 51 sample_infohashes: ask nodes for samples of the infohashes they store';
@@ -57,7 +67,7 @@ export default class Sample extends BaseCommand {
 
     const session = await openSession(flags, { readOnly: true, needsBootstrap: Boolean(flags.target), contacts: endpoints.map((e) => e.endpoint.host) });
     const progress = startProgress('sample_infohashes', flags.json ? false : undefined);
-    const rows: Array<Array<string | number>> = [];
+    const rows: Cell[][] = [];
     let answered = 0;
     try {
       let targets: SampleTarget[] = endpoints.map((e) => e.endpoint);
@@ -65,8 +75,8 @@ export default class Sample extends BaseCommand {
         progress.update(`looking up the nodes closest to ${toHex(target)}`);
         const lookup = await session.node.findNode(target);
         targets = lookup.closest;
-        if (flags.json) this.note(JSON.stringify({ summary: 'sample-lookup', target: toHex(target), nodes: lookup.closest.length, ...lookupStats(lookup) }));
-        else progress.log(`lookup ${toHex(target)}: ${lookup.closest.length} nodes; ${statsLine(lookup)}`);
+        if (flags.json) this.note(jsonLine({ summary: 'sample-lookup', target: toHex(target), nodes: lookup.closest.length, ...lookupStats(lookup) }));
+        else progress.log(fitLine(`lookup ${toHex(target)}: ${lookup.closest.length} nodes; ${statsLine(lookup)}`));
       }
       progress.update(`sampling ${targets.length} node(s)`);
       for await (const { to, out } of mapConcurrent(targets, flags.concurrency, async (to: SampleTarget) => ({ to, out: await session.node.sample(to, target) }))) {
@@ -83,14 +93,14 @@ export default class Sample extends BaseCommand {
             ok: true,
             supported: true,
             ...versionFields(out.msg.v),
-            rtt_ms: ms(out.rttMs),
+            rtt_ms: out.rttMs,
             num: r.num ?? null,
             interval: r.interval ?? null,
             samples_count: samples.length,
             samples,
             nodes_count: (r.nodes?.length ?? 0) + (r.nodes6?.length ?? 0),
           };
-          rows.push([rec.address as string, samples.length, String(r.num ?? ''), String(r.interval ?? ''), rec.nodes_count as number, String(rec.client ?? ''), 'ok']);
+          rows.push([rec.address as string, samples.length, r.num, r.interval, rec.nodes_count as number, rec.client as string | null, 'ok']);
         } else {
           const notSupported = unsupported(out);
           if (notSupported || out.kind === 'error') answered++;
@@ -101,7 +111,7 @@ export default class Sample extends BaseCommand {
             ...('msg' in out && out.msg ? versionFields(out.msg.v) : {}),
             error: describeFailure(out),
           };
-          rows.push([rec.address as string, '', '', '', '', String(rec.client ?? ''), notSupported ? `not supported (${rec.error})` : (rec.error as string)]);
+          rows.push([rec.address as string, null, null, null, null, rec.client as string | null | undefined, notSupported ? `not supported (${rec.error})` : (rec.error as string)]);
         }
         if (flags.json) await this.stdout.recordAndWait(rec);
       }
@@ -109,7 +119,7 @@ export default class Sample extends BaseCommand {
       progress.stop();
       await session.close();
     }
-    if (!flags.json) this.stdout.text(renderTable(['address', 'samples', 'num', 'interval', 'nodes', 'client', 'status'], rows) + '\n');
+    if (!flags.json) this.stdout.text(renderTable(SAMPLE_COLUMNS, rows) + '\n');
     if (problems.length > 0) this.exit(2);
     if (answered === 0 && !this.stdout.closed) throw new NothingFoundError('no node answered');
   }

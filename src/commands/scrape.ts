@@ -20,7 +20,8 @@ import {
 } from '../core/scrape/index.js';
 import { toHex } from '../core/wire/hex.js';
 import { startProgress } from '../output/progress.js';
-import { renderTable } from '../output/table.js';
+import { fitLine, renderTable, type Column } from '../output/table.js';
+import { jsonLine } from '../output/records.js';
 
 /** Database rows are written in transactions of this many results. */
 const DB_BATCH = 50;
@@ -207,8 +208,16 @@ export default class Scrape extends BaseCommand {
   }
 
   private table(results: ScrapeResult[], withPeers: boolean): string {
-    const head = ['infohash', 'seeders', 'leechers', 'peers', 'nodes', 'with filters', 'ms'];
-    if (withPeers) head.push('peer list');
+    const head: Column[] = [
+      { header: 'infohash', hex: true },
+      { header: 'seeders', align: 'right' },
+      { header: 'leechers', align: 'right' },
+      { header: 'peers', align: 'right' },
+      { header: 'nodes', align: 'right', drop: 2 },
+      { header: 'with filters', align: 'right', drop: 3 },
+      { header: 'ms', align: 'right', drop: 1 },
+    ];
+    if (withPeers) head.push({ header: 'peer list', wrap: true });
     const size = (r: ScrapeResult): number => (Number.isFinite(r.seeders + r.leechers) ? r.seeders + r.leechers : Number.MAX_VALUE);
     const sorted = [...results].sort((a, b) => size(b) - size(a));
     return renderTable(
@@ -235,7 +244,7 @@ export default class Scrape extends BaseCommand {
   private summary(t: Tally, ms: number, json: boolean, withDb: boolean, interrupted: boolean): void {
     if (json) {
       this.note(
-        JSON.stringify({
+        jsonLine({
           summary: 'scrape',
           infohashes: t.infohashes,
           answered: t.answered,
@@ -261,7 +270,7 @@ export default class Scrape extends BaseCommand {
       `${t.queries} queries`,
       ...(withDb ? [`${t.dbUpdated} database row${t.dbUpdated === 1 ? '' : 's'} updated`] : []),
     ];
-    this.note(`scrape: ${parts.join(', ')} in ${formatDuration(ms)}${interrupted ? ' (interrupted)' : ''}`);
+    this.note(fitLine(`scrape: ${parts.join(', ')} in ${formatDuration(ms)}${interrupted ? ' (interrupted)' : ''}`));
   }
 }
 

@@ -5,6 +5,7 @@ import { BadInputError, CliError, quote } from '../cli/errors.js';
 import { ipFamily, isLoopback } from '../core/net/address.js';
 import { Testnet, writeStateFile, type TestnetState } from '../core/dht/testnet.js';
 import { startProgress } from '../output/progress.js';
+import { jsonLine, jsonPretty } from '../output/records.js';
 
 export default class TestnetCommand extends BaseCommand {
   static override summary = 'Run a local DHT of bitscrape nodes on loopback, with known content';
@@ -79,7 +80,7 @@ export default class TestnetCommand extends BaseCommand {
             `${state.infohashes.length} infohashes held ${holders} times; ` +
             (flags.duration ? `stopping after ${formatDuration(flags.duration)} or on Ctrl-C` : 'Ctrl-C stops it'),
         );
-        this.stdout.text(JSON.stringify(state, null, 2) + '\n');
+        this.stdout.text(jsonPretty(state) + '\n');
       }
 
       if (!signal.aborted) {
@@ -94,7 +95,7 @@ export default class TestnetCommand extends BaseCommand {
       await net.close();
       signal.removeEventListener('abort', onSignal);
       const summary = { summary: 'testnet', ...stats, reason: this.stoppedBySignal ?? 'duration', elapsed_ms: Date.now() - started };
-      if (flags.json) this.note(JSON.stringify(summary));
+      if (flags.json) this.note(jsonLine(summary));
       else {
         this.note(
           `testnet: stopped (${summary.reason}) after ${formatDuration(summary.elapsed_ms)}; answered ${stats.queries_received} queries, ` +

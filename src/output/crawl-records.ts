@@ -1,7 +1,10 @@
-// Human views of crawl statistics: the status line and the summary table.
+// Views of crawl statistics: the status line, the summary as a key-value block and as the JSON
+// summary line.
 import type { TestnetResult } from '../core/crawl/testnet.js';
 import type { CrawlStats, CrawlSummary } from '../core/crawl/types.js';
 import { formatDuration } from '../cli/duration.js';
+import { percent } from './records.js';
+import type { KeyValue } from './table.js';
 
 export function crawlStatusLine(s: CrawlStats): string {
   const pct = Math.round(s.progress * 1000) / 10;
@@ -9,11 +12,28 @@ export function crawlStatusLine(s: CrawlStats): string {
   return `${s.strategy} ${pct}% | ${s.nodes_queried} nodes queried, ${s.nodes_answered_sample} sampled | ${s.unique_infohashes} infohashes | ${s.queries_sent} queries (${rate}/s) | ${formatDuration(s.duration_ms)}`;
 }
 
-function pct(x: number | null): string {
-  return x === null ? '-' : `${Math.round(x * 1000) / 10}%`;
+/**
+ * The summary's JSON fields. Figures with no meaning in this run are left out rather than null:
+ * without a database, `new_infohashes` and `queries_per_new_infohash`; with no answer to count,
+ * `bep51_rate`; before any node was visited, the per-node memory figure.
+ */
+export function crawlSummaryRecord(s: CrawlSummary, database: boolean): Record<string, unknown> {
+  const leaveOut = new Set<string>();
+  if (!database) leaveOut.add('new_infohashes').add('queries_per_new_infohash');
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(s)) {
+    if (value === null || leaveOut.has(key)) continue;
+    out[key] = key === 'memory' ? Object.fromEntries(Object.entries(value as object).filter(([, v]) => v !== null)) : value;
+  }
+  return out;
 }
 
-export function crawlSummaryPairs(s: CrawlSummary): Array<[string, string | number]> {
+function pct(x: number | null): string | null {
+  return x === null ? null : percent(x);
+}
+
+/** Key-value lines of the summary; renderKeyValues leaves out the null ones. */
+export function crawlSummaryPairs(s: CrawlSummary): KeyValue[] {
   const clients = Object.entries(s.clients)
     .sort((a, b) => b[1] - a[1])
     .slice(0, 8)
@@ -38,21 +58,22 @@ export function crawlSummaryPairs(s: CrawlSummary): Array<[string, string | numb
     ['answered sample_infohashes', s.nodes_answered_sample],
     ['BEP 51 support rate', pct(s.bep51_rate)],
     ['unique infohashes', s.unique_infohashes],
-    ['new to the database', s.new_infohashes ?? '-'],
+    ['new to the database', s.new_infohashes],
     ['queries sent', s.queries_sent],
-    ['queries per new infohash', s.queries_per_new_infohash === null ? '-' : Math.round(s.queries_per_new_infohash * 100) / 100],
-    ['clients', clients || '-'],
+    // Without a database "new" would only mean "found": the figure is left out.
+    ['queries per new infohash', s.new_infohashes === null ? null : s.queries_per_new_infohash],
+    ['clients', clients || null],
     ['duration', formatDuration(s.duration_ms)],
     ['state saved for --resume', s.state_saved ? 'yes' : 'no'],
   ];
 }
 
-export function testnetPairs(r: TestnetResult): Array<[string, string | number]> {
+export function testnetPairs(r: TestnetResult): KeyValue[] {
   return [
     ['simulated nodes', r.world.nodes],
-    ['infohash recall', `${pct(r.recall.infohash_recall)} (${r.recall.infohashes_found} of ${r.recall.infohashes_reachable} reachable, ${r.recall.infohashes_total} stored)`],
-    ['BEP 51 nodes sampled', `${pct(r.recall.bep51_node_recall)} (${r.recall.bep51_nodes_sampled} of ${r.recall.bep51_nodes_responsive})`],
-    ['queries per distinct node', Math.round(r.traffic.queries_per_distinct_node * 100) / 100],
+    ['infohash recall', `${percent(r.recall.infohash_recall)} (${r.recall.infohashes_found} of ${r.recall.infohashes_reachable} reachable, ${r.recall.infohashes_total} stored)`],
+    ['BEP 51 nodes sampled', `${percent(r.recall.bep51_node_recall)} (${r.recall.bep51_nodes_sampled} of ${r.recall.bep51_nodes_responsive})`],
+    ['queries per distinct node', r.traffic.queries_per_distinct_node],
     ['simulated time', formatDuration(r.virtual_ms)],
     ['wall time', formatDuration(r.wall_ms)],
   ];

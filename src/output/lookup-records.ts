@@ -2,7 +2,7 @@
 import { commonPrefixBits } from '../core/dht/node-id.js';
 import type { LookupNode, LookupResult } from '../core/dht/lookup.js';
 import { toHex } from '../core/wire/hex.js';
-import { address, ms, versionFields } from './records.js';
+import { address, versionFields } from './records.js';
 
 export interface NodeRecord {
   id: string;
@@ -18,7 +18,7 @@ export function lookupNodeRecord(n: LookupNode, target: Uint8Array): NodeRecord 
     id: toHex(n.id),
     address: address(n),
     distance_bits: commonPrefixBits(n.id, target),
-    rtt_ms: ms(n.rttMs),
+    rtt_ms: n.rttMs,
     ...versionFields(n.version),
   };
 }
@@ -30,7 +30,7 @@ export function lookupStats(r: LookupResult): Record<string, unknown> {
     timeouts: r.stats.timeouts,
     errors: r.stats.errors,
     rounds: r.stats.rounds,
-    duration_ms: ms(r.stats.ms),
+    duration_ms: r.stats.ms,
     end: r.end,
   };
 }

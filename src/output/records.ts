@@ -14,8 +14,44 @@ export function address(e: { host: string; port: number }): string {
   return formatEndpoint(e.host, e.port);
 }
 
-export function ms(x: number): number {
-  return Math.round(x * 100) / 100;
+// The rounding rules for numbers we print (docs/output.md): timers and ratios carry float
+// noise nobody can use (`60210.279541015625`). Integers are never touched.
+
+/** Milliseconds: 2 decimals (`60210.28`). */
+export function roundMs(x: number): number {
+  return Number.isInteger(x) || !Number.isFinite(x) ? x : Math.round(x * 100) / 100;
+}
+
+/** Any other number: 4 significant digits, never fewer than 2 decimals (`0.6524`, `12.35`, `1234.57`). */
+export function roundNumber(x: number): number {
+  if (Number.isInteger(x) || !Number.isFinite(x)) return x;
+  return Math.abs(x) < 100 ? Number(x.toPrecision(4)) : Math.round(x * 100) / 100;
+}
+
+/** Whether a field holds milliseconds (`rtt_ms`, `duration_ms`, node's `ms`). */
+function isMsField(key: string): boolean {
+  return key === 'ms' || key.endsWith('_ms');
+}
+
+/** JSON.stringify replacer: every number of a record rounded by the rule for its field. */
+export function roundedNumbers(key: string, value: unknown): unknown {
+  if (typeof value !== 'number') return value;
+  return isMsField(key) ? roundMs(value) : roundNumber(value);
+}
+
+/** A share 0..1 as a percentage for human output (`65.2%`). */
+export function percent(x: number): string {
+  return `${Math.round(x * 1000) / 10}%`;
+}
+
+/** A record as one JSON line (no newline), numbers rounded: every NDJSON line and JSON summary. */
+export function jsonLine(record: unknown): string {
+  return JSON.stringify(record, roundedNumbers);
+}
+
+/** A record as indented JSON for human mode, numbers rounded. */
+export function jsonPretty(record: unknown): string {
+  return JSON.stringify(record, roundedNumbers, 2);
 }
 
 /** A bencoded value as JSON: printable byte strings as text, other bytes as `hex:<hex>`, big ints as strings. */

@@ -8,6 +8,7 @@
 // (`node`) uses offer(), which drops and counts once `dropAboveBytes` are waiting. After a
 // signal, release() stops every wait so that a stuck reader cannot hold the run.
 import { EventEmitter } from 'node:events';
+import { jsonLine } from './records.js';
 
 export type JsonRecord = Record<string, unknown>;
 
@@ -38,10 +39,10 @@ export class StdoutWriter extends EventEmitter {
     out.on('error', () => this.markClosed());
   }
 
-  /** One NDJSON line. Returns false once stdout is gone. */
+  /** One NDJSON line (numbers rounded: records.ts). Returns false once stdout is gone. */
   record(record: JsonRecord): boolean {
     this.records++;
-    return this.text(JSON.stringify(record) + '\n');
+    return this.text(jsonLine(record) + '\n');
   }
 
   text(chunk: string): boolean {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ndjson, runCli, tempHome } from '../support/cli.js';
-import { DEV_CLI, runInPty, type PtyRun } from '../support/pty.js';
+import { DEV_CLI, startInPty, type PtyRun } from '../support/pty.js';
 import { fromHex } from '../../src/core/wire/hex.js';
 import { FakeDht, swarm } from './scrape-fake-dht.js';
 
@@ -30,7 +30,7 @@ describe('Ctrl-C on a terminal (spinner on)', () => {
     const home = tempHome();
     const db = join(home, 'c.db');
     const out = join(home, 'out.txt');
-    const run = runInPty(reportingStatus(`${DEV_CLI} crawl --testnet 20000 --seed 3 --db ${q(db)} > ${q(out)}`), { env: { XDG_DATA_HOME: join(home, 'data') } });
+    const run = startInPty(reportingStatus(`${DEV_CLI} crawl --testnet 20000 --seed 3 --db ${q(db)} > ${q(out)}`), { env: { XDG_DATA_HOME: join(home, 'data') } });
     running.push(run);
     // the spinner's status line, with infohashes found
     await run.waitFor(/\| [1-9]\d* infohashes \|/, 120_000);
@@ -70,7 +70,7 @@ describe('Ctrl-C on a terminal (spinner on)', () => {
       // scrape is still running when Ctrl-C comes; the writer ignores SIGINT, or its end (EOF)
       // would race the signal, and stops when scrape is gone (SIGPIPE)
       const source = `(printf '%s\\n' ${IH.join(' ')}; trap '' INT; while sleep 0.2; do echo; done)`;
-      const run = runInPty(
+      const run = startInPty(
         reportingStatus(`${source} | ${DEV_CLI} scrape - --bootstrap ${dht.bootstrap} --fresh --timeout 500ms > ${q(out)}`),
         { env: { XDG_DATA_HOME: join(home, 'data') } },
       );

@@ -71,11 +71,11 @@ describe('probes against libtorrent', () => {
     expect((rec.peers as Array<{ address: string }>).map((p) => p.address)).toContain('127.0.0.1:40123');
   });
 
-  it('query shows libtorrent\'s error for a bad token', async () => {
+  it('query shows libtorrent\'s error for a bad token (exit 1: an error reply)', async () => {
     const lt = sharedLibtorrent();
     const [node] = nodesOf(lt);
     const r = await runCli(['query', `${node.host}:${node.port}`, 'announce_peer', '--arg', `info_hash=${'ab'.repeat(20)}`, '--arg', 'port=i:1', '--arg', 'token=hex:00', '--json']);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(1);
     const [rec] = ndjson(r.stdout);
     expect(rec.error_code).toBe(203);
     expect(rec.client).toBe('LT 2.0.8');

@@ -1,13 +1,23 @@
-// Runs a shell command line under a real pseudo-terminal WITH A SIZE (util-linux `script`), the
-// way a user's terminal runs it: stderr is a TTY of 120 x 40, so the spinner (ora) is on. A
-// 0 x 0 pty turns the spinner off (src/output/progress.ts) and hides terminal-only behaviour, and
-// so does CI=1, which is removed from the child's environment here.
+// Runs commands under a real pseudo-terminal WITH A SIZE (util-linux `script`), the way a person's
+// terminal runs them. A 0 x 0 pty turns the spinner off (src/output/progress.ts) and hides
+// terminal-only behaviour, and so does CI=1, which is removed from the child's environment here.
+// Two shapes: startInPty for interactive runs (type keys, wait for output), runInPty for "run the
+// CLI at this width and give me the screen".
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT } from './cli.js';
+import { displayWidth } from '../../src/output/text.js';
+import { cliEntry, ROOT, tempHome } from './cli.js';
 
 /** `node bin/dev.js` through tsx, quoted for a shell command line. */
 export const DEV_CLI = `'${process.execPath}' --import tsx --no-warnings '${join(ROOT, 'bin', 'dev.js')}'`;
+
+export interface PtyStartOptions {
+  cols?: number;
+  rows?: number;
+  cwd?: string;
+  /** Added to the environment; `undefined` removes a variable. */
+  env?: Record<string, string | undefined>;
+}
 
 export interface PtyRun {
   /** Everything the terminal showed so far (spinner frames, stderr, stdout unless redirected). */
@@ -21,12 +31,12 @@ export interface PtyRun {
   kill(): void;
 }
 
-export function runInPty(commandLine: string, opts: { cwd?: string; env?: Record<string, string> } = {}): PtyRun {
-  const env: NodeJS.ProcessEnv = { ...process.env, BITSCRAPE_LOOPBACK_ONLY: '1', NO_COLOR: '1', ...opts.env };
-  delete env.CI;
-  const child = spawn('script', ['-qfec', `stty cols 120 rows 40; ${commandLine}`, '/dev/null'], {
+export function startInPty(commandLine: string, opts: PtyStartOptions = {}): PtyRun {
+  const env: Record<string, string | undefined> = { ...process.env, BITSCRAPE_LOOPBACK_ONLY: '1', NO_COLOR: '1', CI: undefined, ...opts.env };
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  const child = spawn('script', ['-qfec', `stty cols ${opts.cols ?? 120} rows ${opts.rows ?? 40}; ${commandLine}`, '/dev/null'], {
     cwd: opts.cwd ?? ROOT,
-    env,
+    env: env as NodeJS.ProcessEnv,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
@@ -70,4 +80,63 @@ export function runInPty(commandLine: string, opts: { cwd?: string; env?: Record
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+export interface PtyOptions {
+  cols: number;
+  rows?: number;
+  /** Which stream goes to the terminal; the other is discarded. Default stdout. */
+  terminal?: 'stdout' | 'stderr';
+  env?: Record<string, string>;
+  home?: string;
+  timeoutMs?: number;
+}
+
+export interface PtyResult {
+  code: number | null;
+  /** What the terminal showed, escape sequences removed, one entry per line. */
+  lines: string[];
+  /** The raw bytes as text, escape sequences included. */
+  raw: string;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Terminal text without CSI escape sequences (colour, cursor), and without the pty's \r. */
+export function plain(raw: string): string {
+  return raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+}
+
+/** Runs the CLI with ARGS at a terminal of opts.cols columns, colour on, and returns the screen. */
+export async function runInPty(args: string[], opts: PtyOptions): Promise<PtyResult> {
+  const home = opts.home ?? tempHome();
+  const cli = [process.execPath, ...cliEntry(), ...args].map(shellQuote).join(' ');
+  const discard = opts.terminal === 'stderr' ? '>/dev/null' : '2>/dev/null';
+  const run = startInPty(`exec ${cli} ${discard} </dev/null`, {
+    cols: opts.cols,
+    ...(opts.rows !== undefined ? { rows: opts.rows } : {}),
+    env: {
+      XDG_DATA_HOME: join(home, 'data'),
+      XDG_CONFIG_HOME: join(home, 'config'),
+      XDG_CACHE_HOME: join(home, 'cache'),
+      // The terminal decides the width here, and colour is on as for a person at a terminal.
+      COLUMNS: undefined,
+      NO_COLOR: undefined,
+      ...opts.env,
+    },
+  });
+  const timer = setTimeout(() => run.kill(), opts.timeoutMs ?? 60_000);
+  const code = await run.exited;
+  clearTimeout(timer);
+  const raw = run.output();
+  const lines = plain(raw).split('\n');
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return { code, lines, raw };
+}
+
+/** The widest line, in terminal columns. */
+export function widest(lines: string[]): number {
+  return Math.max(0, ...lines.map(displayWidth));
 }

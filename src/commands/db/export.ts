@@ -3,6 +3,7 @@ import { BaseCommand } from '../../cli/base-command.js';
 import { buildQuery, dbQueryFlags } from '../../cli/db-query.js';
 import { dbFlag, openStore } from '../../cli/store.js';
 import { infohashRecord } from '../../output/db-records.js';
+import { jsonLine } from '../../output/records.js';
 
 export default class DbExport extends BaseCommand {
   static override description = 'Export infohashes from the crawl database as NDJSON (all of them unless filtered)';
@@ -27,6 +28,6 @@ export default class DbExport extends BaseCommand {
     } finally {
       store.close();
     }
-    this.note(JSON.stringify({ summary: 'db export', infohashes: n }));
+    this.note(jsonLine({ summary: 'db export', infohashes: n }));
   }
 }

@@ -3,7 +3,16 @@ import { BaseCommand } from '../../cli/base-command.js';
 import { buildQuery, dbQueryFlags } from '../../cli/db-query.js';
 import { dbFlag, openStore } from '../../cli/store.js';
 import { infohashRecord } from '../../output/db-records.js';
-import { renderTable } from '../../output/table.js';
+import { renderTable, type Cell, type Column } from '../../output/table.js';
+
+const LIST_COLUMNS: Column[] = [
+  { header: 'infohash', hex: true },
+  { header: 'first seen', drop: 1 },
+  { header: 'seen', align: 'right' },
+  { header: 'source client', drop: 2 },
+  { header: 'seeders', align: 'right' },
+  { header: 'leechers', align: 'right' },
+];
 
 export default class DbList extends BaseCommand {
   static override description = 'List infohashes in the crawl database (a table, or NDJSON with --json)';
@@ -19,17 +28,17 @@ export default class DbList extends BaseCommand {
     const query = buildQuery(flags, flags.limit);
     const store = openStore(flags.db, { mustExist: true, readonly: true });
     try {
-      const rows: Array<Array<string | number>> = [];
+      const rows: Cell[][] = [];
       for (const row of store.listInfohashes(query)) {
         if (flags.json) {
           if (!this.stdout.record(infohashRecord(row))) break;
           if (this.stdout.backlogged) await this.stdout.drained();
         } else {
           const r = infohashRecord(row);
-          rows.push([row.infohash, String(r.first_seen), row.times_seen, row.source_client ?? '', row.seeders ?? '', row.leechers ?? '']);
+          rows.push([row.infohash, r.first_seen as string, row.times_seen, row.source_client, row.seeders, row.leechers]);
         }
       }
-      if (!flags.json) this.stdout.text(renderTable(['infohash', 'first seen', 'seen', 'source client', 'seeders', 'leechers'], rows) + '\n');
+      if (!flags.json) this.stdout.text(renderTable(LIST_COLUMNS, rows) + '\n');
     } finally {
       store.close();
     }

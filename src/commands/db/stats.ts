@@ -1,6 +1,7 @@
 import { BaseCommand } from '../../cli/base-command.js';
 import { dbFlag, openStore } from '../../cli/store.js';
 import { iso } from '../../output/db-records.js';
+import { percent } from '../../output/records.js';
 import { renderKeyValues, renderTable } from '../../output/table.js';
 
 export default class DbStats extends BaseCommand {
@@ -15,7 +16,8 @@ export default class DbStats extends BaseCommand {
       const s = store.stats();
       const rec = { ...s, first_seen: iso(s.first_seen), last_seen: iso(s.last_seen) };
       if (flags.json) {
-        this.stdout.record(rec);
+        // An empty database has no rate and no times: those fields are left out, not null.
+        this.stdout.record(Object.fromEntries(Object.entries(rec).filter(([, v]) => v !== null)));
         return;
       }
       this.stdout.text(
@@ -24,12 +26,17 @@ export default class DbStats extends BaseCommand {
           ['scraped', s.scraped],
           ['nodes', s.nodes],
           ['BEP 51 nodes', s.bep51_nodes],
-          ['BEP 51 support rate', s.bep51_rate === null ? '-' : `${Math.round(s.bep51_rate * 1000) / 10}%`],
-          ['first seen', rec.first_seen ?? '-'],
-          ['last seen', rec.last_seen ?? '-'],
+          ['BEP 51 support rate', s.bep51_rate === null ? null : percent(s.bep51_rate)],
+          ['first seen', rec.first_seen],
+          ['last seen', rec.last_seen],
         ]) + '\n',
       );
-      this.stdout.text(renderTable(['client', 'nodes', 'BEP 51 nodes', 'infohashes sourced'], s.clients.map((c) => [c.client ?? 'unknown', c.nodes, c.bep51_nodes, c.infohashes_sourced])) + '\n');
+      this.stdout.text(
+        renderTable(
+          [{ header: 'client', wrap: true }, { header: 'nodes', align: 'right' }, { header: 'BEP 51 nodes', align: 'right' }, { header: 'infohashes sourced', align: 'right' }],
+          s.clients.map((c) => [c.client ?? 'unknown', c.nodes, c.bep51_nodes, c.infohashes_sourced]),
+        ) + '\n',
+      );
     } finally {
       store.close();
     }

@@ -5,8 +5,8 @@ import { BadInputError, NothingFoundError } from '../../cli/errors.js';
 import { describeFailure } from '../../core/dht/dht-node.js';
 import { idFromHex, idToHex, randomId } from '../../core/dht/node-id.js';
 import { loadRoutingFile, saveRoutingFile, type RoutingFileNode } from '../../core/dht/routing-persistence.js';
-import { address, ms, versionFields } from '../../output/records.js';
-import { renderTable } from '../../output/table.js';
+import { address, jsonLine, roundMs, versionFields } from '../../output/records.js';
+import { renderKeyValues, renderTable } from '../../output/table.js';
 
 type PingStatus = 'alive' | 'timeout' | 'id_changed' | 'error' | 'refused';
 
@@ -87,7 +87,7 @@ export default class RoutingLoad extends BaseCommand {
         saved,
         elapsed_ms: Date.now() - started,
       };
-      if (flags.json) this.note(JSON.stringify(summary));
+      if (flags.json) this.note(jsonLine(summary));
       else this.printHuman(records, summary);
       if (alive.length === 0) {
         throw new NothingFoundError(fileNodes.length === 0 ? `${args.file} holds no nodes` : `none of the ${records.length} nodes answered`);
@@ -115,11 +115,18 @@ export default class RoutingLoad extends BaseCommand {
   }
 
   private printHuman(records: LoadRecord[], s: { file: string; id: string; kept_id: boolean; nodes: number; alive: number; table_nodes: number; buckets: number; saved: string | null }): void {
-    const rows = records.map((r) => [r.address, r.id, r.status === 'id_changed' ? `id changed (${r.replied_id})` : r.error ? `${r.status}: ${r.error}` : r.status, r.rtt_ms ?? '', r.client ?? r.version_hex ?? '']);
+    const rows = records.map((r) => [r.address, r.id, r.status === 'id_changed' ? `id changed (${r.replied_id})` : r.error ? `${r.status}: ${r.error}` : r.status, r.rtt_ms === null ? null : roundMs(r.rtt_ms), r.client ?? r.version_hex]);
     const lines = [
-      renderTable(['address', 'id', 'status', 'rtt ms', 'client'], rows),
-      `${s.alive} of ${s.nodes} nodes alive; ${s.kept_id ? 'kept id' : 'new id'} ${s.id}; table now ${s.table_nodes} nodes in ${s.buckets} buckets` +
-        (s.saved ? `; saved to ${s.saved}` : ''),
+      renderTable(
+        [{ header: 'address' }, { header: 'id', hex: true }, { header: 'status', hex: true, wrap: true }, { header: 'rtt ms', align: 'right' }, { header: 'client', drop: 1 }],
+        rows,
+      ),
+      renderKeyValues([
+        ['nodes alive', `${s.alive} of ${s.nodes}`],
+        [s.kept_id ? 'kept id' : 'new id', s.id],
+        ['table now', `${s.table_nodes} nodes in ${s.buckets} buckets`],
+        ['saved to', s.saved, { keep: true }],
+      ]),
     ];
     this.stdout.text(lines.join('\n') + '\n');
   }
@@ -132,7 +139,7 @@ async function pingOne(session: DhtSession, n: RoutingFileNode): Promise<LoadRec
   const out = await session.engine.query(to, 'ping', {}, expect.ok ? { expectId: expect.value } : {});
   if (out.ok) {
     session.node.noteReply(out.msg.r.id, to, out.rttMs, out.msg.v);
-    return { ...base, status: 'alive', rtt_ms: ms(out.rttMs), ...versionFields(out.msg.v) };
+    return { ...base, status: 'alive', rtt_ms: out.rttMs, ...versionFields(out.msg.v) };
   }
   const none = { rtt_ms: null, client: null, version_hex: null };
   switch (out.kind) {
@@ -141,7 +148,7 @@ async function pingOne(session: DhtSession, n: RoutingFileNode): Promise<LoadRec
       return { ...base, status: 'timeout', ...none };
     case 'id_mismatch':
       // Someone else lives at that address now: the saved node is gone.
-      return { ...base, status: 'id_changed', ...none, rtt_ms: ms(out.rttMs), ...versionFields(out.msg.v), replied_id: idToHex(out.msg.r.id) };
+      return { ...base, status: 'id_changed', ...none, rtt_ms: out.rttMs, ...versionFields(out.msg.v), replied_id: idToHex(out.msg.r.id) };
     case 'refused':
       return { ...base, status: 'refused', ...none, error: describeFailure(out) };
     default:

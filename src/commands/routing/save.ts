@@ -74,7 +74,7 @@ export default class RoutingSave extends BaseCommand {
       }
       this.stdout.text(
         renderKeyValues([
-          ['file', record.file],
+          ['file', record.file, { keep: true }],
           ['id', record.id],
           ['nodes', record.nodes],
           ['buckets', record.buckets],

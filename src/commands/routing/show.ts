@@ -6,8 +6,26 @@ import type { Clock } from '../../core/net/clock.js';
 import { idToHex } from '../../core/dht/node-id.js';
 import { loadRoutingFile, restoreRoutingTable } from '../../core/dht/routing-persistence.js';
 import { NodeFlag, type RoutingEntry, type RoutingTable } from '../../core/dht/routing-table.js';
-import { address, versionFields } from '../../output/records.js';
-import { renderTable } from '../../output/table.js';
+import { address, jsonLine, versionFields } from '../../output/records.js';
+import { renderKeyValues, renderTable, type Cell, type Column } from '../../output/table.js';
+
+const BUCKET_COLUMNS: Column[] = [
+  { header: 'bucket', align: 'right' },
+  { header: 'prefix bits', align: 'right' },
+  { header: 'nodes', align: 'right' },
+  { header: 'good', align: 'right' },
+  { header: 'questionable', align: 'right', drop: 2 },
+  { header: 'replacements', align: 'right', drop: 3 },
+  { header: 'newest seen', drop: 1 },
+];
+const NODE_COLUMNS: Column[] = [
+  { header: 'bucket', align: 'right' },
+  { header: 'address' },
+  { header: 'id', hex: true },
+  { header: 'state' },
+  { header: 'last seen', drop: 1 },
+  { header: 'flags', wrap: true, drop: 2 },
+];
 
 /** No timers are needed here: only now(), in wall-clock milliseconds. */
 const WALL_CLOCK: Clock = {
@@ -68,7 +86,7 @@ export default class RoutingShow extends BaseCommand {
     };
     if (flags.json) {
       this.showJson(table);
-      this.note(JSON.stringify(summary));
+      this.note(jsonLine(summary));
       return;
     }
     this.showHuman(table, summary, flags, wallNow);
@@ -84,12 +102,15 @@ export default class RoutingShow extends BaseCommand {
 
   private showHuman(table: RoutingTable, s: ShowSummary, flags: BaseFlags<typeof RoutingShow>, wallNow: number): void {
     const age = wallNow - Date.parse(s.saved_at);
-    const lines = [
-      `routing file ${s.file}`,
-      `id ${s.id}, saved ${s.saved_at} (${age >= 0 ? formatDuration(age) + ' ago' : 'in the future'})`,
-      `${s.nodes} nodes in ${s.buckets} buckets: ${s.good} good, ${s.questionable} questionable; ${s.replacements} in replacement caches` +
-        (s.file_nodes > s.nodes + s.replacements ? `; ${s.file_nodes - s.nodes - s.replacements} duplicates or overflow not kept` : ''),
-    ];
+    const dropped = s.file_nodes - s.nodes - s.replacements;
+    const head = renderKeyValues([
+      ['routing file', s.file, { keep: true }],
+      ['id', s.id],
+      ['saved', `${s.saved_at} (${age >= 0 ? formatDuration(age) + ' ago' : 'in the future'})`],
+      ['nodes', `${s.nodes} in ${s.buckets} buckets: ${s.good} good, ${s.questionable} questionable`],
+      ['replacement caches', s.replacements],
+      ['not kept', dropped > 0 ? `${dropped} duplicates or overflow` : null],
+    ]);
     const now = table.clock.now();
     const rows = table.bucketViews().map((b) => {
       let good = 0;
@@ -100,9 +121,9 @@ export default class RoutingShow extends BaseCommand {
       }
       return [b.index, b.prefixBits, b.entries.length, good, b.entries.length - good, b.replacements.length, newest === -Infinity ? '' : formatDuration(Math.max(0, now - newest)) + ' ago'];
     });
-    let out = lines.join('\n') + '\n' + renderTable(['bucket', 'prefix bits', 'nodes', 'good', 'questionable', 'replacements', 'newest seen'], rows) + '\n';
+    let out = head + '\n' + renderTable(BUCKET_COLUMNS, rows) + '\n';
     if (flags.nodes) {
-      const nodeRows: Array<Array<string | number>> = [];
+      const nodeRows: Cell[][] = [];
       for (const view of table.bucketViews()) {
         for (const [list, live] of [[view.entries, true], [view.replacements, false]] as const) {
           for (const e of list) {
@@ -111,7 +132,7 @@ export default class RoutingShow extends BaseCommand {
           }
         }
       }
-      out += renderTable(['bucket', 'address', 'id', 'state', 'last seen', 'flags'], nodeRows) + '\n';
+      out += renderTable(NODE_COLUMNS, nodeRows) + '\n';
     }
     this.stdout.text(out);
   }
@@ -139,5 +160,5 @@ function flagText(flags: number): string {
   if (flags & NodeFlag.VERIFIED) names.push('verified');
   if (flags & NodeFlag.SUPPORTS_SAMPLE) names.push('sample');
   if (flags & NodeFlag.BEP42_VALID) names.push('bep42');
-  return names.join(',');
+  return names.join(', ');
 }
