@@ -1,0 +1,42 @@
+// oclif `command_not_found` hook (`bitscrape pnig`). Without a terminal to ask on (a pipe, a
+// script, CI set) it is bad input like any other: one line on stderr naming the closest command,
+// exit 2, nothing read from stdin. On a terminal, @oclif/plugin-not-found asks "Did you mean
+// ping?" and runs it on yes; it is called from here rather than listed as a plugin, because
+// oclif runs every plugin's hook for the event and it would print beside this one.
+import { toConfiguredId, type Hook } from '@oclif/core';
+import { closest } from './suggest.js';
+
+/** A person at a terminal who can answer a prompt (the progress spinner uses the same CI rule). */
+function canAsk(): boolean {
+  return Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY) && !process.env.CI;
+}
+
+const hook: Hook.CommandNotFound = async function (opts) {
+  const { config } = opts;
+  const bin = config.bin;
+  if (canAsk()) {
+    // loaded only here: it pulls in @inquirer/prompts
+    const { default: prompt } = await import('@oclif/plugin-not-found');
+    return prompt.call(
+      {
+        ...this,
+        warn: (message) => process.stderr.write(`${bin}: ${message}\n`),
+        error: (message) => {
+          process.stderr.write(`${bin}: ${typeof message === 'string' ? message : message.message}\n`);
+          this.exit(2);
+        },
+      },
+      opts,
+    );
+  }
+  const hidden = new Set(config.commands.filter((c) => c.hidden).map((c) => c.id));
+  const ids = [...config.commandIDs, ...config.commands.flatMap((c) => c.aliases), ...config.topics.filter((t) => !t.hidden).map((t) => t.name)];
+  const candidates = new Set(ids.filter((id) => !hidden.has(id)).map((id) => toConfiguredId(id, config)));
+  const typed = toConfiguredId(opts.id, config);
+  const suggestion = closest(typed, candidates);
+  const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
+  process.stderr.write(`${bin}: "${typed}" is not a ${bin} command${hint} ("${bin} help" lists them)\n`);
+  this.exit(2);
+};
+
+export default hook;
