@@ -59,7 +59,7 @@ function builtCli(): string {
   const stale = !existsSync(join(ROOT, 'dist')) || newestMtime(join(ROOT, 'dist')) < newestMtime(join(ROOT, 'src'));
   const manifest = join(ROOT, 'oclif.manifest.json');
   if (stale || !existsSync(manifest) || statSync(manifest).mtimeMs < newestMtime(join(ROOT, 'dist'))) {
-    throw new Error('startup: dist/ or oclif.manifest.json is missing or older than src/; run `npm run build` first');
+    throw new Error('dist/ or oclif.manifest.json is missing or older than src/; run `npm run build` first');
   }
   return join(ROOT, 'bin', 'run.js');
 }
@@ -80,7 +80,7 @@ function timeOnce(args: string[], env: NodeJS.ProcessEnv): Promise<Sample> {
       clearTimeout(timer);
       const cpuUs = Number.parseInt(cpu, 10);
       if (code !== 0 || !Number.isFinite(cpuUs)) {
-        reject(new Error(`startup: node ${args.join(' ')} exited ${signal ?? code}: ${stderr.trim().split('\n')[0] ?? ''}`));
+        reject(new Error(`node ${args.join(' ')} exited ${signal ?? code}: ${stderr.trim().split('\n')[0] ?? ''}`));
         return;
       }
       resolvePromise({ wallMs, cpuMs: cpuUs / 1000 });
