@@ -16,21 +16,22 @@ function canAsk(): boolean {
  * word up to the first flag together (`kegen my.key` → `kegen:my.key`), so the words come from
  * argv: topic words (`routing`), then the one word that is not a command.
  */
-function typedCommand(config: Interfaces.Config, id: string, argv: string[]): { id: string; argv: string[] } {
+function typedCommand(config: Interfaces.Config, oclifView: { id: string; argv?: string[] }, argv: string[]): { id: string; argv: string[] } {
+  const { id } = oclifView;
   const topics = new Set(config.topics.map((t) => t.name));
   let n = 0;
   while (n < argv.length && topics.has(argv.slice(0, n + 1).join(':'))) n++;
   if (n < argv.length) n++;
   const typed = argv.slice(0, n).join(':');
   // not started from the command line (a hook or plugin ran the command): keep oclif's view
-  if (n === 0 || (id !== typed && !id.startsWith(`${typed}:`))) return { id, argv: [] };
+  if (n === 0 || (id !== typed && !id.startsWith(`${typed}:`))) return { id, argv: oclifView.argv ?? [] };
   return { id: typed, argv: argv.slice(n) };
 }
 
 const hook: Hook.CommandNotFound = async function (opts) {
   const { config } = opts;
   const bin = config.bin;
-  const typed = typedCommand(config, opts.id, process.argv.slice(2));
+  const typed = typedCommand(config, opts, process.argv.slice(2));
   if (canAsk()) {
     // loaded only here: it pulls in @inquirer/prompts
     const { default: prompt } = await import('@oclif/plugin-not-found');
