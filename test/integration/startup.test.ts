@@ -208,8 +208,8 @@ describe('heavy packages load only when a run uses them', () => {
   }, 120_000);
 
   it('at a terminal the spinner still turns: ora loads and draws the progress text', async () => {
-    // a port nothing listens on: the ping waits out its timeout with the spinner up
-    const r = await run(cliWithRecorder(['ping', '127.0.0.1:9', '--fresh', '--timeout', '3s']), { record: true, terminal: true });
+    // a port nothing listens on: the ping waits out its timeout (6 s, ample for ora to load) with the spinner up
+    const r = await run(cliWithRecorder(['ping', '127.0.0.1:9', '--fresh', '--timeout', '6s']), { record: true, terminal: true });
     expect(r.code, r.stdout).toBe(1);
     expect(loaded(r, 'ora')).toBe(true);
     expect(r.stdout).toMatch(/pinging 1 node\(s\)/);
