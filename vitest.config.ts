@@ -7,7 +7,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'plugins/*/test/**/*.test.ts'],
     environment: 'node',
-    testTimeout: 30_000,
+    // Generous: CLI tests start several processes, and the suite must pass on a loaded 2-core machine.
+    testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
     env: { BITSCRAPE_LOOPBACK_ONLY: '1', NO_COLOR: '1' },

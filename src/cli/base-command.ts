@@ -2,7 +2,7 @@
 // --debug, one-line errors with ARCHITECTURE.md's exit codes, and stdin inputs with `-`.
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { createInterface } from 'node:readline';
-import { CliError, oneLine, parseErrorLine } from './errors.js';
+import { CliError, oneLine, parseErrorLine, printable, quote } from './errors.js';
 import { parseDuration } from './duration.js';
 import { StdoutWriter } from '../output/stdout.js';
 
@@ -12,7 +12,7 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(type
 export const durationFlag = Flags.custom<number>({
   parse: async (input) => {
     const ms = parseDuration(input);
-    if (ms === null) throw new Errors.CLIError(`invalid duration "${input}" (use e.g. 500ms, 30s, 10m, 6h)`);
+    if (ms === null) throw new Errors.CLIError(`invalid duration ${quote(input)} (use e.g. 500ms, 30s, 10m, 6h)`);
     return ms;
   },
 });
@@ -56,9 +56,9 @@ export abstract class BaseCommand extends Command {
     return all;
   }
 
-  /** One line on stderr, for summaries and warnings. */
+  /** One line on stderr, for summaries and warnings; control characters escaped (they may come from input). */
   protected note(text: string): void {
-    process.stderr.write(text + '\n');
+    process.stderr.write(printable(text) + '\n');
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number }; code?: string }): Promise<unknown> {

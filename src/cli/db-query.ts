@@ -1,7 +1,7 @@
 // Shared flags and parsing for `db list` / `db export`.
 import { Flags } from '@oclif/core';
 import { parseDuration } from './duration.js';
-import { BadInputError } from './errors.js';
+import { BadInputError, quote } from './errors.js';
 import type { InfohashQuery } from '../core/crawl/store/types.js';
 
 export const dbQueryFlags = {
@@ -15,7 +15,7 @@ export function parseSince(text: string, now = Date.now()): number {
   const ago = parseDuration(text);
   if (ago !== null) return now - ago;
   const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new BadInputError(`--since '${text}': not a duration (6h) or a date (2026-11-01T00:00:00Z)`);
+  if (Number.isNaN(t)) throw new BadInputError(`--since ${quote(text)}: not a duration (6h) or a date (2026-11-01T00:00:00Z)`);
   return t;
 }
 

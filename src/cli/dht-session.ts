@@ -13,8 +13,9 @@ import { idFromHex, randomId } from '../core/dht/node-id.js';
 import { loadRoutingFile, restoreRoutingTable, saveRoutingFile } from '../core/dht/routing-persistence.js';
 import { RoutingTable } from '../core/dht/routing-table.js';
 import { defaultRoutingFile } from '../core/paths.js';
-import { BadInputError, CliError } from './errors.js';
+import { BadInputError, CliError, quote } from './errors.js';
 import { durationFlag } from './base-command.js';
+import type { Family } from '../core/wire/types.js';
 
 /** The public routers (PROTOCOL.md §6); used only when nothing else is known. */
 export const PUBLIC_ROUTERS = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881', 'dht.libtorrent.org:25401'];
@@ -55,6 +56,8 @@ export interface SessionOptions {
   contacts?: string[];
   /** Lookups need somewhere to start; direct probes (ping, query) do not. Default true. */
   needsBootstrap?: boolean;
+  /** Bind a socket for each of these families too (crawl --family), whatever the contacts' families. */
+  families?: readonly Family[];
 }
 
 export interface DhtSession {
@@ -86,20 +89,20 @@ export async function resolveBootstrap(values: string[]): Promise<ResolvedEndpoi
   return out;
 }
 
-function bindAddresses(flags: DhtFlagValues, contacts: string[]): UdpBind[] {
+function bindAddresses(flags: DhtFlagValues, contacts: string[], families: readonly Family[] = []): UdpBind[] {
   if (flags.bind && flags.bind.length > 0) {
     return flags.bind.map((text) => {
       const fam = ipFamily(text);
       if (fam !== 0) return { host: text, port: flags.port };
       const parsed = parseEndpoint(text);
-      if (!parsed.ok || parsed.value.kind === 'name') throw new BadInputError(`--bind: '${text}' is not an IP address or IP:port`);
+      if (!parsed.ok || parsed.value.kind === 'name') throw new BadInputError(`--bind: ${quote(text)} is not an IP address or IP:port`);
       return { host: parsed.value.host, port: parsed.value.port };
     });
   }
   // Stay on loopback when told to, or when every contact is on loopback (a local testnet).
   const local = loopbackOnlyFromEnv() || (contacts.length > 0 && contacts.every((h) => isLoopback(h)));
-  const wantV6 = contacts.some((h) => ipFamily(h) === 6);
-  const wantV4 = contacts.length === 0 || contacts.some((h) => ipFamily(h) === 4);
+  const wantV6 = families.includes(6) || contacts.some((h) => ipFamily(h) === 6);
+  const wantV4 = families.includes(4) || contacts.length === 0 || contacts.some((h) => ipFamily(h) === 4);
   const binds: UdpBind[] = [];
   if (wantV4) binds.push({ host: local ? '127.0.0.1' : '0.0.0.0', port: flags.port });
   if (wantV6) binds.push({ host: local ? '::1' : '::', port: flags.port });
@@ -143,7 +146,7 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
 
   let transport: UdpTransport;
   try {
-    transport = await UdpTransport.open({ bind: bindAddresses(flags, contactHosts) });
+    transport = await UdpTransport.open({ bind: bindAddresses(flags, contactHosts, opts.families) });
   } catch (err) {
     throw new CliError((err as Error).message, 2);
   }
@@ -179,6 +182,7 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
     table,
     bootstrap,
     allowContact: (host, port) => !policy.isBogon(host, port) && policy.mayQuery(host, port),
+    allowPeer: (host, port) => !policy.isBogonPeer(host, port),
     lookupDefaults: { queryTimeoutMs: flags.timeout, oneContactPerIp: !local },
   });
 

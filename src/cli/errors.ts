@@ -1,5 +1,12 @@
 // Errors a command reports as one line. exitCode follows ARCHITECTURE.md: 2 = usage / bad input,
-// 1 = nothing answered or nothing found.
+// 1 = nothing answered or nothing found. Input echoed in a message goes through quote().
+import { printable } from '../core/util/quote.js';
+
+export { printable, quote } from '../core/util/quote.js';
+
+/** The longest error line printed; a message quoting input properly never comes close. */
+const MAX_LINE = 300;
+
 export class CliError extends Error {
   constructor(message: string, readonly exitCode: number = 2) {
     super(message);
@@ -19,14 +26,18 @@ export class NothingFoundError extends CliError {
   }
 }
 
-/** The first meaningful line of any error, for the one-line report (later lines are often a stack). */
+/**
+ * The first meaningful line of any error, for the one-line report (later lines are often a
+ * stack), made printable and cut to a bounded length: the last guard for messages from code that
+ * echoes input without quote() (libraries, oclif).
+ */
 export function oneLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const line = message
     .split('\n')
     .map((l) => l.trim())
     .find((l) => l.length > 0);
-  return line ?? 'unknown error';
+  return line === undefined ? 'unknown error' : bounded(line);
 }
 
 /**
@@ -43,5 +54,10 @@ export function parseErrorLine(err: unknown): string {
     .join(' ')
     .replace(/\s+/g, ' ');
   if (line === '') return 'unknown error';
-  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+  return bounded(line);
+}
+
+function bounded(line: string): string {
+  const cut = line.length > MAX_LINE ? `${line.slice(0, MAX_LINE - 3)}...` : line;
+  return printable(cut);
 }

@@ -1,8 +1,9 @@
 // One infohash from one line of input: 40 hex digits, a magnet link, or an NDJSON record with an
 // `infohash` field (so `bitscrape crawl --json | bitscrape scrape -` works). Shared by every
 // command that takes infohashes (scrape, get-peers, announce).
-import magnet from 'magnet-uri';
 import { fromHex } from '../core/wire/hex.js';
+import { quote } from './errors.js';
+import { magnetInfohash } from './magnet.js';
 
 export type InfohashInput =
   | { ok: true; infohash: Uint8Array }
@@ -16,24 +17,12 @@ export function parseInfohashInput(text: string): InfohashInput {
   const value = text.trim();
   if (value === '') return { ok: false, error: 'empty input' };
   if (HEX40.test(value)) return { ok: true, infohash: fromHex(value, 20)! };
-  if (/^magnet:/i.test(value)) return fromMagnet(value);
+  if (/^magnet:/i.test(value)) {
+    const r = magnetInfohash(value);
+    return r.ok ? { ok: true, infohash: r.value } : { ok: false, error: r.error };
+  }
   if (value.startsWith('{')) return fromRecord(value);
-  return { ok: false, error: `not an infohash (40 hex digits), magnet link or JSON record: ${preview(value)}` };
-}
-
-function fromMagnet(uri: string): InfohashInput {
-  let hex: string | undefined;
-  try {
-    hex = magnet(uri).infoHash;
-  } catch (err) {
-    // Bad percent-escapes make decodeURIComponent throw inside the parser.
-    return { ok: false, error: `unreadable magnet link: ${(err as Error).message}` };
-  }
-  // The parser takes any 40 characters after urn:btih: without checking them.
-  if (typeof hex !== 'string' || !HEX40.test(hex)) {
-    return { ok: false, error: `magnet link without a BitTorrent v1 infohash (xt=urn:btih:…): ${preview(uri)}` };
-  }
-  return { ok: true, infohash: fromHex(hex, 20)! };
+  return { ok: false, error: `not an infohash (40 hex digits), magnet link or JSON record: ${quote(value)}` };
 }
 
 function fromRecord(line: string): InfohashInput {
@@ -41,19 +30,15 @@ function fromRecord(line: string): InfohashInput {
   try {
     parsed = JSON.parse(line);
   } catch {
-    return { ok: false, error: `invalid JSON: ${preview(line)}` };
+    return { ok: false, error: `invalid JSON: ${quote(line)}` };
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { ok: false, error: 'JSON input must be an object' };
   if (!('infohash' in parsed)) return { ok: false, skip: true };
   const field = (parsed as { infohash: unknown }).infohash;
   if (typeof field !== 'string' || !HEX40.test(field.trim())) {
-    return { ok: false, error: `"infohash" field is not 40 hex digits: ${preview(JSON.stringify(field) ?? String(field))}` };
+    // Numbers, booleans and null print short as they are; strings and containers are quoted.
+    const shown = typeof field === 'string' ? quote(field) : typeof field === 'object' && field !== null ? quote(JSON.stringify(field)) : String(field);
+    return { ok: false, error: `"infohash" field is not 40 hex digits: ${shown}` };
   }
   return { ok: true, infohash: fromHex(field.trim(), 20)! };
-}
-
-/** Long or binary-looking inputs are shortened so one bad line stays one line of error. */
-function preview(text: string): string {
-  const clean = text.replace(/[\x00-\x1f\x7f]/g, '?');
-  return clean.length > 60 ? `${clean.slice(0, 57)}...` : clean;
 }

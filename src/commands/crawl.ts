@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, durationFlag } from '../cli/base-command.js';
 import { dhtFlags, openSession } from '../cli/dht-session.js';
-import { BadInputError, NothingFoundError } from '../cli/errors.js';
+import { crawlFamilies, familiesOfFlag, familyFlag } from '../cli/crawl-families.js';
+import { BadInputError, NothingFoundError, quote } from '../cli/errors.js';
 import { dbFlag, openStore } from '../cli/store.js';
 import { describeStrategies, loadStrategyRegistry } from '../cli/strategy-plugins.js';
 import { createCrawl } from '../core/crawl/create.js';
@@ -19,6 +20,7 @@ export default class Crawl extends BaseCommand {
     '<%= config.bin %> crawl --testnet 2000',
     '<%= config.bin %> crawl --json --duration 10m | <%= config.bin %> scrape - --json',
     '<%= config.bin %> crawl --resume',
+    "<%= config.bin %> crawl --family both --bootstrap router.bittorrent.com:6881",
     '<%= config.bin %> crawl --list-strategies',
   ];
   static override flags = {
@@ -36,7 +38,8 @@ export default class Crawl extends BaseCommand {
     duration: durationFlag({ description: 'stop after this long (e.g. 10m, 6h)' }),
     'max-queries': Flags.integer({ description: 'stop after this many queries', min: 1 }),
     'max-infohashes': Flags.integer({ description: 'stop after this many distinct infohashes', min: 1 }),
-    concurrency: Flags.integer({ description: 'queries in flight', default: 16, min: 1, max: 256 }),
+    family: familyFlag,
+    concurrency: Flags.integer({ description: 'queries in flight (per address family)', default: 16, min: 1, max: 256 }),
     'min-interval': Flags.integer({ description: 'override every node\'s BEP 51 interval with this many seconds (explicit opt-in; nodes ask for up to 6 h)', min: 0, max: 21600 }),
   };
 
@@ -44,11 +47,11 @@ export default class Crawl extends BaseCommand {
     const { flags } = await this.parse(Crawl);
     const registry = await loadStrategyRegistry(this.config);
     if (flags['list-strategies']) return this.listStrategies(registry, flags.json);
-    if (!registry.has(flags.strategy)) throw new BadInputError(`unknown strategy '${flags.strategy}' (known: ${registry.names().join(', ')})`);
+    if (!registry.has(flags.strategy)) throw new BadInputError(`unknown strategy ${quote(flags.strategy)} (known: ${registry.names().join(', ')})`);
     const strategyParams: Record<string, string> = {};
     for (const opt of flags['strategy-opt'] ?? []) {
       const eq = opt.indexOf('=');
-      if (eq <= 0) throw new BadInputError(`--strategy-opt '${opt}': expected key=value`);
+      if (eq <= 0) throw new BadInputError(`--strategy-opt ${quote(opt)}: expected key=value`);
       strategyParams[opt.slice(0, eq)] = opt.slice(eq + 1);
     }
     if (flags['no-db'] && (flags.db || flags.resume)) throw new BadInputError('--no-db cannot be combined with --db or --resume');
@@ -82,7 +85,9 @@ export default class Crawl extends BaseCommand {
       log: (text: string) => progress.log(text),
     };
     try {
-      if (flags.testnet !== undefined) await this.runTestnet(flags.testnet, flags['testnet-infohashes'], flags.seed, common, progress, flags.json);
+      if (flags.testnet !== undefined) {
+        await this.runTestnet(flags.testnet, flags['testnet-infohashes'], flags.seed, { ...common, families: familiesOfFlag(flags.family) ?? [4] }, progress, flags.json);
+      }
       else await this.runLive(flags, common, progress, store);
     } finally {
       progress.stop();
@@ -106,16 +111,23 @@ export default class Crawl extends BaseCommand {
     else this.note(renderKeyValues([...testnetPairs(result), ...crawlSummaryPairs(result.summary)]));
   }
 
-  private async runLive(flags: Parameters<typeof openSession>[0] & { json: boolean }, common: Parameters<typeof createCrawl>[0], progress: Progress, store: InfohashStore | undefined): Promise<void> {
-    const session = await openSession(flags, { readOnly: true });
+  private async runLive(flags: Parameters<typeof openSession>[0] & { json: boolean; family?: string }, common: Parameters<typeof createCrawl>[0], progress: Progress, store: InfohashStore | undefined): Promise<void> {
+    const asked = familiesOfFlag(flags.family);
+    const session = await openSession(flags, { readOnly: true, ...(asked ? { families: asked } : {}) });
     let summary: CrawlSummary;
     try {
+      const explicit = flags.bootstrap && flags.bootstrap.length > 0 ? session.node.bootstrap.map((b) => b.host) : [];
+      const families = crawlFamilies(asked, explicit, session.transport.endpoints.map((e) => e.family));
       progress.update('bootstrapping');
-      summary = await createCrawl({ ...common, session }).run();
+      summary = await createCrawl({ ...common, session, families }).run();
     } finally {
       await session.close();
     }
     progress.stop();
+    const byFamily = Object.entries(summary.by_family ?? {});
+    if (byFamily.length > 1) {
+      for (const [family, s] of byFamily) if (s.nodes_answered === 0) this.note(`crawl: no IPv${family} node answered`);
+    }
     if (flags.json) this.note(JSON.stringify({ summary: 'crawl', ...summary, database: store ? true : false }));
     else this.note(renderKeyValues(crawlSummaryPairs(summary)));
     if (summary.nodes_answered === 0 && !this.stdout.closed) throw new NothingFoundError('no node answered');

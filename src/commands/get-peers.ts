@@ -14,7 +14,7 @@ export default class GetPeers extends BaseCommand {
   static override description = 'Iterative get_peers: peers of an infohash, the nodes that gave them, and write tokens';
   static override examples = ['<%= config.bin %> get-peers 0123456789abcdef0123456789abcdef01234567', '<%= config.bin %> get-peers "magnet:?xt=urn:btih:…" --json', 'cat infohashes.txt | <%= config.bin %> get-peers - --json'];
   static override strict = false;
-  static override args = { infohash: Args.string({ description: '40-hex infohash or magnet link; - reads one per line from stdin', required: true }) };
+  static override args = { infohash: Args.string({ description: '40-hex infohash or magnet link (btih: 40 hex or 32 base32); - reads one per line from stdin', required: true }) };
   static override flags = {
     ...dhtFlags,
     alpha: Flags.integer({ description: 'queries in flight per lookup', default: 4, min: 1, max: 16 }),
@@ -35,6 +35,7 @@ export default class GetPeers extends BaseCommand {
     const progress = startProgress(`get_peers for ${infohashes.length} infohash(es)`, flags.json ? false : undefined);
     let withPeers = 0;
     let answered = 0;
+    let droppedPeers = 0;
     try {
       for await (const { ih, result, replies } of mapConcurrent(infohashes, flags.concurrency, async (ih: Uint8Array) => {
         const replies: unknown[] = [];
@@ -48,9 +49,11 @@ export default class GetPeers extends BaseCommand {
         if (this.stdout.closed) break;
         if (result.closest.length > 0) answered++;
         if (result.peers.length > 0) withPeers++;
+        droppedPeers += result.stats.droppedPeers;
         const rec = {
           infohash: toHex(ih),
           peers_count: result.peers.length,
+          dropped_peers: result.stats.droppedPeers,
           peers: result.peers.map((p) => ({ address: address(p.peer), sources: p.from.map(toHex) })),
           nodes: result.closest.map((n) => {
             const tok = result.tokens.get(toHex(n.id));
@@ -63,7 +66,8 @@ export default class GetPeers extends BaseCommand {
           this.stdout.record(rec);
           continue;
         }
-        progress.log(`infohash ${rec.infohash}: ${rec.peers_count} peers from ${result.closest.length} closest nodes; ${statsLine(result)}`);
+        const dropped = rec.dropped_peers > 0 ? ` (${rec.dropped_peers} dropped: port 0 or bogon)` : '';
+        progress.log(`infohash ${rec.infohash}: ${rec.peers_count} peers${dropped} from ${result.closest.length} closest nodes; ${statsLine(result)}`);
         if (rec.peers.length > 0) {
           this.stdout.text(renderTable(['peer', 'given by (node ids)'], rec.peers.map((p) => [p.address, p.sources.map((s) => s.slice(0, 12)).join(' ')])) + '\n');
         }
@@ -74,7 +78,7 @@ export default class GetPeers extends BaseCommand {
       progress.stop();
       await session.close();
     }
-    if (flags.json) this.note(JSON.stringify({ summary: 'get-peers', infohashes: infohashes.length, answered, with_peers: withPeers, bad_inputs: problems.length }));
+    if (flags.json) this.note(JSON.stringify({ summary: 'get-peers', infohashes: infohashes.length, answered, with_peers: withPeers, dropped_peers: droppedPeers, bad_inputs: problems.length }));
     if (problems.length > 0) this.exit(2);
     if (answered === 0 && !this.stdout.closed) throw new NothingFoundError('no node answered');
   }

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { dhtFlags, openSession } from '../cli/dht-session.js';
-import { BadInputError, NothingFoundError } from '../cli/errors.js';
+import { BadInputError, NothingFoundError, quote } from '../cli/errors.js';
 import { MAX_SALT_BYTES, MAX_SEQ, mutableTarget } from '../core/dht/bep44.js';
 import { getItem, type GetItemResult } from '../core/dht/items-client.js';
 import { decode } from '../core/wire/bencode.js';
@@ -56,7 +56,7 @@ export default class Get extends BaseCommand {
     if (salt && salt.length > MAX_SALT_BYTES) throw new BadInputError(`--salt is ${salt.length} bytes; BEP 44 allows at most ${MAX_SALT_BYTES}`);
     let seq: bigint | undefined;
     if (flags.seq !== undefined) {
-      if (!/^\d{1,19}$/.test(flags.seq) || BigInt(flags.seq) > MAX_SEQ) throw new BadInputError(`--seq must be an integer from 0 to 2^63-1, got '${flags.seq}'`);
+      if (!/^\d{1,19}$/.test(flags.seq) || BigInt(flags.seq) > MAX_SEQ) throw new BadInputError(`--seq must be an integer from 0 to 2^63-1, got ${quote(flags.seq)}`);
       seq = BigInt(flags.seq);
     }
     let target: Uint8Array;
@@ -64,13 +64,13 @@ export default class Get extends BaseCommand {
     if (flags.pubkey !== undefined) {
       if (args.target !== undefined) throw new BadInputError('give either TARGET or --pubkey, not both');
       const k = fromHex(flags.pubkey, 32);
-      if (!k) throw new BadInputError(`--pubkey must be 64 hex digits, got '${flags.pubkey}'`);
+      if (!k) throw new BadInputError(`--pubkey must be 64 hex digits, got ${quote(flags.pubkey)}`);
       pubkey = k;
       target = mutableTarget(k, salt);
     } else {
       if (args.target === undefined) throw new BadInputError('give a TARGET (40 hex) or --pubkey HEX');
       const t = fromHex(args.target, 20);
-      if (!t) throw new BadInputError(`target must be 40 hex digits, got '${args.target}'`);
+      if (!t) throw new BadInputError(`target must be 40 hex digits, got ${quote(args.target)}`);
       target = t;
     }
 

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { durationFlag, BaseCommand } from '../cli/base-command.js';
 import { dhtFlags, openSession, type DhtSession } from '../cli/dht-session.js';
 import { formatDuration } from '../cli/duration.js';
-import { BadInputError } from '../cli/errors.js';
+import { BadInputError, quote } from '../cli/errors.js';
 import { bep42Ok, generateSecureId, isBep42Exempt } from '../core/dht/bep42.js';
 import { idFromHex, idToHex } from '../core/dht/node-id.js';
 import { ItemStore } from '../core/dht/item-store.js';
@@ -142,7 +142,7 @@ export default class Node extends BaseCommand {
       return parsed.value;
     }
     if (flags['id-from-ip'] && flags['external-ip'] !== undefined) {
-      if (ipFamily(flags['external-ip']) === 0) throw new BadInputError(`--external-ip: '${flags['external-ip']}' is not an IP address`);
+      if (ipFamily(flags['external-ip']) === 0) throw new BadInputError(`--external-ip: ${quote(flags['external-ip'])} is not an IP address`);
       return generateSecureId(flags['external-ip']);
     }
     return undefined;

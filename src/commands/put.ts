@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { readFile } from 'node:fs/promises';
 import { BaseCommand } from '../cli/base-command.js';
 import { dhtFlags, openSession } from '../cli/dht-session.js';
-import { BadInputError, CliError } from '../cli/errors.js';
+import { BadInputError, CliError, quote } from '../cli/errors.js';
 import { immutableTarget, MAX_SALT_BYTES, MAX_SEQ, MAX_VALUE_BYTES, signMutableItem } from '../core/dht/bep44.js';
 import { putItem, valueProblem, type PutItemResult, type PutPayload } from '../core/dht/items-client.js';
 import { KeyFileError, readKeyFile } from '../core/dht/keyfile.js';
@@ -20,7 +20,7 @@ function seqJson(seq: bigint): number | string {
 
 function parseSeqFlag(name: string, text: string | undefined): bigint | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d{1,19}$/.test(text) || BigInt(text) > MAX_SEQ) throw new BadInputError(`--${name} must be an integer from 0 to 2^63-1, got '${text}'`);
+  if (!/^\d{1,19}$/.test(text) || BigInt(text) > MAX_SEQ) throw new BadInputError(`--${name} must be an integer from 0 to 2^63-1, got ${quote(text)}`);
   return BigInt(text);
 }
 

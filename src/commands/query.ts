@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { dhtFlags, openSession } from '../cli/dht-session.js';
 import { parseEndpointInputs } from '../cli/endpoint-input.js';
-import { BadInputError, NothingFoundError } from '../cli/errors.js';
+import { BadInputError, NothingFoundError, quote } from '../cli/errors.js';
 import { parseQueryArg } from '../cli/query-args.js';
 import { describeFailure } from '../core/dht/dht-node.js';
 import { toHex } from '../core/wire/hex.js';
@@ -30,7 +30,7 @@ export default class Query extends BaseCommand {
     const { args, flags } = await this.parse(Query);
     const { endpoints, problems } = await parseEndpointInputs([{ value: args.address, line: 0 }]);
     if (endpoints.length === 0) throw new BadInputError(problems[0] ?? 'no address');
-    if (!/^[\x21-\x7e]{1,64}$/.test(args.method)) throw new BadInputError(`method '${args.method}' must be 1-64 printable ASCII characters`);
+    if (!/^[\x21-\x7e]{1,64}$/.test(args.method)) throw new BadInputError(`method ${quote(args.method)} must be 1-64 printable ASCII characters`);
     const queryArgs: { [key: string]: BEncodable } = {};
     for (const a of flags.arg ?? []) {
       const parsed = parseQueryArg(a);

@@ -3,6 +3,7 @@ import { BaseCommand, durationFlag, type InputLine } from '../cli/base-command.j
 import { dhtFlags, openSession, type DhtSession } from '../cli/dht-session.js';
 import { formatDuration } from '../cli/duration.js';
 import { BadInputError, NothingFoundError } from '../cli/errors.js';
+import { where } from '../cli/endpoint-input.js';
 import { parseInfohashInput } from '../cli/infohash-input.js';
 import { type ScrapeRecord } from '../core/crawl/store/index.js';
 import { openStore } from '../cli/store.js';
@@ -30,6 +31,7 @@ interface Tally {
   infohashes: number;
   answered: number;
   withPeers: number;
+  droppedPeers: number;
   badInputs: number;
   duplicates: number;
   queries: number;
@@ -47,7 +49,7 @@ export default class Scrape extends BaseCommand {
   static override strict = false;
   static override args = {
     infohash: Args.string({
-      description: '40-hex infohash or magnet link; - reads stdin (one per line, or NDJSON records with an "infohash" field)',
+      description: '40-hex infohash or magnet link (btih: 40 hex or 32 base32); - reads stdin (one per line, or NDJSON records with an "infohash" field)',
       required: false,
     }),
   };
@@ -86,7 +88,7 @@ export default class Scrape extends BaseCommand {
       throw err;
     }
 
-    const tally: Tally = { infohashes: 0, answered: 0, withPeers: 0, badInputs: 0, duplicates: 0, queries: 0, dbUpdated: 0 };
+    const tally: Tally = { infohashes: 0, answered: 0, withPeers: 0, droppedPeers: 0, badInputs: 0, duplicates: 0, queries: 0, dbUpdated: 0 };
     const started = Date.now();
     let session: DhtSession | null = null;
     const rows: ScrapeResult[] = [];
@@ -133,6 +135,7 @@ export default class Scrape extends BaseCommand {
         tally.queries += r.queries;
         if (answered(r)) tally.answered++;
         if (r.peers.length > 0) tally.withPeers++;
+        tally.droppedPeers += r.droppedPeers;
         if (flags.json) this.stdout.record(scrapeRecord(r, { peers: flags.peers, scrapedAt }));
         else rows.push(r);
         // Results finished after stdout went away are still stored. Nobody answering says nothing about the swarm: leave such rows for a later scrape.
@@ -189,7 +192,7 @@ export default class Scrape extends BaseCommand {
         if (accept(r.infohash)) yield r.infohash;
       } else if (!r.skip) {
         tally.badInputs++;
-        this.note(`scrape: ${input.line > 0 ? `line ${input.line}` : `argument '${input.value}'`}: ${r.error}`);
+        this.note(`scrape: ${where(input)}${r.error}`);
       }
     }
     let stopping = false;
@@ -234,6 +237,7 @@ export default class Scrape extends BaseCommand {
           infohashes: t.infohashes,
           answered: t.answered,
           with_peers: t.withPeers,
+          dropped_peers: t.droppedPeers,
           bad_inputs: t.badInputs,
           duplicates: t.duplicates,
           queries: t.queries,
@@ -248,6 +252,7 @@ export default class Scrape extends BaseCommand {
       `${t.infohashes} infohash${t.infohashes === 1 ? '' : 'es'}`,
       `${t.answered} answered`,
       `${t.withPeers} with peers`,
+      ...(t.droppedPeers > 0 ? [`${t.droppedPeers} peer${t.droppedPeers === 1 ? '' : 's'} dropped (port 0 or bogon)`] : []),
       `${t.badInputs} bad input${t.badInputs === 1 ? '' : 's'}`,
       ...(t.duplicates > 0 ? [`${t.duplicates} duplicate${t.duplicates === 1 ? '' : 's'}`] : []),
       `${t.queries} queries`,

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, durationFlag } from '../cli/base-command.js';
 import { formatDuration } from '../cli/duration.js';
-import { BadInputError, CliError } from '../cli/errors.js';
+import { BadInputError, CliError, quote } from '../cli/errors.js';
 import { ipFamily, isLoopback } from '../core/net/address.js';
 import { Testnet, writeStateFile, type TestnetState } from '../core/dht/testnet.js';
 import { startProgress } from '../output/progress.js';
@@ -27,7 +27,7 @@ export default class TestnetCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(TestnetCommand);
-    if (ipFamily(flags.host) === 0 || !isLoopback(flags.host)) throw new BadInputError(`--host: ${flags.host} is not a loopback IP address`);
+    if (ipFamily(flags.host) === 0 || !isLoopback(flags.host)) throw new BadInputError(`--host: ${quote(flags.host)} is not a loopback IP address`);
     if (flags['base-port'] !== 0 && flags['base-port'] + flags.nodes - 1 > 65535) {
       throw new BadInputError(`--base-port: ${flags.nodes} ports from ${flags['base-port']} run past 65535`);
     }

@@ -19,9 +19,19 @@ export function crawlSummaryPairs(s: CrawlSummary): Array<[string, string | numb
     .slice(0, 8)
     .map(([c, n]) => `${c}: ${n}`)
     .join(', ');
+  const families = Object.entries(s.by_family ?? {});
+  // one family: which one; several: a line each (what crawled there, and how it ended)
+  const perFamily: Array<[string, string | number]> =
+    families.length === 1
+      ? [['family', `IPv${families[0][0]}`]]
+      : families.map(([f, x]) => [
+          `IPv${f}`,
+          `${x.nodes_answered} nodes answered, ${x.nodes_answered_sample} sampled, ${x.unique_infohashes} infohashes, ${x.queries_sent} queries, ${x.stopped_by}`,
+        ]);
   return [
     ['strategy', s.strategy],
     ['stopped by', s.stopped_by + (s.resumed ? ' (resumed)' : '')],
+    ...perFamily,
     ['nodes seen', s.nodes_seen],
     ['nodes queried', s.nodes_queried],
     ['nodes answered', s.nodes_answered],

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli as runCliShared } from '../support/cli.js';
 import { SqliteStore } from '../../src/core/crawl/store/index.js';
 import { fromHex, toHex } from '../../src/core/wire/hex.js';
-import { FakeDht, swarm } from './scrape-fake-dht.js';
+import { FakeDht, swarm, type SwarmPeer } from './scrape-fake-dht.js';
 
 
 // The shared runner, with this suite's environment (XDG dirs) and a time cap.
@@ -24,6 +24,16 @@ const records = (out: string): Array<Record<string, any>> =>
 /** Deterministic infohashes: sha1-looking, distinct. */
 const IH = Array.from({ length: 6 }, (_, i) => (i + 1).toString(16).repeat(40));
 
+/** A swarm whose storers also hand out port-0 and bogon peers (as broken or hostile nodes do). */
+const MIXED_IH = 'de'.repeat(20);
+const GOOD_PEERS = ['10.3.0.1:6881', '10.3.0.2:7000', '127.0.0.1:6881', '8.8.8.8:51413'];
+const BAD_PEERS = ['10.3.0.3:0', '127.0.0.1:0', '0.0.0.0:6881', '224.0.0.1:6881', '192.0.2.7:6881', '255.255.255.255:6881'];
+const mixedSwarm = (): SwarmPeer[] =>
+  [...GOOD_PEERS, ...BAD_PEERS].map((a, i) => {
+    const [host, port] = a.split(':');
+    return { host, port: Number(port), family: 4 as const, seed: i % 2 === 0 };
+  });
+
 describe('bitscrape scrape against a fake libtorrent-style DHT', () => {
   let dht: FakeDht;
   let home: string;
@@ -35,6 +45,7 @@ describe('bitscrape scrape against a fake libtorrent-style DHT', () => {
     dht.store(fromHex(IH[0])!, swarm(3, 2));
     dht.store(fromHex(IH[1])!, swarm(5, 1, 11));
     dht.store(fromHex(IH[2])!, swarm(0, 4, 12));
+    dht.store(fromHex(MIXED_IH)!, mixedSwarm());
     home = mkdtempSync(join(tmpdir(), 'bitscrape-scrape-'));
     env = { XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') };
   });
@@ -119,6 +130,28 @@ describe('bitscrape scrape against a fake libtorrent-style DHT', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toBe('');
     expect(again.stderr).toMatch(/no infohash in the database needs a scrape/);
+  });
+
+  // On this loopback network private and loopback peers are real; port 0 and bogons never are.
+  it('port-0 and bogon peers from values are dropped and counted: get-peers and scrape', async () => {
+    const gp = await runCli(['get-peers', ...common(), '--json', MIXED_IH], env);
+    expect(gp.code).toBe(0);
+    const [rec] = records(gp.stdout);
+    expect(rec.peers.map((p: { address: string }) => p.address).sort()).toEqual([...GOOD_PEERS].sort());
+    expect(rec).toMatchObject({ peers_count: GOOD_PEERS.length, dropped_peers: BAD_PEERS.length });
+    expect(JSON.parse(gp.stderr.trim().split('\n').pop()!)).toMatchObject({ summary: 'get-peers', with_peers: 1, dropped_peers: BAD_PEERS.length });
+
+    // scrape: libtorrent-style storers send filters, then values to the follow-up queries.
+    const sc = await runCli(['scrape', ...common(), '--json', '--peers', MIXED_IH], env);
+    expect(sc.code).toBe(0);
+    const [srec] = records(sc.stdout);
+    expect([...srec.peer_list].sort()).toEqual([...GOOD_PEERS].sort());
+    expect(srec.peers).toBe(GOOD_PEERS.length);
+    expect(JSON.parse(sc.stderr.trim().split('\n').pop()!)).toMatchObject({ summary: 'scrape', dropped_peers: BAD_PEERS.length });
+
+    const human = await runCli(['scrape', ...common(), MIXED_IH], env);
+    expect(human.code).toBe(0);
+    expect(human.stderr).toMatch(/with peers, 6 peers dropped \(port 0 or bogon\)/);
   });
 
   it('exit 1 when nobody answers for any infohash', async () => {

@@ -43,7 +43,8 @@ export interface CliResult {
 }
 
 export interface CliOptions {
-  input?: string;
+  /** stdin: text (written as UTF-8) or raw bytes. */
+  input?: string | Uint8Array;
   env?: Record<string, string>;
   /** Kill the child after this long (ms). */
   timeoutMs?: number;

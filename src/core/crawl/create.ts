@@ -1,21 +1,28 @@
 // The one-call entry point for commands: a crawl from a session (or a DhtNode), a strategy name
-// or instance, limits and sinks.
+// or instance, the address families, limits and sinks.
 import type { DhtNode } from '../dht/dht-node.js';
-import { CrawlEngine, type CrawlEngineOptions } from './engine.js';
+import type { Family } from '../wire/types.js';
+import type { CrawlEngine, CrawlEngineOptions } from './engine.js';
+import { FamilyCrawl } from './families.js';
 import { DEFAULT_STRATEGY, strategies, type StrategyRegistry } from './registry.js';
 import type { Strategy } from './strategy.js';
 import type { CrawlStats, CrawlSummary } from './types.js';
 
-export interface CreateCrawlOptions extends Omit<CrawlEngineOptions, 'node' | 'strategy'> {
+export interface CreateCrawlOptions extends Omit<CrawlEngineOptions, 'node' | 'strategy' | 'shared' | 'recordRun'> {
   /** A CLI session (anything with a DhtNode as `node`), or pass `node`. */
   session?: { node: DhtNode };
   node?: DhtNode;
-  /** A strategy, or a name looked up in the registry (default 'keyspace'). */
-  strategy?: Strategy | string;
+  /**
+   * A strategy name looked up in the registry (default 'keyspace'), a factory called once per
+   * family, or an instance (one family only: a strategy instance walks one keyspace).
+   */
+  strategy?: Strategy | string | ((family: Family) => Strategy);
   /** `--strategy-opt key=value` pairs for a strategy built by name. */
   strategyParams?: Record<string, string>;
   /** Default: the process-wide registry (built-ins plus plugins). */
   registry?: StrategyRegistry;
+  /** Address families to crawl in this run (default [family], i.e. [4]); one engine each. */
+  families?: readonly Family[];
 }
 
 export interface Crawl {
@@ -23,25 +30,26 @@ export interface Crawl {
   /** Ends the crawl soon: in-flight queries are abandoned, state saved for --resume. */
   stop(): void;
   stats(): CrawlStats;
+  /** The first family's engine (the only one in a one-family crawl). */
   readonly engine: CrawlEngine;
+  /** One engine per family, IPv4 first. */
+  readonly engines: readonly CrawlEngine[];
   readonly strategy: Strategy;
 }
 
 export function createCrawl(options: CreateCrawlOptions): Crawl {
   const node = options.node ?? options.session?.node;
   if (!node) throw new Error('createCrawl: pass a session or a node');
-  const { session: _s, node: _n, strategy: chosen, strategyParams, registry, ...rest } = options;
+  const { session: _s, node: _n, strategy: chosen, strategyParams, registry, families: asked, family, ...rest } = options;
+  const families = asked ?? [family ?? 4];
   const concurrency = rest.concurrency ?? 16;
-  const strategy =
-    typeof chosen === 'object' && chosen !== null
-      ? chosen
-      : (registry ?? strategies).create(chosen ?? DEFAULT_STRATEGY, { concurrency, params: strategyParams ?? {} });
-  const engine = new CrawlEngine({ ...rest, concurrency, node, strategy });
-  return {
-    run: () => engine.run(),
-    stop: () => engine.stop('stopped'),
-    stats: () => engine.stats(),
-    engine,
-    strategy,
-  };
+  let strategyFor: (family: Family) => Strategy;
+  if (typeof chosen === 'function') strategyFor = chosen;
+  else if (typeof chosen === 'object' && chosen !== null) {
+    if (new Set(families).size > 1) throw new Error('createCrawl: a strategy instance walks one family; pass a name or a factory to crawl several');
+    strategyFor = () => chosen;
+  } else {
+    strategyFor = () => (registry ?? strategies).create(chosen ?? DEFAULT_STRATEGY, { concurrency, params: strategyParams ?? {} });
+  }
+  return new FamilyCrawl({ ...rest, concurrency, node, families, strategyFor });
 }

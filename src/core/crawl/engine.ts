@@ -31,6 +31,14 @@ export interface CrawlEngineOptions {
   strategy: Strategy;
   /** Address family of the crawl (default 4). */
   family?: Family;
+  /**
+   * Set when engines of several families crawl in one run (families.ts): they share the infohash
+   * dedup set, and the limits apply to the whole run's counts. Each engine then reports the
+   * queries sent to its own family's addresses.
+   */
+  shared?: SharedCrawlCounts;
+  /** Record the run in the store's run log (default true; a multi-family run records one). */
+  recordRun?: boolean;
   /** Where infohashes and nodes go; absent = stream only (--no-db). */
   store?: InfohashStore;
   /** Queries in flight at most (default 16). */
@@ -57,7 +65,7 @@ export interface CrawlEngineOptions {
   queryTimeoutMs?: number;
   /** Continue the traversal saved in the store under stateKey. */
   resume?: boolean;
-  /** Store key of the saved state (default 'crawl:<strategy name>'). */
+  /** Store key of the saved state (default 'crawl:<strategy name>', plus ':v6' for IPv6). */
   stateKey?: string;
   /** Save the traversal state this often (engine clock ms; default 60 s). */
   checkpointEveryMs?: number;
@@ -67,6 +75,13 @@ export interface CrawlEngineOptions {
   bootstrapBelow?: number;
   /** Wall clock for records and the database, Unix ms (default Date.now). */
   wallClock?: () => number;
+}
+
+export interface SharedCrawlCounts {
+  /** Infohashes found in this run, over every family. */
+  dedup: Key20Set;
+  /** Queries the run has sent: to one family's addresses, or over every family (what --max-queries counts). */
+  queriesSent(family?: Family): number;
 }
 
 /** Per-endpoint bookkeeping bits (EndpointMap value). */
@@ -109,7 +124,7 @@ export class CrawlEngine {
   private readonly wall: () => number;
   private readonly stateKey: string;
 
-  private readonly dedup = new Key20Set(4096);
+  private readonly dedup: Key20Set;
   /** Endpoint → bookkeeping bits. */
   private readonly book = new EndpointMap(4096);
   /** Endpoint → clock second from which it may be sampled again. */
@@ -150,7 +165,9 @@ export class CrawlEngine {
     this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 16));
     this.limits = opts.limits ?? {};
     this.wall = opts.wallClock ?? Date.now;
-    this.stateKey = opts.stateKey ?? `crawl:${opts.strategy.name}`;
+    // IPv4 keeps the key it always had, so older databases resume
+    this.stateKey = opts.stateKey ?? `crawl:${opts.strategy.name}${this.family === 6 ? ':v6' : ''}`;
+    this.dedup = opts.shared?.dedup ?? new Key20Set(4096);
     this.prng = new Prng(opts.seed ?? randomSeed());
     const policy = opts.policy ?? (this.krpc as { policy?: AddressPolicy }).policy;
     if (opts.sanitizer instanceof Sanitizer) this.sanitizer = opts.sanitizer;
@@ -174,7 +191,7 @@ export class CrawlEngine {
     this.startedAt = this.clock.now();
     this.queriesBase = this.krpc.counters.queriesSent;
     const { store } = this.opts;
-    const runId = store ? await store.beginRun({ strategy: this.strategy.name, startedAt: this.wall() }) : undefined;
+    const runId = store && this.opts.recordRun !== false ? await store.beginRun({ strategy: this.strategy.name, startedAt: this.wall() }) : undefined;
     if (store) this.openWriters(store);
     if (this.opts.signal?.aborted) this.stop('aborted');
     this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -182,7 +199,7 @@ export class CrawlEngine {
     let resumed = false;
     const seeding = (async () => {
       const below = this.opts.bootstrapBelow ?? 8;
-      if (!this.stopReason && below > 0 && this.node.table.size < below) {
+      if (!this.stopReason && below > 0 && this.familyTableSize(below) < below) {
         await this.node.bootstrapTable({ families: [this.family] });
       }
       if (!this.stopReason && this.opts.resume) resumed = await this.restore();
@@ -252,7 +269,7 @@ export class CrawlEngine {
 
   stats(): CrawlStats {
     const c = this.counts;
-    const queries = this.krpc.counters.queriesSent - this.queriesBase;
+    const queries = this.runQueries();
     const newOnes = this.opts.store ? c.newToDb : c.unique;
     const traversal = this.strategy.memoryBytes?.() ?? 0;
     return {
@@ -296,7 +313,7 @@ export class CrawlEngine {
         this.repump = false;
         let refusedInARow = 0;
         while (this.stopReason === null && !this.strategyDone && this.inFlight < this.concurrency) {
-          if (this.limits.maxQueries !== undefined && this.krpc.counters.queriesSent - this.queriesBase >= this.limits.maxQueries) {
+          if (this.limits.maxQueries !== undefined && this.queriesForLimit() >= this.limits.maxQueries) {
             this.stop('max_queries');
             break;
           }
@@ -517,7 +534,7 @@ export class CrawlEngine {
       this.recordNode(n, msg.v, { id, ...(isSample ? { bep51: false } : {}) });
     }
     this.strategy.onReply(task, reply, this.ctx);
-    if (this.limits.maxInfohashes !== undefined && this.counts.unique >= this.limits.maxInfohashes) this.stop('max_infohashes');
+    if (this.limits.maxInfohashes !== undefined && this.dedup.size >= this.limits.maxInfohashes) this.stop('max_infohashes');
   }
 
   private fail(task: CrawlTask, failure: TaskFailure): void {
@@ -548,7 +565,7 @@ export class CrawlEngine {
     const version = decodeVersion(v);
     const addr = formatEndpoint(n.host, n.port);
     for (const s of samples) {
-      if (limit !== undefined && this.counts.unique >= limit) break;
+      if (limit !== undefined && this.dedup.size >= limit) break;
       if (s.length !== 20 || !this.dedup.add(s)) continue;
       fresh++;
       this.counts.unique++;
@@ -676,7 +693,7 @@ export class CrawlEngine {
       strategy: this.strategy.name,
       saved_at: new Date(this.wall()).toISOString(),
       engine: {
-        queries_sent: (prev?.queries_sent ?? 0) + this.krpc.counters.queriesSent - this.queriesBase,
+        queries_sent: (prev?.queries_sent ?? 0) + this.runQueries(),
         unique_infohashes: (prev?.unique_infohashes ?? 0) + this.counts.unique,
       },
       state: this.strategy.saveState(),
@@ -713,6 +730,29 @@ export class CrawlEngine {
       this.timers.push(this.clock.setTimeout(tick, every));
     };
     this.timers.push(this.clock.setTimeout(tick, every));
+  }
+
+  /** Nodes that answered a sample_infohashes at all (bep51_rate's denominator), for totals over families. */
+  get sampleAnswers(): number {
+    return this.counts.answeredSampleAny;
+  }
+
+  // ---- counting -------------------------------------------------------------------------------
+
+  /** Queries this run accounts to the engine: all the Krpc engine sent, or with `shared` those to its family. */
+  private runQueries(): number {
+    return this.opts.shared ? this.opts.shared.queriesSent(this.family) : this.krpc.counters.queriesSent - this.queriesBase;
+  }
+
+  /** What --max-queries compares with: this run's queries, over every family when shared. */
+  private queriesForLimit(): number {
+    return this.opts.shared ? this.opts.shared.queriesSent() : this.runQueries();
+  }
+
+  /** Routing-table nodes of the crawl's family (a table may hold both), counted up to `enough`. */
+  private familyTableSize(enough: number): number {
+    const table = this.node.table;
+    return table.closest(table.id, enough, (e) => e.family === this.family).length;
   }
 
   // ---- the strategy's view --------------------------------------------------------------------

@@ -30,6 +30,7 @@
 //
 // A node whose `num` exceeds the distinct samples we have from it is sampled again when its
 // interval allows, until it repeats itself or we have them all, so small stores are read whole.
+import { quote } from '../util/quote.js';
 import type { Family, NodeInfo } from '../wire/types.js';
 import { CandidatePool } from './candidate-pool.js';
 import { EndpointMap, v4Key } from './collections.js';
@@ -687,16 +688,16 @@ export function keyspaceOptions(params: Record<string, string>): KeyspaceOptions
   const out: KeyspaceOptions = {};
   for (const [key, value] of Object.entries(params)) {
     const field = PARAMS[key];
-    if (!field) throw new Error(`keyspace: unknown --strategy-opt '${key}' (known: ${Object.keys(PARAMS).join(', ')})`);
+    if (!field) throw new Error(`keyspace: unknown --strategy-opt ${quote(key)} (known: ${Object.keys(PARAMS).join(', ')})`);
     if (field === 'lateVisits') {
-      if (value !== 'true' && value !== 'false') throw new Error(`keyspace: --strategy-opt ${key}=${value}: expected true or false`);
+      if (value !== 'true' && value !== 'false') throw new Error(`keyspace: --strategy-opt ${quote(`${key}=${value}`)}: expected true or false`);
       out.lateVisits = value === 'true';
       continue;
     }
     const n = Number(value);
     const share = field === 'thinShare' || field === 'localShare';
     if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (share && n > 1)) {
-      throw new Error(`keyspace: --strategy-opt ${key}=${value}: expected ${share ? 'a number within 0..1' : 'a non-negative number'}`);
+      throw new Error(`keyspace: --strategy-opt ${quote(`${key}=${value}`)}: expected ${share ? 'a number within 0..1' : 'a non-negative number'}`);
     }
     (out as Record<string, number>)[field] = n;
   }

@@ -6,9 +6,9 @@ import { AddressPolicy } from '../net/address.js';
 import { Krpc } from '../net/krpc.js';
 import { Prng } from '../net/prng.js';
 import { VirtualClock } from '../net/virtual-clock.js';
-import { SimWorld, type WorldOptions } from '../sim/world.js';
+import { SimWorld, stackBit, type WorldOptions } from '../sim/world.js';
+import type { Family } from '../wire/types.js';
 import { createCrawl, type Crawl, type CreateCrawlOptions } from './create.js';
-import type { Strategy } from './strategy.js';
 import type { CrawlInfohash, CrawlStats, CrawlSummary } from './types.js';
 
 export interface Testnet {
@@ -38,10 +38,24 @@ export function createTestnet(options: TestnetOptions): Testnet {
   return { clock, world };
 }
 
+/**
+ * The world a crawl of these families runs on by default: IPv4 only; all IPv6; or, for both,
+ * half the nodes dual-stack and a fifth IPv6 only (so each family has nodes of its own).
+ */
+export function worldForFamilies(families: readonly Family[]): Partial<WorldOptions> {
+  const v4 = families.includes(4);
+  const v6 = families.includes(6);
+  if (!v6) return {};
+  return v4 ? { dualStack: 0.5, ipv6Only: 0.2 } : { ipv6Only: 1 };
+}
+
 export interface CrawlerOptions {
-  /** Crawler address on the sim network (default 10.255.0.1:6881). */
+  /** Crawler address on the sim network (default 10.255.0.1:6881, and fd00::aff:1 for IPv6). */
   host?: string;
+  host6?: string;
   port?: number;
+  /** The families it has an address in (default [4]). */
+  families?: readonly Family[];
   /** Seed for the crawler's id and its strategy's PRNG. */
   seed?: number;
   queryTimeoutMs?: number;
@@ -51,7 +65,13 @@ export interface CrawlerOptions {
 export function attachCrawler(net: Testnet, options: CrawlerOptions = {}): DhtNode {
   const { clock, world } = net;
   const prng = new Prng(options.seed ?? world.seed ^ 0xc0ffee);
-  const transport = world.attachClient(options.host ?? '10.255.0.1', options.port ?? 6881);
+  const families = options.families ?? [4];
+  const port = options.port ?? 6881;
+  const binds = [
+    ...(families.includes(4) ? [{ host: options.host ?? '10.255.0.1', port }] : []),
+    ...(families.includes(6) ? [{ host: options.host6 ?? 'fd00::aff:1', port }] : []),
+  ];
+  const transport = world.attachClientOn(binds);
   const policy = AddressPolicy.simulated();
   const id = prng.bytes(20);
   const engine = new Krpc({ transport, clock, id, policy, rateLimit: false, timeoutMs: options.queryTimeoutMs ?? 2000 });
@@ -60,7 +80,8 @@ export function attachCrawler(net: Testnet, options: CrawlerOptions = {}): DhtNo
     engine,
     clock,
     table,
-    bootstrap: world.bootstrap,
+    // the routers it can reach: those of its families
+    bootstrap: world.bootstrap.filter((b) => families.includes(b.host.includes(':') ? 6 : 4)),
     allowContact: (host, port) => !policy.isBogon(host, port),
     lookupDefaults: { queryTimeoutMs: options.queryTimeoutMs ?? 2000 },
   });
@@ -116,7 +137,7 @@ export interface TestnetResult {
 }
 
 export interface RunTestnetOptions extends TestnetOptions, Omit<CreateCrawlOptions, 'session' | 'node' | 'strategy' | 'onProgress'> {
-  strategy?: string | Strategy;
+  strategy?: CreateCrawlOptions['strategy'];
   /** Progress on virtual time (default every 10 virtual seconds). */
   onProgress?(stats: CrawlStats): void;
   onInfohash?(record: CrawlInfohash): void;
@@ -127,8 +148,9 @@ export interface RunTestnetOptions extends TestnetOptions, Omit<CreateCrawlOptio
 export async function runTestnetCrawl(options: RunTestnetOptions): Promise<TestnetResult> {
   const wallStart = performance.now();
   const { nodes, infohashes, seed, world: worldOpts, crawler, maxVirtualMs, onInfohash, ...crawlOpts } = options;
-  const net = createTestnet({ nodes, infohashes, seed, world: worldOpts });
-  const node = attachCrawler(net, { seed: (seed ?? 1) * 7 + 3, ...(crawler ?? {}) });
+  const families = crawlOpts.families ?? [crawlOpts.family ?? 4];
+  const net = createTestnet({ nodes, infohashes, seed, world: { ...worldForFamilies(families), ...(worldOpts ?? {}) } });
+  const node = attachCrawler(net, { seed: (seed ?? 1) * 7 + 3, families, ...(crawler ?? {}) });
   const found = new Set<string>();
   const startVirtual = net.clock.now();
   // virtual runs print virtual times relative to the wall clock at start
@@ -148,7 +170,7 @@ export async function runTestnetCrawl(options: RunTestnetOptions): Promise<Testn
   const summary = await driveCrawl(net, crawl, maxVirtualMs);
   const result: TestnetResult = {
     summary,
-    recall: measureRecall(net.world, found),
+    recall: measureRecall(net.world, found, families),
     traffic: measureTraffic(net.world),
     world: { nodes: net.world.size, seed: net.world.seed, infohashes: net.world.infohashCount },
     virtual_ms: net.clock.now() - startVirtual,
@@ -158,18 +180,21 @@ export async function runTestnetCrawl(options: RunTestnetOptions): Promise<Testn
   return result;
 }
 
-export function measureRecall(world: SimWorld, found: ReadonlySet<string>): TestnetRecall {
+/** Recall against what a crawl of `families` can reach (default: both, i.e. everything reachable). */
+export function measureRecall(world: SimWorld, found: ReadonlySet<string>, families: readonly Family[] = [4, 6]): TestnetRecall {
+  let bits = 0;
+  for (const f of families) bits |= stackBit(f);
   let reachable = 0;
   let foundReachable = 0;
   for (let j = 0; j < world.infohashCount; j++) {
-    if (!world.reachable[j]) continue;
+    if (!(world.reachableBy[j] & bits)) continue;
     reachable++;
     if (found.has(world.infohashHex(j))) foundReachable++;
   }
   let bep51 = 0;
   let sampled = 0;
   for (let i = 0; i < world.size; i++) {
-    if (!world.isResponsive(i) || !world.supportsBep51(i)) continue;
+    if (!world.isResponsive(i) || !world.supportsBep51(i) || !(world.stack[i] & bits)) continue;
     bep51++;
     if (world.sampled[i] > 0) sampled++;
   }

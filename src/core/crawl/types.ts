@@ -1,5 +1,6 @@
 // What a crawl reports: per-infohash records as they are found, live statistics, the final
 // summary. Field names follow the output conventions (snake_case, hex, host:port, ISO times).
+import type { Family } from '../wire/types.js';
 import type { SanitizerCounters } from './sanitizer.js';
 import type { TaskFailure } from './strategy.js';
 
@@ -82,6 +83,26 @@ export interface CrawlStats {
   memory: CrawlMemory;
 }
 
+/** One address family's share of a crawl (BEP 32: each family is a keyspace of its own). */
+export interface FamilySummary {
+  stopped_by: StopReason;
+  /** That family's keyspace pass, 0..1. */
+  progress: number;
+  nodes_seen: number;
+  nodes_queried: number;
+  nodes_answered: number;
+  nodes_answered_sample: number;
+  bep51_rate: number | null;
+  /** Infohashes this family found first in the run (the families' counts add up to the run's). */
+  unique_infohashes: number;
+  new_infohashes: number | null;
+  /** Queries to this family's addresses. */
+  queries_sent: number;
+  failures: Record<TaskFailure, number>;
+  resumed: boolean;
+  state_saved: boolean;
+}
+
 export interface CrawlSummary extends CrawlStats {
   stopped_by: StopReason;
   /** The run continued a saved traversal. */
@@ -90,4 +111,6 @@ export interface CrawlSummary extends CrawlStats {
   resumed_from?: { queries_sent: number; unique_infohashes: number; saved_at: string };
   /** Whether traversal state was left in the store for --resume (false after a full pass). */
   state_saved: boolean;
+  /** Per address family crawled ('4', '6'), from createCrawl (the engine alone does not set it). */
+  by_family?: Partial<Record<`${Family}`, FamilySummary>>;
 }

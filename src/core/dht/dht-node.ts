@@ -17,6 +17,8 @@ export interface DhtNodeOptions {
   bootstrap?: Endpoint[];
   /** Contacts learnt from replies must pass this (bogon filter of the address policy). */
   allowContact?: ContactFilter;
+  /** Peers from get_peers `values` must pass this (AddressPolicy.isBogonPeer); port 0 never does. */
+  allowPeer?: ContactFilter;
   /** Defaults for every lookup (alpha, timeouts, caps). */
   lookupDefaults?: Partial<Omit<LookupOptions, 'engine' | 'clock' | 'target' | 'table'>>;
   /** Distinct responders needed before our external IP is believed (BEP 42). */
@@ -36,6 +38,7 @@ export class DhtNode {
   readonly table: RoutingTable;
   readonly bootstrap: Endpoint[];
   readonly externalIp: ExternalIpVoter;
+  readonly allowPeer?: ContactFilter;
   private readonly allowContact?: ContactFilter;
   private readonly lookupDefaults: DhtNodeOptions['lookupDefaults'];
 
@@ -45,6 +48,7 @@ export class DhtNode {
     this.table = opts.table;
     this.bootstrap = opts.bootstrap ?? [];
     this.allowContact = opts.allowContact;
+    this.allowPeer = opts.allowPeer;
     this.lookupDefaults = opts.lookupDefaults ?? {};
     this.externalIp = new ExternalIpVoter({ minVoters: opts.ipVoters ?? 21 });
     // Every reply tells us how the responder sees us (BEP 42 `ip`) and keeps the table fresh.
@@ -82,6 +86,7 @@ export class DhtNode {
       bootstrap: this.bootstrap,
       flagsFor: (n) => this.flagsFor(n),
       ...(this.allowContact ? { allowContact: this.allowContact } : {}),
+      ...(this.allowPeer ? { allowPeer: this.allowPeer } : {}),
       ...this.lookupDefaults,
       ...extra,
       target,

@@ -5,6 +5,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { link, open, readFile, unlink } from 'node:fs/promises';
 import { publicKeyFromSeed, PUBLIC_KEY_BYTES, SEED_BYTES } from './bep44.js';
+import { quote } from '../util/quote.js';
 
 export interface Ed25519KeyPair {
   /** The 32-byte private seed (RFC 8032 form; what node:crypto signs with). */
@@ -77,7 +78,7 @@ export async function readKeyFile(path: string): Promise<Ed25519KeyPair> {
   }
   const obj = json as Record<string, unknown>;
   if (obj.type !== undefined && obj.type !== 'ed25519') {
-    throw new KeyFileError(`key file ${path}: unsupported key type ${JSON.stringify(obj.type)} (expected "ed25519")`);
+    throw new KeyFileError(`key file ${path}: unsupported key type ${typeof obj.type === 'string' ? quote(obj.type) : typeof obj.type} (expected "ed25519")`);
   }
   // Also look under the names other tools use, to explain why their keys don't fit.
   const seedField = obj.seed ?? obj.private_key ?? obj.secret_key;

@@ -30,6 +30,8 @@ export interface LookupStats {
   /** Longest chain of referrals that led to an answer (seeds are round 1). */
   rounds: number;
   ms: number;
+  /** Distinct peers in `values` left out: port 0, or refused by `allowPeer` (bogons). */
+  droppedPeers: number;
 }
 
 export interface LookupPeer {
@@ -57,6 +59,8 @@ export interface LookupResult {
   /** Up to k answered nodes, nearest first. */
   closest: LookupNode[];
   peers: LookupPeer[];
+  /** Distinct peers from `values` that were left out (stats.droppedPeers of them). */
+  droppedPeers: PeerInfo[];
   /** Write tokens by responder id (hex). */
   tokens: Map<string, LookupToken>;
   scrapes: LookupScrape[];
@@ -66,6 +70,11 @@ export interface LookupResult {
 
 /** Address policy for contacts learnt from replies (bogons etc.); lives in net/. */
 export type ContactFilter = (host: string, port: number, family: Family) => boolean;
+
+/** Whether a peer from `values` is kept: a real port, and whatever the address policy says. */
+export function usablePeer(p: PeerInfo, allowPeer?: ContactFilter): boolean {
+  return p.port >= 1 && p.port <= 65535 && (allowPeer === undefined || allowPeer(p.host, p.port, p.family));
+}
 
 export interface LookupOptions {
   engine: KrpcEngine;
@@ -92,6 +101,8 @@ export interface LookupOptions {
   /** Hard cap on the lookup's duration; default 60 s. */
   deadlineMs?: number;
   allowContact?: ContactFilter;
+  /** Peers from `values` must pass this (port 0 never does); dropped ones are counted. */
+  allowPeer?: ContactFilter;
   /** Address families to follow; default both. */
   families?: Family[];
   /** At most one candidate per IP (public internet). Off by default (loopback networks). */
@@ -135,10 +146,20 @@ interface Candidate {
 }
 
 export function findNode(opts: LookupOptions & { want?: string[] }): Promise<LookupResult> {
+  const want = opts.want ?? wantFor(opts.families);
   return iterativeLookup(opts, {
     method: 'find_node',
-    args: () => ({ id: opts.engine.id, target: opts.target, want: opts.want }),
+    args: () => ({ id: opts.engine.id, target: opts.target, want }),
   });
+}
+
+/**
+ * BEP 32 `want` for a lookup that follows one family only: without it a node answers in the
+ * family the query reached it on, so a router asked over IPv4 would list no IPv6 contacts.
+ */
+export function wantFor(families: readonly Family[] | undefined): string[] | undefined {
+  if (families?.length !== 1) return undefined;
+  return [families[0] === 6 ? 'n6' : 'n4'];
 }
 
 export function getPeers(opts: LookupOptions & { scrape?: boolean; noseed?: boolean; want?: string[] }): Promise<LookupResult> {
@@ -175,9 +196,10 @@ class Lookup {
   /** Endpoints given a second chance after answering under an unexpected id. */
   private readonly retried = new Set<string>();
   private readonly peers = new Map<string, LookupPeer>();
+  private readonly droppedPeers = new Map<string, PeerInfo>();
   private readonly tokens = new Map<string, LookupToken>();
   private readonly scrapes: LookupScrape[] = [];
-  private readonly stats: LookupStats = { queries: 0, replies: 0, timeouts: 0, errors: 0, refused: 0, rounds: 0, ms: 0 };
+  private readonly stats: LookupStats = { queries: 0, replies: 0, timeouts: 0, errors: 0, refused: 0, rounds: 0, ms: 0, droppedPeers: 0 };
   private slotsUsed = 0;
   private finished = false;
   private deadline?: TimerHandle;
@@ -364,6 +386,10 @@ class Lookup {
     if (r.token instanceof Uint8Array) this.tokens.set(idToHex(node.id), { node, token: r.token });
     for (const p of r.values ?? []) {
       const key = endpointKey(p.host, p.port);
+      if (!usablePeer(p, this.opts.allowPeer)) {
+        this.droppedPeers.set(key, { host: p.host, port: p.port, family: p.family });
+        continue;
+      }
       const seen = this.peers.get(key);
       if (!seen) this.peers.set(key, { peer: { host: p.host, port: p.port, family: p.family }, from: [node.id] });
       else if (!seen.from.some((id) => equals(id, node.id))) seen.from.push(node.id);
@@ -431,10 +457,12 @@ class Lookup {
       closest.push({ id: c.id!, host: c.host, port: c.port, family: c.family, rttMs: c.rttMs, ...(c.version ? { version: c.version } : {}) });
     }
     this.stats.ms = clock.now() - this.started;
+    this.stats.droppedPeers = this.droppedPeers.size;
     this.resolve({
       target: this.opts.target,
       closest,
       peers: [...this.peers.values()],
+      droppedPeers: [...this.droppedPeers.values()],
       tokens: this.tokens,
       scrapes: this.scrapes,
       stats: { ...this.stats },

@@ -2,6 +2,7 @@
 // deciding where we may send, what counts as a bogon for us, and how rate limits are keyed.
 // Parsing and classification are pure; DNS resolution is a separate async helper.
 import { lookup as dnsLookup } from 'node:dns/promises';
+import { quote } from '../util/quote.js';
 import { formatIPv6 } from '../wire/compact.js';
 import type { Family, Result } from '../wire/types.js';
 import type { Endpoint } from './krpc-types.js';
@@ -252,21 +253,22 @@ export interface ParseEndpointOptions {
 
 const HOST_NAME = /^(?=.{1,253}\.?$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$/;
 
-/** Parses a port number: decimal digits only, 1-65535. */
+/** Parses a port number: decimal digits only, 1-65535. Errors do not repeat the text. */
 export function parsePort(text: string): Result<number, string> {
   if (text === '') return { ok: false, error: 'empty port' };
-  if (!/^[0-9]+$/.test(text)) return { ok: false, error: `'${text}' is not a number` };
+  if (!/^[0-9]+$/.test(text)) return { ok: false, error: 'not a number' };
   const port = Number(text);
-  if (port < 1 || port > 65535) return { ok: false, error: `${text} is out of range (1-65535)` };
+  if (port < 1 || port > 65535) return { ok: false, error: 'out of range (1-65535)' };
   return { ok: true, value: port };
 }
 
 /**
  * Parses `host:port`, `a.b.c.d:port` or `[v6]:port` strictly. Errors are one line naming the
- * problem and quoting the input, e.g. "bad port in 'nothost:99999': 99999 is out of range (1-65535)".
+ * problem and quoting the input once (quote(): a long input by its prefix), e.g.
+ * "bad port in 'nothost:99999': out of range (1-65535)".
  */
 export function parseEndpoint(text: string, options: ParseEndpointOptions = {}): Result<ParsedEndpoint, string> {
-  const fail: Fail = (problem, detail) => ({ ok: false, error: `${problem} in '${text}'${detail ? `: ${detail}` : ''}` });
+  const fail: Fail = (problem, detail) => ({ ok: false, error: `${problem} in ${quote(text)}${detail ? `: ${detail}` : ''}` });
   const s = text.trim();
   if (s === '') return { ok: false, error: 'empty address' };
   let host: string;
@@ -281,7 +283,7 @@ export function parseEndpoint(text: string, options: ParseEndpointOptions = {}):
       portText = rest.slice(1);
     }
     if (host === '') return fail('empty host');
-    if (!parseIPv6(host)) return fail('bad IPv6 address', `'${host}'`);
+    if (!parseIPv6(host)) return fail('bad IPv6 address');
     return withPort(host, 'ipv6', portText, options, fail);
   }
   const colons = countChar(s, ':');
@@ -298,10 +300,10 @@ export function parseEndpoint(text: string, options: ParseEndpointOptions = {}):
   }
   if (host === '') return fail('empty host');
   if (/^[0-9.]+$/.test(host)) {
-    if (parseIPv4(host) < 0) return fail('bad IPv4 address', `'${host}'`);
+    if (parseIPv4(host) < 0) return fail('bad IPv4 address');
     return withPort(host, 'ipv4', portText, options, fail);
   }
-  if (!HOST_NAME.test(host)) return fail('bad host name', `'${host}'`);
+  if (!HOST_NAME.test(host)) return fail('bad host name');
   return withPort(host, 'name', portText, options, fail);
 }
 
@@ -369,7 +371,7 @@ export async function resolveEndpoint(ep: Endpoint, options: ResolveOptions = {}
     records = await (options.lookup ?? defaultLookup)(ep.host);
   } catch (err) {
     const code = (err as { code?: string }).code ?? (err as Error).message;
-    throw new Error(`cannot resolve '${ep.host}': ${code}`);
+    throw new Error(`cannot resolve ${quote(ep.host)}: ${code}`);
   }
   const out: ResolvedEndpoint[] = [];
   const seen = new Set<string>();
@@ -381,7 +383,7 @@ export async function resolveEndpoint(ep: Endpoint, options: ResolveOptions = {}
     out.push({ host: r.address, port: ep.port, family });
   }
   if (out.length === 0) {
-    throw new Error(`cannot resolve '${ep.host}': no ${options.family ? `IPv${options.family} ` : ''}address`);
+    throw new Error(`cannot resolve ${quote(ep.host)}: no ${options.family ? `IPv${options.family} ` : ''}address`);
   }
   return out;
 }
@@ -459,6 +461,19 @@ export class AddressPolicy {
     return !this.usable(classifyIp(host));
   }
 
+  /**
+   * A peer from a get_peers `values` list that is no use to anyone: port 0, an address that is not
+   * unicast (bogon, invalid), or a loopback / private address while we are on the public DHT. On a
+   * local network (loopback or private space open to us) peers at local addresses are real ones.
+   */
+  isBogonPeer(host: string, port: number): boolean {
+    if (!(port >= 1 && port <= 65535)) return true;
+    const cls = classifyIp(host);
+    if (cls === 'global') return false;
+    if (cls === 'loopback' || cls === 'private') return !(this.allowsLoopback || this.privateOk);
+    return true;
+  }
+
   /** Why we may not send to host:port, or null when we may. */
   refusal(host: string, port: number): string | null {
     if (!(port >= 1 && port <= 65535) || (port | 0) !== port) return `bad port ${port} for ${host}`;
@@ -469,7 +484,7 @@ export class AddressPolicy {
     if (this.usable(cls)) return null;
     switch (cls) {
       case 'invalid':
-        return `not an IP address: '${host}'`;
+        return `not an IP address: ${quote(host)}`;
       case 'bogon':
         return `bogon destination ${formatEndpoint(host, port)}`;
       case 'loopback':

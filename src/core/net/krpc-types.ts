@@ -38,6 +38,8 @@ export interface KrpcCounters {
   sent: number;
   received: number;
   queriesSent: number;
+  /** Of queriesSent, those to IPv6 destinations (a crawl reports its cost per family). */
+  queriesSentV6?: number;
   responses: number;
   timeouts: number;
   errors: number;

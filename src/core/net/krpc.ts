@@ -73,7 +73,7 @@ export interface KrpcOptions {
 }
 
 /** KrpcCounters plus the engine's optional extras, always present here. */
-export type KrpcEngineCounters = KrpcCounters & Required<Pick<KrpcCounters, 'badReplies' | 'idMismatches' | 'handlerErrors'>>;
+export type KrpcEngineCounters = KrpcCounters & Required<Pick<KrpcCounters, 'queriesSentV6' | 'badReplies' | 'idMismatches' | 'handlerErrors'>>;
 
 type Resolve = (outcome: QueryOutcome) => void;
 
@@ -111,6 +111,7 @@ export class Krpc implements KrpcEngine {
     sent: 0,
     received: 0,
     queriesSent: 0,
+    queriesSentV6: 0,
     responses: 0,
     timeouts: 0,
     errors: 0,
@@ -326,6 +327,7 @@ export class Krpc implements KrpcEngine {
     p.sentAt = this.clock.now();
     this.counters.sent++;
     this.counters.queriesSent++;
+    if (p.to.host.includes(':')) this.counters.queriesSentV6++;
     this.methodStats(p.method).sent++;
     this.transport.send(p.bytes, p.to.host, p.to.port);
     p.timer = this.wheel.add(p.timeoutMs, this.onTimeout, p);

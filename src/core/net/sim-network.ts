@@ -3,12 +3,18 @@
 // UDP. Delivery has seeded latency and loss; endpoints can be made unresponsive, rate-limited
 // or lossy; a delivery filter lets a test drop or rewrite datagrams in flight.
 //
-// Addresses are IPv4 only. Simulated hosts conventionally come from 10.0.0.0/8 (RFC 1918
-// private space, see hostFor), so an AddressPolicy with allowPrivate accepts them; any other
-// IPv4 literal works too. Nothing here touches a real socket.
+// Addresses are IPv4 or IPv6 literals. Simulated hosts conventionally come from 10.0.0.0/8
+// (RFC 1918 private space, see hostFor) and fd00::/96 (unique local, see hostFor6), so an
+// AddressPolicy with allowPrivate accepts them; any other literal works too. IPv6 addresses are
+// numbered above 2^32 as they are first attached, so both families share the numeric endpoint
+// keys of the IPv4 fast path. attachAll() gives one transport with an endpoint per family (a
+// dual-stack host). Nothing here touches a real socket.
 //
 // Memory: an endpoint costs one Map entry and one small SimTransport object; behaviours live
 // in a separate map holding only the endpoints that have one. No per-endpoint timers or closures.
+import { formatIPv6 } from '../wire/compact.js';
+import type { Family } from '../wire/types.js';
+import { canonicalIp, parseIPv6 } from './address.js';
 import type { Clock } from './clock.js';
 import { Prng } from './prng.js';
 import type { LocalEndpoint, MessageHandler, Transport } from './transport.js';
@@ -102,6 +108,11 @@ export function numberToIpv4(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
+/** IPv6 addresses get numbers from here up (IPv4 ones are their own 32-bit value). */
+const V6_BASE = 2 ** 32;
+/** fd00::/96, the prefix of hostFor6. */
+const SIM_V6_PREFIX = Uint8Array.of(0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
 const keyOf = (ip: number, port: number): number => ip * 65536 + port;
 const ipOfKey = (key: number): number => Math.floor(key / 65536);
 const portOfKey = (key: number): number => key % 65536;
@@ -112,15 +123,18 @@ export class SimTransport implements Transport {
   /** @internal */ closed = false;
   /** Host text, built on first use (most simulated endpoints never need it). */
   private hostText: string | undefined = undefined;
+  readonly family: Family;
 
   constructor(
     private readonly network: SimNetwork,
     /** host * 65536 + port */
     readonly key: number,
-  ) {}
+  ) {
+    this.family = ipOfKey(key) >= V6_BASE ? 6 : 4;
+  }
 
   get host(): string {
-    return (this.hostText ??= numberToIpv4(ipOfKey(this.key)));
+    return (this.hostText ??= this.network.hostOfNumber(ipOfKey(this.key)));
   }
 
   get port(): number {
@@ -128,7 +142,7 @@ export class SimTransport implements Transport {
   }
 
   get endpoints(): readonly LocalEndpoint[] {
-    return [{ host: this.host, port: this.port, family: 4 }];
+    return [{ host: this.host, port: this.port, family: this.family }];
   }
 
   send(data: Uint8Array, host: string, port: number): void {
@@ -165,6 +179,9 @@ export class SimNetwork {
   private readonly maxBytes: number;
   private readonly endpoints = new Map<number, SimTransport>();
   private readonly behaviours = new Map<number, BehaviourState>();
+  /** IPv6 address (canonical text) → its number, and back. */
+  private readonly v6Numbers = new Map<string, number>();
+  private readonly v6Texts: string[] = [];
   private filter: DeliveryFilter | null = null;
 
   constructor(options: SimNetworkOptions) {
@@ -185,6 +202,29 @@ export class SimNetwork {
     return numberToIpv4(0x0a000001 + index);
   }
 
+  /** The index-th simulated IPv6 host: fd00::a00:1, fd00::a00:2, ... (the IPv4 hostFor(index) in fd00::/96). */
+  static hostFor6(index: number): string {
+    if (!(index >= 0 && index < 0xfffffe)) throw new RangeError('host index out of range');
+    const b = new Uint8Array(16);
+    b.set(SIM_V6_PREFIX);
+    const low = 0x0a000001 + index;
+    b[12] = low >>> 24;
+    b[13] = (low >>> 16) & 0xff;
+    b[14] = (low >>> 8) & 0xff;
+    b[15] = low & 0xff;
+    return formatIPv6(b);
+  }
+
+  /** The index of a hostFor6 address, or -1 for any other text. */
+  static indexOf6(host: string): number {
+    const b = parseIPv6(host);
+    if (!b) return -1;
+    for (let k = 0; k < 12; k++) if (b[k] !== SIM_V6_PREFIX[k]) return -1;
+    const low = ((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0;
+    const index = low - 0x0a000001;
+    return index >= 0 && index < 0xfffffe ? index : -1;
+  }
+
   /** Endpoints currently attached. */
   get size(): number {
     return this.endpoints.size;
@@ -203,8 +243,8 @@ export class SimNetwork {
    * port and when the endpoint is taken, as a socket bind would.
    */
   attach(host: string, port: number): SimTransport {
-    const ip = ipv4ToNumber(host);
-    if (ip < 0) throw new Error(`SimNetwork: ${host} is not an IPv4 address`);
+    const ip = this.ipNumber(host, true);
+    if (ip < 0) throw new Error(`SimNetwork: ${host} is not an IP address`);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`SimNetwork: bad port ${port}`);
     if (port === 0) port = this.freePort(ip);
     const key = keyOf(ip, port);
@@ -214,15 +254,28 @@ export class SimNetwork {
     return transport;
   }
 
+  /**
+   * One transport with an endpoint per family (a dual-stack host): sends go out of the endpoint
+   * of the destination's family; datagrams to any of them reach the one handler.
+   */
+  attachAll(binds: ReadonlyArray<{ host: string; port: number }>): Transport {
+    const parts = binds.map((b) => this.attach(b.host, b.port));
+    if (new Set(parts.map((p) => p.family)).size !== parts.length) {
+      for (const p of parts) this.detach(p);
+      throw new Error('SimNetwork: attachAll takes at most one address per family');
+    }
+    return new SimMultiTransport(parts);
+  }
+
   isAttached(host: string, port: number): boolean {
-    const ip = ipv4ToNumber(host);
+    const ip = this.ipNumber(host, false);
     return ip >= 0 && this.endpoints.has(keyOf(ip, port));
   }
 
   /** Sets how host:port treats incoming datagrams ({kind: 'normal'} clears it). */
   setBehaviour(host: string, port: number, behaviour: EndpointBehaviour): void {
-    const ip = ipv4ToNumber(host);
-    if (ip < 0) throw new Error(`SimNetwork: ${host} is not an IPv4 address`);
+    const ip = this.ipNumber(host, true);
+    if (ip < 0) throw new Error(`SimNetwork: ${host} is not an IP address`);
     const key = keyOf(ip, port);
     if (behaviour.kind === 'normal') {
       this.behaviours.delete(key);
@@ -235,7 +288,7 @@ export class SimNetwork {
   }
 
   behaviourOf(host: string, port: number): EndpointBehaviour {
-    const ip = ipv4ToNumber(host);
+    const ip = this.ipNumber(host, false);
     return (ip >= 0 && this.behaviours.get(keyOf(ip, port))?.behaviour) || { kind: 'normal' };
   }
 
@@ -246,8 +299,12 @@ export class SimNetwork {
 
   /** @internal Called by SimTransport.send. Never throws. */
   route(from: SimTransport, data: Uint8Array, host: string, port: number): void {
-    const ip = typeof host === 'string' ? ipv4ToNumber(host) : -1;
-    if (from.closed || ip < 0 || !Number.isInteger(port) || port < 1 || port > 65535 || !(data?.length <= this.maxBytes)) {
+    const ip = typeof host === 'string' ? this.ipNumber(host, false) : -1;
+    // an IPv6 address nobody attached is a valid destination that nothing answers
+    const unknownV6 = ip === -2;
+    // as with sockets, an endpoint sends only to its own family
+    const crossFamily = (ip >= V6_BASE || unknownV6) !== (from.family === 6);
+    if (from.closed || (ip < 0 && !unknownV6) || crossFamily || !Number.isInteger(port) || port < 1 || port > 65535 || !(data?.length <= this.maxBytes)) {
       this.counters.droppedInvalid++;
       return;
     }
@@ -259,7 +316,7 @@ export class SimNetwork {
     const latency = this.minLatency + Math.floor(this.prng.next() * this.latencySpan);
     // copy now: the sender may reuse its buffer, as it may with a real socket
     const bytes = Buffer.from(data);
-    const toKey = keyOf(ip, port);
+    const toKey = unknownV6 ? -1 : keyOf(ip, port);
     this.clock.setTimeout(() => this.deliver(bytes, from, toKey), latency);
   }
 
@@ -334,10 +391,59 @@ export class SimNetwork {
     }
   }
 
+  /** @internal The text of an address number. */
+  hostOfNumber(ip: number): string {
+    return ip >= V6_BASE ? (this.v6Texts[ip - V6_BASE] ?? '::') : numberToIpv4(ip);
+  }
+
+  /**
+   * The number of an IP literal: IPv4 its value, IPv6 the one it was given when first attached
+   * (given now when `assign`). -1: not an IP; -2: an IPv6 address never attached.
+   */
+  private ipNumber(host: string, assign: boolean): number {
+    if (!host.includes(':')) return ipv4ToNumber(host);
+    let n = this.v6Numbers.get(host);
+    if (n !== undefined) return n;
+    if (!parseIPv6(host)) return -1;
+    const text = canonicalIp(host);
+    n = this.v6Numbers.get(text);
+    if (n === undefined) {
+      if (!assign) return -2;
+      n = V6_BASE + this.v6Texts.length;
+      this.v6Texts.push(text);
+      this.v6Numbers.set(text, n);
+    }
+    return n;
+  }
+
   private freePort(ip: number): number {
     for (let port = EPHEMERAL_FIRST; port <= 65535; port++) {
       if (!this.endpoints.has(keyOf(ip, port))) return port;
     }
-    throw new Error(`SimNetwork: no free port on ${numberToIpv4(ip)}`);
+    throw new Error(`SimNetwork: no free port on ${this.hostOfNumber(ip)}`);
+  }
+}
+
+/** A dual-stack host: one SimTransport per family behind one Transport. */
+class SimMultiTransport implements Transport {
+  readonly endpoints: readonly LocalEndpoint[];
+
+  constructor(private readonly parts: readonly SimTransport[]) {
+    this.endpoints = parts.map((p) => p.endpoints[0]);
+  }
+
+  send(data: Uint8Array, host: string, port: number): void {
+    const family = typeof host === 'string' && host.includes(':') ? 6 : 4;
+    // no endpoint of that family: the network drops it as invalid, as a socket would refuse it
+    const part = this.parts.find((p) => p.family === family) ?? this.parts[0];
+    part.send(data, host, port);
+  }
+
+  onMessage(handler: MessageHandler): void {
+    for (const p of this.parts) p.onMessage(handler);
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.parts) await p.close();
   }
 }

@@ -6,7 +6,7 @@
 // so one wave is the common case).
 import type { Clock } from '../net/clock.js';
 import type { KrpcEngine } from '../net/krpc-types.js';
-import type { LookupEnd, LookupNode, LookupOptions, LookupResult } from '../dht/lookup.js';
+import { usablePeer, type ContactFilter, type LookupEnd, type LookupNode, type LookupOptions, type LookupResult } from '../dht/lookup.js';
 import { compareDistance, idToHex } from '../dht/node-id.js';
 import type { PeerInfo } from '../wire/types.js';
 import { ScrapeTally } from './tally.js';
@@ -15,6 +15,8 @@ import { ScrapeTally } from './tally.js';
 export interface ScrapeClient {
   readonly engine: KrpcEngine;
   readonly clock: Clock;
+  /** The filter its lookups apply to peers; the follow-up queries apply it too. */
+  readonly allowPeer?: ContactFilter;
   getPeers(infohash: Uint8Array, extra?: Partial<LookupOptions> & { scrape?: boolean }): Promise<LookupResult>;
 }
 
@@ -36,6 +38,8 @@ export interface ScrapeResult {
   leechers: number;
   /** Every peer endpoint learnt, from the lookup and from the follow-up queries. */
   peers: PeerInfo[];
+  /** Distinct peer endpoints left out (port 0, bogons): neither listed nor counted. */
+  droppedPeers: number;
   nodesAnswered: number;
   nodesWithFilters: number;
   /** Follow-up get_peers (no scrape) sent to filter-only nodes, and how many of them answered. */
@@ -84,11 +88,15 @@ export async function scrapeInfohash(client: ScrapeClient, infohash: Uint8Array,
   let valueQueries = 0;
   let valueReplies = 0;
   let valueTimeouts = 0;
+  const dropped = new Set(lookup.droppedPeers.map(peerKey));
   while (valueQueries < fetchFrom.length && !coversSwarm(peers.values(), estimate.swarm)) {
     const batch = fetchFrom.slice(valueQueries, valueQueries + wave);
     valueQueries += batch.length;
     const fetched = await fetchValues(client.engine, infohash, batch, opts.valueTimeoutMs);
-    for (const p of fetched.peers) peers.set(peerKey(p), p);
+    for (const p of fetched.peers) {
+      if (usablePeer(p, client.allowPeer)) peers.set(peerKey(p), p);
+      else dropped.add(peerKey(p));
+    }
     valueReplies += fetched.replies;
     valueTimeouts += fetched.timeouts;
   }
@@ -98,6 +106,7 @@ export async function scrapeInfohash(client: ScrapeClient, infohash: Uint8Array,
     seeders: estimate.seeders,
     leechers: estimate.leechers,
     peers: [...peers.values()],
+    droppedPeers: dropped.size,
     nodesAnswered: lookup.stats.replies,
     nodesWithFilters: estimate.nodesWithFilters,
     valueQueries,

@@ -9,11 +9,19 @@
 // far buckets thinner than the near ones, and dead (unresponsive) nodes listed like live ones.
 // Each infohash is stored on the `replicas` responsive nodes closest to it.
 //
-// Everything derives from `seed`: the same options give the same world.
+// Nodes can have an IPv6 address (fd00::/96, SimNetwork.hostFor6) besides or instead of their
+// IPv4 one (`dualStack`, `ipv6Only`), with the same id and port on both, as BEP 32 nodes have. As
+// BEP 32 asks, each family has its own routing tables (an IPv6 table lists only IPv6 contacts);
+// a node answers in the family the query came on, or as `want` asks. An infohash stored on a
+// dual-stack node can be found over either family.
+//
+// Everything derives from `seed`: the same options give the same world (and without IPv6 nodes,
+// the same world as before IPv6 existed here: the families draw from their own generator).
 import type { Clock } from '../net/clock.js';
 import { Prng } from '../net/prng.js';
-import { SimNetwork, ipv4ToNumber, type SimTransport } from '../net/sim-network.js';
+import { SimNetwork, ipv4ToNumber } from '../net/sim-network.js';
 import type { LocalEndpoint, MessageHandler, Transport } from '../net/transport.js';
+import type { Family } from '../wire/types.js';
 import { encodeError, encodeResponse } from '../wire/krpc.js';
 import { F, KrpcView, scanKrpc } from '../wire/krpc-view.js';
 import { Tape } from '../wire/bencode.js';
@@ -46,9 +54,19 @@ export interface WorldOptions {
   farBucketK?: number;
   /** How many of a node's deepest buckets count as near (default 6). */
   nearBuckets?: number;
-  /** Bootstrap contacts offered (responsive nodes; default 8). */
+  /** Bootstrap contacts offered (responsive nodes; default 8 per family). */
   bootstrapCount?: number;
+  /** Fraction of all nodes with both an IPv4 and an IPv6 address (default 0). */
+  dualStack?: number;
+  /** Fraction of all nodes with an IPv6 address only (default 0). */
+  ipv6Only?: number;
 }
+
+/** Address families of a node (bits of SimWorld.stack). */
+export const Stack = { v4: 1, v6: 2 } as const;
+
+/** The Stack bit of a family. */
+export const stackBit = (family: Family): number => (family === 6 ? Stack.v6 : Stack.v4);
 
 /** Node kinds. */
 export const NodeKind = { normal: 0, unresponsive: 1, spoofer: 2 } as const;
@@ -89,9 +107,14 @@ export class SimWorld {
   readonly kind: Uint8Array;
   readonly flags: Uint8Array;
   readonly tag: Uint8Array;
-  /** Routing tables: contacts of node i are contacts[contactStart[i] .. contactStart[i+1]). */
+  /** Per node, the families it has an address in (Stack bits). */
+  readonly stack: Uint8Array;
+  /** IPv4 routing tables: contacts of node i are contacts[contactStart[i] .. contactStart[i+1]). */
   readonly contactStart: Int32Array;
   readonly contacts: Int32Array;
+  /** IPv6 routing tables, likewise (empty for nodes without IPv6). */
+  readonly contactStart6: Int32Array;
+  readonly contacts6: Int32Array;
   /** Infohashes: 20 bytes each; node i stores hold[holdStart[i] .. holdStart[i+1]). */
   readonly infohashes: Uint8Array;
   readonly infohashCount: number;
@@ -99,6 +122,8 @@ export class SimWorld {
   readonly hold: Int32Array;
   /** Per infohash: 1 when a responsive BEP 51 node stores it (a crawl can find it). */
   readonly reachable: Uint8Array;
+  /** Per infohash: the families (Stack bits) over which a responsive BEP 51 node storing it answers. */
+  readonly reachableBy: Uint8Array;
   /** Queries the crawler's transports sent to each node (delivered or not). */
   readonly sentTo: Uint32Array;
   /** Queries each node's handler received. */
@@ -113,7 +138,9 @@ export class SimWorld {
   private readonly lastSampledAt: Float64Array;
   private readonly prng: Prng;
   private readonly view = new KrpcView(new Tape(256));
-  private readonly transports: SimTransport[] = [];
+  private readonly transports: Transport[] = [];
+  /** IPv6 transports by node (undefined for nodes without IPv6). */
+  private readonly transports6: Array<Transport | undefined> = [];
   private readonly ipBase = ipv4ToNumber(SimNetwork.hostFor(0));
   private closed = false;
 
@@ -154,17 +181,29 @@ export class SimWorld {
       this.tag[i] = f & FLAG_BEP51 ? (prng.chance(0.8) ? prng.int(0, 1) : 2) : prng.int(3, 5);
     }
 
-    // --- routing tables, built over the nodes sorted by id
+    // --- address families, from a generator of their own (an IPv4-only world is unchanged)
+    this.stack = new Uint8Array(n).fill(Stack.v4);
+    const dual = options.dualStack ?? 0;
+    const v6only = options.ipv6Only ?? 0;
+    if (!(dual >= 0 && v6only >= 0 && dual + v6only <= 1)) throw new RangeError('dualStack + ipv6Only must be within 0..1');
+    const familyPrng = new Prng(this.seed ^ 0x6666);
+    if (dual + v6only > 0) {
+      for (let i = 0; i < n; i++) {
+        const r = familyPrng.next();
+        if (r < v6only) this.stack[i] = Stack.v6;
+        else if (r < v6only + dual) this.stack[i] = Stack.v4 | Stack.v6;
+      }
+    }
+
+    // --- routing tables, one per family, built over that family's nodes sorted by id
     const order = sortById(this.ids, n);
-    const keys = new Float64Array(n);
-    for (let s = 0; s < n; s++) keys[s] = top48(this.ids, order[s] * 20);
-    const tables = buildTables(order, keys, prng, {
-      nearK: options.bucketK ?? 8,
-      farK: options.farBucketK ?? 3,
-      nearBuckets: options.nearBuckets ?? 6,
-    });
+    const shape = { nearK: options.bucketK ?? 8, farK: options.farBucketK ?? 3, nearBuckets: options.nearBuckets ?? 6 };
+    const tables = buildTables(this.ids, n, order.filter((i) => this.stack[i] & Stack.v4), prng, shape);
     this.contactStart = tables.start;
     this.contacts = tables.list;
+    const tables6 = buildTables(this.ids, n, order.filter((i) => this.stack[i] & Stack.v6), familyPrng, shape);
+    this.contactStart6 = tables6.start;
+    this.contacts6 = tables6.list;
 
     // --- infohashes on the replicas closest responsive nodes
     this.infohashCount = m;
@@ -181,11 +220,15 @@ export class SimWorld {
     this.hold = new Int32Array(placed.length);
     const fill = this.holdStart.slice(0, n);
     this.reachable = new Uint8Array(m);
+    this.reachableBy = new Uint8Array(m);
     for (let j = 0; j < placed.length; j++) {
       const i = placed[j];
       const ih = Math.floor(j / replicas);
       this.hold[fill[i]++] = ih;
-      if (this.flags[i] & FLAG_BEP51) this.reachable[ih] = 1;
+      if (this.flags[i] & FLAG_BEP51) {
+        this.reachable[ih] = 1;
+        this.reachableBy[ih] |= this.stack[i];
+      }
     }
 
     this.sentTo = new Uint32Array(n);
@@ -194,26 +237,41 @@ export class SimWorld {
     this.lastSampledAt = new Float64Array(n).fill(-Infinity);
     this.prng = prng.fork();
 
-    // --- attach every node to the network
+    // --- attach every node to the network (each family's address has its own behaviour state)
     const rl = options.rateLimit ?? { perSecond: 2, burst: 5 };
     for (let i = 0; i < n; i++) {
-      const host = SimNetwork.hostFor(i);
-      const t = network.attach(host, this.ports[i]);
-      t.onMessage((data, fromHost, fromPort) => this.onDatagram(i, data, fromHost, fromPort));
-      this.transports.push(t);
-      if (this.kind[i] === NodeKind.unresponsive) network.setBehaviour(host, this.ports[i], { kind: 'unresponsive' });
-      else if (this.flags[i] & FLAG_RATE_LIMITED) network.setBehaviour(host, this.ports[i], { kind: 'rate_limited', perSecond: rl.perSecond, burst: rl.burst });
+      for (const family of [4, 6] as const) {
+        if (!(this.stack[i] & stackBit(family))) {
+          if (family === 4) this.transports.push(NO_TRANSPORT);
+          continue;
+        }
+        const host = family === 6 ? SimNetwork.hostFor6(i) : SimNetwork.hostFor(i);
+        const t = network.attach(host, this.ports[i]);
+        t.onMessage((data, fromHost, fromPort) => this.onDatagram(i, family, data, fromHost, fromPort));
+        if (family === 6) this.transports6[i] = t;
+        else this.transports.push(t);
+        if (this.kind[i] === NodeKind.unresponsive) network.setBehaviour(host, this.ports[i], { kind: 'unresponsive' });
+        else if (this.flags[i] & FLAG_RATE_LIMITED) network.setBehaviour(host, this.ports[i], { kind: 'rate_limited', perSecond: rl.perSecond, burst: rl.burst });
+      }
     }
 
-    // --- bootstrap contacts: responsive, not rate limited
+    // --- bootstrap contacts: responsive, not rate limited; IPv4 ones, then IPv6 ones
     this.bootstrap = [];
     const want = Math.min(options.bootstrapCount ?? 8, holders.length);
-    for (let tries = 0; this.bootstrap.length < want && tries < n * 4; tries++) {
-      const i = prng.int(0, n - 1);
-      if (this.kind[i] !== NodeKind.normal || this.flags[i] & FLAG_RATE_LIMITED) continue;
-      const ep = this.endpointOf(i);
-      if (!this.bootstrap.some((b) => b.host === ep.host)) this.bootstrap.push(ep);
-    }
+    const pick = (family: Family, from: Prng): void => {
+      const bit = stackBit(family);
+      let found = 0;
+      for (let tries = 0; found < want && tries < n * 4; tries++) {
+        const i = from.int(0, n - 1);
+        if (this.kind[i] !== NodeKind.normal || this.flags[i] & FLAG_RATE_LIMITED || !(this.stack[i] & bit)) continue;
+        const ep = this.endpointOf(i, family);
+        if (this.bootstrap.some((b) => b.host === ep.host)) continue;
+        this.bootstrap.push(ep);
+        found++;
+      }
+    };
+    pick(4, prng);
+    if (dual + v6only > 0) pick(6, familyPrng);
   }
 
   static create(options: WorldOptions & { clock: Clock; latencyMs?: { min: number; max: number }; loss?: number }): SimWorld {
@@ -223,19 +281,28 @@ export class SimWorld {
 
   // ---- ground truth ---------------------------------------------------------------------------
 
-  endpointOf(i: number): Endpoint {
-    return { host: SimNetwork.hostFor(i), port: this.ports[i] };
+  /** Node i's address in a family (its IPv4 one by default; check `stack` for the ones it has). */
+  endpointOf(i: number, family: Family = 4): Endpoint {
+    return { host: family === 6 ? SimNetwork.hostFor6(i) : SimNetwork.hostFor(i), port: this.ports[i] };
+  }
+
+  hasFamily(i: number, family: Family): boolean {
+    return (this.stack[i] & stackBit(family)) !== 0;
   }
 
   idOf(i: number): Uint8Array {
     return this.ids.slice(i * 20, i * 20 + 20);
   }
 
-  /** The world index of a node address, or -1. */
+  /** The world index of a node address (either family), or -1. */
   indexOf(host: string, port: number): number {
+    if (host.includes(':')) {
+      const i = SimNetwork.indexOf6(host);
+      return i >= 0 && i < this.size && this.stack[i] & Stack.v6 && this.ports[i] === port ? i : -1;
+    }
     const ip = ipv4ToNumber(host);
     const i = ip - this.ipBase;
-    return ip >= 0 && i >= 0 && i < this.size && this.ports[i] === port ? i : -1;
+    return ip >= 0 && i >= 0 && i < this.size && this.stack[i] & Stack.v4 && this.ports[i] === port ? i : -1;
   }
 
   isResponsive(i: number): boolean {
@@ -246,10 +313,11 @@ export class SimWorld {
     return (this.flags[i] & FLAG_BEP51) !== 0;
   }
 
-  /** Responsive nodes that answer sample_infohashes: the ones a crawl should sample. */
-  responsiveBep51(): number[] {
+  /** Responsive nodes that answer sample_infohashes (over one of `families`): the ones a crawl should sample. */
+  responsiveBep51(families: readonly Family[] = [4, 6]): number[] {
+    const bits = familyBits(families);
     const out: number[] = [];
-    for (let i = 0; i < this.size; i++) if (this.kind[i] === NodeKind.normal && this.flags[i] & FLAG_BEP51) out.push(i);
+    for (let i = 0; i < this.size; i++) if (this.kind[i] === NodeKind.normal && this.flags[i] & FLAG_BEP51 && this.stack[i] & bits) out.push(i);
     return out;
   }
 
@@ -257,10 +325,11 @@ export class SimWorld {
     return toHex(this.infohashes.subarray(j * 20, j * 20 + 20));
   }
 
-  /** Hex of every infohash a crawl can find (stored on at least one responsive BEP 51 node). */
-  reachableInfohashes(): Set<string> {
+  /** Hex of every infohash a crawl of `families` can find (stored on a responsive BEP 51 node it can reach). */
+  reachableInfohashes(families: readonly Family[] = [4, 6]): Set<string> {
+    const bits = familyBits(families);
     const out = new Set<string>();
-    for (let j = 0; j < this.infohashCount; j++) if (this.reachable[j]) out.add(this.infohashHex(j));
+    for (let j = 0; j < this.infohashCount; j++) if (this.reachableBy[j] & bits) out.add(this.infohashHex(j));
     return out;
   }
 
@@ -277,8 +346,9 @@ export class SimWorld {
   /** Typed-array bytes of the world (transports and the network's maps not included). */
   get bytes(): number {
     return (
-      this.ids.byteLength + this.ports.byteLength + this.kind.byteLength * 3 + this.contactStart.byteLength + this.contacts.byteLength +
-      this.infohashes.byteLength + this.holdStart.byteLength + this.hold.byteLength + this.reachable.byteLength +
+      this.ids.byteLength + this.ports.byteLength + this.kind.byteLength * 4 + this.contactStart.byteLength + this.contacts.byteLength +
+      this.contactStart6.byteLength + this.contacts6.byteLength +
+      this.infohashes.byteLength + this.holdStart.byteLength + this.hold.byteLength + this.reachable.byteLength * 2 +
       this.sentTo.byteLength * 3 + this.lastSampledAt.byteLength
     );
   }
@@ -290,7 +360,12 @@ export class SimWorld {
    * per destination node (queries per distinct node, delivered or not).
    */
   attachClient(host = '10.255.0.1', port = 6881): Transport {
-    const inner = this.network.attach(host, port);
+    return this.attachClientOn([{ host, port }]);
+  }
+
+  /** attachClient with an endpoint per family (one IPv4 and/or one IPv6 address). */
+  attachClientOn(binds: ReadonlyArray<{ host: string; port: number }>): Transport {
+    const inner = this.network.attachAll(binds);
     return new CountingTransport(inner, (h, p) => {
       const i = this.indexOf(h, p);
       if (i >= 0) this.sentTo[i]++;
@@ -302,11 +377,13 @@ export class SimWorld {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.transports) await t.close();
+    for (const t of this.transports6) await t?.close();
   }
 
   // ---- the shared handler ---------------------------------------------------------------------
 
-  private onDatagram(i: number, data: Uint8Array, fromHost: string, fromPort: number): void {
+  /** A query to node i's address in `family`; answers go out of that address. */
+  private onDatagram(i: number, family: Family, data: Uint8Array, fromHost: string, fromPort: number): void {
     const v = scanKrpc(data, this.view);
     if (v.error !== null || v.y !== 0x71) {
       if (v.error !== null) this.counters.malformed++;
@@ -319,7 +396,17 @@ export class SimWorld {
     this.counters.byMethod[method] = (this.counters.byMethod[method] ?? 0) + 1;
     const tag = TAGS[this.tag[i]];
     const id = this.kind[i] === NodeKind.spoofer ? this.prng.bytes(20) : this.ids.subarray(i * 20, i * 20 + 20);
-    const to = this.transports[i];
+    const to = family === 6 ? this.transports6[i]! : this.transports[i];
+    // BEP 32: the contacts come in the querier's family unless `want` names n4 and/or n6
+    let want = stackBit(family);
+    if (v.has(F.want)) {
+      const asked = (v.wants('n4') ? Stack.v4 : 0) | (v.wants('n6') ? Stack.v6 : 0);
+      if (asked !== 0) want = asked;
+    }
+    const nodes = (target: Uint8Array): Record<string, Uint8Array> => ({
+      ...(want & Stack.v4 ? { nodes: this.closestNodes(i, target, 4) } : {}),
+      ...(want & Stack.v6 ? { nodes6: this.closestNodes(i, target, 6) } : {}),
+    });
     const reply = (body: Record<string, Uint8Array | number>): void => {
       to.send(encodeResponse(Uint8Array.from(t), { id, ...body }, { v: tag }), fromHost, fromPort);
     };
@@ -332,39 +419,41 @@ export class SimWorld {
       case 'find_node': {
         const target = v.bytes(F.target);
         if (target === undefined || target.length !== 20) return fail(203, 'find_node needs a 20-byte target');
-        return reply({ nodes: this.closestNodes(i, target) });
+        return reply(nodes(target));
       }
       case 'get_peers': {
         const ih = v.bytes(F.info_hash);
         if (ih === undefined || ih.length !== 20) return fail(203, 'get_peers needs a 20-byte info_hash');
-        return reply({ token: Uint8Array.of(i & 0xff, (i >> 8) & 0xff, 0x5a, 0xa5), nodes: this.closestNodes(i, ih) });
+        return reply({ token: Uint8Array.of(i & 0xff, (i >> 8) & 0xff, 0x5a, 0xa5), ...nodes(ih) });
       }
       case 'sample_infohashes': {
         const target = v.bytes(F.target);
         if (target === undefined || target.length !== 20) return fail(203, 'sample_infohashes needs a 20-byte target');
-        const nodes = this.closestNodes(i, target);
+        const contacts = nodes(target);
         if (!(this.flags[i] & FLAG_BEP51)) {
           // libtorrent before BEP 51 reads an unknown query with a target as find_node; others refuse it
-          return this.flags[i] & FLAG_ERROR_204 ? fail(204, 'Method Unknown') : reply({ nodes });
+          return this.flags[i] & FLAG_ERROR_204 ? fail(204, 'Method Unknown') : reply(contacts);
         }
         const now = this.clock.now();
         if (now - this.lastSampledAt[i] < this.intervalS * 1000) this.counters.earlySamples++;
         this.lastSampledAt[i] = now;
         if (this.kind[i] === NodeKind.normal) this.sampled[i]++;
-        return reply({ interval: this.intervalS, num: this.storedBy(i), samples: this.samplesOf(i), nodes });
+        return reply({ interval: this.intervalS, num: this.storedBy(i), samples: this.samplesOf(i), ...contacts });
       }
       default:
         return fail(204, 'Method Unknown');
     }
   }
 
-  /** Compact node info of the (up to) 8 contacts of node i closest to target. */
-  private closestNodes(i: number, target: Uint8Array): Uint8Array {
+  /** Compact node info of the (up to) 8 contacts of node i closest to target, from its table of `family`. */
+  private closestNodes(i: number, target: Uint8Array, family: Family): Uint8Array {
     const ids = this.ids;
     const best = new Int32Array(8);
+    const start = family === 6 ? this.contactStart6 : this.contactStart;
+    const list = family === 6 ? this.contacts6 : this.contacts;
     let count = 0;
-    for (let c = this.contactStart[i]; c < this.contactStart[i + 1]; c++) {
-      const node = this.contacts[c];
+    for (let c = start[i]; c < start[i + 1]; c++) {
+      const node = list[c];
       if (count === 8 && !closer(ids, node, best[7], target)) continue;
       let pos = count < 8 ? count++ : 7;
       while (pos > 0 && closer(ids, node, best[pos - 1], target)) {
@@ -373,12 +462,18 @@ export class SimWorld {
       }
       best[pos] = node;
     }
-    const out = new Uint8Array(count * 26);
+    // IPv4: id, the 4 address bytes, port; IPv6: id, fd00::/96 and the same 4 bytes, port
+    const size = family === 6 ? 38 : 26;
+    const out = new Uint8Array(count * size);
     for (let k = 0; k < count; k++) {
       const node = best[k];
-      out.set(ids.subarray(node * 20, node * 20 + 20), k * 26);
+      out.set(ids.subarray(node * 20, node * 20 + 20), k * size);
       const ip = this.ipBase + node;
-      const o = k * 26 + 20;
+      let o = k * size + 20;
+      if (family === 6) {
+        out[o] = 0xfd;
+        o += 12;
+      }
       out[o] = ip >>> 24;
       out[o + 1] = (ip >>> 16) & 0xff;
       out[o + 2] = (ip >>> 8) & 0xff;
@@ -410,7 +505,7 @@ export class SimWorld {
 /** A transport that reports each destination before passing the datagram on. */
 class CountingTransport implements Transport {
   constructor(
-    private readonly inner: SimTransport,
+    private readonly inner: Transport,
     private readonly onSend: (host: string, port: number) => void,
   ) {}
 
@@ -430,6 +525,20 @@ class CountingTransport implements Transport {
   close(): Promise<void> {
     return this.inner.close();
   }
+}
+
+/** Stands in for the IPv4 transport of a node without IPv4 (never used: nothing reaches it). */
+const NO_TRANSPORT: Transport = {
+  endpoints: [],
+  send: () => undefined,
+  onMessage: () => undefined,
+  close: () => Promise.resolve(),
+};
+
+function familyBits(families: readonly Family[]): number {
+  let bits = 0;
+  for (const f of families) bits |= stackBit(f);
+  return bits;
 }
 
 // ---- construction helpers -------------------------------------------------------------------
@@ -482,15 +591,19 @@ function prefixRange(keys: Float64Array, key: number, bits: number): [number, nu
   return [lowerBound(keys, lo), lowerBound(keys, lo + span)];
 }
 
+/** Routing tables of the nodes in `order` (sorted by id) over each other; nodes not in it get none. */
 function buildTables(
+  ids: Uint8Array,
+  nodes: number,
   order: Int32Array,
-  keys: Float64Array,
   prng: Prng,
   k: { nearK: number; farK: number; nearBuckets: number },
 ): { start: Int32Array; list: Int32Array } {
   const n = order.length;
-  const start = new Int32Array(n + 1);
-  const chunks: Int32Array[] = [];
+  const keys = new Float64Array(n);
+  for (let s = 0; s < n; s++) keys[s] = top48(ids, order[s] * 20);
+  const start = new Int32Array(nodes + 1);
+  const chunks: Array<Int32Array | undefined> = [];
   let total = 0;
   const buf = new Int32Array(48 * Math.max(k.nearK, k.farK));
   for (let s = 0; s < n; s++) {
@@ -530,12 +643,14 @@ function buildTables(
   }
   const list = new Int32Array(total);
   let at = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < nodes; i++) {
     start[i] = at;
-    list.set(chunks[i], at);
-    at += chunks[i].length;
+    const chunk = chunks[i];
+    if (!chunk) continue;
+    list.set(chunk, at);
+    at += chunk.length;
   }
-  start[n] = at;
+  start[nodes] = at;
   return { start, list };
 }
 

@@ -132,7 +132,7 @@ const METHOD_FIELDS: Record<string, readonly number[]> = {
   get_peers: [F.id, F.info_hash, F.want, F.noseed, F.scrape],
   announce_peer: [F.id, F.info_hash, F.token, F.port, F.implied_port, F.seed],
   sample_infohashes: [F.id, F.target, F.want],
-  get: [F.id, F.target, F.seq],
+  get: [F.id, F.target, F.want, F.seq],
   put: [F.id, F.token, F.v, F.k, F.sig, F.seq, F.cas, F.salt],
 };
 const UNKNOWN_METHOD_FIELDS: readonly number[] = [F.id, F.target, F.info_hash, F.want];
@@ -438,7 +438,7 @@ function checkQuery(v: KrpcView, tape: Tape): KrpcView {
         v
       );
     case 'get':
-      return checkId(v, tape, F.target, 'target', true) ?? checkSeq(v, tape, F.seq, 'seq') ?? v;
+      return checkId(v, tape, F.target, 'target', true) ?? checkWant(v, tape) ?? checkSeq(v, tape, F.seq, 'seq') ?? v;
     case 'put':
       return checkPut(v, tape);
   }

@@ -126,6 +126,8 @@ describe('keyspace options and the registry', () => {
   it('reads --strategy-opt values and names what is wrong', () => {
     expect(keyspaceOptions({ probes: '3', 'thin-share': '0.5', 'late-visits': 'false', 'resample-wait': '60' })).toEqual({ probes: 3, thinShare: 0.5, lateVisits: false, resampleWaitS: 60 });
     expect(() => keyspaceOptions({ nope: '1' })).toThrow(/unknown --strategy-opt 'nope'.*probes/);
+    // A value is quoted once, by its prefix: a long or binary one stays one short, printable line.
+    expect(() => keyspaceOptions({ probes: `\x1b${'9'.repeat(10_000)}x` })).toThrow(/--strategy-opt 'probes=\\u001b9{56}…' \(10009 chars\): expected a non-negative number$/);
     expect(() => keyspaceOptions({ probes: '-1' })).toThrow(/probes=-1/);
     expect(() => keyspaceOptions({ 'local-share': '2' })).toThrow(/0\.\.1/);
     expect(() => keyspaceOptions({ 'late-visits': 'yes' })).toThrow(/true or false/);

@@ -97,7 +97,7 @@ describe('readKeyFile', () => {
   it('wrong key type', async () => {
     const path = fresh();
     await writeFile(path, JSON.stringify({ type: 'rsa', seed: '00'.repeat(32) }));
-    expect((await readError(path)).message).toMatch(/unsupported key type "rsa"/);
+    expect((await readError(path)).message).toMatch(/unsupported key type 'rsa'/);
   });
   it('no seed', async () => {
     const path = fresh();

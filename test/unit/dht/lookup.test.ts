@@ -5,6 +5,10 @@ import { RoutingTable } from '../../../src/core/dht/routing-table.js';
 import type { PeerInfo } from '../../../src/core/wire/types.js';
 import { FakeNetwork, prng, randomBytesFrom, type Behaviour, type FakeNode } from './fake-engine.js';
 import { VirtualClock } from './virtual-clock.js';
+import { AddressPolicy } from '../../../src/core/net/address.js';
+import { Krpc } from '../../../src/core/net/krpc.js';
+import { VirtualClock as SimClock } from '../../../src/core/net/virtual-clock.js';
+import { SimWorld } from '../../../src/core/sim/world.js';
 
 const hexes = (xs: Array<{ id: Uint8Array }>): string[] => xs.map((x) => idToHex(x.id));
 const answers = (n: FakeNode): boolean => n.behaviour === 'ok' || n.behaviour === 'slow' || n.behaviour === 'garbage';
@@ -215,6 +219,25 @@ describe('get_peers lookup', () => {
     }
   });
 
+  it('drops port-0 peers always, and peers the allowPeer filter refuses; counts each distinct one', async () => {
+    const { clock, net, engine, bootstrap } = setup(300);
+    const infohash = randomBytesFrom(prng(23), 20);
+    const peers: Array<[PeerInfo, boolean]> = [
+      [{ host: '198.51.100.1', port: 6881, family: 4 }, true],
+      [{ host: '198.51.100.2', port: 0, family: 4 }, false],
+      [{ host: '0.0.0.0', port: 6881, family: 4 }, false],
+      [{ host: '2001:db8::1', port: 0, family: 6 }, false],
+    ];
+    net.storePeers(infohash, peers, 5); // five holders return the same bad peers: counted once each
+    const open = await clock.run(getPeers({ engine, clock, target: infohash, bootstrap }));
+    expect(open.peers.map((p) => `${p.peer.host}:${p.peer.port}`).sort()).toEqual(['0.0.0.0:6881', '198.51.100.1:6881']);
+    expect(open.stats.droppedPeers).toBe(2);
+    const filtered = await clock.run(getPeers({ engine, clock, target: infohash, bootstrap, allowPeer: noBogons }));
+    expect(filtered.peers.map((p) => `${p.peer.host}:${p.peer.port}`)).toEqual(['198.51.100.1:6881']);
+    expect(filtered.stats.droppedPeers).toBe(3);
+    expect(filtered.droppedPeers.map((p) => `${p.host}:${p.port}`).sort()).toEqual(['0.0.0.0:6881', '198.51.100.2:0', '2001:db8::1:0']);
+  });
+
   it('passes noseed, and lets a custom method see every reply', async () => {
     const { clock, net, engine, bootstrap } = setup(200);
     const infohash = randomBytesFrom(prng(22), 20);
@@ -233,5 +256,24 @@ describe('get_peers lookup', () => {
     );
     expect(seen.length).toBe(custom.stats.replies);
     expect(engine.sent.at(-1)!.method).toBe('get');
+  });
+});
+
+describe('lookups restricted to one address family (BEP 32)', () => {
+  it('ask for that family with want, so IPv4 routers lead to IPv6 nodes', async () => {
+    const clock = new SimClock();
+    const world = SimWorld.create({ nodes: 600, infohashes: 0, seed: 3, clock, dualStack: 0.5, unresponsive: 0, spoofers: 0 });
+    const transport = world.attachClientOn([{ host: '10.255.0.1', port: 6881 }, { host: 'fd00::aff:1', port: 6881 }]);
+    const engine = new Krpc({ transport, clock, id: new Uint8Array(20).fill(9), policy: AddressPolicy.simulated(), rateLimit: false, timeoutMs: 1000 });
+    const target = new Uint8Array(20).fill(0x3c);
+    const routers = world.bootstrap.filter((b) => !b.host.includes(':'));
+    let result: LookupResult | undefined;
+    void findNode({ engine, clock, target, bootstrap: routers, families: [6] }).then((r) => (result = r));
+    await clock.runUntilAsync(() => result !== undefined, 120_000);
+    const v6 = Array.from({ length: world.size }, (_, i) => i).filter((i) => world.hasFamily(i, 6));
+    v6.sort((a, b) => compareDistance(world.idOf(a), world.idOf(b), target));
+    expect(result!.closest.map((n) => `${n.family} ${n.host}`)).toEqual(v6.slice(0, 8).map((i) => `6 ${world.endpointOf(i, 6).host}`));
+    expect(world.counters.byMethod.find_node).toBeGreaterThan(0);
+    await engine.close();
   });
 });

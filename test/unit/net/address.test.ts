@@ -28,10 +28,10 @@ describe('parseEndpoint', () => {
   });
 
   const bad: Array<[string, string]> = [
-    ['nothost:99999', "bad port in 'nothost:99999': 99999 is out of range (1-65535)"],
-    ['host:0', "bad port in 'host:0': 0 is out of range (1-65535)"],
-    ['host:http', "bad port in 'host:http': 'http' is not a number"],
-    ['host:-1', "bad port in 'host:-1': '-1' is not a number"],
+    ['nothost:99999', "bad port in 'nothost:99999': out of range (1-65535)"],
+    ['host:0', "bad port in 'host:0': out of range (1-65535)"],
+    ['host:http', "bad port in 'host:http': not a number"],
+    ['host:-1', "bad port in 'host:-1': not a number"],
     ['host:', "empty port in 'host:'"],
     [':6881', "empty host in ':6881'"],
     ['', 'empty address'],
@@ -41,17 +41,23 @@ describe('parseEndpoint', () => {
     ['[::1:6881', "missing ']' in '[::1:6881'"],
     ['[::1]6881', "unexpected text after ']' in '[::1]6881'"],
     ['[]:1', "empty host in '[]:1'"],
-    ['[zz::1]:1', "bad IPv6 address in '[zz::1]:1': 'zz::1'"],
-    ['1.2.3.256:1', "bad IPv4 address in '1.2.3.256:1': '1.2.3.256'"],
-    ['1.2.3:1', "bad IPv4 address in '1.2.3:1': '1.2.3'"],
-    ['01.2.3.4:1', "bad IPv4 address in '01.2.3.4:1': '01.2.3.4'"],
-    ['bad host:1', "bad host name in 'bad host:1': 'bad host'"],
-    ['-x.com:1', "bad host name in '-x.com:1': '-x.com'"],
+    ['[zz::1]:1', "bad IPv6 address in '[zz::1]:1'"],
+    ['1.2.3.256:1', "bad IPv4 address in '1.2.3.256:1'"],
+    ['1.2.3:1', "bad IPv4 address in '1.2.3:1'"],
+    ['01.2.3.4:1', "bad IPv4 address in '01.2.3.4:1'"],
+    ['bad host:1', "bad host name in 'bad host:1'"],
+    ['-x.com:1', "bad host name in '-x.com:1'"],
+    ['evil\x1b[2J:1', "bad host name in 'evil\\u001b[2J:1'"],
   ];
   it.each(bad)('rejects %j with a one-line error', (text, error) => {
     const r = parseEndpoint(text);
     expect(r).toEqual({ ok: false, error });
     if (!r.ok) expect(r.error).not.toContain('\n');
+  });
+
+  it('quotes a long input once, by its prefix', () => {
+    expect(parseEndpoint(`${'h'.repeat(100_000)}:1`)).toEqual({ ok: false, error: `bad host name in '${'h'.repeat(64)}…' (100002 chars)` });
+    expect(parseEndpoint(`x:${'9'.repeat(100_000)}`)).toEqual({ ok: false, error: `bad port in '${'x:' + '9'.repeat(62)}…' (100002 chars): out of range (1-65535)` });
   });
 
   it('uses defaultPort when the port is missing', () => {
@@ -202,6 +208,23 @@ describe('AddressPolicy', () => {
     expect(p.refusal('192.168.1.1', 6881)).toMatch(/LOOPBACK_ONLY/);
     expect(p.refusal('127.0.0.1', 6881)).toBeNull();
     expect(p.refusal('::1', 6881)).toBeNull();
+  });
+
+  it('peers from values: port 0 and bogons never; loopback and private only on a local network', () => {
+    const peers = ['8.8.8.8:6881', '[2001:4860::1]:6881', '10.0.0.1:6881', '127.0.0.1:6881', '[fe80::1]:6881', '8.8.8.8:0', '0.0.0.0:6881', '224.0.0.1:6881', '192.0.2.7:6881', '[2001:db8::1]:6881', '255.255.255.255:1'];
+    const kept = (p: AddressPolicy): string[] =>
+      peers.filter((a) => {
+        const i = a.lastIndexOf(':');
+        return !p.isBogonPeer(a.slice(0, i).replace(/^\[|\]$/g, ''), Number(a.slice(i + 1)));
+      });
+    const publicDht = new AddressPolicy({ loopbackOnly: false, localAddresses: ['0.0.0.0', '::'] });
+    expect(kept(publicDht)).toEqual(['8.8.8.8:6881', '[2001:4860::1]:6881']);
+    const loopbackNet = new AddressPolicy({ loopbackOnly: false, localAddresses: ['127.0.0.1'] });
+    expect(kept(loopbackNet)).toEqual(['8.8.8.8:6881', '[2001:4860::1]:6881', '10.0.0.1:6881', '127.0.0.1:6881', '[fe80::1]:6881']);
+    const privateNet = new AddressPolicy({ loopbackOnly: false, localAddresses: ['192.168.1.10'] });
+    expect(kept(privateNet)).toEqual(kept(loopbackNet));
+    // Tests run loopback-only: local peers are admitted there as before.
+    expect(kept(new AddressPolicy({ loopbackOnly: true }))).toEqual(kept(loopbackNet));
   });
 
   it('reads BITSCRAPE_LOOPBACK_ONLY from the environment by default', () => {

@@ -82,7 +82,7 @@ describe('Krpc (in-memory)', () => {
       expect([...out.msg.r.id]).toEqual([...REMOTE_ID]);
     }
     expect(krpc.inFlight).toBe(0);
-    expect(krpc.counters).toMatchObject({ sent: 1, queriesSent: 1, received: 1, responses: 1, timeouts: 0 });
+    expect(krpc.counters).toMatchObject({ sent: 1, queriesSent: 1, queriesSentV6: 0, received: 1, responses: 1, timeouts: 0 });
     expect(krpc.counters.byMethod.ping).toEqual({ sent: 1, ok: 1, timeout: 0, error: 0 });
     expect(krpc.counters.byVersion).toEqual({ '4c540102': 1 });
   });

@@ -225,8 +225,8 @@ describe('SimNetwork', () => {
     const { net } = setup();
     net.attach('10.0.0.1', 6881);
     expect(() => net.attach('10.0.0.1', 6881)).toThrow(/already attached/);
-    expect(() => net.attach('10.0.0.256', 1)).toThrow(/not an IPv4/);
-    expect(() => net.attach('::1', 1)).toThrow(/not an IPv4/);
+    expect(() => net.attach('10.0.0.256', 1)).toThrow(/not an IP address/);
+    expect(() => net.attach('fd00::1::2', 1)).toThrow(/not an IP address/);
     expect(() => net.attach('10.0.0.1', 65536)).toThrow(/bad port/);
     const e1 = net.attach('10.0.0.1', 0);
     const e2 = net.attach('10.0.0.1', 0);
@@ -248,6 +248,46 @@ describe('SimNetwork', () => {
     expect(policy.isBogon(host, 6881)).toBe(false);
     expect(policy.rateLimitKey(host, 6881)).toBe(`${host}:6881`);
     expect(new AddressPolicy({ loopbackOnly: false }).mayQuery(host, 6881)).toBe(false);
+  });
+
+  it('carries IPv6 between IPv6 endpoints, never across families, and attachAll makes a dual-stack host', async () => {
+    const { clock, net } = setup({ latencyMs: { min: 5, max: 5 } });
+    expect(SimNetwork.hostFor6(0)).toBe('fd00::a00:1');
+    expect(SimNetwork.indexOf6('fd00::a01:86a0')).toBe(99_999);
+    expect(SimNetwork.indexOf6('fd00:0:0:0:0:0:a00:1')).toBe(0); // any spelling of the address
+    expect(SimNetwork.indexOf6('fd01::a00:1')).toBe(-1);
+    const v6 = net.attach(SimNetwork.hostFor6(1), 6881);
+    expect(v6.endpoints).toEqual([{ host: 'fd00::a00:2', port: 6881, family: 6 }]);
+    const v4 = net.attach('10.0.0.9', 6881);
+    const got: string[] = [];
+    v6.onMessage((d, h, p) => got.push(`v6 got ${Buffer.from(d).toString()} from ${h}:${p}`));
+    v4.onMessage((d, h, p) => got.push(`v4 got ${Buffer.from(d).toString()} from ${h}:${p}`));
+
+    const dual = net.attachAll([{ host: '10.0.0.1', port: 7000 }, { host: 'fd00::a00:1', port: 7000 }]);
+    expect(dual.endpoints.map((e) => e.family)).toEqual([4, 6]);
+    dual.onMessage((d, h, p) => got.push(`dual got ${Buffer.from(d).toString()} from ${h}:${p}`));
+    dual.send(bytes('a'), 'fd00:0::a00:2', 6881); // the other spelling reaches the same endpoint
+    dual.send(bytes('b'), '10.0.0.9', 6881);
+    v6.send(bytes('c'), 'fd00::a00:1', 7000);
+    v4.send(bytes('d'), '10.0.0.1', 7000);
+    await clock.runUntilIdleAsync();
+    expect(got.sort()).toEqual([
+      'dual got c from fd00::a00:2:6881',
+      'dual got d from 10.0.0.9:6881',
+      'v4 got b from 10.0.0.1:7000',
+      'v6 got a from fd00::a00:1:7000',
+    ]);
+
+    // a socket of one family cannot send to the other; an IPv6 address nobody holds is unreachable
+    const invalid = net.counters.droppedInvalid;
+    v4.send(bytes('x'), 'fd00::a00:1', 7000);
+    v6.send(bytes('x'), '10.0.0.1', 7000);
+    expect(net.counters.droppedInvalid).toBe(invalid + 2);
+    v6.send(bytes('x'), 'fd00::dead', 7000);
+    await clock.runUntilIdleAsync();
+    expect(net.counters.droppedUnreachable).toBe(1);
+    expect(() => net.attachAll([{ host: '10.0.0.2', port: 1 }, { host: '10.0.0.3', port: 1 }])).toThrow(/one address per family/);
+    expect(net.isAttached('10.0.0.2', 1)).toBe(false);
   });
 
   it('runs the Krpc engine in virtual time: exact RTTs, timeouts against unresponsive nodes', async () => {

@@ -174,6 +174,31 @@ describe('scrapeInfohash', () => {
     }
   });
 
+  it.each(['libtorrent', 'mldht'] as const)('%s storers: port-0 and bogon peers are dropped and counted, in the lookup and the follow-ups', async (style) => {
+    const { clock, net, engine } = setup(() => style);
+    const bootstrap = [{ host: net.nodes[0].host, port: net.nodes[0].port }];
+    const allowPeer = (host: string, port: number): boolean => port > 0 && host !== '0.0.0.0' && !host.startsWith('224.');
+    const client: ScrapeClient = {
+      engine,
+      clock,
+      allowPeer,
+      getPeers: (infohash, extra = {}) => getPeers({ engine, clock, target: infohash, bootstrap, allowPeer, ...extra }),
+    };
+    const ih = randomBytesFrom(prng(13), 20);
+    const bad: Array<[PeerInfo, boolean]> = [
+      [peer('10.1.0.9', 0), false],
+      [peer('0.0.0.0', 6881), true],
+      [peer('224.0.0.1', 6881), false],
+    ];
+    net.storePeers(ih, [...SWARM, ...bad]);
+    const r = await clock.run(scrapeInfohash(client, ih));
+    expect(r.peers.map((p) => `${p.host}:${p.port}`).sort()).toEqual(SWARM.map(([p]) => `${p.host}:${p.port}`).sort());
+    expect(r.droppedPeers).toBe(bad.length);
+    // libtorrent storers send no values with scrape=1: only the follow-ups saw the bad peers.
+    if (style === 'libtorrent') expect(r.valueQueries).toBeGreaterThan(0);
+    else expect(r.valueQueries).toBe(0);
+  });
+
   it('an infohash nobody stores: zero estimates, zero peers, nodes still answered', async () => {
     const { clock, engine, client } = setup(() => 'libtorrent');
     const r = await clock.run(scrapeInfohash(client, randomBytesFrom(prng(9), 20)));

@@ -97,6 +97,7 @@ describe('merging BEP 33 filters from several responders', () => {
       seeders: e.seeders,
       leechers: e.leechers,
       peers: [{ host: '10.0.0.1', port: 1 }, { host: '10.0.0.10', port: 2 }, { host: '10.0.0.9', port: 3 }].map((p) => ({ ...p, family: 4 as const })),
+      droppedPeers: 0,
       nodesAnswered: 8,
       nodesWithFilters: 1,
       valueQueries: 1,

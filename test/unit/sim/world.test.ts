@@ -3,7 +3,8 @@ import { AddressPolicy } from '../../../src/core/net/address.js';
 import { Krpc } from '../../../src/core/net/krpc.js';
 import type { QueryOutcome } from '../../../src/core/net/krpc-types.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
-import { NodeKind, SimWorld } from '../../../src/core/sim/world.js';
+import { NodeKind, SimWorld, Stack } from '../../../src/core/sim/world.js';
+import { SimNetwork } from '../../../src/core/net/sim-network.js';
 import { toHex } from '../../../src/core/wire/hex.js';
 
 function world(seed = 1, nodes = 600, infohashes = 300): { clock: VirtualClock; w: SimWorld } {
@@ -163,5 +164,77 @@ describe('SimWorld', () => {
     await clock.advanceAsync(301_000);
     await ask(i, 'sample_infohashes', { target: new Uint8Array(20) });
     expect(w.counters.earlySamples).toBe(1);
+  });
+
+  it('models a dual-stack world: IPv6 addresses, a routing table per family, answers in the asked family', async () => {
+    const clock = new VirtualClock();
+    const w = SimWorld.create({ nodes: 1200, infohashes: 400, seed: 8, clock, dualStack: 0.4, ipv6Only: 0.2 });
+    const count = (bits: number) => Array.from(w.stack).filter((s) => s === bits).length;
+    expect(count(Stack.v6) / w.size).toBeCloseTo(0.2, 1);
+    expect(count(Stack.v4 | Stack.v6) / w.size).toBeCloseTo(0.4, 1);
+    expect(count(Stack.v4) / w.size).toBeCloseTo(0.4, 1);
+    // each family's tables list only nodes of that family; nodes without it have none
+    for (let i = 0; i < w.size; i++) {
+      for (let c = w.contactStart6[i]; c < w.contactStart6[i + 1]; c++) expect(w.hasFamily(w.contacts6[c], 6)).toBe(true);
+      for (let c = w.contactStart[i]; c < w.contactStart[i + 1]; c++) expect(w.hasFamily(w.contacts[c], 4)).toBe(true);
+      if (!w.hasFamily(i, 6)) expect(w.contactStart6[i + 1] - w.contactStart6[i]).toBe(0);
+      if (!w.hasFamily(i, 4)) expect(w.contactStart[i + 1] - w.contactStart[i]).toBe(0);
+    }
+    expect(w.bootstrap.filter((b) => b.host.includes(':'))).toHaveLength(8);
+    for (const b of w.bootstrap) expect(w.isResponsive(w.indexOf(b.host, b.port))).toBe(true);
+    // an infohash is reachable over a family when a BEP 51 node of that family stores it
+    for (let j = 0; j < w.infohashCount; j++) {
+      let by = 0;
+      for (let i = 0; i < w.size; i++) {
+        if (!w.supportsBep51(i)) continue;
+        for (let k = w.holdStart[i]; k < w.holdStart[i + 1]; k++) if (w.hold[k] === j) by |= w.stack[i];
+      }
+      expect(w.reachableBy[j]).toBe(by);
+    }
+    const both = w.reachableInfohashes([4, 6]);
+    expect(w.reachableInfohashes([4]).size).toBeLessThan(both.size);
+    expect(w.reachableInfohashes([6]).size).toBeLessThan(both.size);
+
+    const engine = new Krpc({
+      transport: w.attachClientOn([{ host: '10.255.0.9', port: 7000 }, { host: 'fd00::aff:9', port: 7000 }]),
+      clock,
+      id: new Uint8Array(20).fill(7),
+      policy: AddressPolicy.simulated(),
+      rateLimit: false,
+      retries: 0,
+      timeoutMs: 1000,
+    });
+    const ask = async (to: { host: string; port: number }, args: Record<string, unknown>): Promise<QueryOutcome> => {
+      let out: QueryOutcome | undefined;
+      void engine.query(to, 'find_node', args as never).then((o) => (out = o));
+      await clock.runUntilAsync(() => out !== undefined, 5000);
+      return out!;
+    };
+    const dual = find(w, (n) => w.isResponsive(n) && w.stack[n] === (Stack.v4 | Stack.v6));
+    const v6only = find(w, (n) => w.isResponsive(n) && w.stack[n] === Stack.v6);
+    const target = new Uint8Array(20).fill(0x5c);
+
+    const over6 = await ask(w.endpointOf(dual, 6), { target });
+    if (!over6.ok) throw new Error('no answer over IPv6');
+    expect(toHex(over6.msg.r.id)).toBe(toHex(w.idOf(dual)));
+    expect(over6.msg.r.nodes).toBeUndefined();
+    const contacts6 = Array.from(w.contacts6.subarray(w.contactStart6[dual], w.contactStart6[dual + 1]));
+    contacts6.sort((a, b) => xorLess(w.idOf(a), w.idOf(b), target));
+    expect(over6.msg.r.nodes6!.map((n) => `${n.host}|${n.port}`)).toEqual(contacts6.slice(0, 8).map((c) => `${SimNetwork.hostFor6(c)}|${w.ports[c]}`));
+    expect(over6.msg.r.nodes6!.map((n) => w.indexOf(n.host, n.port))).toEqual(contacts6.slice(0, 8));
+
+    const over4 = await ask(w.endpointOf(dual, 4), { target });
+    expect(over4.ok && over4.msg.r.nodes?.length === 8 && over4.msg.r.nodes6 === undefined).toBe(true);
+    const wantBoth = await ask(w.endpointOf(dual, 4), { target, want: ['n4', 'n6'] });
+    expect(wantBoth.ok && wantBoth.msg.r.nodes?.length === 8 && wantBoth.msg.r.nodes6?.length === 8).toBe(true);
+    const want6 = await ask(w.endpointOf(dual, 4), { target, want: ['n6'] });
+    expect(want6.ok && want6.msg.r.nodes === undefined && want6.msg.r.nodes6?.length === 8).toBe(true);
+
+    // an IPv6-only node has no IPv4 address: nothing answers there
+    expect(w.indexOf(w.endpointOf(v6only, 4).host, w.ports[v6only])).toBe(-1);
+    expect(await ask(w.endpointOf(v6only, 4), { target })).toMatchObject({ ok: false, kind: 'timeout' });
+    expect((await ask(w.endpointOf(v6only, 6), { target })).ok).toBe(true);
+    expect(w.sentTo[dual]).toBe(4);
+    await engine.close();
   });
 });
