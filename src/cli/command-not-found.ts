@@ -4,6 +4,7 @@
 // ping?" and runs it on yes; it is called from here rather than listed as a plugin, because
 // oclif runs every plugin's hook for the event and it would print beside this one.
 import { toConfiguredId, type Hook, type Interfaces } from '@oclif/core';
+import { quote } from '../core/util/quote.js';
 import { closest } from './suggest.js';
 
 /** A person at a terminal who can answer a prompt (the progress spinner uses the same CI rule). */
@@ -52,8 +53,8 @@ const hook: Hook.CommandNotFound = async function (opts) {
   const candidates = new Set(ids.filter((id) => !hidden.has(id)).map((id) => toConfiguredId(id, config)));
   const shown = toConfiguredId(typed.id, config);
   const suggestion = closest(shown, candidates);
-  const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
-  process.stderr.write(`${bin}: "${shown}" is not a ${bin} command${hint} ("${bin} help" lists them)\n`);
+  const hint = suggestion === undefined ? '' : `; did you mean '${suggestion}'?`;
+  process.stderr.write(`${bin}: ${quote(shown)} is not a ${bin} command${hint} (${bin} help lists them)\n`);
   this.exit(2);
 };
 

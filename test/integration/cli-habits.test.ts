@@ -94,15 +94,21 @@ describe('a mistyped command', () => {
     expect(r.signal, 'killed: it waited for input').toBeNull();
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('bitscrape: "pnig" is not a bitscrape command; did you mean "ping"? ("bitscrape help" lists them)\n');
+    expect(r.stderr).toBe("bitscrape: 'pnig' is not a bitscrape command; did you mean 'ping'? (bitscrape help lists them)\n");
   }, 60_000);
 
   it('names commands of a topic with their topic, and suggests nothing for a word that is no typo', async () => {
     const [topic, far] = await Promise.all([withOpenStdin(['routing', 'shwo'], env()), withOpenStdin(['xyzzy'], env())]);
     expect(topic.code).toBe(2);
-    expect(topic.stderr).toBe('bitscrape: "routing shwo" is not a bitscrape command; did you mean "routing show"? ("bitscrape help" lists them)\n');
+    expect(topic.stderr).toBe("bitscrape: 'routing shwo' is not a bitscrape command; did you mean 'routing show'? (bitscrape help lists them)\n");
     expect(far.code).toBe(2);
-    expect(far.stderr).toBe('bitscrape: "xyzzy" is not a bitscrape command ("bitscrape help" lists them)\n');
+    expect(far.stderr).toBe("bitscrape: 'xyzzy' is not a bitscrape command (bitscrape help lists them)\n");
+  }, 60_000);
+
+  it('quotes what was typed with control characters escaped, so it cannot drive the terminal', async () => {
+    const r = await withOpenStdin(['pn\x1b[2Jig'], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("bitscrape: 'pn\\u001b[2Jig' is not a bitscrape command (bitscrape help lists them)\n");
   }, 60_000);
 
   it('at a terminal with CI set: the same one line, no question', async () => {
@@ -110,7 +116,7 @@ describe('a mistyped command', () => {
     expect(r.signal).toBeNull();
     expect(r.code).toBe(2);
     expect(r.stdout).not.toMatch(/Did you mean/);
-    expect(r.stdout.trim()).toBe('bitscrape: "pnig" is not a bitscrape command; did you mean "ping"? ("bitscrape help" lists them)');
+    expect(r.stdout.trim()).toBe("bitscrape: 'pnig' is not a bitscrape command; did you mean 'ping'? (bitscrape help lists them)");
   }, 60_000);
 
   it('at a terminal: asks "Did you mean …?" and on yes runs that command with the arguments given', async () => {
