@@ -102,7 +102,7 @@ function writeRoutingFile(path: string): void {
   writeFileSync(path, JSON.stringify({ version: 1, id: own.toString('hex'), saved_at: now, nodes }));
 }
 
-function newestMtime(dir: string): number {
+export function newestMtime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);

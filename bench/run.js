@@ -27,6 +27,12 @@ for (const name of names) {
     failed = true;
     continue;
   }
-  await mod.run();
+  try {
+    await mod.run();
+  } catch (err) {
+    // one bench that cannot run (e.g. startup without a build) does not stop the others
+    console.error(`bench: ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    failed = true;
+  }
 }
 process.exitCode = failed ? 1 : 0;

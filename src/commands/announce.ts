@@ -12,7 +12,7 @@ import { fitLine, renderTable } from '../output/table.js';
 
 export default class Announce extends BaseCommand {
   static override description = 'Announce ourselves as a peer: get_peers lookup, then announce_peer to the k closest nodes with their tokens';
-  static override examples = ['<%= config.bin %> announce 0123456789abcdef0123456789abcdef01234567 --port 51413', '<%= config.bin %> announce 0123456789abcdef0123456789abcdef01234567 --implied-port --json'];
+  static override examples = ['<%= config.bin %> announce 0123456789abcdef0123456789abcdef01234567 --peer-port 51413', '<%= config.bin %> announce 0123456789abcdef0123456789abcdef01234567 --implied-port --json'];
   static override strict = false;
   static override args = { infohash: Args.string({ description: '40-hex infohash or magnet link (btih: 40 hex or 32 base32); - reads one per line from stdin', required: true }) };
   static override flags = {

@@ -1,6 +1,7 @@
 // Progress on stderr, only when stderr is a TTY with a real width: ora spins at 100% CPU on a
-// zero-column pseudo-terminal, and pipelines must never see spinner bytes.
-import ora, { type Ora } from 'ora';
+// zero-column pseudo-terminal, and pipelines must never see spinner bytes. ora is imported when a
+// spinner is wanted (it costs about half a node start-up) and spins from then on.
+import type { Ora } from 'ora';
 
 export interface Progress {
   update(text: string): void;
@@ -10,20 +11,28 @@ export interface Progress {
 }
 
 class SpinnerProgress implements Progress {
-  private readonly spinner: Ora;
-  constructor(text: string) {
-    this.spinner = ora({ text, stream: process.stderr, discardStdin: false }).start();
+  private spinner: Ora | null = null;
+  private stopped = false;
+  constructor(private text: string) {
+    import('ora').then(
+      ({ default: ora }) => {
+        if (!this.stopped) this.spinner = ora({ text: this.text, stream: process.stderr, discardStdin: false }).start();
+      },
+      () => undefined, // no spinner then: the progress is decoration, the run goes on
+    );
   }
   update(text: string): void {
-    this.spinner.text = text;
+    this.text = text;
+    if (this.spinner) this.spinner.text = text;
   }
   log(text: string): void {
-    this.spinner.clear();
+    this.spinner?.clear();
     process.stderr.write(text + '\n');
-    this.spinner.render();
+    this.spinner?.render();
   }
   stop(finalText?: string): void {
-    this.spinner.stop();
+    this.stopped = true;
+    this.spinner?.stop();
     if (finalText) process.stderr.write(finalText + '\n');
   }
 }

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliNodeArgs } from '../support/cli.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const PLUGINS = [
@@ -63,7 +64,8 @@ function makeEnv(home: string): NodeJS.ProcessEnv {
   return env;
 }
 
-const cli = (args: string[], env: NodeJS.ProcessEnv): Promise<Run> => run(process.execPath, ['--import', 'tsx', 'bin/dev.js', ...args], env);
+// the built CLI (and its oclif manifest) when dist/ is fresh, as after `npm run build` in CI; else bin/dev.js
+const cli = (args: string[], env: NodeJS.ProcessEnv): Promise<Run> => run(process.execPath, [...cliNodeArgs(), ...args], env);
 
 async function hookRows(env: NodeJS.ProcessEnv): Promise<{ rows: Array<{ name: string; plugin: string; description: string }>; stderr: string }> {
   const r = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', LIST_SCRIPT], env);

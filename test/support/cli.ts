@@ -29,6 +29,12 @@ export function cliEntry(): string[] {
 }
 let entry: string[] | undefined;
 
+/** Node arguments that start the CLI (before the CLI's own): bin/run.js or bin/dev.js through tsx. */
+export function cliNodeArgs(): string[] {
+  entry ??= cliEntry();
+  return entry;
+}
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -53,8 +59,7 @@ export function tempHome(): string {
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const home = opts.home ?? tempHome();
   return new Promise((resolvePromise, reject) => {
-    entry ??= cliEntry();
-    const child = spawn(process.execPath, [...entry, ...args], {
+    const child = spawn(process.execPath, [...cliNodeArgs(), ...args], {
       cwd: ROOT,
       env: {
         ...process.env,

@@ -1,8 +1,9 @@
 // The embedded crawl database: one SQLite file in WAL mode, so readers (`bitscrape db ...`) never
 // block the crawler and a second crawler handle waits (busy_timeout) instead of failing.
 import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { BatchWriter, type BatchWriterOptions } from './batch-writer.js';
 import { StoreError } from './errors.js';
 import { prepareStatements, type Statements } from './statements.js';
@@ -53,8 +54,17 @@ const ROW_COLUMNS = `
   CASE WHEN source_id IS NULL THEN NULL ELSE lower(hex(source_id)) END AS source_id,
   source_addr, source_client, source_version_hex, seeders, leechers, peers, scraped_at`;
 
+// better-sqlite3 is required when a database is first opened, not when this module loads: commands
+// that import the store but run without a database (crawl --testnet, scrape of arguments) start
+// without it.
+const require = createRequire(import.meta.url);
+let sqlite: typeof Database | undefined;
+function loadSqlite(): typeof Database {
+  return (sqlite ??= require('better-sqlite3') as typeof Database);
+}
+
 function sqliteCode(error: unknown): string | undefined {
-  return error instanceof Database.SqliteError ? error.code : undefined;
+  return sqlite !== undefined && error instanceof sqlite.SqliteError ? error.code : undefined;
 }
 
 function toStoreError(error: unknown, path: string): StoreError {
@@ -130,7 +140,7 @@ export class SqliteStore implements InfohashStore {
 
     let db: Database.Database;
     try {
-      db = new Database(path, { readonly: this.readonly, fileMustExist: mustExist && !inMemory, timeout: busyTimeoutMs });
+      db = new (loadSqlite())(path, { readonly: this.readonly, fileMustExist: mustExist && !inMemory, timeout: busyTimeoutMs });
     } catch (error) {
       throw toStoreError(error, path);
     }
