@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Result } from '../wire/types.js';
 import { ipFamily } from './ip-bytes.js';
-import { equals, idFromHex, idToHex, type NodeId } from './node-id.js';
+import { equals, idFromHex, idToHex, isHexId, type NodeId } from './node-id.js';
 import { NodeFlag, RoutingTable, type RoutingEntry, type RoutingTableOptions } from './routing-table.js';
 
 export const ROUTING_FILE_VERSION = 1;
@@ -161,10 +161,6 @@ export function restoreRoutingTable(file: RoutingFile, opts: RestoreOptions): Re
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isHexId(v: unknown): v is string {
-  return typeof v === 'string' && idFromHex(v).ok;
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
