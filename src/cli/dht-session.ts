@@ -10,7 +10,8 @@ import { RealClock } from '../core/net/real-clock.js';
 import { UdpTransport, type UdpBind } from '../core/net/udp-transport.js';
 import { DhtNode } from '../core/dht/dht-node.js';
 import { idFromHex, randomId } from '../core/dht/node-id.js';
-import { loadRoutingFile, restoreRoutingTable, saveRoutingFile } from '../core/dht/routing-persistence.js';
+import { loadRoutingFile, restoreRoutingTable, saveRoutingFile, type RoutingFile } from '../core/dht/routing-persistence.js';
+import { moveAside } from '../core/util/atomic-file.js';
 import { RoutingTable } from '../core/dht/routing-table.js';
 import { defaultRoutingFile } from '../core/paths.js';
 import { BadInputError, CliError } from './errors.js';
@@ -113,22 +114,33 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
   const explicitFile = Boolean(flags['routing-file']);
 
   // The saved table first: it decides our id and may make the routers unnecessary.
-  let saved: Awaited<ReturnType<typeof loadRoutingFile>> | null = null;
+  let saved: RoutingFile | null = null;
+  // Cleared when the file could not be read and stays where it is: it is never saved over.
+  let mayOverwrite = true;
   if (routingFile) {
-    saved = await loadRoutingFile(routingFile);
-    if (!saved.ok) {
-      const missing = saved.error.startsWith('routing file not found');
-      if (missing && !explicitFile) saved = null;
-      else if (missing && explicitFile && opts.tolerateBadRoutingFile) saved = null;
-      else if (opts.tolerateBadRoutingFile) {
-        warn(`warning: ${saved.error}; starting with an empty table`);
-        saved = null;
-      } else throw new BadInputError(`${saved.error} (use --fresh to ignore it)`);
+    const loaded = await loadRoutingFile(routingFile);
+    if (loaded.ok) saved = loaded.value;
+    else if (loaded.kind === 'missing' && (!explicitFile || opts.tolerateBadRoutingFile)) {
+      // nothing saved yet
+    } else if (!opts.tolerateBadRoutingFile) {
+      throw new BadInputError(`${loaded.error} (use --fresh to ignore it)`);
+    } else if (loaded.kind === 'invalid') {
+      // Saving later would replace it: keep the user's file under another name first.
+      try {
+        const aside = await moveAside(routingFile, 'corrupt');
+        warn(`warning: ${loaded.error}; moved it to ${aside}; starting with an empty table`);
+      } catch (err) {
+        mayOverwrite = false;
+        warn(`warning: ${loaded.error}; cannot move it aside (${(err as Error).message}), so it will not be saved over; starting with an empty table`);
+      }
+    } else {
+      mayOverwrite = false;
+      warn(`warning: ${loaded.error}; it will not be saved over; starting with an empty table`);
     }
   }
 
   const bootstrap = await resolveBootstrap(flags.bootstrap ?? []);
-  const savedNodes = saved?.ok ? saved.value.nodes : [];
+  const savedNodes = saved?.nodes ?? [];
   const contactHosts = [...(opts.contacts ?? []), ...bootstrap.map((b) => b.host), ...savedNodes.map((n) => n.host)];
   if (bootstrap.length === 0 && savedNodes.length === 0 && opts.needsBootstrap !== false) {
     if (loopbackOnlyFromEnv()) {
@@ -151,7 +163,7 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
     allowPrivate: flags['allow-private'],
     localAddresses: [...transport.endpoints.map((e) => e.host), ...contactHosts],
   });
-  const fileId = saved?.ok ? idFromHex(saved.value.id) : null;
+  const fileId = saved ? idFromHex(saved.id) : null;
   const id = opts.id ?? (fileId?.ok ? fileId.value : randomId());
   const engine = new Krpc({
     transport,
@@ -166,8 +178,8 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
   const local = policy.allowsLoopback || policy.allowsPrivate;
   let table: RoutingTable;
   let restored = 0;
-  if (saved?.ok) {
-    const r = restoreRoutingTable(saved.value, { id, clock, oneNodePerIp: !local });
+  if (saved) {
+    const r = restoreRoutingTable(saved, { id, clock, oneNodePerIp: !local });
     table = r.table;
     restored = r.live;
   } else {
@@ -183,7 +195,7 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
   });
 
   const save = async (): Promise<void> => {
-    if (!routingFile || table.size === 0) return;
+    if (!routingFile || !mayOverwrite || table.size === 0) return;
     await mkdir(dirname(routingFile), { recursive: true });
     const r = await saveRoutingFile(routingFile, table);
     if (!r.ok) warn(`warning: ${r.error}`);

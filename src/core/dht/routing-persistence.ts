@@ -82,17 +82,22 @@ export function parseRoutingFile(text: string): Result<RoutingFile, string> {
   return validateRoutingFile(doc);
 }
 
-export async function loadRoutingFile(path: string): Promise<Result<RoutingFile, string>> {
+/** Why a routing file did not load: absent, unreadable (permissions, a directory), or its content. */
+export type RoutingLoadFailure = 'missing' | 'unreadable' | 'invalid';
+
+export type RoutingLoadResult = { ok: true; value: RoutingFile } | { ok: false; error: string; kind: RoutingLoadFailure };
+
+export async function loadRoutingFile(path: string): Promise<RoutingLoadResult> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return fail(`routing file not found: ${path}`);
-    return fail(`cannot read routing file ${path}: ${oneLine(err)}`);
+    if (code === 'ENOENT') return { ok: false, kind: 'missing', error: `routing file not found: ${path}` };
+    return { ok: false, kind: 'unreadable', error: `cannot read routing file ${path}: ${oneLine(err)}` };
   }
   const parsed = parseRoutingFile(text);
-  if (!parsed.ok) return fail(`routing file ${path}: ${parsed.error}`);
+  if (!parsed.ok) return { ok: false, kind: 'invalid', error: `routing file ${path}: ${parsed.error}` };
   return parsed;
 }
 

@@ -226,7 +226,9 @@ describe('routing file', () => {
 
   it('reports a missing file in one line', async () => {
     const r = await loadRoutingFile(join(dir, 'nope.json'));
-    expect(r).toEqual({ ok: false, error: `routing file not found: ${join(dir, 'nope.json')}` });
+    expect(r).toEqual({ ok: false, kind: 'missing', error: `routing file not found: ${join(dir, 'nope.json')}` });
+    // A directory in its place cannot be read: a different failure from a corrupt file.
+    expect(await loadRoutingFile(dir)).toMatchObject({ ok: false, kind: 'unreadable' });
   });
 
   it('reports truncated and corrupt files in one line', async () => {
@@ -238,6 +240,7 @@ describe('routing file', () => {
     const r = await loadRoutingFile(path);
     expect(r.ok).toBe(false);
     if (!r.ok) {
+      expect(r.kind).toBe('invalid');
       expect(r.error).toMatch(/^routing file .*routing\.json: not valid JSON, truncated or corrupt \(/);
       expect(r.error).not.toContain('\n');
     }
