@@ -21,7 +21,13 @@ import { durationFlag } from './base-command.js';
 export const PUBLIC_ROUTERS = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881', 'dht.libtorrent.org:25401'];
 
 export const dhtFlags = {
-  bootstrap: Flags.string({ char: 'b', multiple: true, multipleNonGreedy: true, description: 'bootstrap node host:port (repeatable; DNS names allowed); default: the routing file, then the public routers' }),
+  bootstrap: Flags.string({
+    char: 'b',
+    multiple: true,
+    multipleNonGreedy: true,
+    description:
+      'bootstrap node host:port (repeatable; DNS names allowed): always asked by the first lookup, and whenever a lookup runs short, whatever the routing file holds; default: the routing file, falling back to the public routers',
+  }),
   'routing-file': Flags.string({ description: 'routing table file to start from and save to (default: in the data directory)' }),
   fresh: Flags.boolean({ description: 'ignore the saved routing table (and do not overwrite it)' }),
   timeout: durationFlag({ description: 'per-query timeout (e.g. 500ms, 2s)', default: 2000 }),
@@ -87,6 +93,12 @@ export async function resolveBootstrap(values: string[]): Promise<ResolvedEndpoi
   return out;
 }
 
+/** The public routers that resolve; one failing to resolve is normal, none is reported when nothing answers. */
+async function resolvePublicRouters(): Promise<ResolvedEndpoint[]> {
+  const each = await Promise.all(PUBLIC_ROUTERS.map((r) => resolveBootstrap([r]).catch(() => [])));
+  return each.flat();
+}
+
 function bindAddresses(flags: DhtFlagValues, contacts: string[]): UdpBind[] {
   if (flags.bind && flags.bind.length > 0) {
     return flags.bind.map((text) => {
@@ -142,16 +154,16 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
   const bootstrap = await resolveBootstrap(flags.bootstrap ?? []);
   const savedNodes = saved?.nodes ?? [];
   const contactHosts = [...(opts.contacts ?? []), ...bootstrap.map((b) => b.host), ...savedNodes.map((n) => n.host)];
+  const routersAllowed = !loopbackOnlyFromEnv();
   if (bootstrap.length === 0 && savedNodes.length === 0 && opts.needsBootstrap !== false) {
-    if (loopbackOnlyFromEnv()) {
+    if (!routersAllowed) {
       throw new BadInputError('no bootstrap nodes: BITSCRAPE_LOOPBACK_ONLY=1 refuses the public routers; pass --bootstrap host:port');
     }
-    try {
-      bootstrap.push(...(await resolveBootstrap(PUBLIC_ROUTERS)));
-    } catch {
-      // One router failing to resolve is normal; none at all is reported when the lookup finds nothing.
-    }
+    bootstrap.push(...(await resolvePublicRouters()));
   }
+  // Starting from a saved table alone: the public routers stay the last resort of a lookup
+  // that runs short, resolved only then (the saved nodes may all be gone).
+  const fallbackBootstrap = bootstrap.length === 0 && routersAllowed && opts.needsBootstrap !== false ? resolvePublicRouters : undefined;
 
   let transport: UdpTransport;
   try {
@@ -190,6 +202,7 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
     clock,
     table,
     bootstrap,
+    ...(fallbackBootstrap ? { fallbackBootstrap } : {}),
     allowContact: (host, port) => !policy.isBogon(host, port) && policy.mayQuery(host, port),
     lookupDefaults: { queryTimeoutMs: flags.timeout, oneContactPerIp: !local },
   });

@@ -186,6 +186,64 @@ describe('iterative lookup on a 500-node network', () => {
   });
 });
 
+describe('a stale routing table', () => {
+  /** A table full of nodes that are gone (nobody at those endpoints), as a saved file may hold. */
+  function staleTable(engineId: Uint8Array, clock: VirtualClock, rand: () => number): RoutingTable {
+    const table = new RoutingTable({ id: engineId, clock });
+    for (let i = 0; i < 40; i++) table.onReply({ id: randomBytesFrom(rand, 20), host: `127.201.0.${i + 1}`, port: 7000, family: 4 });
+    return table;
+  }
+
+  it('falls back to the bootstrap contacts when every seed is dead', async () => {
+    const { clock, net, engine, bootstrap } = setup(300);
+    const table = staleTable(engine.id, clock, prng(31));
+    expect(table.size).toBeGreaterThanOrEqual(8);
+    const target = randomBytesFrom(prng(32), 20);
+    const r = await clock.run(findNode({ engine, clock, target, table, bootstrap }));
+    // The seeds were tried first (a table of 8+ good-looking nodes needs no router), then the
+    // bootstrap contact, which led to the live network.
+    expect(engine.sent.slice(0, 4).every((q) => q.to.host.startsWith('127.201.'))).toBe(true);
+    expect(engine.sent.some((q) => q.to.host === bootstrap[0].host && q.to.port === bootstrap[0].port)).toBe(true);
+    expect(r.end).toBe('converged');
+    expect(hexes(r.closest)).toEqual(hexes(net.trueClosest(target, 8)));
+  });
+
+  it('asks the bootstrap contacts first with forceBootstrap, whatever the table holds', async () => {
+    const { clock, net, engine, bootstrap } = setup(300);
+    const table = staleTable(engine.id, clock, prng(33));
+    const target = randomBytesFrom(prng(34), 20);
+    const r = await clock.run(findNode({ engine, clock, target, table, bootstrap, forceBootstrap: true }));
+    expect(engine.sent[0].to).toEqual(bootstrap[0]);
+    expect(r.end).toBe('converged');
+    expect(hexes(r.closest)).toEqual(hexes(net.trueClosest(target, 8)));
+  });
+
+  it('fetches moreBootstrap only when the lookup runs short, and uses what it gives', async () => {
+    const { clock, net, engine, bootstrap } = setup(300);
+    let fetched = 0;
+    const moreBootstrap = async () => {
+      fetched++;
+      return bootstrap;
+    };
+    const table = staleTable(engine.id, clock, prng(35));
+    const target = randomBytesFrom(prng(36), 20);
+    const r = await clock.run(findNode({ engine, clock, target, table, moreBootstrap }));
+    expect(fetched).toBe(1);
+    expect(r.end).toBe('converged');
+    expect(hexes(r.closest)).toEqual(hexes(net.trueClosest(target, 8)));
+    // Now the table holds live nodes: no fetch.
+    const again = await clock.run(findNode({ engine, clock, target: randomBytesFrom(prng(37), 20), table, moreBootstrap }));
+    expect(again.end).toBe('converged');
+    expect(fetched).toBe(1);
+    // A fetch that fails or finds nothing ends the lookup as before.
+    const lonely = setup(10);
+    const dead = staleTable(lonely.engine.id, lonely.clock, prng(38));
+    const none = await lonely.clock.run(findNode({ engine: lonely.engine, clock: lonely.clock, target, table: dead, moreBootstrap: async () => Promise.reject(new Error('no DNS')) }));
+    expect(none.end).toBe('exhausted');
+    expect(none.closest).toEqual([]);
+  });
+});
+
 describe('get_peers lookup', () => {
   it('collects peers with their sources, tokens and raw BEP 33 filters', async () => {
     const { clock, net, engine, bootstrap } = setup(500);
