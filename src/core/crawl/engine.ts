@@ -78,6 +78,12 @@ const SAMPLE_OK = 16;
 
 const STATE_VERSION = 1;
 
+/**
+ * The crawl sends every query once (no retries), its lookups too: they only seed the
+ * traversal, which meets a node whose answer came late again anyway.
+ */
+const CRAWL_LOOKUP_RETRIES = 0;
+
 interface SavedState {
   v: number;
   strategy: string;
@@ -183,7 +189,7 @@ export class CrawlEngine {
     const seeding = (async () => {
       const below = this.opts.bootstrapBelow ?? 8;
       if (!this.stopReason && below > 0 && this.node.table.size < below) {
-        await this.node.bootstrapTable({ families: [this.family] });
+        await this.node.bootstrapTable({ families: [this.family], retries: CRAWL_LOOKUP_RETRIES });
       }
       if (!this.stopReason && this.opts.resume) resumed = await this.restore();
       if (!this.stopReason) {
@@ -749,7 +755,7 @@ export class CrawlEngine {
           .closest(target, count, (e) => e.family === family && table.stateOf(e) !== 'bad' && this.sanitizer.allowed(e.host, e.port))
           .map(toCrawlNode),
       lookup: async (target) => {
-        const r = await this.node.findNode(target, { families: [family] });
+        const r = await this.node.findNode(target, { families: [family], retries: CRAWL_LOOKUP_RETRIES });
         return r.closest.map(toCrawlNode);
       },
       allowed: (n) => n.family === family && this.sanitizer.allowed(n.host, n.port),

@@ -2,7 +2,8 @@
 // - candidates sorted by XOR distance to the target, capped (default 100);
 // - walk them nearest first, skipping failed ones, until k have answered; among those, keep α
 //   queries in flight, always asking the nearest not yet asked;
-// - a query slower than `shortTimeoutMs` gives up its slot (its answer is still used);
+// - a query slower than `shortTimeoutMs` gives up its slot (its answer is still used, and
+//   is waited for while the candidate is among the nearest: a late reply is not a failure);
 // - done when the k nearest non-failed candidates have all answered, or nothing is in flight
 //   and nothing is left to ask, the bootstrap contacts included: a lookup that runs short (a
 //   stale routing file's dead seeds) asks them before it gives up.
@@ -97,7 +98,11 @@ export interface LookupOptions {
   shortTimeoutMs?: number;
   /** Per-attempt timeout passed to the engine (default: the engine's). */
   queryTimeoutMs?: number;
-  /** Retries per query; default 0 (parallelism covers losses). */
+  /**
+   * Extra attempts per query; default 1. The engine resends under the same transaction, so a
+   * reply late for the first attempt (a busy node) still counts while the retry waits: the
+   * nodes a lookup asks are the closest known, and one lost to a late reply changes the result.
+   */
   retries?: number;
   /** Hard cap on queries sent; default 300. */
   maxQueries?: number;
@@ -355,7 +360,7 @@ class Lookup {
       pending = engine.query(to, this.method.method, this.method.args(c.id ? { ...to, id: c.id } : to), {
         expectId: c.id ?? undefined,
         timeoutMs: this.opts.queryTimeoutMs,
-        retries: this.opts.retries ?? 0,
+        retries: this.opts.retries ?? 1,
       });
     } catch (err) {
       pending = Promise.resolve({ ok: false, kind: 'refused', message: String(err) });

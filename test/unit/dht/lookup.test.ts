@@ -48,7 +48,7 @@ describe('iterative lookup on a 500-node network', () => {
     for (const q of engine.sent.slice(1)) {
       expect(q.method).toBe('find_node');
       expect(q.opts.expectId).toBeInstanceOf(Uint8Array);
-      expect(q.opts.retries).toBe(0);
+      expect(q.opts.retries).toBe(1);
     }
     // No endpoint is asked twice.
     const keys = engine.sent.map((q) => `${q.to.host}:${q.to.port}`);
@@ -130,6 +130,22 @@ describe('iterative lookup on a 500-node network', () => {
     const again = setup(200, () => 'slow');
     await again.clock.run(findNode({ engine: again.engine, clock: again.clock, target, bootstrap: again.bootstrap, alpha: 3, queryTimeoutMs: 5000, shortTimeoutMs: 2000 }));
     expect(again.engine.maxInFlight).toBe(3);
+  });
+
+  it('uses close nodes that answer after the per-query timeout, and waits for them', async () => {
+    // Busy nodes: the three closest to the target (the bootstrap node aside) answer 0.6 s after
+    // the 2 s timeout.
+    const { clock, net, engine, bootstrap } = setup(300);
+    const target = randomBytesFrom(prng(16), 20);
+    const truth = net.trueClosest(target, 8);
+    const late = truth.filter((n) => n !== net.nodes[0]).slice(0, 3);
+    for (const n of late) n.latencyMs = 2600;
+    const r = await clock.run(findNode({ engine, clock, target, bootstrap, queryTimeoutMs: 2000 }));
+    expect(r.end).toBe('converged');
+    expect(hexes(r.closest)).toEqual(hexes(truth));
+    expect(r.stats.timeouts).toBe(0);
+    // The lookup ended only once the late answers were in.
+    expect(r.stats.ms).toBeGreaterThanOrEqual(2600);
   });
 
   it('stops at the query budget and at the deadline', async () => {
