@@ -257,8 +257,8 @@ class Lookup {
 
   /**
    * Nothing left to ask and fewer than k answers (dead seeds from a stale routing file, say):
-   * before giving up, ask the bootstrap contacts not asked yet, then `moreBootstrap`'s. Once
-   * per lookup; returns whether the lookup goes on.
+   * ask the bootstrap contacts not asked yet, else `moreBootstrap`'s. Once per lookup; returns
+   * whether that gave the lookup something to wait for.
    */
   private fallBack(): boolean {
     if (this.fellBack) return false;
@@ -335,9 +335,11 @@ class Lookup {
       if (c.state === State.New && this.canSend()) this.send(c);
     }
     if (!pendingInTop && answered >= this.k) return this.finish('converged');
+    // Stalled short of k answers: nothing new to ask and nothing holds a slot (whatever is out
+    // is past the short timeout). The bootstrap contacts go out now, not after the timeouts.
+    if (this.slotsUsed === 0 && answered < this.k && this.stats.queries < this.maxQueries && this.fallBack()) return;
     if (this.inFlight.size > 0 || this.fetchingMore) return;
     const budgetSpent = this.stats.queries >= this.maxQueries && (pendingInTop || this.bootQueue.length > 0);
-    if (!budgetSpent && answered < this.k && this.fallBack()) return;
     this.finish(budgetSpent ? 'max_queries' : answered >= this.k ? 'converged' : 'exhausted');
   }
 
