@@ -389,19 +389,25 @@ export class RoutingTable {
     // Linear in the file: duplicates are found through sets (get() would scan the one
     // unsplit bucket per node, 84 s for 100k nodes), and only the few nodes that stay are
     // copied and indexed.
-    const ids = new Set<string>();
-    for (const b of this.buckets) for (const list of [b.entries, b.replacements]) for (const e of list) ids.add(idToHex(e.id));
+    const ids = new IdSet();
+    const held = new Set<RoutingEntry>();
+    for (const b of this.buckets) {
+      for (const list of [b.entries, b.replacements]) {
+        for (const e of list) {
+          ids.add(e.id);
+          held.add(e);
+        }
+      }
+    }
     const endpoints = new Set<string>();
     const hosts = new Set<string>();
     for (const s of saved) {
       if (this.validate(s)) continue;
       const ep = endpointKey(s);
       if (this.byEndpoint.has(ep) || endpoints.has(ep)) continue;
-      const idKey = idToHex(s.id);
-      if (ids.has(idKey)) continue;
       if (this.oneNodePerIp && (this.ipCount.has(s.host) || hosts.has(s.host))) continue;
+      if (!ids.add(s.id)) continue;
       endpoints.add(ep);
-      ids.add(idKey);
       if (this.oneNodePerIp) hosts.add(s.host);
       this.bucketOf(s.id).entries.push(s);
     }
@@ -413,19 +419,19 @@ export class RoutingTable {
         b.entries.sort((x, y) => y.lastSeen - x.lastSeen);
         for (const extra of b.entries.splice(this.k)) {
           if (b.replacements.length < this.replacementSize) b.replacements.push(extra);
-          else this.unindex(extra); // a no-op for a saved node: it was never indexed
+          else if (held.has(extra)) this.unindex(extra); // saved nodes were never indexed
         }
       }
-      b.entries = b.entries.map((e) => this.adopt(e));
-      b.replacements = b.replacements.map((e) => this.adopt(e));
+      const adopt = (e: RoutingEntry): RoutingEntry => (held.has(e) ? e : this.adopt(e));
+      b.entries = b.entries.map(adopt);
+      b.replacements = b.replacements.map(adopt);
       this.liveCount += b.entries.length;
     }
     return this.liveCount;
   }
 
-  /** A restored node that stays: our own copy, indexed. Entries already held pass through. */
+  /** A restored node that stays: our own copy, indexed. */
   private adopt(e: RoutingEntry): RoutingEntry {
-    if (this.byEndpoint.get(endpointKey(e)) === e) return e;
     const own: RoutingEntry = { ...e, id: Uint8Array.from(e.id) };
     this.index(own);
     return own;
@@ -632,6 +638,26 @@ export class RoutingTable {
     const n = (this.ipCount.get(entry.host) ?? 1) - 1;
     if (n > 0) this.ipCount.set(entry.host, n);
     else this.ipCount.delete(entry.host);
+  }
+}
+
+/** A set of node ids keyed by their last four bytes (no strings), collisions checked in full. */
+class IdSet {
+  private readonly byTail = new Map<number, Uint8Array | Uint8Array[]>();
+
+  /** Adds `id`; false when it was already there. */
+  add(id: Uint8Array): boolean {
+    const tail = ((id[16] << 24) | (id[17] << 16) | (id[18] << 8) | id[19]) >>> 0;
+    const held = this.byTail.get(tail);
+    if (held === undefined) {
+      this.byTail.set(tail, id);
+      return true;
+    }
+    const list = held instanceof Uint8Array ? [held] : held;
+    if (list.some((x) => equals(x, id))) return false;
+    list.push(id);
+    this.byTail.set(tail, list);
+    return true;
   }
 }
 
