@@ -270,7 +270,8 @@ class Lookup {
     const more = this.opts.moreBootstrap;
     if (!more) return false;
     this.fetchingMore = true;
-    more()
+    Promise.resolve()
+      .then(more)
       .catch(() => [] as Endpoint[])
       .then((contacts) => {
         this.fetchingMore = false;

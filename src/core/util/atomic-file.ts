@@ -36,7 +36,6 @@ export async function moveAside(path: string, label: string, now: Date = new Dat
     const dest = `${path}.${label}-${stamp}${n === 0 ? '' : `-${n}`}`;
     try {
       await link(path, dest);
-      await unlink(path);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST' && n < 100) continue;
@@ -47,7 +46,10 @@ export async function moveAside(path: string, label: string, now: Date = new Dat
         throw err;
       }
       await rename(path, dest);
+      await syncDir(dirname(path));
+      return dest;
     }
+    await unlink(path);
     await syncDir(dirname(path));
     return dest;
   }
