@@ -10,7 +10,8 @@ import { RealClock } from '../core/net/real-clock.js';
 import { UdpTransport, type UdpBind } from '../core/net/udp-transport.js';
 import { DhtNode } from '../core/dht/dht-node.js';
 import { idFromHex, randomId } from '../core/dht/node-id.js';
-import { loadRoutingFile, restoreRoutingTable, saveRoutingFile } from '../core/dht/routing-persistence.js';
+import { loadRoutingFile, restoreRoutingTable, saveRoutingFile, type RoutingFile } from '../core/dht/routing-persistence.js';
+import { moveAside } from '../core/util/atomic-file.js';
 import { RoutingTable } from '../core/dht/routing-table.js';
 import { defaultRoutingFile } from '../core/paths.js';
 import { BadInputError, CliError, quote } from './errors.js';
@@ -22,7 +23,13 @@ import { onSignalShutdown } from './signals.js';
 export const PUBLIC_ROUTERS = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881', 'dht.libtorrent.org:25401'];
 
 export const dhtFlags = {
-  bootstrap: Flags.string({ char: 'b', multiple: true, multipleNonGreedy: true, description: 'bootstrap node host:port (repeatable; DNS names allowed); default: the routing file, then the public routers' }),
+  bootstrap: Flags.string({
+    char: 'b',
+    multiple: true,
+    multipleNonGreedy: true,
+    description:
+      'bootstrap node host:port (repeatable; DNS names allowed): always asked by the first lookup, and whenever a lookup runs short, whatever the routing file holds; default: the routing file, falling back to the public routers',
+  }),
   'routing-file': Flags.string({ description: 'routing table file to start from and save to (default: in the data directory)' }),
   fresh: Flags.boolean({ description: 'ignore the saved routing table (and do not overwrite it)' }),
   timeout: durationFlag({ description: 'per-query timeout (e.g. 500ms, 2s)', default: 2000 }),
@@ -90,6 +97,12 @@ export async function resolveBootstrap(values: string[]): Promise<ResolvedEndpoi
   return out;
 }
 
+/** The public routers that resolve; one failing to resolve is normal, none is reported when nothing answers. */
+async function resolvePublicRouters(): Promise<ResolvedEndpoint[]> {
+  const each = await Promise.all(PUBLIC_ROUTERS.map((r) => resolveBootstrap([r]).catch(() => [])));
+  return each.flat();
+}
+
 function bindAddresses(flags: DhtFlagValues, contacts: string[], families: readonly Family[] = []): UdpBind[] {
   if (flags.bind && flags.bind.length > 0) {
     return flags.bind.map((text) => {
@@ -117,33 +130,44 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
   const explicitFile = Boolean(flags['routing-file']);
 
   // The saved table first: it decides our id and may make the routers unnecessary.
-  let saved: Awaited<ReturnType<typeof loadRoutingFile>> | null = null;
+  let saved: RoutingFile | null = null;
+  // Cleared when the file could not be read and stays where it is: it is never saved over.
+  let mayOverwrite = true;
   if (routingFile) {
-    saved = await loadRoutingFile(routingFile);
-    if (!saved.ok) {
-      const missing = saved.error.startsWith('routing file not found');
-      if (missing && !explicitFile) saved = null;
-      else if (missing && explicitFile && opts.tolerateBadRoutingFile) saved = null;
-      else if (opts.tolerateBadRoutingFile) {
-        warn(`warning: ${saved.error}; starting with an empty table`);
-        saved = null;
-      } else throw new BadInputError(`${saved.error} (use --fresh to ignore it)`);
+    const loaded = await loadRoutingFile(routingFile);
+    if (loaded.ok) saved = loaded.value;
+    else if (loaded.kind === 'missing' && (!explicitFile || opts.tolerateBadRoutingFile)) {
+      // nothing saved yet
+    } else if (!opts.tolerateBadRoutingFile) {
+      throw new BadInputError(`${loaded.error} (use --fresh to ignore it)`);
+    } else if (loaded.kind === 'invalid') {
+      // Saving later would replace it: keep the user's file under another name first.
+      try {
+        const aside = await moveAside(routingFile, 'corrupt');
+        warn(`warning: ${loaded.error}; moved it to ${aside}; starting with an empty table`);
+      } catch (err) {
+        mayOverwrite = false;
+        warn(`warning: ${loaded.error}; cannot move it aside (${(err as Error).message}), so it will not be saved over; starting with an empty table`);
+      }
+    } else {
+      mayOverwrite = false;
+      warn(`warning: ${loaded.error}; it will not be saved over; starting with an empty table`);
     }
   }
 
   const bootstrap = await resolveBootstrap(flags.bootstrap ?? []);
-  const savedNodes = saved?.ok ? saved.value.nodes : [];
+  const savedNodes = saved?.nodes ?? [];
   const contactHosts = [...(opts.contacts ?? []), ...bootstrap.map((b) => b.host), ...savedNodes.map((n) => n.host)];
+  const routersAllowed = !loopbackOnlyFromEnv();
   if (bootstrap.length === 0 && savedNodes.length === 0 && opts.needsBootstrap !== false) {
-    if (loopbackOnlyFromEnv()) {
+    if (!routersAllowed) {
       throw new BadInputError('no bootstrap nodes: BITSCRAPE_LOOPBACK_ONLY=1 refuses the public routers; pass --bootstrap host:port');
     }
-    try {
-      bootstrap.push(...(await resolveBootstrap(PUBLIC_ROUTERS)));
-    } catch {
-      // One router failing to resolve is normal; none at all is reported when the lookup finds nothing.
-    }
+    bootstrap.push(...(await resolvePublicRouters()));
   }
+  // Starting from a saved table alone: the public routers stay the last resort of a lookup
+  // that runs short, resolved only then (the saved nodes may all be gone).
+  const fallbackBootstrap = bootstrap.length === 0 && routersAllowed && opts.needsBootstrap !== false ? resolvePublicRouters : undefined;
 
   let transport: UdpTransport;
   try {
@@ -155,7 +179,7 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
     allowPrivate: flags['allow-private'],
     localAddresses: [...transport.endpoints.map((e) => e.host), ...contactHosts],
   });
-  const fileId = saved?.ok ? idFromHex(saved.value.id) : null;
+  const fileId = saved ? idFromHex(saved.id) : null;
   const id = opts.id ?? (fileId?.ok ? fileId.value : randomId());
   const engine = new Krpc({
     transport,
@@ -170,8 +194,8 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
   const local = policy.allowsLoopback || policy.allowsPrivate;
   let table: RoutingTable;
   let restored = 0;
-  if (saved?.ok) {
-    const r = restoreRoutingTable(saved.value, { id, clock, oneNodePerIp: !local });
+  if (saved) {
+    const r = restoreRoutingTable(saved, { id, clock, oneNodePerIp: !local });
     table = r.table;
     restored = r.live;
   } else {
@@ -182,13 +206,14 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
     clock,
     table,
     bootstrap,
+    ...(fallbackBootstrap ? { fallbackBootstrap } : {}),
     allowContact: (host, port) => !policy.isBogon(host, port) && policy.mayQuery(host, port),
     allowPeer: (host, port) => !policy.isBogonPeer(host, port),
     lookupDefaults: { queryTimeoutMs: flags.timeout, oneContactPerIp: !local },
   });
 
   const save = async (): Promise<void> => {
-    if (!routingFile || table.size === 0) return;
+    if (!routingFile || !mayOverwrite || table.size === 0) return;
     await mkdir(dirname(routingFile), { recursive: true });
     const r = await saveRoutingFile(routingFile, table);
     if (!r.ok) warn(`warning: ${r.error}`);

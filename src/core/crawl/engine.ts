@@ -97,6 +97,12 @@ const ANSWERED = 4;
 const ANSWERED_SAMPLE_ANY = 8;
 const SAMPLE_OK = 16;
 
+/**
+ * The crawl sends every query once (no retries), its lookups too: they only seed the
+ * traversal, which meets a node whose answer came late again anyway.
+ */
+const CRAWL_LOOKUP_RETRIES = 0;
+
 /** A query on its way; `claimed` marks the ping that checks an unexpected id, with the answer it came with. */
 interface Flight {
   task: CrawlTask;
@@ -200,7 +206,7 @@ export class CrawlEngine {
     const seeding = (async () => {
       const below = this.opts.bootstrapBelow ?? 8;
       if (!this.stopReason && below > 0 && this.familyTableSize(below) < below) {
-        await this.node.bootstrapTable({ families: [this.family] });
+        await this.node.bootstrapTable({ families: [this.family], retries: CRAWL_LOOKUP_RETRIES });
       }
       if (!this.stopReason && this.opts.resume) resumed = await this.restore();
       if (!this.stopReason) {
@@ -777,7 +783,7 @@ export class CrawlEngine {
           .closest(target, count, (e) => e.family === family && table.stateOf(e) !== 'bad' && this.sanitizer.allowed(e.host, e.port))
           .map(toCrawlNode),
       lookup: async (target) => {
-        const r = await this.node.findNode(target, { families: [family] });
+        const r = await this.node.findNode(target, { families: [family], retries: CRAWL_LOOKUP_RETRIES });
         return r.closest.map(toCrawlNode);
       },
       allowed: (n) => n.family === family && this.sanitizer.allowed(n.host, n.port),

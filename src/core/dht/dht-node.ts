@@ -13,8 +13,13 @@ export interface DhtNodeOptions {
   engine: KrpcEngine;
   clock: Clock;
   table: RoutingTable;
-  /** Routers and other id-less contacts to start from. */
+  /**
+   * Routers and other id-less contacts: the first lookup asks them whatever the table holds (a
+   * restored table may be stale), later ones when the table has too few nodes or they run short.
+   */
   bootstrap?: Endpoint[];
+  /** Contacts fetched only when a lookup runs short and `bootstrap` is empty (public routers). */
+  fallbackBootstrap?: () => Promise<Endpoint[]>;
   /** Contacts learnt from replies must pass this (bogon filter of the address policy). */
   allowContact?: ContactFilter;
   /** Peers from get_peers `values` must pass this (AddressPolicy.isBogonPeer); port 0 never does. */
@@ -41,6 +46,10 @@ export class DhtNode {
   readonly allowPeer?: ContactFilter;
   private readonly allowContact?: ContactFilter;
   private readonly lookupDefaults: DhtNodeOptions['lookupDefaults'];
+  private readonly fallbackBootstrap?: () => Promise<Endpoint[]>;
+  private fallbackFetch: Promise<Endpoint[]> | null = null;
+  /** Whether a lookup has been started yet (the first one asks the bootstrap contacts). */
+  private looked = false;
 
   constructor(opts: DhtNodeOptions) {
     this.engine = opts.engine;
@@ -50,6 +59,7 @@ export class DhtNode {
     this.allowContact = opts.allowContact;
     this.allowPeer = opts.allowPeer;
     this.lookupDefaults = opts.lookupDefaults ?? {};
+    this.fallbackBootstrap = opts.fallbackBootstrap;
     this.externalIp = new ExternalIpVoter({ minVoters: opts.ipVoters ?? 21 });
     // Every reply tells us how the responder sees us (BEP 42 `ip`) and keeps the table fresh.
     this.engine.onResponse((msg, from) => {
@@ -79,11 +89,15 @@ export class DhtNode {
   }
 
   private lookupOptions(target: Uint8Array, extra: Partial<LookupOptions> = {}): LookupOptions {
+    const first = !this.looked;
+    this.looked = true;
     return {
       engine: this.engine,
       clock: this.clock,
       table: this.table,
       bootstrap: this.bootstrap,
+      forceBootstrap: first,
+      ...(this.fallbackBootstrap ? { moreBootstrap: () => this.fetchFallback() } : {}),
       flagsFor: (n) => this.flagsFor(n),
       ...(this.allowContact ? { allowContact: this.allowContact } : {}),
       ...(this.allowPeer ? { allowPeer: this.allowPeer } : {}),
@@ -91,6 +105,26 @@ export class DhtNode {
       ...extra,
       target,
     };
+  }
+
+  /**
+   * The fallback contacts, fetched once and then kept as bootstrap contacts; an empty answer
+   * (no DNS yet) is tried again by a later lookup.
+   */
+  private fetchFallback(): Promise<Endpoint[]> {
+    if (this.bootstrap.length > 0) return Promise.resolve(this.bootstrap);
+    this.fallbackFetch ??= this.fallbackBootstrap!().then(
+      (found) => {
+        this.fallbackFetch = null;
+        if (this.bootstrap.length === 0) this.bootstrap.push(...found);
+        return this.bootstrap;
+      },
+      () => {
+        this.fallbackFetch = null;
+        return [];
+      },
+    );
+    return this.fallbackFetch;
   }
 
   findNode(target: Uint8Array, extra: Partial<LookupOptions> & { want?: string[] } = {}): Promise<LookupResult> {

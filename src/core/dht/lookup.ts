@@ -2,8 +2,11 @@
 // - candidates sorted by XOR distance to the target, capped (default 100);
 // - walk them nearest first, skipping failed ones, until k have answered; among those, keep α
 //   queries in flight, always asking the nearest not yet asked;
-// - a query slower than `shortTimeoutMs` gives up its slot (its answer is still used);
-// - done when the k nearest non-failed candidates have all answered, or nothing is in flight.
+// - a query slower than `shortTimeoutMs` gives up its slot (its answer is still used, and
+//   is waited for while the candidate is among the nearest: a late reply is not a failure);
+// - done when the k nearest non-failed candidates have all answered, or nothing is in flight
+//   and nothing is left to ask, the bootstrap contacts included: a lookup that runs short (a
+//   stale routing file's dead seeds) asks them before it gives up.
 // The method is pluggable (find_node, get_peers, BEP 44 get): one callback builds the query
 // arguments, another sees every reply.
 import type { Clock, TimerHandle } from '../net/clock.js';
@@ -84,8 +87,18 @@ export interface LookupOptions {
   table?: RoutingTable;
   /** Extra known contacts to start from. */
   seeds?: NodeInfo[];
-  /** Contacts without a known id (routers); asked when fewer than 3 seeds are known. */
+  /**
+   * Contacts without a known id (routers); asked when fewer than 3 seeds are known, when
+   * `forceBootstrap`, and as a last resort when the lookup runs out of candidates.
+   */
   bootstrap?: Endpoint[];
+  /** Ask `bootstrap` from the start, however many seeds the table gives (they may be stale). */
+  forceBootstrap?: boolean;
+  /**
+   * More id-less contacts, fetched only when the lookup has run out and `bootstrap` had nothing
+   * new (e.g. public routers resolved on demand).
+   */
+  moreBootstrap?: () => Promise<Endpoint[]>;
   /** Queries in flight; 3–8, default 4. */
   alpha?: number;
   k?: number;
@@ -94,7 +107,11 @@ export interface LookupOptions {
   shortTimeoutMs?: number;
   /** Per-attempt timeout passed to the engine (default: the engine's). */
   queryTimeoutMs?: number;
-  /** Retries per query; default 0 (parallelism covers losses). */
+  /**
+   * Extra attempts per query; default 1. The engine resends under the same transaction, so a
+   * reply late for the first attempt (a busy node) still counts while the retry waits: the
+   * nodes a lookup asks are the closest known, and one lost to a late reply changes the result.
+   */
   retries?: number;
   /** Hard cap on queries sent; default 300. */
   maxQueries?: number;
@@ -201,6 +218,9 @@ class Lookup {
   private readonly scrapes: LookupScrape[] = [];
   private readonly stats: LookupStats = { queries: 0, replies: 0, timeouts: 0, errors: 0, refused: 0, rounds: 0, ms: 0, droppedPeers: 0 };
   private slotsUsed = 0;
+  /** The last resort (bootstrap contacts once the candidates ran out) was taken, or is being fetched. */
+  private fellBack = false;
+  private fetchingMore = false;
   private finished = false;
   private deadline?: TimerHandle;
   private resolve!: (r: LookupResult) => void;
@@ -240,13 +260,47 @@ class Lookup {
       for (const e of near) if (this.addContact(e, 0)) seeds++;
     }
     for (const n of this.opts.seeds ?? []) if (this.addContact(n, 0)) seeds++;
-    if (seeds >= 3) return;
-    for (const b of this.opts.bootstrap ?? []) {
+    if (seeds >= 3 && !this.opts.forceBootstrap) return;
+    this.queueBootstrap(this.opts.bootstrap ?? []);
+  }
+
+  /** Queues id-less contacts not asked yet; returns how many. */
+  private queueBootstrap(contacts: readonly Endpoint[]): number {
+    let queued = 0;
+    for (const b of contacts) {
       const key = endpointKey(b.host, b.port);
       if (this.seenEndpoints.has(key)) continue;
       this.seenEndpoints.add(key);
       this.bootQueue.push({ id: null, host: b.host, port: b.port, family: b.host.includes(':') ? 6 : 4, state: State.New, hop: 0, rttMs: -1 });
+      queued++;
     }
+    return queued;
+  }
+
+  /**
+   * Nothing left to ask and fewer than k answers (dead seeds from a stale routing file, say):
+   * ask the bootstrap contacts not asked yet, else `moreBootstrap`'s. Once per lookup; returns
+   * whether that gave the lookup something to wait for.
+   */
+  private fallBack(): boolean {
+    if (this.fellBack) return false;
+    this.fellBack = true;
+    if (this.queueBootstrap(this.opts.bootstrap ?? []) > 0) {
+      this.step();
+      return true;
+    }
+    const more = this.opts.moreBootstrap;
+    if (!more) return false;
+    this.fetchingMore = true;
+    Promise.resolve()
+      .then(more)
+      .catch(() => [] as Endpoint[])
+      .then((contacts) => {
+        this.fetchingMore = false;
+        this.queueBootstrap(contacts);
+        this.step();
+      });
+    return true;
   }
 
   /** Adds a contact with a known id if it passes every check; returns whether it was added. */
@@ -304,10 +358,12 @@ class Lookup {
       if (c.state === State.New && this.canSend()) this.send(c);
     }
     if (!pendingInTop && answered >= this.k) return this.finish('converged');
-    if (this.inFlight.size === 0) {
-      const budgetSpent = this.stats.queries >= this.maxQueries && (pendingInTop || this.bootQueue.length > 0);
-      this.finish(budgetSpent ? 'max_queries' : answered >= this.k ? 'converged' : 'exhausted');
-    }
+    // Stalled short of k answers: nothing new to ask and nothing holds a slot (whatever is out
+    // is past the short timeout). The bootstrap contacts go out now, not after the timeouts.
+    if (this.slotsUsed === 0 && answered < this.k && this.stats.queries < this.maxQueries && this.fallBack()) return;
+    if (this.inFlight.size > 0 || this.fetchingMore) return;
+    const budgetSpent = this.stats.queries >= this.maxQueries && (pendingInTop || this.bootQueue.length > 0);
+    this.finish(budgetSpent ? 'max_queries' : answered >= this.k ? 'converged' : 'exhausted');
   }
 
   private send(c: Candidate): void {
@@ -329,7 +385,7 @@ class Lookup {
       pending = engine.query(to, this.method.method, this.method.args(c.id ? { ...to, id: c.id } : to), {
         expectId: c.id ?? undefined,
         timeoutMs: this.opts.queryTimeoutMs,
-        retries: this.opts.retries ?? 0,
+        retries: this.opts.retries ?? 1,
       });
     } catch (err) {
       pending = Promise.resolve({ ok: false, kind: 'refused', message: String(err) });

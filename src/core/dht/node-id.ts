@@ -63,9 +63,14 @@ export function randomIdInPrefix(prefix: NodeId, bits: number, random: () => Uin
 
 const HEX_ID = /^[0-9a-fA-F]{40}$/;
 
+/** Whether `v` is exactly 40 hex digits (either case); checks without decoding. */
+export function isHexId(v: unknown): v is string {
+  return typeof v === 'string' && HEX_ID.test(v);
+}
+
 /** Parses exactly 40 hex digits (either case); anything else is an error. */
 export function idFromHex(hex: string): Result<NodeId, string> {
-  if (typeof hex !== 'string' || !HEX_ID.test(hex)) {
+  if (!isHexId(hex)) {
     return { ok: false, error: `expected 40 hex digits, got ${describeBadHex(hex)}` };
   }
   return { ok: true, value: new Uint8Array(Buffer.from(hex, 'hex')) };

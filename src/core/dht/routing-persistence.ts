@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Result } from '../wire/types.js';
 import { ipFamily } from './ip-bytes.js';
-import { equals, idFromHex, idToHex, type NodeId } from './node-id.js';
+import { equals, idFromHex, idToHex, isHexId, type NodeId } from './node-id.js';
 import { NodeFlag, RoutingTable, type RoutingEntry, type RoutingTableOptions } from './routing-table.js';
 
 export const ROUTING_FILE_VERSION = 1;
@@ -82,17 +82,22 @@ export function parseRoutingFile(text: string): Result<RoutingFile, string> {
   return validateRoutingFile(doc);
 }
 
-export async function loadRoutingFile(path: string): Promise<Result<RoutingFile, string>> {
+/** Why a routing file did not load: absent, unreadable (permissions, a directory), or its content. */
+export type RoutingLoadFailure = 'missing' | 'unreadable' | 'invalid';
+
+export type RoutingLoadResult = { ok: true; value: RoutingFile } | { ok: false; error: string; kind: RoutingLoadFailure };
+
+export async function loadRoutingFile(path: string): Promise<RoutingLoadResult> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return fail(`routing file not found: ${path}`);
-    return fail(`cannot read routing file ${path}: ${oneLine(err)}`);
+    if (code === 'ENOENT') return { ok: false, kind: 'missing', error: `routing file not found: ${path}` };
+    return { ok: false, kind: 'unreadable', error: `cannot read routing file ${path}: ${oneLine(err)}` };
   }
   const parsed = parseRoutingFile(text);
-  if (!parsed.ok) return fail(`routing file ${path}: ${parsed.error}`);
+  if (!parsed.ok) return { ok: false, kind: 'invalid', error: `routing file ${path}: ${parsed.error}` };
   return parsed;
 }
 
@@ -161,10 +166,6 @@ export function restoreRoutingTable(file: RoutingFile, opts: RestoreOptions): Re
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isHexId(v: unknown): v is string {
-  return typeof v === 'string' && idFromHex(v).ok;
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;

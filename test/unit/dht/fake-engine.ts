@@ -9,7 +9,8 @@ import type { VirtualClock } from './virtual-clock.js';
 /**
  * ok: answers truthfully. silent: never answers. error: answers 202. liar: answers under
  * another id. garbage: answers with made-up contacts close to the target (unreachable, bogon,
- * duplicated, our own id, wrong-length ids). slow: answers after 1.5 s.
+ * duplicated, our own id, wrong-length ids). slow: answers after 1.5 s. A node's `latencyMs`
+ * may be changed by a test (a busy node answering after the query timeout).
  */
 export type Behaviour = 'ok' | 'silent' | 'error' | 'liar' | 'garbage' | 'slow';
 
@@ -174,7 +175,9 @@ export class FakeEngine implements KrpcEngine {
         this.current--;
         resolve(o);
       };
-      if (!node || node.behaviour === 'silent' || node.latencyMs >= timeoutMs) {
+      // Retries resend under the same transaction (as Krpc does), so a reply to the first
+      // attempt that comes after its timeout still counts until the last attempt times out.
+      if (!node || node.behaviour === 'silent' || node.latencyMs >= timeoutMs * attempts) {
         clock.setTimeout(() => done({ ok: false, kind: 'timeout', attempts }), timeoutMs * attempts);
         return;
       }

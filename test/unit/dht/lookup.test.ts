@@ -52,7 +52,7 @@ describe('iterative lookup on a 500-node network', () => {
     for (const q of engine.sent.slice(1)) {
       expect(q.method).toBe('find_node');
       expect(q.opts.expectId).toBeInstanceOf(Uint8Array);
-      expect(q.opts.retries).toBe(0);
+      expect(q.opts.retries).toBe(1);
     }
     // No endpoint is asked twice.
     const keys = engine.sent.map((q) => `${q.to.host}:${q.to.port}`);
@@ -136,6 +136,22 @@ describe('iterative lookup on a 500-node network', () => {
     expect(again.engine.maxInFlight).toBe(3);
   });
 
+  it('uses close nodes that answer after the per-query timeout, and waits for them', async () => {
+    // Busy nodes: the three closest to the target (the bootstrap node aside) answer 0.6 s after
+    // the 2 s timeout.
+    const { clock, net, engine, bootstrap } = setup(300);
+    const target = randomBytesFrom(prng(16), 20);
+    const truth = net.trueClosest(target, 8);
+    const late = truth.filter((n) => n !== net.nodes[0]).slice(0, 3);
+    for (const n of late) n.latencyMs = 2600;
+    const r = await clock.run(findNode({ engine, clock, target, bootstrap, queryTimeoutMs: 2000 }));
+    expect(r.end).toBe('converged');
+    expect(hexes(r.closest)).toEqual(hexes(truth));
+    expect(r.stats.timeouts).toBe(0);
+    // The lookup ended only once the late answers were in.
+    expect(r.stats.ms).toBeGreaterThanOrEqual(2600);
+  });
+
   it('stops at the query budget and at the deadline', async () => {
     const { clock, engine, bootstrap } = setup(500);
     const r = await clock.run(findNode({ engine, clock, target: randomBytesFrom(prng(1), 20), bootstrap, maxQueries: 6 }));
@@ -187,6 +203,66 @@ describe('iterative lookup on a 500-node network', () => {
     const again = await clock.run(findNode({ engine, clock, target, table }));
     expect(hexes(again.closest)).toEqual(hexes(r.closest));
     expect(again.stats.queries).toBeLessThanOrEqual(r.stats.queries);
+  });
+});
+
+describe('a stale routing table', () => {
+  /** A table full of nodes that are gone (nobody at those endpoints), as a saved file may hold. */
+  function staleTable(engineId: Uint8Array, clock: VirtualClock, rand: () => number): RoutingTable {
+    const table = new RoutingTable({ id: engineId, clock });
+    for (let i = 0; i < 40; i++) table.onReply({ id: randomBytesFrom(rand, 20), host: `127.201.0.${i + 1}`, port: 7000, family: 4 });
+    return table;
+  }
+
+  it('falls back to the bootstrap contacts when every seed is dead', async () => {
+    const { clock, net, engine, bootstrap } = setup(300);
+    const table = staleTable(engine.id, clock, prng(31));
+    expect(table.size).toBeGreaterThanOrEqual(8);
+    const target = randomBytesFrom(prng(32), 20);
+    const r = await clock.run(findNode({ engine, clock, target, table, bootstrap }));
+    // The seeds were tried first (a table of 8+ good-looking nodes needs no router), then the
+    // bootstrap contact, which led to the live network.
+    expect(engine.sent.slice(0, 4).every((q) => q.to.host.startsWith('127.201.'))).toBe(true);
+    const toBootstrap = engine.sent.find((q) => q.to.host === bootstrap[0].host && q.to.port === bootstrap[0].port);
+    // Asked once the silent seeds stopped holding slots, before their queries (2 s, twice) time out.
+    expect(toBootstrap?.at).toBeLessThan(4000);
+    expect(r.end).toBe('converged');
+    expect(hexes(r.closest)).toEqual(hexes(net.trueClosest(target, 8)));
+  });
+
+  it('asks the bootstrap contacts first with forceBootstrap, whatever the table holds', async () => {
+    const { clock, net, engine, bootstrap } = setup(300);
+    const table = staleTable(engine.id, clock, prng(33));
+    const target = randomBytesFrom(prng(34), 20);
+    const r = await clock.run(findNode({ engine, clock, target, table, bootstrap, forceBootstrap: true }));
+    expect(engine.sent[0].to).toEqual(bootstrap[0]);
+    expect(r.end).toBe('converged');
+    expect(hexes(r.closest)).toEqual(hexes(net.trueClosest(target, 8)));
+  });
+
+  it('fetches moreBootstrap only when the lookup runs short, and uses what it gives', async () => {
+    const { clock, net, engine, bootstrap } = setup(300);
+    let fetched = 0;
+    const moreBootstrap = async () => {
+      fetched++;
+      return bootstrap;
+    };
+    const table = staleTable(engine.id, clock, prng(35));
+    const target = randomBytesFrom(prng(36), 20);
+    const r = await clock.run(findNode({ engine, clock, target, table, moreBootstrap }));
+    expect(fetched).toBe(1);
+    expect(r.end).toBe('converged');
+    expect(hexes(r.closest)).toEqual(hexes(net.trueClosest(target, 8)));
+    // Now the table holds live nodes: no fetch.
+    const again = await clock.run(findNode({ engine, clock, target: randomBytesFrom(prng(37), 20), table, moreBootstrap }));
+    expect(again.end).toBe('converged');
+    expect(fetched).toBe(1);
+    // A fetch that fails or finds nothing ends the lookup as before.
+    const lonely = setup(10);
+    const dead = staleTable(lonely.engine.id, lonely.clock, prng(38));
+    const none = await lonely.clock.run(findNode({ engine: lonely.engine, clock: lonely.clock, target, table: dead, moreBootstrap: async () => Promise.reject(new Error('no DNS')) }));
+    expect(none.end).toBe('exhausted');
+    expect(none.closest).toEqual([]);
   });
 });
 

@@ -9,8 +9,10 @@ import {
   restoreRoutingTable,
   saveRoutingFile,
   toRoutingFile,
+  type RoutingFileNode,
 } from '../../../src/core/dht/routing-persistence.js';
 import { NodeFlag, RoutingTable } from '../../../src/core/dht/routing-table.js';
+import { prng, randomBytesFrom } from './fake-engine.js';
 import { VirtualClock } from './virtual-clock.js';
 
 // Lets one test make the next rename or write fail, the way a full disk or a crash would.
@@ -64,6 +66,12 @@ function populated(n = 300): { table: RoutingTable; clock: VirtualClock } {
     clock.advance(1000);
   }
   return { table, clock };
+}
+
+/** CPU milliseconds this process has used since `from`. */
+function cpuMs(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1000;
 }
 
 function layout(t: RoutingTable): string[][] {
@@ -138,6 +146,75 @@ describe('routing file', () => {
     expect(table.bucketViews()[0].replacements.length).toBe(1);
   });
 
+  it('restores a 100,000-node file in well under the old quadratic time, with the right buckets', () => {
+    // A foreign or hand-made file: far more nodes than a table keeps, with repeated ids and
+    // repeated endpoints. Restoring used to scan the one unsplit bucket per node (84 s for 100k).
+    const N = 100_000;
+    const rand = prng(42);
+    const own = randomBytesFrom(rand, 20);
+    const nodes: RoutingFileNode[] = [];
+    for (let i = 0; i < N; i++) {
+      let id = idToHex(randomBytesFrom(rand, 20));
+      let host = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+      if (i % 10 === 9) id = nodes[i - 5].id; // same id elsewhere: the first one wins
+      if (i % 13 === 12) host = nodes[i - 7].host; // same endpoint, other id: the first one wins
+      nodes.push({ id, host, port: 6881, last_seen: new Date(WALL - (i + 1) * 1000).toISOString(), flags: NodeFlag.VERIFIED });
+    }
+    const text = JSON.stringify({ version: 1, id: idToHex(own), saved_at: new Date(WALL).toISOString(), nodes });
+
+    // CPU time of this process, not wall time, so that other work on the machine does not
+    // count; 5 s is generous (about 1 s here), the old code needed minutes.
+    const started = process.cpuUsage();
+    const parsed = parseRoutingFile(text);
+    if (!parsed.ok) throw new Error(parsed.error);
+    const { table, keptId, live } = restoreRoutingTable(parsed.value, { clock: new VirtualClock(WALL), wallNow: WALL });
+    expect(cpuMs(started)).toBeLessThan(5000);
+    expect(keptId).toBe(true);
+
+    // The reference: first occurrence of an endpoint or an id wins; the home bucket splits
+    // while it holds more than k; each bucket keeps its k freshest live, the next ones cached.
+    const seenEp = new Set<string>();
+    const seenId = new Set<string>();
+    const kept: Array<{ id: string; bits: number; age: number }> = [];
+    nodes.forEach((n, i) => {
+      const ep = `${n.host}|${n.port}`;
+      if (seenEp.has(ep) || seenId.has(n.id)) return;
+      seenEp.add(ep);
+      seenId.add(n.id);
+      kept.push({ id: n.id, bits: commonPrefixBits(Buffer.from(n.id, 'hex'), own), age: i });
+    });
+    const byBits: Array<typeof kept> = Array.from({ length: 161 }, () => []);
+    for (const e of kept) byBits[e.bits].push(e); // in file order, i.e. freshest first
+    let home = 0;
+    for (let deeper = kept.length; deeper > table.k; home++) deeper -= byBits[home].length;
+    expect(table.bucketCount).toBe(home + 1);
+    const views = table.bucketViews();
+    let liveTotal = 0;
+    const allIds = new Set<string>();
+    for (const view of views) {
+      const members = view.index < home ? byBits[view.index] : byBits.slice(home).flat().sort((a, b) => a.age - b.age);
+      expect(view.entries.map((e) => idToHex(e.id)).sort()).toEqual(members.slice(0, table.k).map((e) => e.id).sort());
+      expect(view.replacements.map((e) => idToHex(e.id)).sort()).toEqual(members.slice(table.k, 2 * table.k).map((e) => e.id).sort());
+      for (const e of [...view.entries, ...view.replacements]) {
+        expect(allIds.has(idToHex(e.id))).toBe(false);
+        allIds.add(idToHex(e.id));
+        expect(table.getByEndpoint(e.host, e.port)).toBe(e);
+      }
+      liveTotal += view.entries.length;
+    }
+    expect(live).toBe(liveTotal);
+    expect(table.size).toBe(liveTotal);
+
+    // A new id re-inserts the same 100k nodes through normal admission, also fast.
+    const again = process.cpuUsage();
+    const other = restoreRoutingTable(parsed.value, { clock: new VirtualClock(WALL), wallNow: WALL, id: randomBytesFrom(rand, 20) });
+    expect(cpuMs(again)).toBeLessThan(5000);
+    expect(other.keptId).toBe(false);
+    const ids = other.table.entries().map((e) => idToHex(e.id));
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const view of other.table.bucketViews()) expect(view.entries.length).toBeLessThanOrEqual(other.table.k);
+  }, 120_000);
+
   it('leaves bad nodes out of the file', () => {
     const { table } = populated(20);
     const victim = table.entries()[0];
@@ -149,7 +226,9 @@ describe('routing file', () => {
 
   it('reports a missing file in one line', async () => {
     const r = await loadRoutingFile(join(dir, 'nope.json'));
-    expect(r).toEqual({ ok: false, error: `routing file not found: ${join(dir, 'nope.json')}` });
+    expect(r).toEqual({ ok: false, kind: 'missing', error: `routing file not found: ${join(dir, 'nope.json')}` });
+    // A directory in its place cannot be read: a different failure from a corrupt file.
+    expect(await loadRoutingFile(dir)).toMatchObject({ ok: false, kind: 'unreadable' });
   });
 
   it('reports truncated and corrupt files in one line', async () => {
@@ -161,6 +240,7 @@ describe('routing file', () => {
     const r = await loadRoutingFile(path);
     expect(r.ok).toBe(false);
     if (!r.ok) {
+      expect(r.kind).toBe('invalid');
       expect(r.error).toMatch(/^routing file .*routing\.json: not valid JSON, truncated or corrupt \(/);
       expect(r.error).not.toContain('\n');
     }
