@@ -4,7 +4,7 @@
 // after a signal is decided here, once, for every command.
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { createInterface } from 'node:readline';
-import { CliError, oneLine, parseErrorLine, printable, quote } from './errors.js';
+import { CliError, oneLine, parseErrorLine, printableBlock, quote } from './errors.js';
 import { parseDuration } from './duration.js';
 import { SIGNAL_EXIT_CODES, SignalGuard, setActiveGuard } from './signals.js';
 import { StdoutWriter } from '../output/stdout.js';
@@ -103,7 +103,7 @@ export abstract class BaseCommand extends Command {
 
   /** One line on stderr, for summaries and warnings; control characters escaped (they may come from input). */
   protected note(text: string): void {
-    process.stderr.write(printable(text) + '\n');
+    process.stderr.write(printableBlock(text) + '\n');
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number }; code?: string }): Promise<unknown> {

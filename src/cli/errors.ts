@@ -2,7 +2,7 @@
 // 1 = nothing answered or nothing found. Input echoed in a message goes through quote().
 import { printable } from '../core/util/quote.js';
 
-export { printable, quote } from '../core/util/quote.js';
+export { printable, printableBlock, quote } from '../core/util/quote.js';
 
 /** The longest error line printed; a message quoting input properly never comes close. */
 const MAX_LINE = 300;

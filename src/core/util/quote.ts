@@ -33,3 +33,25 @@ export function printable(text: string): string {
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }
+
+/** SGR colour sequences our own renderers add (e.g. `\x1b[2m`); nothing else passes through raw. */
+const SGR = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Text of several lines for the terminal: each line made printable as above, keeping the line
+ * breaks and our own colour sequences, so a rendered block stays a block.
+ */
+export function printableBlock(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      let out = '';
+      let last = 0;
+      for (const m of line.matchAll(SGR)) {
+        out += printable(line.slice(last, m.index)) + m[0];
+        last = m.index + m[0].length;
+      }
+      return out + printable(line.slice(last));
+    })
+    .join('\n');
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { oneLine, parseErrorLine } from '../../../src/cli/errors.js';
-import { printable, quote } from '../../../src/core/util/quote.js';
+import { printable, printableBlock, quote } from '../../../src/core/util/quote.js';
 
 describe('quote', () => {
   it('quotes short input whole', () => {
@@ -49,5 +49,11 @@ describe('one-line error reports', () => {
     const parse = parseErrorLine(new Error(`Parsing --x\n\tExpected an integer but received: \x07${'9'.repeat(100_000)}`));
     expect(parse).not.toMatch(/[\x00-\x1f]/);
     expect(parse.length).toBeLessThan(400);
+  });
+
+  it('printableBlock keeps line breaks and colour, escapes every other control character', () => {
+    expect(printableBlock('a  1\nbb 2')).toBe('a  1\nbb 2');
+    expect(printableBlock('\x1b[2mdim\x1b[0m\nx')).toBe('\x1b[2mdim\x1b[0m\nx');
+    expect(printableBlock('evil\x1b]0;title\x07\r\nok')).toBe('evil\\u001b]0;title\\u0007\\u000d\nok');
   });
 });
