@@ -23,7 +23,7 @@ export const dhtFlags = {
   bootstrap: Flags.string({ char: 'b', multiple: true, multipleNonGreedy: true, description: 'bootstrap node host:port (repeatable; DNS names allowed); default: the routing file, then the public routers' }),
   'routing-file': Flags.string({ description: 'routing table file to start from and save to (default: in the data directory)' }),
   fresh: Flags.boolean({ description: 'ignore the saved routing table (and do not overwrite it)' }),
-  timeout: durationFlag({ description: 'per-query timeout (e.g. 500ms, 2s)', default: 2000 }),
+  timeout: durationFlag({ description: 'per-query timeout (e.g. 500ms, 2s; at most 36525d)', default: 2000 }),
   bind: Flags.string({ multiple: true, multipleNonGreedy: true, description: 'local address to bind, host or host:port (one per family)' }),
   port: Flags.integer({ description: 'local UDP port (0 = any)', default: 0, min: 0, max: 65535 }),
   rate: Flags.integer({ description: 'global query rate limit per second', default: 100, min: 1, max: 5000 }),

@@ -33,7 +33,7 @@ export default class Crawl extends BaseCommand {
     'no-db': Flags.boolean({ description: 'stream only: no database (default with --testnet unless --db is given)' }),
     'only-new': Flags.boolean({ description: 'print only infohashes the database did not have' }),
     resume: Flags.boolean({ description: 'continue the traversal saved in the database by an interrupted crawl' }),
-    duration: durationFlag({ description: 'stop after this long (e.g. 10m, 6h)' }),
+    duration: durationFlag({ description: 'stop after this long (e.g. 10m, 6h, 7d; at most 36525d, 100 years)' }),
     'max-queries': Flags.integer({ description: 'stop after this many queries', min: 1 }),
     'max-infohashes': Flags.integer({ description: 'stop after this many distinct infohashes', min: 1 }),
     concurrency: Flags.integer({ description: 'queries in flight', default: 16, min: 1, max: 256 }),

@@ -13,6 +13,7 @@ import { NodeService } from '../core/dht/responder-service.js';
 import { TokenManager } from '../core/dht/token-manager.js';
 import { ipFamily, loopbackOnlyFromEnv } from '../core/net/address.js';
 import type { Endpoint } from '../core/net/krpc-types.js';
+import { repeat } from '../core/net/clock.js';
 import { RealClock } from '../core/net/real-clock.js';
 import { address, ms } from '../output/records.js';
 
@@ -71,9 +72,9 @@ export default class Node extends BaseCommand {
       default: true,
       allowNo: true,
     }),
-    duration: durationFlag({ description: 'stop after this long (default: run until interrupted)' }),
-    'stats-every': durationFlag({ description: 'how often to report stats', default: 30_000 }),
-    'save-every': durationFlag({ description: 'how often to save the routing table', default: 10 * 60_000 }),
+    duration: durationFlag({ description: 'stop after this long, at most 36525d (default: run until interrupted)' }),
+    'stats-every': durationFlag({ description: 'how often to report stats (at most 36525d)', default: 30_000 }),
+    'save-every': durationFlag({ description: 'how often to save the routing table (at most 36525d)', default: 10 * 60_000 }),
   };
 
   private infohashEvents = 0;
@@ -204,10 +205,11 @@ export default class Node extends BaseCommand {
       this.note(`node: id ${idToHex(node.table.id)} listening on ${addresses.join(', ')}${session.restored ? `; ${session.restored} nodes restored` : ''}`);
     }
 
-    const statsTimer = setInterval(() => {
+    // On the clock, not setInterval: Node runs a period of 2^31 ms or more every millisecond.
+    const stopStats = repeat(clock, flags['stats-every'], () => {
       if (json) this.stdout.record({ event: 'stats', ...stats() });
       else this.note(`node: ${humanStats(stats())}`);
-    }, flags['stats-every']);
+    });
 
     // --id-from-ip without --external-ip: wait for the voters (BEP 42 `ip` of replies) to agree.
     let idChange: { id: Uint8Array; ip: string } | null = null;
@@ -230,7 +232,7 @@ export default class Node extends BaseCommand {
       bootstrap.catch(() => undefined);
       await stop.wait();
     } finally {
-      clearInterval(statsTimer);
+      stopStats();
       if (idTimer) clearInterval(idTimer);
       await service.stop();
       responder.close();

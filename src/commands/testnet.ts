@@ -4,6 +4,7 @@ import { formatDuration } from '../cli/duration.js';
 import { BadInputError, CliError } from '../cli/errors.js';
 import { ipFamily, isLoopback } from '../core/net/address.js';
 import { Testnet, writeStateFile, type TestnetState } from '../core/dht/testnet.js';
+import { RealClock } from '../core/net/real-clock.js';
 import { startProgress } from '../output/progress.js';
 
 export default class TestnetCommand extends BaseCommand {
@@ -21,7 +22,7 @@ export default class TestnetCommand extends BaseCommand {
     seed: Flags.integer({ description: 'seed for node ids, infohashes and who announces what', default: 1 }),
     host: Flags.string({ description: 'loopback address to bind (127.0.0.1, another 127/8 address, or ::1)', default: '127.0.0.1' }),
     'base-port': Flags.integer({ description: 'first UDP port; nodes take consecutive ports (0: any free ports)', default: 0, min: 0, max: 65535 }),
-    duration: durationFlag({ description: 'stop after this long (default: run until SIGINT/SIGTERM)' }),
+    duration: durationFlag({ description: 'stop after this long, at most 36525d (default: run until SIGINT/SIGTERM)' }),
     'state-file': Flags.string({ description: 'also write the JSON state to this file (atomically, once the network is ready)' }),
   };
 
@@ -88,8 +89,9 @@ export default class TestnetCommand extends BaseCommand {
       if (!stopRequested) {
         await new Promise<void>((resolve) => {
           wake = resolve;
-          // Unref'd: the nodes' sockets are what keeps the process running meanwhile.
-          if (flags.duration) setTimeout(resolve, flags.duration).unref();
+          // An unref'd clock timer (the clock chains Node's 2^31 ms timers): the nodes' sockets
+          // are what keeps the process running meanwhile.
+          if (flags.duration) new RealClock().setTimeout(resolve, flags.duration);
         });
       }
     } finally {

@@ -24,7 +24,7 @@ export default class RoutingSave extends BaseCommand {
   };
   static override flags = {
     ...dhtFlags,
-    duration: durationFlag({ description: 'longest time to spend filling the table', default: 20_000 }),
+    duration: durationFlag({ description: 'longest time to spend filling the table (at most 36525d)', default: 20_000 }),
     'min-nodes': Flags.integer({ description: 'stop once the table holds this many nodes (0: fill until it stops growing)', default: 0, min: 0 }),
   };
 
