@@ -17,6 +17,9 @@ import { repeat } from '../core/net/clock.js';
 import { RealClock } from '../core/net/real-clock.js';
 import { address, ms } from '../output/records.js';
 
+/** --inbound-rate ceiling: more than one process answers anyway; 0 turns the limit off. */
+const MAX_INBOUND_RATE = 1_000_000;
+
 /** Distinct infohashes remembered for the `infohashes_distinct` figure. */
 const DISTINCT_CAP = 100_000;
 
@@ -63,9 +66,10 @@ export default class Node extends BaseCommand {
     'external-ip': Flags.string({ description: 'our public IP address, for --id-from-ip', dependsOn: ['id-from-ip'] }),
     'sample-interval': durationFlag({ description: 'BEP 51 interval advertised in sample_infohashes replies (at most 6h)', default: DEFAULT_SAMPLE_INTERVAL_S * 1000 }),
     'inbound-rate': Flags.integer({
-      description: `queries per second accepted from one source, burst 5x (0 = no limit)`,
+      description: `queries per second accepted from one source, burst 5x (0 = no limit; at most ${MAX_INBOUND_RATE})`,
       default: DEFAULT_INBOUND_RATE.ratePerSec,
       min: 0,
+      max: MAX_INBOUND_RATE,
     }),
     infohashes: Flags.boolean({
       description: 'with --json, one event per info-hash seen in get_peers / announce_peer (--no-infohashes: count them only)',

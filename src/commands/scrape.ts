@@ -6,6 +6,7 @@ import { BadInputError, NothingFoundError } from '../cli/errors.js';
 import { parseInfohashInput } from '../cli/infohash-input.js';
 import { type ScrapeRecord } from '../core/crawl/store/index.js';
 import { openStore } from '../cli/store.js';
+import { MAX_SCRAPE_LIMIT, atMost } from '../cli/ceilings.js';
 import {
   DEFAULT_SCRAPE_CONCURRENCY,
   answered,
@@ -53,13 +54,13 @@ export default class Scrape extends BaseCommand {
   };
   static override flags = {
     ...dhtFlags,
-    concurrency: Flags.integer({ description: 'infohashes scraped at once', default: DEFAULT_SCRAPE_CONCURRENCY, min: 1, max: 64 }),
-    alpha: Flags.integer({ description: 'queries in flight per lookup', default: 4, min: 1, max: 16 }),
+    concurrency: Flags.integer({ description: 'infohashes scraped at once (at most 64)', default: DEFAULT_SCRAPE_CONCURRENCY, min: 1, max: 64 }),
+    alpha: Flags.integer({ description: 'queries in flight per lookup (at most 16)', default: 4, min: 1, max: 16 }),
     peers: Flags.boolean({ description: 'list the peers found (NDJSON: peer_list)' }),
     'from-db': Flags.boolean({ description: 'scrape infohashes from the crawl database: never scraped ones (and, with --older-than, stale ones)' }),
     db: Flags.string({ description: 'crawl database to read (--from-db) and update with the results; default: crawl.db in the data directory' }),
     'older-than': durationFlag({ description: 'with --from-db: also rescrape infohashes last scraped longer ago than this (e.g. 6h; at most 36525d)' }),
-    limit: Flags.integer({ description: 'with --from-db: scrape at most this many infohashes', min: 1 }),
+    limit: Flags.integer({ description: `with --from-db: scrape at most this many infohashes ${atMost(MAX_SCRAPE_LIMIT)}`, min: 1, max: MAX_SCRAPE_LIMIT }),
   };
 
   async run(): Promise<void> {

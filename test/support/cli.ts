@@ -159,3 +159,39 @@ export function startCli(args: string[], opts: StartOptions = {}): RunningCli {
   return { child, stdout: () => stdout, stderr: () => stderr, exited, waitForLine };
 }
 
+/**
+ * Runs the CLI once per argument list, all in one process (test/support/cli-batch.ts): for
+ * tables of quick runs such as flag checks, where a start-up per row would cost minutes on a
+ * loaded machine. Each result is what the run wrote and its exit code.
+ */
+export async function runCliBatch(lists: string[][], opts: Omit<CliOptions, 'input'> = {}): Promise<Array<{ code: number; stdout: string; stderr: string }>> {
+  const home = opts.home ?? tempHome();
+  const batch = join(ROOT, 'test', 'support', 'cli-batch.ts');
+  const r = await new Promise<CliResult>((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', batch, JSON.stringify(lists)], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        BITSCRAPE_LOOPBACK_ONLY: '1',
+        NO_COLOR: '1',
+        XDG_DATA_HOME: join(home, 'data'),
+        XDG_CONFIG_HOME: join(home, 'config'),
+        XDG_CACHE_HOME: join(home, 'cache'),
+        ...opts.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
+  });
+  if (r.code !== 0) throw new Error(`cli-batch failed (${r.code ?? r.signal}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as Array<{ code: number; stdout: string; stderr: string }>;
+}
