@@ -1,11 +1,12 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, durationFlag } from '../cli/base-command.js';
 import { dhtFlags, openSession } from '../cli/dht-session.js';
-import { BadInputError, NothingFoundError } from '../cli/errors.js';
+import { BadInputError, CliError, NothingFoundError } from '../cli/errors.js';
 import { dbFlag, openStore } from '../cli/store.js';
 import { MAX_COUNT, MAX_SIM_INFOHASHES, MAX_SIM_NODES, atMost } from '../cli/ceilings.js';
 import { describeStrategies, loadStrategyRegistry } from '../cli/strategy-plugins.js';
 import { createCrawl } from '../core/crawl/create.js';
+import { CrawlStoreError } from '../core/crawl/errors.js';
 import { DEFAULT_STRATEGY, type StrategyRegistry } from '../core/crawl/registry.js';
 import { runTestnetCrawl } from '../core/crawl/testnet.js';
 import type { CrawlInfohash, CrawlStats, CrawlSummary } from '../core/crawl/types.js';
@@ -85,6 +86,10 @@ export default class Crawl extends BaseCommand {
     try {
       if (flags.testnet !== undefined) await this.runTestnet(flags.testnet, flags['testnet-infohashes'], flags.seed, common, progress, flags.json);
       else await this.runLive(flags, common, progress, store);
+    } catch (err) {
+      // A full disk or an I/O error mid-run: what happened and what was kept, exit 1.
+      if (err instanceof CrawlStoreError) throw new CliError(err.message, 1);
+      throw err;
     } finally {
       progress.stop();
       process.removeListener('SIGINT', stop);

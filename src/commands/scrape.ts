@@ -2,9 +2,9 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand, durationFlag, type InputLine } from '../cli/base-command.js';
 import { dhtFlags, openSession, type DhtSession } from '../cli/dht-session.js';
 import { formatDuration } from '../cli/duration.js';
-import { BadInputError, NothingFoundError } from '../cli/errors.js';
+import { BadInputError, CliError, NothingFoundError } from '../cli/errors.js';
 import { parseInfohashInput } from '../cli/infohash-input.js';
-import { type ScrapeRecord } from '../core/crawl/store/index.js';
+import { StoreWriteError, type ScrapeRecord } from '../core/crawl/store/index.js';
 import { openStore } from '../cli/store.js';
 import { MAX_SCRAPE_LIMIT, atMost } from '../cli/ceilings.js';
 import {
@@ -92,9 +92,19 @@ export default class Scrape extends BaseCommand {
     let session: DhtSession | null = null;
     const rows: ScrapeResult[] = [];
     const pendingRows: ScrapeRecord[] = [];
+    // A failed write (full disk) ends the scrape: the results already stored stay, and the
+    // command says how many, exit 1.
+    let writeFailure: StoreWriteError | null = null;
     const flushRows = (): void => {
-      if (!store || pendingRows.length === 0) return;
-      tally.dbUpdated += store.updateScrape(pendingRows.splice(0));
+      if (!store || writeFailure || pendingRows.length === 0) return;
+      try {
+        tally.dbUpdated += store.updateScrape(pendingRows.splice(0));
+      } catch (err) {
+        if (!(err instanceof StoreWriteError)) throw err;
+        writeFailure = err;
+        abort.abort();
+        stop();
+      }
     };
 
     let stop!: () => void;
@@ -154,6 +164,11 @@ export default class Scrape extends BaseCommand {
       }
     }
 
+    const failure = writeFailure as StoreWriteError | null;
+    if (failure) {
+      const kept = tally.dbUpdated === 0 ? 'no result was stored' : `the first ${tally.dbUpdated} results are stored, later ones are not`;
+      throw new CliError(`${failure.message}; ${kept}`, 1);
+    }
     if (!flags.json && rows.length > 0) this.stdout.text(this.table(rows, flags.peers) + '\n');
     this.summary(tally, Date.now() - started, flags.json, store !== null, interrupted);
 

@@ -69,7 +69,13 @@ export function attachCrawler(net: Testnet, options: CrawlerOptions = {}): DhtNo
 /** Runs a crawl built on a testnet to its end on virtual time; stops it past maxVirtualMs. */
 export async function driveCrawl(net: Testnet, crawl: Crawl, maxVirtualMs = 7 * 24 * 3600_000): Promise<CrawlSummary> {
   let finished = false;
-  const running = crawl.run().finally(() => {
+  // Settled at once into a value: a run that rejects (a full disk) while the clock is still
+  // being driven must not count as an unhandled rejection, which would end the process.
+  const outcome = crawl.run().then(
+    (summary) => ({ ok: true as const, summary }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  void outcome.then(() => {
     finished = true;
   });
   await net.clock.runUntilAsync(() => finished, maxVirtualMs);
@@ -77,7 +83,9 @@ export async function driveCrawl(net: Testnet, crawl: Crawl, maxVirtualMs = 7 * 
     crawl.stop();
     await net.clock.runUntilAsync(() => finished, 60_000);
   }
-  return running;
+  const result = await outcome;
+  if (!result.ok) throw result.error;
+  return result.summary;
 }
 
 export interface TestnetRecall {
