@@ -5,17 +5,18 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { createInterface } from 'node:readline';
 import { CliError, oneLine, parseErrorLine, printableBlock, quote } from './errors.js';
-import { parseDuration } from './duration.js';
+import { MAX_DURATION_MS, MAX_DURATION_TEXT, parseDuration } from './duration.js';
 import { SIGNAL_EXIT_CODES, SignalGuard, setActiveGuard } from './signals.js';
 import { StdoutWriter } from '../output/stdout.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 
-/** A duration flag: `500ms`, `30s`, `10m`, `6h`. */
+/** A duration flag: `500ms`, `30s`, `10m`, `6h`, `7d`; at most MAX_DURATION_MS. */
 export const durationFlag = Flags.custom<number>({
   parse: async (input) => {
     const ms = parseDuration(input);
-    if (ms === null) throw new Errors.CLIError(`invalid duration ${quote(input)} (use e.g. 500ms, 30s, 10m, 6h)`);
+    if (ms === null) throw new Errors.CLIError(`invalid duration ${quote(input)} (use e.g. 500ms, 30s, 10m, 6h, 7d)`);
+    if (ms > MAX_DURATION_MS) throw new Errors.CLIError(`duration ${quote(input)} is longer than the maximum, ${MAX_DURATION_TEXT}`);
     return ms;
   },
 });

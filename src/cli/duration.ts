@@ -1,5 +1,12 @@
-// Duration flags take `500ms`, `30s`, `10m`, `6h` (and a bare number of seconds).
+// Duration flags take `500ms`, `30s`, `10m`, `6h`, `7d` (and a bare number of seconds).
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * The longest duration a flag takes: 100 years. Timers run that long (the clock chains Node's
+ * 2^31 ms timers); the ceiling only keeps a typo from meaning "never".
+ */
+export const MAX_DURATION_MS = 36_525 * UNITS.d;
+export const MAX_DURATION_TEXT = '36525d (100 years)';
 
 export function parseDuration(input: string): number | null {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(input.trim());

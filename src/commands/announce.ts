@@ -20,7 +20,7 @@ export default class Announce extends BaseCommand {
     'peer-port': Flags.integer({ description: 'the TCP/uTP port peers should connect to', min: 1, max: 65535, exclusive: ['implied-port'] }),
     'implied-port': Flags.boolean({ description: 'let nodes use our UDP source port (implied_port=1)' }),
     seed: Flags.boolean({ description: 'announce as a seed (BEP 33 seed=1)' }),
-    concurrency: Flags.integer({ description: 'infohashes announced at once', default: 4, min: 1, max: 64 }),
+    concurrency: Flags.integer({ description: 'infohashes announced at once (at most 64)', default: 4, min: 1, max: 64 }),
   };
 
   async run(): Promise<void> {

@@ -2,10 +2,12 @@ import { Flags } from '@oclif/core';
 import { BaseCommand, durationFlag } from '../cli/base-command.js';
 import { dhtFlags, openSession } from '../cli/dht-session.js';
 import { crawlFamilies, familiesOfFlag, familyFlag } from '../cli/crawl-families.js';
-import { BadInputError, NothingFoundError, quote } from '../cli/errors.js';
+import { BadInputError, CliError, NothingFoundError, quote } from '../cli/errors.js';
 import { dbFlag, openStore } from '../cli/store.js';
+import { MAX_COUNT, MAX_SIM_INFOHASHES, MAX_SIM_NODES, atMost } from '../cli/ceilings.js';
 import { describeStrategies, loadStrategyRegistry } from '../cli/strategy-plugins.js';
 import { createCrawl } from '../core/crawl/create.js';
+import { CrawlStoreError } from '../core/crawl/errors.js';
 import { DEFAULT_STRATEGY, type StrategyRegistry } from '../core/crawl/registry.js';
 import { runTestnetCrawl } from '../core/crawl/testnet.js';
 import type { CrawlInfohash, CrawlStats, CrawlSummary } from '../core/crawl/types.js';
@@ -29,19 +31,19 @@ export default class Crawl extends BaseCommand {
     strategy: Flags.string({ char: 's', description: `traversal strategy (default ${DEFAULT_STRATEGY}; see --list-strategies)`, default: DEFAULT_STRATEGY }),
     'strategy-opt': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'strategy option key=value (repeatable)' }),
     'list-strategies': Flags.boolean({ description: 'list the strategies available (built in and from plugins) and exit' }),
-    testnet: Flags.integer({ description: 'crawl an in-process simulated DHT of N nodes (offline, virtual time) and report recall', min: 10, max: 200_000 }),
-    'testnet-infohashes': Flags.integer({ description: 'infohashes stored in the simulated DHT (default: as many as nodes)', min: 1 }),
+    testnet: Flags.integer({ description: `crawl an in-process simulated DHT of N nodes (offline, virtual time) and report recall (at least 10, at most ${MAX_SIM_NODES})`, min: 10, max: MAX_SIM_NODES }),
+    'testnet-infohashes': Flags.integer({ description: `infohashes stored in the simulated DHT (default: as many as nodes) ${atMost(MAX_SIM_INFOHASHES)}`, min: 1, max: MAX_SIM_INFOHASHES }),
     seed: Flags.integer({ description: 'seed of the simulated DHT', default: 1 }),
     db: dbFlag,
     'no-db': Flags.boolean({ description: 'stream only: no database (default with --testnet unless --db is given)' }),
     'only-new': Flags.boolean({ description: 'print only infohashes the database did not have' }),
     resume: Flags.boolean({ description: 'continue the traversal saved in the database by an interrupted crawl' }),
-    duration: durationFlag({ description: 'stop after this long (e.g. 10m, 6h)' }),
-    'max-queries': Flags.integer({ description: 'stop after this many queries', min: 1 }),
-    'max-infohashes': Flags.integer({ description: 'stop after this many distinct infohashes', min: 1 }),
+    duration: durationFlag({ description: 'stop after this long (e.g. 10m, 6h, 7d; at most 36525d, 100 years)' }),
+    'max-queries': Flags.integer({ description: `stop after this many queries ${atMost(MAX_COUNT)}`, min: 1, max: MAX_COUNT }),
+    'max-infohashes': Flags.integer({ description: `stop after this many distinct infohashes ${atMost(MAX_COUNT)}`, min: 1, max: MAX_COUNT }),
     family: familyFlag,
-    concurrency: Flags.integer({ description: 'queries in flight (per address family)', default: 16, min: 1, max: 256 }),
-    'min-interval': Flags.integer({ description: 'override every node\'s BEP 51 interval with this many seconds (explicit opt-in; nodes ask for up to 6 h)', min: 0, max: 21600 }),
+    concurrency: Flags.integer({ description: 'queries in flight per address family (at most 256)', default: 16, min: 1, max: 256 }),
+    'min-interval': Flags.integer({ description: 'override every node\'s BEP 51 interval with this many seconds (explicit opt-in; nodes ask for up to 6 h; at most 21600)', min: 0, max: 21600 }),
   };
 
   async run(): Promise<void> {
@@ -91,6 +93,10 @@ export default class Crawl extends BaseCommand {
         await this.runTestnet(flags.testnet, flags['testnet-infohashes'], flags.seed, { ...common, families: familiesOfFlag(flags.family) ?? [4] }, progress, flags.json);
       }
       else await this.runLive(flags, common, progress, store);
+    } catch (err) {
+      // A full disk or an I/O error mid-run: what happened and what was kept, exit 1.
+      if (err instanceof CrawlStoreError) throw new CliError(err.message, 1);
+      throw err;
     } finally {
       progress.stop();
       store?.close();

@@ -16,7 +16,7 @@ export default class FindNode extends BaseCommand {
   static override args = { target: Args.string({ description: '40-hex target id, or "random"', required: true }) };
   static override flags = {
     ...dhtFlags,
-    alpha: Flags.integer({ description: 'queries in flight during the lookup', default: 4, min: 1, max: 16 }),
+    alpha: Flags.integer({ description: 'queries in flight during the lookup (at most 16)', default: 4, min: 1, max: 16 }),
     raw: Flags.boolean({ description: 'also print every reply received (NDJSON records with "reply")' }),
   };
 

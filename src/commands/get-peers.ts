@@ -18,8 +18,8 @@ export default class GetPeers extends BaseCommand {
   static override args = { infohash: Args.string({ description: '40-hex infohash or magnet link (btih: 40 hex or 32 base32); - reads one per line from stdin', required: true }) };
   static override flags = {
     ...dhtFlags,
-    alpha: Flags.integer({ description: 'queries in flight per lookup', default: 4, min: 1, max: 16 }),
-    concurrency: Flags.integer({ description: 'infohashes looked up at once', default: 4, min: 1, max: 64 }),
+    alpha: Flags.integer({ description: 'queries in flight per lookup (at most 16)', default: 4, min: 1, max: 16 }),
+    concurrency: Flags.integer({ description: 'infohashes looked up at once (at most 64)', default: 4, min: 1, max: 64 }),
     noseed: Flags.boolean({ description: 'ask for non-seeds only (BEP 33 noseed=1)' }),
     raw: Flags.boolean({ description: 'include every reply received' }),
   };

@@ -48,7 +48,7 @@ export default class Get extends BaseCommand {
     pubkey: Flags.string({ description: 'public key of a mutable item (64 hex)' }),
     salt: Flags.string({ description: `salt of a mutable item (UTF-8, at most ${MAX_SALT_BYTES} bytes)` }),
     seq: Flags.string({ description: 'only want a mutable item newer than this seq' }),
-    alpha: Flags.integer({ description: 'queries in flight', default: 4, min: 1, max: 16 }),
+    alpha: Flags.integer({ description: 'queries in flight (at most 16)', default: 4, min: 1, max: 16 }),
   };
 
   async run(): Promise<void> {

@@ -13,8 +13,12 @@ import { NodeService } from '../core/dht/responder-service.js';
 import { TokenManager } from '../core/dht/token-manager.js';
 import { ipFamily, loopbackOnlyFromEnv } from '../core/net/address.js';
 import type { Endpoint } from '../core/net/krpc-types.js';
+import { repeat } from '../core/net/clock.js';
 import { RealClock } from '../core/net/real-clock.js';
 import { address, jsonLine } from '../output/records.js';
+
+/** --inbound-rate ceiling: more than one process answers anyway; 0 turns the limit off. */
+const MAX_INBOUND_RATE = 1_000_000;
 
 /** Distinct infohashes remembered for the `infohashes_distinct` figure. */
 const DISTINCT_CAP = 100_000;
@@ -62,18 +66,19 @@ export default class Node extends BaseCommand {
     'external-ip': Flags.string({ description: 'our public IP address, for --id-from-ip', dependsOn: ['id-from-ip'] }),
     'sample-interval': durationFlag({ description: 'BEP 51 interval advertised in sample_infohashes replies (at most 6h)', default: DEFAULT_SAMPLE_INTERVAL_S * 1000 }),
     'inbound-rate': Flags.integer({
-      description: `queries per second accepted from one source, burst 5x (0 = no limit)`,
+      description: `queries per second accepted from one source, burst 5x (0 = no limit; at most ${MAX_INBOUND_RATE})`,
       default: DEFAULT_INBOUND_RATE.ratePerSec,
       min: 0,
+      max: MAX_INBOUND_RATE,
     }),
     infohashes: Flags.boolean({
       description: 'with --json, one event per info-hash seen in get_peers / announce_peer (--no-infohashes: count them only)',
       default: true,
       allowNo: true,
     }),
-    duration: durationFlag({ description: 'stop after this long (default: run until interrupted)' }),
-    'stats-every': durationFlag({ description: 'how often to report stats', default: 30_000 }),
-    'save-every': durationFlag({ description: 'how often to save the routing table', default: 10 * 60_000 }),
+    duration: durationFlag({ description: 'stop after this long, at most 36525d (default: run until interrupted)' }),
+    'stats-every': durationFlag({ description: 'how often to report stats (at most 36525d)', default: 30_000 }),
+    'save-every': durationFlag({ description: 'how often to save the routing table (at most 36525d)', default: 10 * 60_000 }),
   };
 
   static override service = true;
@@ -206,10 +211,11 @@ export default class Node extends BaseCommand {
       this.note(`node: id ${idToHex(node.table.id)} listening on ${addresses.join(', ')}${session.restored ? `; ${session.restored} nodes restored` : ''}`);
     }
 
-    const statsTimer = setInterval(() => {
+    // On the clock, not setInterval: Node runs a period of 2^31 ms or more every millisecond.
+    const stopStats = repeat(clock, flags['stats-every'], () => {
       if (json) this.stdout.offer({ event: 'stats', ...stats() });
       else this.note(`node: ${humanStats(stats())}`);
-    }, flags['stats-every']);
+    });
 
     // --id-from-ip without --external-ip: wait for the voters (BEP 42 `ip` of replies) to agree.
     let idChange: { id: Uint8Array; ip: string } | null = null;
@@ -232,7 +238,7 @@ export default class Node extends BaseCommand {
       bootstrap.catch(() => undefined);
       await stop.wait();
     } finally {
-      clearInterval(statsTimer);
+      stopStats();
       if (idTimer) clearInterval(idTimer);
       await service.stop();
       responder.close();

@@ -29,7 +29,7 @@ export default class Ping extends BaseCommand {
   static override args = { address: Args.string({ description: 'host:port or [v6]:port; - reads one per line from stdin', required: true }) };
   static override flags = {
     ...dhtFlags,
-    concurrency: Flags.integer({ description: 'pings in flight', default: 16, min: 1, max: 256 }),
+    concurrency: Flags.integer({ description: 'pings in flight (at most 256)', default: 16, min: 1, max: 256 }),
     raw: Flags.boolean({ description: 'include the whole reply' }),
   };
 

@@ -55,7 +55,7 @@ export default class Put extends BaseCommand {
     salt: Flags.string({ description: `salt of a mutable item (UTF-8, at most ${MAX_SALT_BYTES} bytes)`, dependsOn: ['key'] }),
     seq: Flags.string({ description: 'sequence number of a mutable item (default: one more than the DHT holds, 1 if none)', dependsOn: ['key'] }),
     cas: Flags.string({ description: 'only replace the item if its current seq is this (compare-and-swap)', dependsOn: ['key'] }),
-    alpha: Flags.integer({ description: 'queries in flight during the lookup', default: 4, min: 1, max: 16 }),
+    alpha: Flags.integer({ description: 'queries in flight during the lookup (at most 16)', default: 4, min: 1, max: 16 }),
     'dry-run': Flags.boolean({ description: 'print the target (and signature) without touching the network' }),
   };
 

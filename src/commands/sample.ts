@@ -47,7 +47,7 @@ export default class Sample extends BaseCommand {
   static override flags = {
     ...dhtFlags,
     target: Flags.string({ description: 'look up the k closest nodes to this id (40 hex, or "random") and sample them' }),
-    concurrency: Flags.integer({ description: 'queries in flight', default: 8, min: 1, max: 64 }),
+    concurrency: Flags.integer({ description: 'queries in flight (at most 64)', default: 8, min: 1, max: 64 }),
   };
 
   async run(): Promise<void> {

@@ -2,11 +2,12 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand, durationFlag, type InputLine } from '../cli/base-command.js';
 import { dhtFlags, openSession, type DhtSession } from '../cli/dht-session.js';
 import { formatDuration } from '../cli/duration.js';
-import { BadInputError, NothingFoundError } from '../cli/errors.js';
+import { BadInputError, CliError, NothingFoundError } from '../cli/errors.js';
 import { where } from '../cli/endpoint-input.js';
 import { parseInfohashInput } from '../cli/infohash-input.js';
-import { type ScrapeRecord } from '../core/crawl/store/index.js';
+import { StoreWriteError, type ScrapeRecord } from '../core/crawl/store/index.js';
 import { openStore } from '../cli/store.js';
+import { MAX_SCRAPE_LIMIT, atMost } from '../cli/ceilings.js';
 import {
   DEFAULT_SCRAPE_CONCURRENCY,
   answered,
@@ -56,13 +57,13 @@ export default class Scrape extends BaseCommand {
   };
   static override flags = {
     ...dhtFlags,
-    concurrency: Flags.integer({ description: 'infohashes scraped at once', default: DEFAULT_SCRAPE_CONCURRENCY, min: 1, max: 64 }),
-    alpha: Flags.integer({ description: 'queries in flight per lookup', default: 4, min: 1, max: 16 }),
+    concurrency: Flags.integer({ description: 'infohashes scraped at once (at most 64)', default: DEFAULT_SCRAPE_CONCURRENCY, min: 1, max: 64 }),
+    alpha: Flags.integer({ description: 'queries in flight per lookup (at most 16)', default: 4, min: 1, max: 16 }),
     peers: Flags.boolean({ description: 'list the peers found (NDJSON: peer_list)' }),
     'from-db': Flags.boolean({ description: 'scrape infohashes from the crawl database: never scraped ones (and, with --older-than, stale ones)' }),
     db: Flags.string({ description: 'crawl database to read (--from-db) and update with the results; default: crawl.db in the data directory' }),
-    'older-than': durationFlag({ description: 'with --from-db: also rescrape infohashes last scraped longer ago than this (e.g. 6h)' }),
-    limit: Flags.integer({ description: 'with --from-db: scrape at most this many infohashes', min: 1 }),
+    'older-than': durationFlag({ description: 'with --from-db: also rescrape infohashes last scraped longer ago than this (e.g. 6h; at most 36525d)' }),
+    limit: Flags.integer({ description: `with --from-db: scrape at most this many infohashes ${atMost(MAX_SCRAPE_LIMIT)}`, min: 1, max: MAX_SCRAPE_LIMIT }),
   };
 
   async run(): Promise<void> {
@@ -94,9 +95,19 @@ export default class Scrape extends BaseCommand {
     let session: DhtSession | null = null;
     const rows: ScrapeResult[] = [];
     const pendingRows: ScrapeRecord[] = [];
+    // A failed write (full disk) ends the scrape: the results already stored stay, and the
+    // command says how many, exit 1.
+    let writeFailure: StoreWriteError | null = null;
     const flushRows = (): void => {
-      if (!store || pendingRows.length === 0) return;
-      tally.dbUpdated += store.updateScrape(pendingRows.splice(0));
+      if (!store || writeFailure || pendingRows.length === 0) return;
+      try {
+        tally.dbUpdated += store.updateScrape(pendingRows.splice(0));
+      } catch (err) {
+        if (!(err instanceof StoreWriteError)) throw err;
+        writeFailure = err;
+        abort.abort();
+        stop();
+      }
     };
 
     let stop!: () => void;
@@ -159,6 +170,11 @@ export default class Scrape extends BaseCommand {
       }
     }
 
+    const failure = writeFailure as StoreWriteError | null;
+    if (failure) {
+      const kept = tally.dbUpdated === 0 ? 'no result was stored' : `the first ${tally.dbUpdated} results are stored, later ones are not`;
+      throw new CliError(`${failure.message}; ${kept}`, 1);
+    }
     if (!flags.json && rows.length > 0) this.stdout.text(this.table(rows, flags.peers) + '\n');
     const interrupted = this.stoppedBySignal !== null;
     this.summary(tally, Date.now() - started, flags.json, store !== null, interrupted);

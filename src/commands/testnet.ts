@@ -4,6 +4,7 @@ import { formatDuration } from '../cli/duration.js';
 import { BadInputError, CliError, quote } from '../cli/errors.js';
 import { ipFamily, isLoopback } from '../core/net/address.js';
 import { Testnet, writeStateFile, type TestnetState } from '../core/dht/testnet.js';
+import { RealClock } from '../core/net/real-clock.js';
 import { startProgress } from '../output/progress.js';
 import { jsonLine, jsonPretty } from '../output/records.js';
 
@@ -16,13 +17,13 @@ export default class TestnetCommand extends BaseCommand {
     '<%= config.bin %> testnet --nodes 20 --infohashes 5 --state-file /tmp/testnet.json --json',
   ];
   static override flags = {
-    nodes: Flags.integer({ char: 'n', description: 'nodes to run', default: 32, min: 1, max: 4096 }),
-    infohashes: Flags.integer({ char: 'i', description: 'infohashes to announce', default: 16, min: 0, max: 100_000 }),
-    announcers: Flags.integer({ description: 'nodes announcing each infohash', default: 2, min: 1, max: 64 }),
+    nodes: Flags.integer({ char: 'n', description: 'nodes to run (at most 4096)', default: 32, min: 1, max: 4096 }),
+    infohashes: Flags.integer({ char: 'i', description: 'infohashes to announce (at most 100000)', default: 16, min: 0, max: 100_000 }),
+    announcers: Flags.integer({ description: 'nodes announcing each infohash (at most 64)', default: 2, min: 1, max: 64 }),
     seed: Flags.integer({ description: 'seed for node ids, infohashes and who announces what', default: 1 }),
     host: Flags.string({ description: 'loopback address to bind (127.0.0.1, another 127/8 address, or ::1)', default: '127.0.0.1' }),
     'base-port': Flags.integer({ description: 'first UDP port; nodes take consecutive ports (0: any free ports)', default: 0, min: 0, max: 65535 }),
-    duration: durationFlag({ description: 'stop after this long (default: run until SIGINT/SIGTERM)' }),
+    duration: durationFlag({ description: 'stop after this long, at most 36525d (default: run until SIGINT/SIGTERM)' }),
     'state-file': Flags.string({ description: 'also write the JSON state to this file (atomically, once the network is ready)' }),
   };
 
@@ -86,8 +87,9 @@ export default class TestnetCommand extends BaseCommand {
       if (!signal.aborted) {
         await new Promise<void>((resolve) => {
           wake = resolve;
-          // Unref'd: the nodes' sockets are what keeps the process running meanwhile.
-          if (flags.duration) setTimeout(resolve, flags.duration).unref();
+          // An unref'd clock timer (the clock chains Node's 2^31 ms timers): the nodes' sockets
+          // are what keeps the process running meanwhile.
+          if (flags.duration) new RealClock().setTimeout(resolve, flags.duration);
         });
       }
     } finally {

@@ -1,6 +1,6 @@
 // Runs the bitscrape CLI as a child process (bin/dev.js through tsx, so no build is needed),
 // with its data directories in a temp dir and BITSCRAPE_LOOPBACK_ONLY=1.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -92,4 +92,112 @@ export function ndjson(stdout: string): Array<Record<string, unknown>> {
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the process has exited and its output is read. */
+  exited: Promise<CliResult>;
+  /** Waits until stdout holds a line matching `pattern` (rejects on exit or after timeoutMs). */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+export interface StartOptions extends Omit<CliOptions, 'input'> {
+  /** A command the CLI runs under, e.g. ['runuser', '-u', 'nobody', '--'] or ['prlimit', '--fsize=100000']. */
+  prefix?: string[];
+}
+
+/** Starts the CLI and returns at once, for commands that run until stopped (node, testnet) or run as another user. */
+export function startCli(args: string[], opts: StartOptions = {}): RunningCli {
+  const home = opts.home ?? tempHome();
+  entry ??= cliEntry();
+  const argv = [process.execPath, ...entry, ...args];
+  const [cmd, ...rest] = [...(opts.prefix ?? []), ...argv];
+  const child = spawn(cmd, rest, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      BITSCRAPE_LOOPBACK_ONLY: '1',
+      NO_COLOR: '1',
+      XDG_DATA_HOME: join(home, 'data'),
+      XDG_CONFIG_HOME: join(home, 'config'),
+      XDG_CACHE_HOME: join(home, 'cache'),
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    for (const l of listeners) l();
+  });
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+  const exited = new Promise<CliResult>((resolvePromise, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      for (const l of listeners) l();
+      resolvePromise({ code, signal, stdout, stderr });
+    });
+  });
+  const waitForLine = (pattern: RegExp, timeoutMs = 60_000): Promise<string> =>
+    new Promise((resolveLine, reject) => {
+      const give = setTimeout(() => done(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+      const check = (): void => {
+        const line = stdout.split('\n').find((l) => pattern.test(l));
+        if (line !== undefined) done(null, line);
+        else if (child.exitCode !== null || child.signalCode !== null) done(new Error(`exited (${child.exitCode ?? child.signalCode}) before a line matching ${pattern}; stderr: ${stderr}`));
+      };
+      const done = (err: Error | null, line?: string): void => {
+        clearTimeout(give);
+        listeners.delete(check);
+        if (err) reject(err);
+        else resolveLine(line!);
+      };
+      listeners.add(check);
+      check();
+    });
+  return { child, stdout: () => stdout, stderr: () => stderr, exited, waitForLine };
+}
+
+/**
+ * Runs the CLI once per argument list, all in one process (test/support/cli-batch.ts): for
+ * tables of quick runs such as flag checks, where a start-up per row would cost minutes on a
+ * loaded machine. Each result is what the run wrote and its exit code.
+ */
+export async function runCliBatch(lists: string[][], opts: Omit<CliOptions, 'input'> = {}): Promise<Array<{ code: number; stdout: string; stderr: string }>> {
+  const home = opts.home ?? tempHome();
+  const batch = join(ROOT, 'test', 'support', 'cli-batch.ts');
+  const r = await new Promise<CliResult>((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', batch, JSON.stringify(lists)], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        BITSCRAPE_LOOPBACK_ONLY: '1',
+        NO_COLOR: '1',
+        XDG_DATA_HOME: join(home, 'data'),
+        XDG_CONFIG_HOME: join(home, 'config'),
+        XDG_CACHE_HOME: join(home, 'cache'),
+        ...opts.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
+  });
+  if (r.code !== 0) throw new Error(`cli-batch failed (${r.code ?? r.signal}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as Array<{ code: number; stdout: string; stderr: string }>;
 }

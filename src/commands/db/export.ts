@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
 import { buildQuery, dbQueryFlags } from '../../cli/db-query.js';
 import { dbFlag, openStore } from '../../cli/store.js';
+import { MAX_COUNT, atMost } from '../../cli/ceilings.js';
 import { infohashRecord } from '../../output/db-records.js';
 import { jsonLine } from '../../output/records.js';
 
@@ -11,7 +12,7 @@ export default class DbExport extends BaseCommand {
   static override flags = {
     db: dbFlag,
     ...dbQueryFlags,
-    limit: Flags.integer({ description: 'at most this many rows', min: 1 }),
+    limit: Flags.integer({ description: `at most this many rows ${atMost(MAX_COUNT)}`, min: 1, max: MAX_COUNT }),
   };
 
   async run(): Promise<void> {

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
 import { buildQuery, dbQueryFlags } from '../../cli/db-query.js';
 import { dbFlag, openStore } from '../../cli/store.js';
+import { MAX_COUNT, atMost } from '../../cli/ceilings.js';
 import { infohashRecord } from '../../output/db-records.js';
 import { renderTable, type Cell, type Column } from '../../output/table.js';
 
@@ -20,7 +21,7 @@ export default class DbList extends BaseCommand {
   static override flags = {
     db: dbFlag,
     ...dbQueryFlags,
-    limit: Flags.integer({ description: 'at most this many rows', default: 50, min: 1 }),
+    limit: Flags.integer({ description: `at most this many rows ${atMost(MAX_COUNT)}`, default: 50, min: 1, max: MAX_COUNT }),
   };
 
   async run(): Promise<void> {

@@ -39,7 +39,7 @@ export default class RoutingLoad extends BaseCommand {
     ...dhtFlags,
     'new-id': Flags.boolean({ description: 'generate a new node id and re-insert the saved nodes (default: keep the saved id)' }),
     save: Flags.boolean({ description: 'write the table back to FILE afterwards, with only the nodes that answered' }),
-    concurrency: Flags.integer({ description: 'pings in flight at once', default: 32, min: 1, max: 1024 }),
+    concurrency: Flags.integer({ description: 'pings in flight at once (at most 1024)', default: 32, min: 1, max: 1024 }),
   };
 
   async run(): Promise<void> {

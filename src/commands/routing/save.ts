@@ -5,11 +5,15 @@ import { BaseCommand, durationFlag } from '../../cli/base-command.js';
 import { formatDuration } from '../../cli/duration.js';
 import { dhtFlags, openSession } from '../../cli/dht-session.js';
 import { CliError, NothingFoundError } from '../../cli/errors.js';
-import { idToHex } from '../../core/dht/node-id.js';
+import { ID_BITS, idToHex } from '../../core/dht/node-id.js';
+import { K } from '../../core/dht/routing-table.js';
 import { saveRoutingFile } from '../../core/dht/routing-persistence.js';
 import { fillTable } from '../../core/dht/table-fill.js';
 import { startProgress } from '../../output/progress.js';
 import { renderKeyValues } from '../../output/table.js';
+
+/** The most live nodes a routing table can hold: a larger --min-nodes could never be reached. */
+const TABLE_CAPACITY = ID_BITS * K;
 
 export default class RoutingSave extends BaseCommand {
   static override summary = 'Bootstrap, fill a routing table and save it to FILE';
@@ -24,8 +28,8 @@ export default class RoutingSave extends BaseCommand {
   };
   static override flags = {
     ...dhtFlags,
-    duration: durationFlag({ description: 'longest time to spend filling the table', default: 20_000 }),
-    'min-nodes': Flags.integer({ description: 'stop once the table holds this many nodes (0: fill until it stops growing)', default: 0, min: 0 }),
+    duration: durationFlag({ description: 'longest time to spend filling the table (at most 36525d)', default: 20_000 }),
+    'min-nodes': Flags.integer({ description: `stop once the table holds this many nodes (0: fill until it stops growing; at most ${TABLE_CAPACITY}, what ${ID_BITS} buckets of ${K} hold)`, default: 0, min: 0, max: TABLE_CAPACITY }),
   };
 
   async run(): Promise<void> {

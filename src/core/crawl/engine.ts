@@ -22,6 +22,7 @@ import { BatchWriter } from './store/batch-writer.js';
 import { Checkpointer, DEFAULT_CHECKPOINT_EVERY_MS, restoreTraversal, savedState } from './checkpoint.js';
 import type { InfohashRecord, InfohashStore, NodeRecord, RecordResult } from './store/types.js';
 import { EndpointMap, Key20Set } from './collections.js';
+import { CrawlStoreError } from './errors.js';
 import { Sanitizer, type SanitizerOptions } from './sanitizer.js';
 import type { CrawlNode, CrawlTask, Strategy, StrategyContext, StrategyHelpers, TaskFailure, TaskReply } from './strategy.js';
 import type { CrawlInfohash, CrawlLimits, CrawlStats, CrawlSummary, StopReason } from './types.js';
@@ -133,7 +134,7 @@ export class CrawlEngine {
   private readonly intervals = new EndpointMap(1024);
   private readonly clients: Record<string, number> = {};
   private readonly failures: Failures = { timeout: 0, error: 0, unsupported: 0, bad_reply: 0, id_mismatch: 0, refused: 0 };
-  private counts = { seen: 0, queried: 0, answered: 0, answeredSampleAny: 0, sampleOk: 0, unique: 0, newToDb: 0, intervalSkips: 0 };
+  private counts = { seen: 0, queried: 0, answered: 0, answeredSampleAny: 0, sampleOk: 0, unique: 0, stored: 0, newToDb: 0, intervalSkips: 0 };
 
   private infohashWriter?: BatchWriter<InfohashRecord, RecordResult[]>;
   private nodeWriter?: BatchWriter<NodeRecord, unknown>;
@@ -159,6 +160,8 @@ export class CrawlEngine {
   private resolveDone!: () => void;
   private readonly done: Promise<void>;
   private resumedFrom: CrawlSummary['resumed_from'];
+  /** When saveState last succeeded in this run (ISO). */
+  private stateSavedAt: string | null = null;
   private readonly onAbort = (): void => this.stop('aborted');
 
   constructor(opts: CrawlEngineOptions) {
@@ -190,14 +193,22 @@ export class CrawlEngine {
     return this.ctx;
   }
 
-  /** Runs until the pass is done or a stop condition holds; never rejects except on a store failure. */
+  /**
+   * Runs until the pass is done or a stop condition holds. Rejects only when the store fails,
+   * with a CrawlStoreError that says what was kept.
+   */
   async run(): Promise<CrawlSummary> {
     if (this.started) throw new Error('CrawlEngine.run() may be called once');
     this.started = true;
     this.startedAt = this.clock.now();
     this.queriesBase = this.krpc.counters.queriesSent;
     const { store } = this.opts;
-    const runId = store && this.opts.recordRun !== false ? await store.beginRun({ strategy: this.strategy.name, startedAt: this.wall() }) : undefined;
+    let runId: number | undefined;
+    try {
+      runId = store && this.opts.recordRun !== false ? await store.beginRun({ strategy: this.strategy.name, startedAt: this.wall() }) : undefined;
+    } catch (err) {
+      throw this.storeFailure(err, false);
+    }
     if (store) this.openWriters(store);
     if (this.opts.signal?.aborted) this.stop('aborted');
     this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -265,7 +276,7 @@ export class CrawlEngine {
         this.storeError ??= err;
       }
     }
-    if (this.storeError !== undefined) throw this.storeError;
+    if (this.storeError !== undefined) throw this.storeFailure(this.storeError, resumed);
     return summary;
   }
 
@@ -660,6 +671,7 @@ export class CrawlEngine {
       ...common,
       write: (items) => store.recordInfohashes(items),
       onWritten: (results, items) => {
+        this.counts.stored += items.length;
         for (let i = 0; i < items.length; i++) {
           const isNew = results[i]?.isNew ?? false;
           if (isNew) this.counts.newToDb++;
@@ -679,11 +691,15 @@ export class CrawlEngine {
     }
   }
 
+  /** The first store failure stops the crawl; run() then rejects with it (reported once, there). */
   private onStoreError(err: unknown): void {
     if (this.storeError !== undefined) return;
     this.storeError = err;
-    this.log(`crawl: database write failed: ${(err as Error).message}`);
     this.stop('error');
+  }
+
+  private storeFailure(err: unknown, resumed: boolean): CrawlStoreError {
+    return new CrawlStoreError(err, { infohashes: this.counts.stored, newInfohashes: this.counts.newToDb, stateSavedAt: this.stateSavedAt, resumed });
   }
 
   // ---- resume ---------------------------------------------------------------------------------
@@ -706,6 +722,7 @@ export class CrawlEngine {
     const state = savedState(this.strategy, run, this.resumedFrom);
     try {
       await store.saveState(this.stateKey, state);
+      this.stateSavedAt = state.saved_at;
       return true;
     } catch (err) {
       this.onStoreError(err);

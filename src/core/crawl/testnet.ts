@@ -98,7 +98,13 @@ export async function driveCrawl(
   hold?: () => Promise<void> | null,
 ): Promise<CrawlSummary> {
   let finished = false;
-  const running = crawl.run().finally(() => {
+  // Settled at once into a value: a run that rejects (a full disk) while the clock is still
+  // being driven must not count as an unhandled rejection, which would end the process.
+  const outcome = crawl.run().then(
+    (summary) => ({ ok: true as const, summary }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  void outcome.then(() => {
     finished = true;
   });
   const end = net.clock.now() + maxVirtualMs;
@@ -112,7 +118,9 @@ export async function driveCrawl(
     crawl.stop();
     await net.clock.runUntilAsync(() => finished, 60_000);
   }
-  return running;
+  const result = await outcome;
+  if (!result.ok) throw result.error;
+  return result.summary;
 }
 
 export interface TestnetRecall {

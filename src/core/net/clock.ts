@@ -12,3 +12,19 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
+
+/** Calls fn every `ms` on `clock` until the returned function is called (a setInterval on any Clock). */
+export function repeat(clock: Clock, ms: number, fn: () => void): () => void {
+  let handle: TimerHandle | null = null;
+  let stopped = false;
+  const tick = (): void => {
+    if (stopped) return;
+    handle = clock.setTimeout(tick, ms);
+    fn();
+  };
+  handle = clock.setTimeout(tick, ms);
+  return () => {
+    stopped = true;
+    if (handle) clock.clearTimeout(handle);
+  };
+}

@@ -1,11 +1,11 @@
 // Opening the crawl database: location, new/existing detection, and one-line errors for files
 // that are not ours.
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../../src/core/crawl/store/sqlite-store.js';
-import { StoreError } from '../../../src/core/crawl/store/errors.js';
+import { StoreError, StoreWriteError } from '../../../src/core/crawl/store/errors.js';
 import { SCHEMA_VERSION } from '../../../src/core/crawl/store/migrations.js';
 import { defaultDbPath } from '../../../src/core/crawl/store/paths.js';
 import { ih, tempDir } from './helpers.js';
@@ -141,5 +141,69 @@ describe('SqliteStore open', () => {
     expect(reader.has(ih(7))).toBe(true);
     expect(() => reader.recordInfohashes([{ infohash: ih(8), seenAt: 6 }])).toThrow(/readonly/i);
     reader.close();
+  });
+
+  // A file we refuse is not ours to change: no WAL switch, no -wal / -shm files, same bytes.
+  it.each([
+    ['another application\'s database', 0],
+    ['another application\'s database that sets user_version', 1],
+    ['a database from a newer bitscrape', SCHEMA_VERSION + 1],
+  ])('leaves %s exactly as it was when refusing it', (_what, userVersion) => {
+    const path = join(tempDir(), 'other.db');
+    const db = new Database(path);
+    if (userVersion > SCHEMA_VERSION) {
+      db.close();
+      new SqliteStore(path).close();
+      const ours = new Database(path);
+      ours.pragma('journal_mode = DELETE');
+      ours.pragma(`user_version = ${userVersion}`);
+      ours.close();
+    } else {
+      db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes (text) VALUES ('keep me')");
+      db.pragma(`user_version = ${userVersion}`);
+      db.close();
+    }
+    const before = readFileSync(path);
+    const error = openError(path);
+    expect(error.kind).toBe(userVersion > SCHEMA_VERSION ? 'schema_too_new' : 'foreign_database');
+    expect(error.message).not.toContain('\n');
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    expect(existsSync(`${path}-shm`)).toBe(false);
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
+    check.close();
+  });
+
+  it('rejects a directory in one line, for writing and for reading', () => {
+    const path = join(tempDir(), 'crawl.db');
+    mkdirSync(path);
+    for (const options of [{}, { mustExist: true }, { readonly: true }]) {
+      const error = openError(path, options);
+      expect(error.kind).toBe('is_directory');
+      expect(error.message).toBe(`${path}: is a directory, not a database file`);
+    }
+  });
+
+  it('reports a failed write (a full database) as a StoreWriteError naming the file', () => {
+    const path = join(tempDir(), 'crawl.db');
+    const store = new SqliteStore(path);
+    // max_page_count caps the file where it is: the next page a write needs is SQLITE_FULL,
+    // as on a full disk.
+    const handle = (store as unknown as { db: Database.Database }).db;
+    handle.pragma(`max_page_count = ${handle.pragma('page_count', { simple: true }) as number}`);
+    let error: unknown;
+    try {
+      store.recordInfohashes(Array.from({ length: 2000 }, (_, i) => ({ infohash: ih(i), seenAt: i })));
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(StoreWriteError);
+    const e = error as StoreWriteError;
+    expect(e.code).toBe('SQLITE_FULL');
+    expect(e.message).toBe(`${path}: database write failed: database or disk is full`);
+    // the failed batch is rolled back as a whole
+    expect(store.has(ih(0))).toBe(false);
+    store.close();
   });
 });

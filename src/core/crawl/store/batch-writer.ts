@@ -8,6 +8,7 @@
 // before printing, or print from `onWritten`; both cost latency or throughput, so the choice is
 // the engine's, not this buffer's.
 import type { Clock, TimerHandle } from '../../net/clock.js';
+import { RealClock } from '../../net/real-clock.js';
 
 export interface BatchWriterOptions<T, R> {
   /** Writes one batch (one transaction). May return synchronously or a promise. */
@@ -16,7 +17,7 @@ export interface BatchWriterOptions<T, R> {
   maxItems?: number;
   /** Flush this long after the first record entered an empty buffer (default 1000; 0 disables). */
   maxDelayMs?: number;
-  /** Timer source (default: Node timers, unref'd so a pending flush never keeps the process alive). */
+  /** Timer source (default: a RealClock, whose timers never keep the process alive). */
   clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
   /** Called with each committed batch and the sink's result. */
   onWritten?(result: R, items: T[]): void;
@@ -27,23 +28,8 @@ export interface BatchWriterOptions<T, R> {
   onError?(error: unknown): void;
 }
 
-class NodeTimerHandle implements TimerHandle {
-  constructor(
-    readonly id: number,
-    readonly timer: NodeJS.Timeout,
-  ) {}
-}
-
-const nodeTimers: Pick<Clock, 'setTimeout' | 'clearTimeout'> = {
-  setTimeout(fn, ms) {
-    const timer = setTimeout(fn, ms);
-    timer.unref();
-    return new NodeTimerHandle(0, timer);
-  },
-  clearTimeout(handle) {
-    if (handle instanceof NodeTimerHandle) clearTimeout(handle.timer);
-  },
-};
+// Unref'd, so a pending flush never keeps the process alive.
+const realClock = new RealClock();
 
 function isThenable<R>(value: R | Promise<R>): value is Promise<R> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
@@ -69,7 +55,7 @@ export class BatchWriter<T, R = unknown> {
     this.sink = options.write;
     this.maxItems = Math.max(1, Math.floor(options.maxItems ?? 500));
     this.maxDelayMs = options.maxDelayMs ?? 1000;
-    this.clock = options.clock ?? nodeTimers;
+    this.clock = options.clock ?? realClock;
     this.onWritten = options.onWritten;
     this.onError = options.onError;
   }

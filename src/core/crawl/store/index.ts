@@ -2,6 +2,6 @@
 export type * from './types.js';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 export { BatchWriter, type BatchWriterOptions } from './batch-writer.js';
-export { StoreError, type StoreErrorKind } from './errors.js';
+export { StoreError, StoreWriteError, type StoreErrorKind } from './errors.js';
 export { SCHEMA_VERSION, MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations.js';
 export { defaultDbPath } from './paths.js';

@@ -1,11 +1,11 @@
 // The embedded crawl database: one SQLite file in WAL mode, so readers (`bitscrape db ...`) never
 // block the crawler and a second crawler handle waits (busy_timeout) instead of failing.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { BatchWriter, type BatchWriterOptions } from './batch-writer.js';
-import { StoreError } from './errors.js';
+import { StoreError, StoreWriteError } from './errors.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { SCHEMA_VERSION, SchemaTooNewError, migrate, schemaVersion } from './migrations.js';
 import type {
@@ -75,7 +75,58 @@ function toStoreError(error: unknown, path: string): StoreError {
   if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) {
     return new StoreError('not_a_database', path, `not a SQLite database, or it is corrupt (${message})`);
   }
+  // SQLITE_READONLY_DIRECTORY too: WAL needs to create files next to the database.
+  if (code.startsWith('SQLITE_READONLY')) {
+    return new StoreError('read_only', path, `cannot write to the database (${message}); check the permissions of the file and its directory`);
+  }
   return new StoreError('cannot_open', path, `cannot open the database: ${message}`);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // missing or unreadable: opening it reports that
+  }
+}
+
+/** The tables of schema version 1; later versions only add. */
+const OUR_TABLES = ['infohashes', 'nodes', 'crawl_state', 'runs'];
+
+/**
+ * Reads the schema version and tables (one read transaction: nothing is written) and refuses a
+ * file that is not ours or that this version cannot use. Returns the version found.
+ */
+function checkSchema(db: Database.Database, path: string, readonly: boolean): number {
+  const { version, tables } = db.transaction(() => ({
+    version: schemaVersion(db),
+    tables: new Set(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[]),
+  }))();
+  if (version > SCHEMA_VERSION) throw new SchemaTooNewError(version, SCHEMA_VERSION);
+  const ours = OUR_TABLES.every((t) => tables.has(t));
+  if ((version === 0 && tables.size > 0) || (version > 0 && !ours)) {
+    throw new StoreError('foreign_database', path, 'is a SQLite database but not a bitscrape one');
+  }
+  if (readonly && version < SCHEMA_VERSION) {
+    throw new StoreError('schema_too_old', path, `schema version ${version} is older than ${SCHEMA_VERSION}; open it once for writing to upgrade`);
+  }
+  return version;
+}
+
+/**
+ * Commits a write that changes nothing (user_version set to itself). SQLite opens a file it may
+ * not write (permissions, a read-only mount or directory) without complaint and fails only at
+ * the first write, which for a crawl comes after all the network work.
+ */
+function probeWrite(db: Database.Database): void {
+  db.transaction(() => {
+    db.pragma(`user_version = ${schemaVersion(db)}`);
+  }).immediate();
+}
+
+function toWriteError(error: unknown, path: string): unknown {
+  if (!(error instanceof loadSqlite().SqliteError)) return error;
+  return new StoreWriteError(path, error.code, error.message);
 }
 
 function checkInfohash(infohash: Uint8Array, index: number): void {
@@ -128,6 +179,7 @@ export class SqliteStore implements InfohashStore {
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
 
     if (!inMemory) {
+      if (isDirectory(path)) throw new StoreError('is_directory', path, 'is a directory, not a database file');
       if (mustExist && !existsSync(path)) throw new StoreError('missing', path, 'no such database');
       if (!mustExist) {
         try {
@@ -145,8 +197,11 @@ export class SqliteStore implements InfohashStore {
       throw toStoreError(error, path);
     }
     try {
-      // The first statement reads the file header: a non-SQLite file fails here.
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+      // Everything that can refuse the file comes first and only reads (the first read fails on a
+      // file that is not SQLite), so a refused file, another application's database included,
+      // is left exactly as it was: no WAL switch, no migration.
+      const found = checkSchema(db, path, this.readonly);
       if (!this.readonly) db.pragma('journal_mode = WAL');
       // NORMAL in WAL mode: a power cut may lose the last commits but never corrupts the file.
       db.pragma('synchronous = NORMAL');
@@ -157,20 +212,9 @@ export class SqliteStore implements InfohashStore {
       // batches; close() truncates it.
       db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.walAutocheckpointPages ?? 16384))}`);
 
-      const found = schemaVersion(db);
-      const hasTables = db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() as number;
-      if (found === 0 && hasTables > 0) {
-        throw new StoreError('foreign_database', path, 'is a SQLite database but not a bitscrape one');
-      }
-      if (this.readonly && found < SCHEMA_VERSION) {
-        throw new StoreError(
-          'schema_too_old',
-          path,
-          `schema version ${found} is older than ${SCHEMA_VERSION}; open it once for writing to upgrade`,
-        );
-      }
       this.created = found === 0;
       this.migratedFrom = migrate(db).from;
+      if (!this.readonly) probeWrite(db);
 
       this.sql = prepareStatements(db);
     } catch (error) {
@@ -181,6 +225,15 @@ export class SqliteStore implements InfohashStore {
     this.recordInfohashesTx = db.transaction((batch: readonly InfohashRecord[]) => this.recordInfohashRows(batch));
     this.recordNodesTx = db.transaction((batch: readonly NodeRecord[]) => this.recordNodeRows(batch));
     this.updateScrapeTx = db.transaction((rows: readonly ScrapeRecord[]) => this.updateScrapeRows(rows));
+  }
+
+  /** Runs one write; a SQLite failure (full disk, I/O error) becomes a StoreWriteError naming the file. */
+  private write<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      throw toWriteError(error, this.path);
+    }
   }
 
   /** Schema version the database is at now. */
@@ -194,11 +247,11 @@ export class SqliteStore implements InfohashStore {
    */
   recordInfohashes(batch: readonly InfohashRecord[]): RecordResult[] {
     batch.forEach((record, index) => checkInfohash(record.infohash, index));
-    return this.recordInfohashesTx(batch);
+    return this.write(() => this.recordInfohashesTx(batch));
   }
 
   recordNodes(batch: readonly NodeRecord[]): NodeRecordResult[] {
-    return this.recordNodesTx(batch);
+    return this.write(() => this.recordNodesTx(batch));
   }
 
   private recordInfohashRows(records: readonly InfohashRecord[]): RecordResult[] {
@@ -263,7 +316,7 @@ export class SqliteStore implements InfohashStore {
   saveState(key: string, value: unknown): void {
     const json = JSON.stringify(value);
     if (json === undefined) throw new TypeError(`state "${key}" is not JSON-serialisable`);
-    this.sql.writeState.run(key, json, Date.now());
+    this.write(() => this.sql.writeState.run(key, json, Date.now()));
   }
 
   loadState<T = unknown>(key: string): T | undefined {
@@ -272,13 +325,13 @@ export class SqliteStore implements InfohashStore {
   }
 
   clearState(key: string): void {
-    this.sql.deleteState.run(key);
+    this.write(() => this.sql.deleteState.run(key));
   }
 
   /** Updates rows already stored (unknown infohashes are skipped); returns how many were updated. */
   updateScrape(rows: readonly ScrapeRecord[]): number {
     rows.forEach((row, index) => checkInfohash(row.infohash, index));
-    return this.updateScrapeTx(rows);
+    return this.write(() => this.updateScrapeTx(rows));
   }
 
   private updateScrapeRows(records: readonly ScrapeRecord[]): number {
@@ -397,12 +450,12 @@ export class SqliteStore implements InfohashStore {
   }
 
   beginRun(run: RunStart): number {
-    return Number(this.sql.insertRun.run(run.startedAt ?? Date.now(), run.strategy).lastInsertRowid);
+    return Number(this.write(() => this.sql.insertRun.run(run.startedAt ?? Date.now(), run.strategy)).lastInsertRowid);
   }
 
   endRun(id: number, end: RunEnd = {}): void {
     const summary = end.summary === undefined ? null : JSON.stringify(end.summary);
-    this.sql.finishRun.run(end.endedAt ?? Date.now(), summary ?? null, id);
+    this.write(() => this.sql.finishRun.run(end.endedAt ?? Date.now(), summary ?? null, id));
   }
 
   /**
