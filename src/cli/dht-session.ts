@@ -1,11 +1,12 @@
 // Turns the shared DHT flags into a running client: UDP sockets, address policy, Krpc engine,
 // routing table (restored from the routing file unless --fresh) and bootstrap contacts. Every
 // command that talks to the DHT starts here and calls close(), which saves what was learnt.
-import { Flags } from '@oclif/core';
+import { Errors, Flags } from '@oclif/core';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AddressPolicy, ipFamily, isLoopback, loopbackOnlyFromEnv, parseEndpoint, resolveEndpoint, type ResolvedEndpoint } from '../core/net/address.js';
 import { Krpc } from '../core/net/krpc.js';
+import { RATE_LIMIT_DEFAULTS, type RateLimitOptions } from '../core/net/rate-limiter.js';
 import { RealClock } from '../core/net/real-clock.js';
 import { UdpTransport, type UdpBind } from '../core/net/udp-transport.js';
 import { DhtNode } from '../core/dht/dht-node.js';
@@ -22,6 +23,32 @@ import { onSignalShutdown } from './signals.js';
 /** The public routers (PROTOCOL.md §6); used only when nothing else is known. */
 export const PUBLIC_ROUTERS = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881', 'dht.libtorrent.org:25401'];
 
+/** A rate in queries per second: a positive decimal number (0.5, 5, 200). */
+export function parseRate(text: string): number | null {
+  if (!/^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(text.trim())) return null;
+  const n = Number(text);
+  return n > 0 && n <= 10_000 ? n : null;
+}
+
+const ratePerNodeFlag = Flags.custom<number>({
+  parse: async (input) => {
+    const n = parseRate(input);
+    if (n === null) throw new Errors.CLIError(`invalid rate ${quote(input)} (queries per second, e.g. 0.5, 5, 200; at most 10000)`);
+    return n;
+  },
+});
+
+/**
+ * The engine's rate limits from the flags. --rate-per-node replaces both per-destination rates
+ * (public and local); public IPs keep a burst of 5, local ip:ports get a second's worth.
+ */
+export function rateLimitFromFlags(flags: Pick<DhtFlagValues, 'rate' | 'rate-per-node'>): RateLimitOptions {
+  const perNode = flags['rate-per-node'];
+  const global = { globalRatePerSec: flags.rate, globalBurst: flags.rate };
+  if (perNode === undefined) return global;
+  return { ...global, perKeyRatePerSec: perNode, localPerKeyRatePerSec: perNode, localPerKeyBurst: Math.max(RATE_LIMIT_DEFAULTS.perKeyBurst, Math.ceil(perNode)) };
+}
+
 export const dhtFlags = {
   bootstrap: Flags.string({
     char: 'b',
@@ -36,6 +63,9 @@ export const dhtFlags = {
   bind: Flags.string({ multiple: true, multipleNonGreedy: true, description: 'local address to bind, host or host:port (one per family)' }),
   port: Flags.integer({ description: 'local UDP port (0 = any)', default: 0, min: 0, max: 65535 }),
   rate: Flags.integer({ description: 'global query rate limit per second (at most 5000)', default: 100, min: 1, max: 5000 }),
+  'rate-per-node': ratePerNodeFlag({
+    description: `queries per second to one node (decimals allowed); default ${RATE_LIMIT_DEFAULTS.perKeyRatePerSec} per IP on the public DHT, ${RATE_LIMIT_DEFAULTS.localPerKeyRatePerSec} per ip:port on loopback/private networks`,
+  }),
   'allow-private': Flags.boolean({ description: 'allow private and loopback addresses as DHT contacts' }),
 };
 
@@ -47,6 +77,7 @@ export interface DhtFlagValues {
   bind?: string[];
   port: number;
   rate: number;
+  'rate-per-node'?: number;
   'allow-private': boolean;
 }
 
@@ -55,8 +86,6 @@ export interface SessionOptions {
   readOnly: boolean;
   /** Our id; default: the routing file's, else random. */
   id?: Uint8Array;
-  /** Per-destination rate override (queries/s) — lifted on local test networks by the policy key. */
-  perDestinationRate?: number;
   /** Warn and start fresh instead of failing on a bad routing file (the `node` command). */
   tolerateBadRoutingFile?: boolean;
   warn?: (text: string) => void;
@@ -189,7 +218,7 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
     timeoutMs: flags.timeout,
     retries: 1,
     policy,
-    rateLimit: { globalRatePerSec: flags.rate, globalBurst: flags.rate, ...(opts.perDestinationRate ? { perKeyRatePerSec: opts.perDestinationRate, perKeyBurst: 5 } : {}) },
+    rateLimit: rateLimitFromFlags(flags),
   });
   const local = policy.allowsLoopback || policy.allowsPrivate;
   let table: RoutingTable;

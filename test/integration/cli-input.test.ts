@@ -60,6 +60,14 @@ describe('bad input', () => {
     expect(rec.ok).toBe(false);
   });
 
+  it.each([['0'], ['5/s'], ['20000']])('--rate-per-node %s is one line and exit 2', async (value) => {
+    const r = await runCli(['get-peers', HEX, ...OFFLINE, `--rate-per-node=${value}`]);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/invalid rate/);
+    expect(r.stdout).toBe('');
+  });
+
   it('an unknown flag is a usage error with exit 2', async () => {
     const r = await runCli(['ping', '127.0.0.1:9', '--no-such-flag']);
     expect(r.code).toBe(2);

@@ -92,6 +92,8 @@ class Pending {
     readonly expectId: Uint8Array | undefined,
     /** Rate-limit key, or null to skip the limiter. */
     readonly limitKey: string | null,
+    /** limitKey is a local ip:port (the policy keys loopback/private networks by port). */
+    readonly limitLocal: boolean,
     readonly resolve: Resolve,
   ) {}
 }
@@ -220,6 +222,7 @@ export class Krpc implements KrpcEngine {
         opts.retries ?? this.retries,
         opts.expectId,
         limitKey,
+        limitKey !== null && limitKey !== host,
         resolve,
       );
       this.pending.set(key, p);
@@ -302,7 +305,7 @@ export class Krpc implements KrpcEngine {
   /** Sends the next attempt, through the rate limiter unless it is skipped. */
   private dispatch(p: Pending): void {
     if (p.limitKey === null || !this.limiter) this.transmit(p);
-    else this.limiter.acquire(p.limitKey, this.onRateDecision, p);
+    else this.limiter.acquire(p.limitKey, this.onRateDecision, p, p.limitLocal);
   }
 
   private readonly onRateDecision = (p: Pending, granted: boolean): void => {

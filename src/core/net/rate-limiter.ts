@@ -5,6 +5,11 @@
 // Two stages so one busy destination cannot hold up the others: the per-key bucket hands out
 // reservations (a later key slot is booked, the wait runs on the timer wheel), and only then the
 // request joins the FIFO of the global bucket.
+//
+// Destinations come in two kinds, with their own per-destination limits: a public IP, and an
+// ip:port on a loopback or private network we use (AddressPolicy.rateLimitKey). Public nodes are
+// other people's and libtorrent bans an IP for 5 minutes after 50 packets within 10 s, so their
+// default stays far below that; a local network (a testnet, a LAN) can take much more.
 import type { Clock } from './clock.js';
 import { TimerWheel } from './timer-wheel.js';
 import { KeyedTokenBuckets, TokenBucket } from './token-bucket.js';
@@ -14,10 +19,14 @@ export interface RateLimitOptions {
   globalRatePerSec?: number;
   /** Global burst (default 100). */
   globalBurst?: number;
-  /** Sends per second to one destination key (default 0.5: one per 2 s). */
+  /** Sends per second to one public IP (default 0.5: one per 2 s). */
   perKeyRatePerSec?: number;
-  /** Burst per destination key (default 5). */
+  /** Burst per public IP (default 5). */
   perKeyBurst?: number;
+  /** Sends per second to one ip:port on a loopback/private network (default 50). */
+  localPerKeyRatePerSec?: number;
+  /** Burst per local ip:port (default 50). */
+  localPerKeyBurst?: number;
   /** Destination keys tracked at most (default 10000). */
   maxKeys?: number;
   /** Longest a request may wait before it is refused (default 10000 ms). */
@@ -31,6 +40,8 @@ export const RATE_LIMIT_DEFAULTS: Required<RateLimitOptions> = {
   globalBurst: 100,
   perKeyRatePerSec: 0.5,
   perKeyBurst: 5,
+  localPerKeyRatePerSec: 50,
+  localPerKeyBurst: 50,
   maxKeys: 10_000,
   maxWaitMs: 10_000,
   maxQueued: 4096,
@@ -61,6 +72,7 @@ export class RateLimiter {
   readonly stats: RateLimiterStats = { immediate: 0, delayed: 0, refused: 0 };
   private readonly global: TokenBucket;
   private readonly perKey: KeyedTokenBuckets;
+  private readonly perLocalKey: KeyedTokenBuckets;
   private readonly wheel: TimerWheel;
   /** Waiting for their per-key slot (their timers live on the wheel). */
   private readonly keyStage = new Set<Waiter>();
@@ -82,6 +94,7 @@ export class RateLimiter {
     const now = clock.now();
     this.global = new TokenBucket(o.globalRatePerSec, o.globalBurst, now);
     this.perKey = new KeyedTokenBuckets({ ratePerSec: o.perKeyRatePerSec, burst: o.perKeyBurst, maxKeys: o.maxKeys });
+    this.perLocalKey = new KeyedTokenBuckets({ ratePerSec: o.localPerKeyRatePerSec, burst: o.localPerKeyBurst, maxKeys: o.maxKeys });
     this.wheel = new TimerWheel(clock);
   }
 
@@ -92,15 +105,15 @@ export class RateLimiter {
 
   /** Destination keys currently tracked. */
   get trackedKeys(): number {
-    return this.perKey.size;
+    return this.perKey.size + this.perLocalKey.size;
   }
 
-  /** Takes a slot only if one is free right now (no queueing). */
-  tryAcquire(key: string): boolean {
+  /** Takes a slot only if one is free right now (no queueing). local: key is a local ip:port. */
+  tryAcquire(key: string, local = false): boolean {
     if (this.closed) return false;
     const now = this.clock.now();
     if (this.globalQueue.length > this.head || this.global.available(now) < 1) return false;
-    if (!this.perKey.tryTake(key, now)) return false;
+    if (!(local ? this.perLocalKey : this.perKey).tryTake(key, now)) return false;
     this.global.tryTake(now);
     this.stats.immediate++;
     return true;
@@ -109,15 +122,16 @@ export class RateLimiter {
   /**
    * Calls cb(arg, true) when a send to key is allowed (synchronously when allowed at once), or
    * cb(arg, false) when it is refused. Passing a shared cb and a per-call arg avoids closures.
+   * local: key is an ip:port on a loopback/private network (the local per-destination limit).
    */
-  acquire<A>(key: string, cb: RateDecision<A>, arg: A): void {
+  acquire<A>(key: string, cb: RateDecision<A>, arg: A, local = false): void {
     if (this.closed || this.queued >= this.options.maxQueued) {
       this.stats.refused++;
       cb(arg, false);
       return;
     }
     const now = this.clock.now();
-    const keyWait = this.perKey.reserve(key, now, this.options.maxWaitMs);
+    const keyWait = (local ? this.perLocalKey : this.perKey).reserve(key, now, this.options.maxWaitMs);
     if (keyWait < 0) {
       this.stats.refused++;
       cb(arg, false);

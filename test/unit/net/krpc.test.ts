@@ -280,7 +280,7 @@ describe('Krpc (in-memory)', () => {
   });
 
   it('rate-limits per destination (ip:port on loopback) and queues instead of dropping', async () => {
-    const { clock, transport, krpc, reply } = setup({ rateLimit: { perKeyRatePerSec: 1, perKeyBurst: 2, maxWaitMs: 5000 } });
+    const { clock, transport, krpc, reply } = setup({ rateLimit: { localPerKeyRatePerSec: 1, localPerKeyBurst: 2, maxWaitMs: 5000 } });
     const results = [0, 1, 2, 3].map(() => krpc.query(PEER, 'ping', {}));
     void krpc.query({ host: PEER.host, port: PEER.port + 1 }, 'ping', {}); // another key on loopback
     expect(transport.sent).toHaveLength(3);
@@ -295,8 +295,22 @@ describe('Krpc (in-memory)', () => {
     expect(krpc.limiter!.stats.delayed).toBe(2);
   });
 
+  it('limits a public IP at the polite default and a local ip:port at the local default', () => {
+    // A fake transport: nothing leaves the process, so a public address is safe to name here.
+    const policy = new AddressPolicy({ loopbackOnly: false, localAddresses: ['127.0.0.1'] });
+    const { clock, transport, krpc } = setup({ policy, rateLimit: { maxWaitMs: 60_000 } });
+    for (let i = 0; i < 8; i++) void krpc.query({ host: '1.2.3.4', port: 6881 + i }, 'ping', {}); // one IP, several ports
+    for (let i = 0; i < 60; i++) void krpc.query(PEER, 'ping', {});
+    const to = (host: string) => transport.sent.filter((s) => s.host === host).length;
+    expect([to('1.2.3.4'), to(PEER.host)]).toEqual([5, 50]); // the bursts: 5 per public IP, 50 per local ip:port
+    clock.advance(200);
+    expect([to('1.2.3.4'), to(PEER.host)]).toEqual([5, 60]); // 50/s locally: 10 more in 200 ms
+    clock.advance(1800);
+    expect(to('1.2.3.4')).toBe(6); // 0.5/s per public IP, whatever the port
+  });
+
   it('rate limiter refusal resolves as refused and counts rateLimited', async () => {
-    const { krpc } = setup({ rateLimit: { perKeyRatePerSec: 1, perKeyBurst: 1, maxWaitMs: 500 } });
+    const { krpc } = setup({ rateLimit: { localPerKeyRatePerSec: 1, localPerKeyBurst: 1, maxWaitMs: 500 } });
     void krpc.query(PEER, 'ping', {});
     const out = await krpc.query(PEER, 'ping', {});
     expect(out).toMatchObject({ ok: false, kind: 'refused', message: expect.stringMatching(/rate limited/) });
@@ -304,7 +318,7 @@ describe('Krpc (in-memory)', () => {
   });
 
   it('a retry the limiter refuses ends as a timeout, not as refused', async () => {
-    const { clock, transport, krpc } = setup({ retries: 1, rateLimit: { perKeyRatePerSec: 0.1, perKeyBurst: 1, maxWaitMs: 500 } });
+    const { clock, transport, krpc } = setup({ retries: 1, rateLimit: { localPerKeyRatePerSec: 0.1, localPerKeyBurst: 1, maxWaitMs: 500 } });
     const p = krpc.query(PEER, 'ping', {});
     clock.advance(1000);
     expect(await p).toEqual({ ok: false, kind: 'timeout', attempts: 1 });
@@ -331,7 +345,7 @@ describe('Krpc (in-memory)', () => {
   });
 
   it('noRateLimit skips the limiter', () => {
-    const { transport, krpc } = setup({ rateLimit: { perKeyRatePerSec: 1, perKeyBurst: 1 } });
+    const { transport, krpc } = setup({ rateLimit: { localPerKeyRatePerSec: 1, localPerKeyBurst: 1 } });
     for (let i = 0; i < 5; i++) void krpc.query(PEER, 'ping', {}, { noRateLimit: true });
     expect(transport.sent).toHaveLength(5);
   });

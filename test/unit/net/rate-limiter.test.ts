@@ -72,6 +72,24 @@ describe('RateLimiter', () => {
     expect(RATE_LIMIT_DEFAULTS.globalRatePerSec).toBe(100);
   });
 
+  it('keys two defaults: 0.5/s (burst 5) per public IP, 50/s (burst 50) per local ip:port', () => {
+    expect(RATE_LIMIT_DEFAULTS.localPerKeyRatePerSec).toBe(50);
+    expect(RATE_LIMIT_DEFAULTS.localPerKeyBurst).toBe(50);
+    const { clock, limiter, decisions, cb } = setup({ maxWaitMs: 60_000, globalRatePerSec: 1000, globalBurst: 1000 });
+    for (let i = 0; i < 7; i++) limiter.acquire('1.2.3.4', cb, i);
+    for (let i = 100; i < 160; i++) limiter.acquire('127.0.0.1:6881', cb, i, true);
+    const granted = (from: number, to: number) => decisions.filter((d) => d.granted && d.id >= from && d.id < to).map((d) => d.at);
+    expect(granted(0, 7)).toEqual([0, 0, 0, 0, 0]);
+    expect(granted(100, 160)).toHaveLength(50);
+    clock.advance(200);
+    expect(granted(100, 160)).toHaveLength(60);
+    expect(granted(100, 160)[50]).toBe(20); // one every 20 ms after the burst
+    clock.advance(3800);
+    expect(granted(0, 7)).toEqual([0, 0, 0, 0, 0, 2000, 4000]);
+    // The same text as a public key and as a local key are separate buckets.
+    expect(limiter.tryAcquire('127.0.0.1:6881')).toBe(true);
+  });
+
   it('grants a burst at once (synchronously), then delays one destination to its rate', () => {
     const { clock, limiter, decisions, cb } = setup();
     for (let i = 0; i < 8; i++) limiter.acquire('1.2.3.4', cb, i);
