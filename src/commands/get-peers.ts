@@ -27,7 +27,7 @@ export default class GetPeers extends BaseCommand {
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(GetPeers);
     const { infohashes, problems } = parseInfohashArgs(await this.collectInputs(argv as string[]));
-    for (const p of problems) this.note(`get-peers: ${p}`);
+    for (const p of problems) this.badLines.add(`get-peers: ${p}`);
     if (infohashes.length === 0) {
       if (problems.length > 0) this.exit(2);
       throw new BadInputError('no infohash given');
