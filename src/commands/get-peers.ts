@@ -86,6 +86,9 @@ export default class GetPeers extends BaseCommand {
     }
     if (flags.json) this.note(jsonLine({ summary: 'get-peers', infohashes: infohashes.length, answered, with_peers: withPeers, dropped_peers: droppedPeers, bad_inputs: problems.length }));
     if (problems.length > 0) this.exit(2);
-    if (answered === 0 && !this.stdout.closed) throw new NothingFoundError('no node answered');
+    if (this.stdout.closed) return;
+    if (answered === 0) throw new NothingFoundError('no node answered');
+    // nodes answering without peers is still "nothing found" (docs/output.md, exit codes)
+    if (withPeers === 0) throw new NothingFoundError(`no peers found (${answered} of ${infohashes.length} infohash lookup(s) answered)`);
   }
 }
