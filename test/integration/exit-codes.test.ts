@@ -48,3 +48,36 @@ describe('nothing answered or nothing found exits 1', () => {
     expect(r.code, r.stderr).toBe(0);
   }, 120_000);
 });
+
+describe('a closed stdout', () => {
+  it('scrape - --json: the reader going away after one record ends scrape promptly with 0', async () => {
+    const home = tempHome();
+    const child = spawn(process.execPath, [...cliNodeArgs(), 'scrape', '-', '--json', ...local(), '--concurrency', '4'], {
+      cwd: ROOT,
+      env: { ...process.env, BITSCRAPE_LOOPBACK_ONLY: '1', NO_COLOR: '1', XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child.stdin.on('error', () => undefined);
+    // like `crawl --json | scrape -`: more infohashes than it could scrape soon, and stdin stays open
+    const lines = [state.infohashes[0].infohash, ...Array.from({ length: 400 }, (_, i) => (i + 1).toString(16).padStart(40, '0'))];
+    child.stdin.write(lines.join('\n') + '\n');
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('close', (code) => resolve({ code, at: Date.now() })));
+    const hardStop = setTimeout(() => child.kill('SIGKILL'), 100_000);
+    // the first record, then `head -1` goes away
+    const closedAt = await new Promise<number>((resolve) =>
+      child.stdout.once('data', () => {
+        child.stdout.destroy();
+        resolve(Date.now());
+      }),
+    );
+    const { code, at } = await exited;
+    clearTimeout(hardStop);
+    child.stdin.destroy();
+    if (process.env.SHOW_MS) console.log(`scrape ended ${at - closedAt} ms after its reader went away`);
+    expect(code, stderr).toBe(0);
+    // generous for a loaded machine; a scrape that carries on takes minutes for 400 infohashes
+    expect(at - closedAt, stderr).toBeLessThan(20_000);
+  }, 120_000);
+});
