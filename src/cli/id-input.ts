@@ -11,6 +11,6 @@ export function parseIdInput(text: string, opts: { random?: boolean } = {}): IdI
   if (!line.ok) return line;
   if (line.field === null && opts.random && line.value === 'random') return { ok: true, id: randomId() };
   const parsed = idFromHex(line.value);
-  if (!parsed.ok) return { ok: false, error: `${line.field !== null ? `"${line.field}" field: ` : ''}${parsed.error} (${quote(line.value)})` };
+  if (!parsed.ok) return { ok: false, error: `${line.field !== null ? `"${line.field}" field` : 'target'} must be 40 hex digits, got ${quote(line.value)}` };
   return { ok: true, id: parsed.value };
 }

@@ -36,7 +36,7 @@ export default class FindNode extends BaseCommand {
         // k records of one lookup all carry its target: look it up once
         if (!seen.has(toHex(r.id))) targets.push(r.id);
         seen.add(toHex(r.id));
-      } else if (!r.skip) this.badLines.add(`find-node: ${where(input)}target: ${r.error}`);
+      } else if (!r.skip) this.badLines.add(`find-node: ${where(input)}${r.error}`);
     }
     if (targets.length === 0) {
       if (this.badLines.count > 0) this.exit(2);

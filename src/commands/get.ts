@@ -78,7 +78,7 @@ export default class Get extends BaseCommand {
       for (const input of await this.collectInputs(args)) {
         const r = parseIdInput(input.value);
         if (!r.ok) {
-          if (!r.skip) this.badLines.add(`get: ${where(input)}target: ${r.error}`);
+          if (!r.skip) this.badLines.add(`get: ${where(input)}${r.error}`);
         } else if (!seen.has(toHex(r.id))) {
           seen.add(toHex(r.id));
           targets.push(r.id);
