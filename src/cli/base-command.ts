@@ -4,6 +4,7 @@
 // after a signal is decided here, once, for every command.
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { createInterface } from 'node:readline';
+import { BadLines } from './bad-lines.js';
 import { CliError, oneLine, parseErrorLine, printableBlock, quote } from './errors.js';
 import { MAX_DURATION_MS, MAX_DURATION_TEXT, parseDuration } from './duration.js';
 import { SIGNAL_EXIT_CODES, SignalGuard, setActiveGuard } from './signals.js';
@@ -38,6 +39,9 @@ export abstract class BaseCommand extends Command {
 
   protected stdout = new StdoutWriter();
 
+  /** Bad input lines: the first few are printed, the rest counted (reported once the run ends). */
+  protected readonly badLines = new BadLines((text) => this.note(text));
+
   protected readonly signals = new SignalGuard({
     exit: (code) => process.exit(code),
     note: (text) => this.note(text),
@@ -69,6 +73,7 @@ export abstract class BaseCommand extends Command {
   /** After a signal: what the reader will still take (bounded), then the exit code of the contract. */
   override async finally(err: Error | undefined): Promise<unknown> {
     this.signals.end();
+    this.badLines.finish(`${this.id ? this.id.replace(/:/g, ' ') : 'bitscrape'}: `);
     const received = this.signals.received;
     if (received !== null) {
       await this.stdout.settle();

@@ -1,7 +1,9 @@
-// Addresses given on the command line or stdin: parsed strictly, resolved (DNS names allowed),
-// bad ones reported with where they came from.
+// Addresses given on the command line or stdin (plain host:port, or NDJSON records with an
+// `address` field): parsed strictly, resolved (DNS names allowed), bad ones reported with where
+// they came from.
 import { parseEndpoint, resolveEndpoint, type ResolvedEndpoint } from '../core/net/address.js';
 import type { InputLine } from './base-command.js';
+import { INPUT_FIELDS, lineValue } from './input-record.js';
 
 export interface EndpointInput {
   text: string;
@@ -22,14 +24,19 @@ export async function parseEndpointInputs(inputs: InputLine[]): Promise<Endpoint
   const endpoints: EndpointInput[] = [];
   const problems: string[] = [];
   for (const input of inputs) {
-    const parsed = parseEndpoint(input.value);
+    const line = lineValue(input.value, INPUT_FIELDS.address, 'host:port');
+    if (!line.ok) {
+      if (!line.skip) problems.push(`${where(input)}${line.error}`);
+      continue;
+    }
+    const parsed = parseEndpoint(line.value);
     if (!parsed.ok) {
       problems.push(`${where(input)}${parsed.error}`);
       continue;
     }
     try {
       const all = await resolveEndpoint(parsed.value);
-      endpoints.push({ text: input.value, endpoint: all[0] });
+      endpoints.push({ text: line.value, endpoint: all[0] });
     } catch (err) {
       problems.push(`${where(input)}${(err as Error).message}`);
     }

@@ -3,6 +3,7 @@
 // command that takes infohashes (scrape, get-peers, announce).
 import { fromHex } from '../core/wire/hex.js';
 import { quote } from './errors.js';
+import { INPUT_FIELDS, lineValue, showValue } from './input-record.js';
 import { magnetInfohash } from './magnet.js';
 
 export type InfohashInput =
@@ -14,31 +15,17 @@ export type InfohashInput =
 const HEX40 = /^[0-9a-fA-F]{40}$/;
 
 export function parseInfohashInput(text: string): InfohashInput {
-  const value = text.trim();
-  if (value === '') return { ok: false, error: 'empty input' };
+  const line = lineValue(text, INPUT_FIELDS.infohash, '40 hex digits');
+  if (!line.ok) return line;
+  const value = line.value;
+  if (line.field !== null) {
+    if (!HEX40.test(value)) return { ok: false, error: `"${line.field}" field is not 40 hex digits: ${showValue(value)}` };
+    return { ok: true, infohash: fromHex(value, 20)! };
+  }
   if (HEX40.test(value)) return { ok: true, infohash: fromHex(value, 20)! };
   if (/^magnet:/i.test(value)) {
     const r = magnetInfohash(value);
     return r.ok ? { ok: true, infohash: r.value } : { ok: false, error: r.error };
   }
-  if (value.startsWith('{')) return fromRecord(value);
   return { ok: false, error: `not an infohash (40 hex digits), magnet link or JSON record: ${quote(value)}` };
-}
-
-function fromRecord(line: string): InfohashInput {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch {
-    return { ok: false, error: `invalid JSON: ${quote(line)}` };
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { ok: false, error: 'JSON input must be an object' };
-  if (!('infohash' in parsed)) return { ok: false, skip: true };
-  const field = (parsed as { infohash: unknown }).infohash;
-  if (typeof field !== 'string' || !HEX40.test(field.trim())) {
-    // Numbers, booleans and null print short as they are; strings and containers are quoted.
-    const shown = typeof field === 'string' ? quote(field) : typeof field === 'object' && field !== null ? quote(JSON.stringify(field)) : String(field);
-    return { ok: false, error: `"infohash" field is not 40 hex digits: ${shown}` };
-  }
-  return { ok: true, infohash: fromHex(field.trim(), 20)! };
 }

@@ -27,7 +27,7 @@ export default class Announce extends BaseCommand {
     const { argv, flags } = await this.parse(Announce);
     if (flags['peer-port'] === undefined && !flags['implied-port']) throw new BadInputError('give --peer-port P or --implied-port');
     const { infohashes, problems } = parseInfohashArgs(await this.collectInputs(argv as string[]));
-    for (const p of problems) this.note(`announce: ${p}`);
+    for (const p of problems) this.badLines.add(`announce: ${p}`);
     if (infohashes.length === 0) {
       if (problems.length > 0) this.exit(2);
       throw new BadInputError('no infohash given');

@@ -27,7 +27,7 @@ export default class GetPeers extends BaseCommand {
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(GetPeers);
     const { infohashes, problems } = parseInfohashArgs(await this.collectInputs(argv as string[]));
-    for (const p of problems) this.note(`get-peers: ${p}`);
+    for (const p of problems) this.badLines.add(`get-peers: ${p}`);
     if (infohashes.length === 0) {
       if (problems.length > 0) this.exit(2);
       throw new BadInputError('no infohash given');
@@ -86,6 +86,9 @@ export default class GetPeers extends BaseCommand {
     }
     if (flags.json) this.note(jsonLine({ summary: 'get-peers', infohashes: infohashes.length, answered, with_peers: withPeers, dropped_peers: droppedPeers, bad_inputs: problems.length }));
     if (problems.length > 0) this.exit(2);
-    if (answered === 0 && !this.stdout.closed) throw new NothingFoundError('no node answered');
+    if (this.stdout.closed) return;
+    if (answered === 0) throw new NothingFoundError('no node answered');
+    // nodes answering without peers is still "nothing found" (docs/output.md, exit codes)
+    if (withPeers === 0) throw new NothingFoundError(`no peers found (${answered} of ${infohashes.length} infohash lookup(s) answered)`);
   }
 }

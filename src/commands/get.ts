@@ -1,7 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { dhtFlags, openSession } from '../cli/dht-session.js';
+import { where } from '../cli/endpoint-input.js';
 import { BadInputError, NothingFoundError, quote } from '../cli/errors.js';
+import { parseIdInput } from '../cli/id-input.js';
 import { MAX_SALT_BYTES, MAX_SEQ, mutableTarget } from '../core/dht/bep44.js';
 import { getItem, type GetItemResult } from '../core/dht/items-client.js';
 import { decode } from '../core/wire/bencode.js';
@@ -40,8 +42,9 @@ export default class Get extends BaseCommand {
     '<%= config.bin %> get e5f96f6f38320f0f33959cb4d3d656452117aadb',
     '<%= config.bin %> get --pubkey 77ff84905a91936367c01360803104f92432fcd904a43511876df5cdf3e7e548 --salt foobar --json',
   ];
+  static override strict = false;
   static override args = {
-    target: Args.string({ description: 'the item target (40 hex); or use --pubkey' }),
+    target: Args.string({ description: 'the item target (40 hex); - reads one per line from stdin (hex, or NDJSON with "target"); or use --pubkey' }),
   };
   static override flags = {
     ...dhtFlags,
@@ -52,7 +55,7 @@ export default class Get extends BaseCommand {
   };
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(Get);
+    const { argv, flags } = await this.parse(Get);
     const salt = flags.salt === undefined ? undefined : new Uint8Array(Buffer.from(flags.salt, 'utf8'));
     if (salt && salt.length > MAX_SALT_BYTES) throw new BadInputError(`--salt is ${salt.length} bytes; BEP 44 allows at most ${MAX_SALT_BYTES}`);
     let seq: bigint | undefined;
@@ -60,44 +63,67 @@ export default class Get extends BaseCommand {
       if (!/^\d{1,19}$/.test(flags.seq) || BigInt(flags.seq) > MAX_SEQ) throw new BadInputError(`--seq must be an integer from 0 to 2^63-1, got ${quote(flags.seq)}`);
       seq = BigInt(flags.seq);
     }
-    let target: Uint8Array;
+    const targets: Uint8Array[] = [];
     let pubkey: Uint8Array | undefined;
+    const args = argv as string[];
     if (flags.pubkey !== undefined) {
-      if (args.target !== undefined) throw new BadInputError('give either TARGET or --pubkey, not both');
+      if (args.length > 0) throw new BadInputError('give either TARGET or --pubkey, not both');
       const k = fromHex(flags.pubkey, 32);
       if (!k) throw new BadInputError(`--pubkey must be 64 hex digits, got ${quote(flags.pubkey)}`);
       pubkey = k;
-      target = mutableTarget(k, salt);
+      targets.push(mutableTarget(k, salt));
     } else {
-      if (args.target === undefined) throw new BadInputError('give a TARGET (40 hex) or --pubkey HEX');
-      const t = fromHex(args.target, 20);
-      if (!t) throw new BadInputError(`target must be 40 hex digits, got ${quote(args.target)}`);
-      target = t;
+      if (args.length === 0) throw new BadInputError('give a TARGET (40 hex), - for stdin, or --pubkey HEX');
+      const seen = new Set<string>();
+      for (const input of await this.collectInputs(args)) {
+        const r = parseIdInput(input.value);
+        if (!r.ok) {
+          if (!r.skip) this.badLines.add(`get: ${where(input)}${r.error}`);
+        } else if (!seen.has(toHex(r.id))) {
+          seen.add(toHex(r.id));
+          targets.push(r.id);
+        }
+      }
+      if (targets.length === 0) {
+        if (this.badLines.count > 0) this.exit(2);
+        throw new BadInputError('no target given');
+      }
     }
 
     const session = await openSession(flags, { readOnly: true });
-    const progress = startProgress(`BEP 44 get ${toHex(target)}`, flags.json ? false : undefined);
-    let result: GetItemResult;
+    const progress = startProgress(`BEP 44 get ${toHex(targets[0])}`, flags.json ? false : undefined);
+    let replies = 0;
+    let found = 0;
+    let last: GetItemResult | null = null;
     try {
-      result = await getItem(session.node, target, {
-        ...(salt ? { salt } : {}),
-        ...(pubkey ? { pubkey } : {}),
-        ...(seq !== undefined ? { seq } : {}),
-        lookup: { alpha: flags.alpha },
-      });
+      for (const target of targets) {
+        if (this.stdout.closed) break;
+        progress.update(`BEP 44 get ${toHex(target)}`);
+        const result = await getItem(session.node, target, {
+          ...(salt ? { salt } : {}),
+          ...(pubkey ? { pubkey } : {}),
+          ...(seq !== undefined ? { seq } : {}),
+          lookup: { alpha: flags.alpha },
+        });
+        progress.stop();
+        last = result;
+        replies += result.lookup.stats.replies;
+        if (result.item) found++;
+        const rec = record(result, salt);
+        if (flags.json) await this.stdout.recordAndWait(rec);
+        else this.human(rec, result);
+      }
     } finally {
       progress.stop();
       await session.close();
     }
-    const rec = record(result, salt);
-    if (flags.json) this.stdout.record(rec);
-    else this.human(rec, result);
-    if (result.lookup.stats.replies === 0) throw new NothingFoundError('no node answered');
-    if (!result.item) {
-      const bad = result.bad.length > 0 ? `, ${result.bad.length} bad item(s) ignored` : '';
-      const newer = result.seqOnly !== undefined ? `; nodes hold seq ${result.seqOnly}, not newer than --seq` : '';
-      throw new NothingFoundError(`no valid item found (${result.lookup.stats.replies} nodes answered${bad})${newer}`);
-    }
+    if (this.badLines.count > 0) this.exit(2);
+    if (this.stdout.closed || last === null || found > 0) return;
+    if (replies === 0) throw new NothingFoundError('no node answered');
+    if (targets.length > 1) throw new NothingFoundError(`no valid item found for any of ${targets.length} targets`);
+    const bad = last.bad.length > 0 ? `, ${last.bad.length} bad item(s) ignored` : '';
+    const newer = last.seqOnly !== undefined ? `; nodes hold seq ${last.seqOnly}, not newer than --seq` : '';
+    throw new NothingFoundError(`no valid item found (${last.lookup.stats.replies} nodes answered${bad})${newer}`);
   }
 
   private human(rec: Record<string, unknown>, r: GetItemResult): void {

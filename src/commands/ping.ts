@@ -37,7 +37,7 @@ export default class Ping extends BaseCommand {
     const { argv, flags } = await this.parse(Ping);
     const inputs = await this.collectInputs(argv as string[]);
     const { endpoints, problems } = await parseEndpointInputs(inputs);
-    for (const p of problems) this.note(`ping: ${p}`);
+    for (const p of problems) this.badLines.add(`ping: ${p}`);
     if (endpoints.length === 0) {
       if (problems.length > 0) this.exit(2);
       throw new BadInputError('no address given');

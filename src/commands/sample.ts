@@ -62,7 +62,7 @@ export default class Sample extends BaseCommand {
       target = parsed.value;
     }
     const { endpoints, problems } = await parseEndpointInputs(await this.collectInputs(args));
-    for (const p of problems) this.note(`sample: ${p}`);
+    for (const p of problems) this.badLines.add(`sample: ${p}`);
     if (args.length > 0 && endpoints.length === 0) this.exit(2);
 
     const session = await openSession(flags, { readOnly: true, needsBootstrap: Boolean(flags.target), contacts: endpoints.map((e) => e.endpoint.host) });

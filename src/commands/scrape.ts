@@ -212,7 +212,7 @@ export default class Scrape extends BaseCommand {
         if (accept(r.infohash)) yield r.infohash;
       } else if (!r.skip) {
         tally.badInputs++;
-        this.note(`scrape: ${where(input)}${r.error}`);
+        this.badLines.add(`scrape: ${where(input)}${r.error}`);
       }
     }
     let stopping = false;

@@ -3,7 +3,7 @@ import { BaseCommand, durationFlag } from '../cli/base-command.js';
 import { formatDuration } from '../cli/duration.js';
 import { BadInputError, CliError, quote } from '../cli/errors.js';
 import { ipFamily, isLoopback } from '../core/net/address.js';
-import { Testnet, writeStateFile, type TestnetState } from '../core/dht/testnet.js';
+import { Testnet, TestnetAborted, writeStateFile, type TestnetState } from '../core/dht/testnet.js';
 import { RealClock } from '../core/net/real-clock.js';
 import { startProgress } from '../output/progress.js';
 import { jsonLine, jsonPretty } from '../output/records.js';
@@ -36,7 +36,7 @@ export default class TestnetCommand extends BaseCommand {
       throw new BadInputError(`--base-port: ${flags.nodes} ports from ${flags['base-port']} run past 65535`);
     }
 
-    // Signals may come while the network is still starting: remember them and stop once it is up.
+    // A signal during the start-up stops it (the nodes started so far are closed); after it, the network.
     const signal = this.stopSignal();
     let wake: (() => void) | null = null;
     const onSignal = (): void => wake?.();
@@ -54,10 +54,15 @@ export default class TestnetCommand extends BaseCommand {
         host: flags.host,
         basePort: flags['base-port'],
         onProgress: (t) => progress.update(t),
+        signal,
       });
     } catch (err) {
       progress.stop();
       signal.removeEventListener('abort', onSignal);
+      if (err instanceof TestnetAborted) {
+        this.note(`testnet: stopped by ${this.stoppedBySignal ?? 'a signal'} during start-up, after ${formatDuration(Date.now() - started)}`);
+        return; // the base command exits 0 (a service)
+      }
       throw new CliError(`testnet: ${(err as Error).message}`, 2);
     }
     progress.stop();

@@ -82,6 +82,8 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
       clearTimeout(timer);
       resolvePromise({ code, signal, stdout, stderr });
     });
+    // a command may exit before reading all its input (a usage error): that is its answer, not ours
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

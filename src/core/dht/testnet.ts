@@ -47,6 +47,15 @@ export interface TestnetOptions {
   maintenanceMs?: number;
   clock?: Clock;
   onProgress?: (text: string) => void;
+  /** Stops the start-up (Ctrl-C while it runs): start() closes what it started and throws TestnetAborted. */
+  signal?: AbortSignal;
+}
+
+/** start() was stopped by its signal before the network was ready. */
+export class TestnetAborted extends Error {
+  constructor() {
+    super('testnet start-up stopped');
+  }
 }
 
 export interface TestnetNode {
@@ -131,12 +140,19 @@ export class Testnet {
     const net = new Testnet(nodes, [], seed, clock, opts);
     try {
       progress(`binding ${count} sockets`);
+      const check = (): void => {
+        if (opts.signal?.aborted) throw new TestnetAborted();
+      };
       for (let i = 0; i < count; i++) {
+        check();
         const first = nodes[0] ? { host: nodes[0].host, port: nodes[0].port } : null;
         nodes.push(await startNode(i, idPrng.bytes(ID_BYTES), host, basePort === 0 ? 0 : basePort + i, first, clock, opts));
       }
+      check();
       await net.introduce(choicePrng, progress);
+      check();
       const announced = await net.announceAll(hashPrng, choicePrng, progress);
+      check();
       net.infohashes.push(...announced);
       net.scheduleMaintenance();
     } catch (err) {
@@ -160,16 +176,20 @@ export class Testnet {
       return [...known].map((k) => nodes[k]);
     });
     let joined = 1;
+    const signal = this.opts.signal;
+    // After an abort the remaining joins and fills are skipped; the one in flight ends early.
     await forEachBounded(nodes.slice(1), parallel, async (n) => {
+      if (signal?.aborted) return;
       for (const other of plans[n.index]) await n.dht.ping({ host: other.host, port: other.port });
-      await n.dht.bootstrapTable({ deadlineMs: fillMs });
+      await n.dht.bootstrapTable({ deadlineMs: fillMs, ...(signal ? { signal } : {}) });
       joined++;
       if (joined % 50 === 0 || joined === nodes.length) progress(`${joined}/${nodes.length} nodes joined`);
     });
     // Early joiners have only met the first few: a refresh round lets everybody find everybody.
     let filled = 0;
     await forEachBounded(nodes, parallel, async (n) => {
-      await fillTable(n.dht, { durationMs: fillMs, parallel: 2, maxLookups: 40 });
+      if (signal?.aborted) return;
+      await fillTable(n.dht, { durationMs: fillMs, parallel: 2, maxLookups: 40, ...(signal ? { signal } : {}) });
       filled++;
       if (filled % 50 === 0 || filled === nodes.length) progress(`${filled}/${nodes.length} tables filled`);
     });
@@ -188,6 +208,7 @@ export class Testnet {
     const jobs = out.flatMap((ih) => ih.announcers.map((node) => ({ node, infohash: ih.infohash })));
     let done = 0;
     await forEachBounded(jobs, parallel, async (job) => {
+      if (this.opts.signal?.aborted) return;
       await announceFrom(job.node, job.infohash);
       done++;
       if (done % 100 === 0 || done === jobs.length) progress(`${done}/${jobs.length} announces`);
