@@ -145,8 +145,9 @@ describe('Krpc over UDP: hostile and odd input', () => {
     expect(ping2.ok).toBe(true);
   });
 
+  // 127.0.0.1 is a local destination, so the local per-ip:port limit applies.
   it('the rate limiter delays queries to one destination instead of dropping them', async () => {
-    const a = await engine('127.0.0.1', idOf(1), { rateLimit: { perKeyRatePerSec: 20, perKeyBurst: 1 } });
+    const a = await engine('127.0.0.1', idOf(1), { rateLimit: { localPerKeyRatePerSec: 20, localPerKeyBurst: 1 } });
     const b = await engine('127.0.0.1', idOf(2));
     respondTrivially(b.krpc);
     const t0 = performance.now();
