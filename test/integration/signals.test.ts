@@ -38,8 +38,8 @@ describe('Ctrl-C on a terminal (spinner on)', () => {
     await run.exited;
     const terminal = run.output();
     expect(terminal, terminal.slice(-3000)).toContain('[exit 130]');
-    expect(terminal).toMatch(/stopped by\s*│ aborted/);
-    expect(terminal).toMatch(/state saved for --resume\s*│ yes/);
+    expect(terminal).toMatch(/stopped by\s+aborted/);
+    expect(terminal).toMatch(/state saved for --resume\s+yes/);
     const printed = readFileSync(out, 'utf8').trim().split('\n');
     expect(printed.length).toBeGreaterThan(0);
     for (const line of printed) expect(line).toMatch(/^[0-9a-f]{40}$/);
