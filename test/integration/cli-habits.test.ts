@@ -6,26 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Testnet } from '../../src/core/dht/testnet.js';
-import { cliNodeArgs, ROOT, runCli, tempHome, type CliResult } from '../support/cli.js';
+import { cliEnv, cliNodeArgs, ROOT, runCli, tempHome, type CliResult } from '../support/cli.js';
 
 const home = tempHome();
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 function env(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = {
-    ...process.env,
-    BITSCRAPE_LOOPBACK_ONLY: '1',
-    NO_COLOR: '1',
-    XDG_DATA_HOME: join(home, 'data'),
-    XDG_CONFIG_HOME: join(home, 'config'),
-    XDG_CACHE_HOME: join(home, 'cache'),
-  };
-  delete e.CI;
-  for (const [k, v] of Object.entries(extra)) {
-    if (v === undefined) delete e[k];
-    else e[k] = v;
-  }
-  return e;
+  return cliEnv(home, { CI: undefined, ...extra });
 }
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

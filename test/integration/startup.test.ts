@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Testnet } from '../../src/core/dht/testnet.js';
-import { cliNodeArgs, ROOT, tempHome, type CliResult } from '../support/cli.js';
+import { cliEnv, cliNodeArgs, ROOT, tempHome, type CliResult } from '../support/cli.js';
 
 const RECORDER = join(ROOT, 'test', 'support', 'record-modules.mjs');
 
@@ -19,20 +19,8 @@ interface Run extends CliResult {
 function run(nodeArgs: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; record?: boolean; terminal?: boolean } = {}): Promise<Run> {
   const home = tempHome();
   const record = join(home, 'modules.txt');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    BITSCRAPE_LOOPBACK_ONLY: '1',
-    NO_COLOR: '1',
-    XDG_DATA_HOME: join(home, 'data'),
-    XDG_CONFIG_HOME: join(home, 'config'),
-    XDG_CACHE_HOME: join(home, 'cache'),
-    ...(opts.record ? { RECORD_MODULES: record } : {}),
-  };
-  delete env.CI;
-  for (const [k, v] of Object.entries(opts.env ?? {})) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
-  }
+  const env = cliEnv(home, { CI: undefined, ...(opts.record ? { RECORD_MODULES: record } : {}), ...opts.env });
+
   const argv = [process.execPath, ...nodeArgs];
   // a real pseudo-terminal of 120x40 when asked for (util-linux `script`)
   const [cmd, args] = opts.terminal

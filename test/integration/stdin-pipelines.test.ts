@@ -1,10 +1,8 @@
 // `-` on every command that takes addresses, targets or infohashes: plain lines or the NDJSON of
 // another command, through real shell pipes against the in-process testnet on 127.0.0.1.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Testnet, type TestnetState } from '../../src/core/dht/testnet.js';
-import { cliNodeArgs, ndjson, ROOT, runCli, tempHome, type CliResult } from '../support/cli.js';
+import { cliNodeArgs, ndjson, runCli, runCommand, type CliResult } from '../support/cli.js';
 
 let net: Testnet;
 let state: TestnetState;
@@ -23,24 +21,7 @@ const cli = (args: string[]): string => [process.execPath, ...cliNodeArgs(), ...
 
 /** `bitscrape A | bitscrape B` in a real shell; the result is B's (stderr of both). */
 function pipeline(a: string[], b: string[], timeoutMs = 90_000): Promise<CliResult> {
-  const home = tempHome();
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', `${cli(a)} | ${cli(b)}`], {
-      cwd: ROOT,
-      env: { ...process.env, BITSCRAPE_LOOPBACK_ONLY: '1', NO_COLOR: '1', XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return runCommand('sh', ['-c', `${cli(a)} | ${cli(b)}`], { noStdin: true, timeoutMs });
 }
 
 const net0 = (): string[] => ['--bootstrap', state.bootstrap, '--fresh', '--allow-private'];

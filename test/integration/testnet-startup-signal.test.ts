@@ -1,9 +1,8 @@
 // `testnet` stops on SIGTERM / Ctrl-C during its start-up, not only once the network is ready.
 import { spawn } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliNodeArgs, ROOT, tempHome } from '../support/cli.js';
+import { cliEnv, cliNodeArgs, ROOT, tempHome } from '../support/cli.js';
 
 /** UDP sockets the process holds: how far its start-up got. */
 function sockets(pid: number): number {
@@ -27,7 +26,7 @@ describe('testnet start-up', () => {
       // far more nodes than start within the test's time: only the signal can end this run
       const child = spawn(process.execPath, [...cliNodeArgs(), 'testnet', '--nodes', '1500', '--infohashes', '5', '--json'], {
         cwd: ROOT,
-        env: { ...process.env, BITSCRAPE_LOOPBACK_ONLY: '1', NO_COLOR: '1', XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') },
+        env: cliEnv(home),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

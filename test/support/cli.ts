@@ -45,7 +45,7 @@ export interface CliResult {
 export interface CliOptions {
   /** stdin: text (written as UTF-8) or raw bytes. */
   input?: string | Uint8Array;
-  env?: Record<string, string>;
+  env?: Record<string, string | undefined>;
   /** Kill the child after this long (ms). */
   timeoutMs?: number;
   /** A fixed home for XDG dirs (default: a new temp dir per call). */
@@ -56,36 +56,56 @@ export function tempHome(): string {
   return mkdtempSync(join(tmpdir(), 'bitscrape-test-'));
 }
 
-export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+/**
+ * The environment of a CLI child: loopback only, no colour, XDG dirs under `home`; `extra` adds
+ * variables, and an `undefined` value removes one (e.g. `CI: undefined` for terminal behaviour).
+ */
+export function cliEnv(home: string, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BITSCRAPE_LOOPBACK_ONLY: '1',
+    NO_COLOR: '1',
+    XDG_DATA_HOME: join(home, 'data'),
+    XDG_CONFIG_HOME: join(home, 'config'),
+    XDG_CACHE_HOME: join(home, 'cache'),
+  };
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+export interface RunOptions extends CliOptions {
+  /** stdin ignored instead of piped (input is then not written). */
+  noStdin?: boolean;
+}
+
+/** Runs any command (node, sh, runuser…) with the CLI's environment and collects what it printed. */
+export function runCommand(cmd: string, args: string[], opts: RunOptions = {}): Promise<CliResult> {
   const home = opts.home ?? tempHome();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...cliNodeArgs(), ...args], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        BITSCRAPE_LOOPBACK_ONLY: '1',
-        NO_COLOR: '1',
-        XDG_DATA_HOME: join(home, 'data'),
-        XDG_CONFIG_HOME: join(home, 'config'),
-        XDG_CACHE_HOME: join(home, 'cache'),
-        ...opts.env,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(cmd, args, { cwd: ROOT, env: cliEnv(home, opts.env), stdio: [opts.noStdin ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolvePromise({ code, signal, stdout, stderr });
     });
-    // a command may exit before reading all its input (a usage error): that is its answer, not ours
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.input ?? '');
+    if (child.stdin) {
+      // a command may exit before reading all its input (a usage error): that is its answer, not ours
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input ?? '');
+    }
   });
+}
+
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  return runCommand(process.execPath, [...cliNodeArgs(), ...args], opts);
 }
 
 /** Parses NDJSON stdout into records (throws on a line that is not JSON: stdout must be data only). */
@@ -119,15 +139,7 @@ export function startCli(args: string[], opts: StartOptions = {}): RunningCli {
   const [cmd, ...rest] = [...(opts.prefix ?? []), ...argv];
   const child = spawn(cmd, rest, {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      BITSCRAPE_LOOPBACK_ONLY: '1',
-      NO_COLOR: '1',
-      XDG_DATA_HOME: join(home, 'data'),
-      XDG_CONFIG_HOME: join(home, 'config'),
-      XDG_CACHE_HOME: join(home, 'cache'),
-      ...opts.env,
-    },
+    env: cliEnv(home, opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -175,31 +187,7 @@ export function startCli(args: string[], opts: StartOptions = {}): RunningCli {
 export async function runCliBatch(lists: string[][], opts: Omit<CliOptions, 'input'> = {}): Promise<Array<{ code: number; stdout: string; stderr: string }>> {
   const home = opts.home ?? tempHome();
   const batch = join(ROOT, 'test', 'support', 'cli-batch.ts');
-  const r = await new Promise<CliResult>((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', batch, JSON.stringify(lists)], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        BITSCRAPE_LOOPBACK_ONLY: '1',
-        NO_COLOR: '1',
-        XDG_DATA_HOME: join(home, 'data'),
-        XDG_CONFIG_HOME: join(home, 'config'),
-        XDG_CACHE_HOME: join(home, 'cache'),
-        ...opts.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code, signal, stdout, stderr });
-    });
-  });
+  const r = await runCommand(process.execPath, ['--import', 'tsx', '--no-warnings', batch, JSON.stringify(lists)], { ...opts, home, noStdin: true, timeoutMs: opts.timeoutMs ?? 120_000 });
   if (r.code !== 0) throw new Error(`cli-batch failed (${r.code ?? r.signal}): ${r.stderr}`);
   return JSON.parse(r.stdout) as Array<{ code: number; stdout: string; stderr: string }>;
 }
