@@ -32,7 +32,10 @@ export interface PtyRun {
 }
 
 export function startInPty(commandLine: string, opts: PtyStartOptions = {}): PtyRun {
-  const env: Record<string, string | undefined> = { ...process.env, BITSCRAPE_LOOPBACK_ONLY: '1', NO_COLOR: '1', CI: undefined, ...opts.env };
+  // script(1) runs the line with $SHELL, which CI leaves unset (so /bin/sh, dash, which dies with
+  // the pty's Ctrl-C). bash, on every Debian, waits for the command and dies with SIGINT only when
+  // the command did: that is what lets a test tell "exited 130" from "killed by SIGINT".
+  const env: Record<string, string | undefined> = { ...process.env, SHELL: '/bin/bash', BITSCRAPE_LOOPBACK_ONLY: '1', NO_COLOR: '1', CI: undefined, ...opts.env };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   const child = spawn('script', ['-qfec', `stty cols ${opts.cols ?? 120} rows ${opts.rows ?? 40}; ${commandLine}`, '/dev/null'], {
     cwd: opts.cwd ?? ROOT,
