@@ -8,6 +8,7 @@ import { BatchWriter, type BatchWriterOptions } from './batch-writer.js';
 import { StoreError, StoreWriteError } from './errors.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { SCHEMA_VERSION, SchemaTooNewError, migrate, schemaVersion } from './migrations.js';
+import { readReportData } from './report-queries.js';
 import type {
   InfohashOrder,
   InfohashQuery,
@@ -20,6 +21,8 @@ import type {
   RunEnd,
   RunStart,
   ScrapeRecord,
+  ReportData,
+  ReportQuery,
   ScrapeSelection,
   StoreStats,
   ClientStats,
@@ -447,6 +450,10 @@ export class SqliteStore implements InfohashStore {
         clients,
       };
     })();
+  }
+
+  reportData(query: ReportQuery = {}): ReportData {
+    return readReportData(this.db, query);
   }
 
   beginRun(run: RunStart): number {

@@ -161,10 +161,63 @@ export interface InfohashStore {
 
   listInfohashes(query?: InfohashQuery): Iterable<InfohashRow> | AsyncIterable<InfohashRow>;
   stats(): Awaitable<StoreStats>;
+  /** The aggregates of `bitscrape report`, from one snapshot. */
+  reportData(query?: ReportQuery): Awaitable<ReportData>;
 
   beginRun(run: RunStart): Awaitable<number>;
   endRun(id: number, end?: RunEnd): Awaitable<void>;
 
   /** Flushes what the store buffers, checkpoints and releases the database. */
   close(): Awaitable<void>;
+}
+
+/** What `bitscrape report` draws, aggregated by the store (one snapshot). */
+export interface ReportQuery {
+  /** Only infohashes first seen, nodes last seen and runs started at or after this Unix ms. */
+  since?: number;
+  /** Rows in the top-swarms table (default 20). */
+  topSwarms?: number;
+}
+
+export interface ReportDiscovery {
+  /** Bucket width, ms (a minute, an hour or a day: chosen from the time span). */
+  bucketMs: number;
+  /** Start of each bucket (Unix ms) and the infohashes first seen in it; empty buckets included. */
+  buckets: Array<{ start: number; count: number }>;
+  /** Infohashes first seen before the first bucket (before `since`), for the cumulative line. */
+  before: number;
+}
+
+export interface ReportSwarm {
+  infohash: string;
+  seeders: number;
+  leechers: number;
+  peers: number;
+  scraped_at: number;
+}
+
+export interface ReportRun {
+  started_at: number;
+  ended_at: number | null;
+  strategy: string;
+  /** The run's stored summary, parsed; null when the run did not end cleanly. */
+  summary: Record<string, unknown> | null;
+}
+
+export interface ReportData {
+  /** Unix ms when the snapshot was taken. */
+  generatedAt: number;
+  since: number | null;
+  infohashes: number;
+  nodes: number;
+  discovery: ReportDiscovery;
+  /** Per first byte of the key (256 cells): infohashes found, nodes sampled (BEP 51 answered). */
+  keyspace: { infohashes: number[]; nodesSampled: number[] };
+  /** Nodes whose BEP 51 support is known, and those that answered sample_infohashes. */
+  bep51: { known: number; supported: number };
+  /** Per client, by nodes, most first. */
+  clients: Array<{ client: string | null; nodes: number; bep51_nodes: number }>;
+  /** Scrape results: histograms over log2 buckets (0, 1, 2-3, 4-7, ...) and the biggest swarms. */
+  swarms: { scraped: number; seeders: number[]; leechers: number[]; top: ReportSwarm[] };
+  runs: ReportRun[];
 }
