@@ -16,6 +16,8 @@ import type { Endpoint } from '../core/net/krpc-types.js';
 import { repeat } from '../core/net/clock.js';
 import { RealClock } from '../core/net/real-clock.js';
 import { address, jsonLine } from '../output/records.js';
+import { createMetrics } from '../output/metrics.js';
+import { metricsFlag, parseMetricsAddress, serveMetrics, type MetricsServer } from '../cli/metrics-server.js';
 
 /** --inbound-rate ceiling: more than one process answers anyway; 0 turns the limit off. */
 const MAX_INBOUND_RATE = 1_000_000;
@@ -79,6 +81,7 @@ export default class Node extends BaseCommand {
     duration: durationFlag({ description: 'stop after this long, at most 36525d (default: run until interrupted)' }),
     'stats-every': durationFlag({ description: 'how often to report stats (at most 36525d)', default: 30_000 }),
     'save-every': durationFlag({ description: 'how often to save the routing table (at most 36525d)', default: 10 * 60_000 }),
+    metrics: metricsFlag,
   };
 
   static override service = true;
@@ -86,12 +89,17 @@ export default class Node extends BaseCommand {
   private infohashEvents = 0;
   private readonly distinct = new Set<string>();
   private readonly startedAt = Date.now();
+  /** The session being served (a new one after an id change), for the metrics endpoint. */
+  private live: { session: DhtSession; responder: Responder } | null = null;
+  private metricsUrl: string | undefined;
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Node);
     let id = this.initialId(flags);
     const sampleIntervalS = Math.floor(flags['sample-interval'] / 1000);
     if (sampleIntervalS > DEFAULT_SAMPLE_INTERVAL_S) throw new BadInputError('--sample-interval: at most 6h (BEP 51)');
+
+    const metricsAt = flags.metrics === undefined ? undefined : parseMetricsAddress(flags.metrics);
 
     const stop = new StopController();
     const signal = this.stopSignal();
@@ -108,7 +116,18 @@ export default class Node extends BaseCommand {
     const tokens = new TokenManager({ clock });
     let port = flags.port;
     let summary: Record<string, unknown> = {};
+    let metricsServer: MetricsServer | undefined;
     try {
+      if (metricsAt) {
+        const metrics = createMetrics({
+          engine: () => this.live?.session.engine.counters,
+          responder: () => this.live?.responder.counters,
+          routing: () => this.live?.session.node.table.stats(),
+          infohashes: () => this.distinct.size,
+        });
+        metricsServer = await serveMetrics(metrics, metricsAt);
+        this.metricsUrl = `http://${metricsServer.address}/metrics`;
+      }
       for (;;) {
         const session = await openSession(
           { ...flags, port },
@@ -136,6 +155,7 @@ export default class Node extends BaseCommand {
     } finally {
       signal.removeEventListener('abort', onSignal);
       if (durationTimer) clock.clearTimeout(durationTimer);
+      await metricsServer?.close();
     }
     const final = { summary: 'node', reason: stop.reason ?? 'stopped', ...summary };
     if (flags.json) this.note(jsonLine(final));
@@ -196,6 +216,7 @@ export default class Node extends BaseCommand {
       },
     });
     const stats = (): Record<string, unknown> => this.stats(session, responder, service, peers, items, itemStats);
+    this.live = { session, responder };
 
     const addresses = session.transport.endpoints.map((e) => address(e));
     if (json) {
@@ -205,10 +226,12 @@ export default class Node extends BaseCommand {
         addresses,
         routing_file: session.routingFile,
         restored: session.restored,
+        ...(this.metricsUrl ? { metrics: this.metricsUrl } : {}),
         at: new Date().toISOString(),
       });
     } else {
       this.note(`node: id ${idToHex(node.table.id)} listening on ${addresses.join(', ')}${session.restored ? `; ${session.restored} nodes restored` : ''}`);
+      if (this.metricsUrl) this.note(`node: metrics at ${this.metricsUrl}`);
     }
 
     // On the clock, not setInterval: Node runs a period of 2^31 ms or more every millisecond.
