@@ -10,7 +10,11 @@ export type StoreErrorKind =
   | 'missing'
   | 'is_directory'
   | 'read_only'
-  | 'cannot_open';
+  | 'cannot_open'
+  // PostgreSQL
+  | 'bad_url'
+  | 'auth_failed'
+  | 'unreachable';
 
 export class StoreError extends Error {
   constructor(

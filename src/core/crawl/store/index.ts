@@ -1,6 +1,7 @@
 // The crawl database: interface, SQLite implementation, batching and the default location.
 export type * from './types.js';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+export { PostgresStore, isPostgresUrl, redactUrl, type PostgresStoreOptions } from './postgres-store.js';
 export { BatchWriter, type BatchWriterOptions } from './batch-writer.js';
 export { StoreError, StoreWriteError, type StoreErrorKind } from './errors.js';
 export { SCHEMA_VERSION, MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations.js';
