@@ -60,7 +60,7 @@ export default class Crawl extends BaseCommand {
     if (flags['no-db'] && (flags.db || flags.resume)) throw new BadInputError('--no-db cannot be combined with --db or --resume');
     const useDb = flags.testnet !== undefined ? flags.db !== undefined : !flags['no-db'];
     if (flags.resume && !useDb) throw new BadInputError('--resume needs the database (--db)');
-    const store = useDb ? openStore(flags.db) : undefined;
+    const store = useDb ? await openStore(flags.db) : undefined;
 
     // Ctrl-C / SIGTERM (the base command picks the exit code) or a closed stdout: stop, flush, save.
     const closed = new AbortController();
@@ -99,7 +99,7 @@ export default class Crawl extends BaseCommand {
       throw err;
     } finally {
       progress.stop();
-      store?.close();
+      await store?.close();
     }
   }
 

@@ -5,7 +5,7 @@ import { BadInputError, CliError, oneLine, quote } from '../cli/errors.js';
 import { parseSince } from '../cli/db-query.js';
 import { dbFlag, openStore } from '../cli/store.js';
 import { writeFileAtomic } from '../core/util/atomic-file.js';
-import { defaultDbPath } from '../core/paths.js';
+import { isPostgresUrl } from '../core/crawl/store/index.js';
 import { renderReport } from '../output/report/html-report.js';
 import { jsonLine } from '../output/records.js';
 
@@ -26,14 +26,14 @@ export default class Report extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Report);
     const since = flags.since === undefined ? undefined : parseSince(flags.since);
-    const store = openStore(flags.db, { mustExist: true, readonly: true });
+    const store = await openStore(flags.db, { mustExist: true, readonly: true });
     let html: string;
     let data;
     try {
-      data = store.reportData(since === undefined ? {} : { since });
-      html = renderReport(data, { source: basename(flags.db ?? defaultDbPath()) });
+      data = await store.reportData(since === undefined ? {} : { since });
+      html = renderReport(data, { source: isPostgresUrl(store.path) ? store.path : basename(store.path) });
     } finally {
-      store.close();
+      await store.close();
     }
     if (flags.output === '-') this.stdout.text(html);
     else await writeReport(flags.output, html);

@@ -76,17 +76,17 @@ export default class Scrape extends BaseCommand {
 
     // The database is touched only when asked for (--db or --from-db), never just because the
     // default file exists: scraping a few hashes by hand should not rewrite a crawl's rows.
-    const store = flags['from-db'] || flags.db !== undefined ? openStore(flags.db, { mustExist: true }) : null;
+    const store = flags['from-db'] || flags.db !== undefined ? await openStore(flags.db, { mustExist: true }) : null;
     let fromDb: Uint8Array[] = [];
     try {
       if (store && flags['from-db']) {
-        fromDb = store.selectForScrape({
+        fromDb = await store.selectForScrape({
           ...(flags['older-than'] !== undefined ? { olderThanMs: flags['older-than'] } : {}),
           ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
         });
       }
     } catch (err) {
-      store?.close();
+      await store?.close();
       throw err;
     }
 
@@ -98,10 +98,10 @@ export default class Scrape extends BaseCommand {
     // A failed write (full disk) ends the scrape: the results already stored stay, and the
     // command says how many, exit 1.
     let writeFailure: StoreWriteError | null = null;
-    const flushRows = (): void => {
+    const flushRows = async (): Promise<void> => {
       if (!store || writeFailure || pendingRows.length === 0) return;
       try {
-        tally.dbUpdated += store.updateScrape(pendingRows.splice(0));
+        tally.dbUpdated += await store.updateScrape(pendingRows.splice(0));
       } catch (err) {
         if (!(err instanceof StoreWriteError)) throw err;
         writeFailure = err;
@@ -155,7 +155,7 @@ export default class Scrape extends BaseCommand {
         // Results finished after stdout went away are still stored. Nobody answering says nothing about the swarm: leave such rows for a later scrape.
         if (store && answered(r)) {
           pendingRows.push(scrapeRow(r, scrapedAt));
-          if (pendingRows.length >= DB_BATCH) flushRows();
+          if (pendingRows.length >= DB_BATCH) await flushRows();
         }
         progress.update(`scraped ${tally.answered}/${tally.infohashes} (${tally.withPeers} with peers)`);
       }
@@ -163,9 +163,9 @@ export default class Scrape extends BaseCommand {
       signal.removeEventListener('abort', onSignal);
       progress.stop();
       try {
-        flushRows();
+        await flushRows();
       } finally {
-        store?.close();
+        await store?.close();
         await session?.close();
       }
     }

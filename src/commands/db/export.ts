@@ -18,16 +18,16 @@ export default class DbExport extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(DbExport);
     const query = buildQuery(flags, flags.limit);
-    const store = openStore(flags.db, { mustExist: true, readonly: true });
+    const store = await openStore(flags.db, { mustExist: true, readonly: true });
     let n = 0;
     try {
-      for (const row of store.listInfohashes(query)) {
+      for await (const row of store.listInfohashes(query)) {
         if (!this.stdout.record(infohashRecord(row))) break;
         n++;
         if (this.stdout.backlogged) await this.stdout.drained(); // a slow reader: wait, never buffer the database
       }
     } finally {
-      store.close();
+      await store.close();
     }
     this.note(jsonLine({ summary: 'db export', infohashes: n }));
   }

@@ -27,10 +27,10 @@ export default class DbList extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(DbList);
     const query = buildQuery(flags, flags.limit);
-    const store = openStore(flags.db, { mustExist: true, readonly: true });
+    const store = await openStore(flags.db, { mustExist: true, readonly: true });
     try {
       const rows: Cell[][] = [];
-      for (const row of store.listInfohashes(query)) {
+      for await (const row of store.listInfohashes(query)) {
         if (flags.json) {
           if (!this.stdout.record(infohashRecord(row))) break;
           if (this.stdout.backlogged) await this.stdout.drained();
@@ -41,7 +41,7 @@ export default class DbList extends BaseCommand {
       }
       if (!flags.json) this.stdout.text(renderTable(LIST_COLUMNS, rows) + '\n');
     } finally {
-      store.close();
+      await store.close();
     }
   }
 }

@@ -11,9 +11,9 @@ export default class DbStats extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(DbStats);
-    const store = openStore(flags.db, { mustExist: true, readonly: true });
+    const store = await openStore(flags.db, { mustExist: true, readonly: true });
     try {
-      const s = store.stats();
+      const s = await store.stats();
       const rec = { ...s, first_seen: iso(s.first_seen), last_seen: iso(s.last_seen) };
       if (flags.json) {
         // An empty database has no rate and no times: those fields are left out, not null.
@@ -38,7 +38,7 @@ export default class DbStats extends BaseCommand {
         ) + '\n',
       );
     } finally {
-      store.close();
+      await store.close();
     }
   }
 }

@@ -1,5 +1,6 @@
 // `crawl --testnet N`: a crawl of an in-process simulated DHT on virtual time, with recall
 // against the world's ground truth. Also the harness of the crawl tests and bench.
+import { trackPendingCalls } from '../util/pending-calls.js';
 import { DhtNode } from '../dht/dht-node.js';
 import { RoutingTable } from '../dht/routing-table.js';
 import { AddressPolicy } from '../net/address.js';
@@ -177,19 +178,23 @@ export async function runTestnetCrawl(options: RunTestnetOptions): Promise<Testn
   const startVirtual = net.clock.now();
   // virtual runs print virtual times relative to the wall clock at start
   const wallBase = Date.now();
+  // a database that answers asynchronously (PostgreSQL) holds virtual time while it works
+  const store = crawlOpts.store ? trackPendingCalls(crawlOpts.store) : undefined;
+  const hold = (): Promise<void> | null => crawlOpts.backpressure?.() ?? store?.busy() ?? null;
   const crawl = createCrawl({
     concurrency: 32,
     progressEveryMs: 10_000,
     seed: (seed ?? 1) * 31 + 7,
     wallClock: () => wallBase + (net.clock.now() - startVirtual),
     ...crawlOpts,
+    ...(store ? { store: store.tracked } : {}),
     node,
     onInfohash: (r) => {
       found.add(r.infohash);
       onInfohash?.(r);
     },
   });
-  const summary = await driveCrawl(net, crawl, maxVirtualMs, crawlOpts.backpressure);
+  const summary = await driveCrawl(net, crawl, maxVirtualMs, hold);
   const result: TestnetResult = {
     summary,
     recall: measureRecall(net.world, found, families),

@@ -1,0 +1,64 @@
+// The commands with `--db postgres://…` (and BITSCRAPE_DB) against the run's throwaway
+// PostgreSQL cluster, as a user runs them.
+import { describe, expect, it } from 'vitest';
+import { ndjson, runCli, tempHome } from '../support/cli.js';
+import { cluster, freshDatabase, sql } from '../support/postgres-db.js';
+
+describe('--db postgres://', () => {
+  it('crawl writes the index; db stats, list, export and report read it; a second crawl sees what is known', async () => {
+    const url = await freshDatabase();
+    const home = tempHome();
+    const crawl = await runCli(['crawl', '--testnet', '1500', '--seed', '4', '--db', url, '--json'], { home, timeoutMs: 120_000 });
+    expect(crawl.code, crawl.stderr).toBe(0);
+    const printed = ndjson(crawl.stdout);
+    expect(printed.length).toBeGreaterThan(100);
+    expect(crawl.stderr).not.toContain(cluster().password);
+    const [{ n }] = await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM infohashes');
+    expect(Number(n)).toBe(printed.length);
+
+    const stats = await runCli(['db', 'stats', '--json'], { home, env: { BITSCRAPE_DB: url } });
+    expect(stats.code, stats.stderr).toBe(0);
+    const s = JSON.parse(stats.stdout) as { infohashes: number; nodes: number; clients: unknown[] };
+    expect(s.infohashes).toBe(printed.length);
+    expect(s.nodes).toBeGreaterThan(0);
+
+    const exported = await runCli(['db', 'export', '--db', url, '--order', 'infohash'], { home });
+    expect(exported.code, exported.stderr).toBe(0);
+    const rows = ndjson(exported.stdout);
+    expect(rows.map((r) => r.infohash).sort()).toEqual(printed.map((r) => r.infohash).sort());
+
+    const list = await runCli(['db', 'list', '--db', url, '--limit', '5', '--json'], { home });
+    expect(ndjson(list.stdout)).toHaveLength(5);
+
+    const report = await runCli(['report', '--db', url, '-o', '-'], { home });
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toContain('data-chart="keyspace"');
+    expect(report.stdout).not.toContain(cluster().password);
+
+    const again = await runCli(['crawl', '--testnet', '1500', '--seed', '4', '--db', url, '--json', '--only-new'], { home, timeoutMs: 120_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe('');
+  }, 240_000);
+
+  it('a wrong password or a bad URL is one line and exit 2, an unreachable server one line and exit 1; the password is never shown', async () => {
+    const c = cluster();
+    const home = tempHome();
+    const wrong = await runCli(['db', 'stats', '--db', `postgres://${c.user}:hunter2secret@${c.host}:${c.port}/postgres`], { home });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
+    expect(wrong.stderr).toMatch(/authentication failed/);
+    expect(wrong.stderr).not.toContain('hunter2secret');
+
+    const down = await runCli(['crawl', '--testnet', '100', '--db', `postgres://${c.user}:hunter2secret@127.0.0.1:1/x`], { home });
+    expect(down.code).toBe(1);
+    expect(down.stderr.trim().split('\n')).toHaveLength(1);
+    expect(down.stderr).toMatch(/cannot connect/);
+    expect(down.stderr).not.toContain('hunter2secret');
+
+    // PGPASSWORD works as with psql
+    const url = await freshDatabase();
+    const noPassword = url.replace(`:${encodeURIComponent(c.password)}@`, '@');
+    const viaEnv = await runCli(['crawl', '--testnet', '200', '--db', noPassword, '--max-queries', '50'], { home, env: { PGPASSWORD: c.password } });
+    expect(viaEnv.code, viaEnv.stderr).toBe(0);
+  }, 120_000);
+});
