@@ -62,3 +62,42 @@ describe('--db postgres://', () => {
     expect(viaEnv.code, viaEnv.stderr).toBe(0);
   }, 120_000);
 });
+
+describe('db copy', () => {
+  it('moves an SQLite index into PostgreSQL and back, idempotently, with scrape results, nodes and runs', async () => {
+    const home = tempHome();
+    const file = `${home}/c.db`;
+    const crawl = await runCli(['crawl', '--testnet', '800', '--seed', '6', '--db', file], { home, timeoutMs: 120_000 });
+    expect(crawl.code, crawl.stderr).toBe(0);
+    const { SqliteStore } = await import('../../src/core/crawl/store/index.js');
+    const s = SqliteStore.open(file);
+    const first = [...s.listInfohashes({ limit: 3, order: 'infohash' })];
+    s.updateScrape(first.map((r, i) => ({ infohash: Buffer.from(r.infohash, 'hex'), seeders: 10 + i, leechers: i, peers: 10 + 2 * i, scrapedAt: 1_800_000_000_000 })));
+    s.close();
+
+    const url = await freshDatabase();
+    const copy = await runCli(['db', 'copy', '--from', file, '--to', url, '--json'], { home });
+    expect(copy.code, copy.stderr).toBe(0);
+    const summary = JSON.parse(copy.stderr.trim().split('\n').pop()!) as Record<string, unknown>;
+    expect(summary.to).not.toContain(cluster().password);
+    expect(summary.newInfohashes).toBe(summary.infohashes);
+    expect(summary.runs).toBe(1);
+    const again = await runCli(['db', 'copy', '--from', file, '--to', url, '--json'], { home });
+    const second = JSON.parse(again.stderr.trim().split('\n').pop()!) as Record<string, unknown>;
+    expect(second).toMatchObject({ newInfohashes: 0, newNodes: 0, runs: 0 });
+
+    const a = await runCli(['db', 'export', '--db', file, '--order', 'infohash'], { home });
+    const b = await runCli(['db', 'export', '--db', url, '--order', 'infohash'], { home });
+    expect(b.stdout).toBe(a.stdout);
+    const statsA = await runCli(['db', 'stats', '--json', '--db', file], { home });
+    const statsB = await runCli(['db', 'stats', '--json', '--db', url], { home });
+    expect(JSON.parse(statsB.stdout)).toEqual(JSON.parse(statsA.stdout));
+
+    // and back into a new file
+    const back = `${home}/back.db`;
+    expect((await runCli(['db', 'copy', '--from', url, '--to', back], { home })).code).toBe(0);
+    expect((await runCli(['db', 'export', '--db', back, '--order', 'infohash'], { home })).stdout).toBe(a.stdout);
+    const same = await runCli(['db', 'copy', '--from', file, '--to', file], { home });
+    expect(same.code).toBe(2);
+  }, 240_000);
+});

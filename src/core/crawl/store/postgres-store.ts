@@ -16,7 +16,9 @@ import type {
   InfohashStore,
   NodeRecord,
   NodeRecordResult,
+  NodeRow,
   RecordResult,
+  RunRow,
   ReportData,
   ReportQuery,
   ReportRun,
@@ -517,6 +519,91 @@ export class PostgresStore implements InfohashStore {
         runs,
       };
     });
+  }
+
+  async *listNodes(): AsyncGenerator<NodeRow> {
+    let after = '';
+    for (;;) {
+      const rows = await this.read<NodeRow>(
+        `SELECT addr, encode(id, 'hex') AS id, version_hex, client, bep51, first_seen, last_seen, last_sampled, sample_interval_s, num
+         FROM nodes WHERE addr > $1 ORDER BY addr LIMIT $2`,
+        [after, PAGE],
+      );
+      for (const r of rows) yield r;
+      if (rows.length < PAGE) return;
+      after = rows[rows.length - 1].addr;
+    }
+  }
+
+  async listRuns(): Promise<RunRow[]> {
+    return this.read<RunRow>('SELECT started_at, ended_at, strategy, summary FROM runs ORDER BY started_at, id');
+  }
+
+  async importInfohashes(rows: readonly InfohashRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const unique = [...new Map(rows.map((r) => [r.infohash, r])).values()];
+    for (const r of unique) if (!/^[0-9a-f]{40}$/.test(r.infohash)) throw new RangeError(`infohash ${r.infohash} is not 20 bytes of hex`);
+    const col = <K extends keyof InfohashRow>(k: K): Array<InfohashRow[K]> => unique.map((r) => r[k]);
+    const out = await this.run<{ inserted: boolean }>(
+      `INSERT INTO infohashes AS t (infohash, first_seen, last_seen, times_seen, source_id, source_addr, source_client, source_version_hex, seeders, leechers, peers, scraped_at)
+       SELECT decode(h, 'hex'), f, l, n, decode(sid, 'hex'), sa, sc, sv, se, le, pe, sat
+       FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::integer[], $10::integer[], $11::integer[], $12::bigint[])
+         AS v(h, f, l, n, sid, sa, sc, sv, se, le, pe, sat)
+       ON CONFLICT (infohash) DO UPDATE SET
+         first_seen = least(t.first_seen, excluded.first_seen),
+         last_seen = greatest(t.last_seen, excluded.last_seen),
+         times_seen = greatest(t.times_seen, excluded.times_seen),
+         source_id = coalesce(t.source_id, excluded.source_id),
+         source_addr = coalesce(t.source_addr, excluded.source_addr),
+         source_client = coalesce(t.source_client, excluded.source_client),
+         source_version_hex = coalesce(t.source_version_hex, excluded.source_version_hex),
+         seeders = CASE WHEN coalesce(excluded.scraped_at, -1) > coalesce(t.scraped_at, -1) THEN excluded.seeders ELSE t.seeders END,
+         leechers = CASE WHEN coalesce(excluded.scraped_at, -1) > coalesce(t.scraped_at, -1) THEN excluded.leechers ELSE t.leechers END,
+         peers = CASE WHEN coalesce(excluded.scraped_at, -1) > coalesce(t.scraped_at, -1) THEN excluded.peers ELSE t.peers END,
+         scraped_at = greatest(t.scraped_at, excluded.scraped_at)
+       RETURNING (xmax = 0) AS inserted`,
+      [col('infohash'), col('first_seen'), col('last_seen'), col('times_seen'), col('source_id'), col('source_addr'), col('source_client'), col('source_version_hex'), col('seeders'), col('leechers'), col('peers'), col('scraped_at')],
+    );
+    return out.filter((r) => r.inserted).length;
+  }
+
+  async importNodes(rows: readonly NodeRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const unique = [...new Map(rows.map((r) => [r.addr, r])).values()];
+    const col = <K extends keyof NodeRow>(k: K): Array<NodeRow[K]> => unique.map((r) => r[k]);
+    const out = await this.run<{ inserted: boolean }>(
+      `INSERT INTO nodes AS t (addr, id, version_hex, client, bep51, first_seen, last_seen, last_sampled, sample_interval_s, num)
+       SELECT a, decode(i, 'hex'), vh, c, b, f, l, ls, si, n
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::bigint[], $7::bigint[], $8::bigint[], $9::integer[], $10::bigint[])
+         AS v(a, i, vh, c, b, f, l, ls, si, n)
+       ON CONFLICT (addr) DO UPDATE SET
+         id = coalesce(t.id, excluded.id),
+         version_hex = coalesce(t.version_hex, excluded.version_hex),
+         client = coalesce(t.client, excluded.client),
+         bep51 = coalesce(t.bep51, excluded.bep51),
+         first_seen = least(t.first_seen, excluded.first_seen),
+         last_seen = greatest(t.last_seen, excluded.last_seen),
+         last_sampled = greatest(t.last_sampled, excluded.last_sampled),
+         sample_interval_s = coalesce(t.sample_interval_s, excluded.sample_interval_s),
+         num = coalesce(t.num, excluded.num)
+       RETURNING (xmax = 0) AS inserted`,
+      [col('addr'), col('id'), col('version_hex'), col('client'), col('bep51'), col('first_seen'), col('last_seen'), col('last_sampled'), col('sample_interval_s'), col('num')],
+    );
+    return out.filter((r) => r.inserted).length;
+  }
+
+  async importRuns(rows: readonly RunRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const out = await this.run<{ n: number }>(
+      `WITH v AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS v(started_at, ended_at, strategy, summary)),
+       i AS (INSERT INTO runs (started_at, ended_at, strategy, summary)
+             SELECT DISTINCT ON (started_at, strategy) * FROM v
+             WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.started_at = v.started_at AND r.strategy = v.strategy)
+             RETURNING 1)
+       SELECT count(*) AS n FROM i`,
+      [rows.map((r) => r.started_at), rows.map((r) => r.ended_at), rows.map((r) => r.strategy), rows.map((r) => r.summary)],
+    );
+    return out[0]?.n ?? 0;
   }
 
   async beginRun(run: RunStart): Promise<number> {

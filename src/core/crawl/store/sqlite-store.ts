@@ -21,8 +21,10 @@ import type {
   RunEnd,
   RunStart,
   ScrapeRecord,
+  NodeRow,
   ReportData,
   ReportQuery,
+  RunRow,
   ScrapeSelection,
   StoreStats,
   ClientStats,
@@ -450,6 +452,95 @@ export class SqliteStore implements InfohashStore {
         clients,
       };
     })();
+  }
+
+  listNodes(): IterableIterator<NodeRow> {
+    const statement = this.db.prepare(
+      `SELECT addr, CASE WHEN id IS NULL THEN NULL ELSE lower(hex(id)) END AS id, version_hex, client,
+         CASE WHEN bep51 IS NULL THEN NULL ELSE bep51 = 1 END AS bep51, first_seen, last_seen, last_sampled, sample_interval_s, num
+       FROM nodes ORDER BY addr`,
+    );
+    const rows = this.stream(() => statement.iterate() as IterableIterator<NodeRow & { bep51: number | null }>);
+    return (function* () {
+      for (const r of rows) yield { ...r, bep51: r.bep51 === null ? null : r.bep51 === 1 };
+    })();
+  }
+
+  listRuns(): RunRow[] {
+    return this.db.prepare('SELECT started_at, ended_at, strategy, summary FROM runs ORDER BY started_at, id').all() as RunRow[];
+  }
+
+  importInfohashes(rows: readonly InfohashRow[]): number {
+    const insert = this.db.prepare(
+      `INSERT INTO infohashes (infohash, first_seen, last_seen, times_seen, source_id, source_addr, source_client, source_version_hex, seeders, leechers, peers, scraped_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (infohash) DO UPDATE SET
+         first_seen = min(first_seen, excluded.first_seen),
+         last_seen = max(last_seen, excluded.last_seen),
+         times_seen = max(times_seen, excluded.times_seen),
+         source_id = coalesce(source_id, excluded.source_id),
+         source_addr = coalesce(source_addr, excluded.source_addr),
+         source_client = coalesce(source_client, excluded.source_client),
+         source_version_hex = coalesce(source_version_hex, excluded.source_version_hex),
+         seeders = CASE WHEN coalesce(excluded.scraped_at, -1) > coalesce(scraped_at, -1) THEN excluded.seeders ELSE seeders END,
+         leechers = CASE WHEN coalesce(excluded.scraped_at, -1) > coalesce(scraped_at, -1) THEN excluded.leechers ELSE leechers END,
+         peers = CASE WHEN coalesce(excluded.scraped_at, -1) > coalesce(scraped_at, -1) THEN excluded.peers ELSE peers END,
+         scraped_at = max(coalesce(scraped_at, excluded.scraped_at), coalesce(excluded.scraped_at, scraped_at))`,
+    );
+    const has = this.sql.selectInfohash;
+    return this.write(() =>
+      this.db.transaction((): number => {
+        let added = 0;
+        for (const r of rows) {
+          const key = Buffer.from(r.infohash, 'hex');
+          if (key.length !== INFOHASH_BYTES) throw new RangeError(`infohash ${r.infohash} is not ${INFOHASH_BYTES} bytes`);
+          if (has.get(key) === undefined) added++;
+          insert.run(key, r.first_seen, r.last_seen, r.times_seen, r.source_id === null ? null : Buffer.from(r.source_id, 'hex'), r.source_addr, r.source_client, r.source_version_hex, r.seeders, r.leechers, r.peers, r.scraped_at);
+        }
+        return added;
+      })(),
+    );
+  }
+
+  importNodes(rows: readonly NodeRow[]): number {
+    const insert = this.db.prepare(
+      `INSERT INTO nodes (addr, id, version_hex, client, bep51, first_seen, last_seen, last_sampled, sample_interval_s, num)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (addr) DO UPDATE SET
+         id = coalesce(id, excluded.id),
+         version_hex = coalesce(version_hex, excluded.version_hex),
+         client = coalesce(client, excluded.client),
+         bep51 = coalesce(bep51, excluded.bep51),
+         first_seen = min(first_seen, excluded.first_seen),
+         last_seen = max(last_seen, excluded.last_seen),
+         last_sampled = max(coalesce(last_sampled, excluded.last_sampled), coalesce(excluded.last_sampled, last_sampled)),
+         sample_interval_s = coalesce(sample_interval_s, excluded.sample_interval_s),
+         num = coalesce(num, excluded.num)`,
+    );
+    return this.write(() =>
+      this.db.transaction((): number => {
+        let added = 0;
+        for (const r of rows) {
+          if (this.sql.selectNode.get(r.addr) === undefined) added++;
+          insert.run(r.addr, r.id === null ? null : Buffer.from(r.id, 'hex'), r.version_hex, r.client, r.bep51 === null ? null : r.bep51 ? 1 : 0, r.first_seen, r.last_seen, r.last_sampled, r.sample_interval_s, r.num);
+        }
+        return added;
+      })(),
+    );
+  }
+
+  importRuns(rows: readonly RunRow[]): number {
+    const insert = this.db.prepare(
+      `INSERT INTO runs (started_at, ended_at, strategy, summary) SELECT ?, ?, ?, ?
+       WHERE NOT EXISTS (SELECT 1 FROM runs WHERE started_at = ? AND strategy = ?)`,
+    );
+    return this.write(() =>
+      this.db.transaction((): number => {
+        let added = 0;
+        for (const r of rows) added += insert.run(r.started_at, r.ended_at, r.strategy, r.summary, r.started_at, r.strategy).changes;
+        return added;
+      })(),
+    );
   }
 
   reportData(query: ReportQuery = {}): ReportData {

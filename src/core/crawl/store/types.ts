@@ -105,6 +105,28 @@ export interface InfohashRow {
   scraped_at: number | null;
 }
 
+/** A stored node as plain data (snake_case, hex, Unix ms), as `db copy` moves it. */
+export interface NodeRow {
+  addr: string;
+  id: string | null;
+  version_hex: string | null;
+  client: string | null;
+  bep51: boolean | null;
+  first_seen: number;
+  last_seen: number;
+  last_sampled: number | null;
+  sample_interval_s: number | null;
+  num: number | null;
+}
+
+/** A crawl run as stored (summary as its JSON text). */
+export interface RunRow {
+  started_at: number;
+  ended_at: number | null;
+  strategy: string;
+  summary: string | null;
+}
+
 export interface ClientStats {
   /** Decoded client string as stored; null when unknown. */
   client: string | null;
@@ -166,6 +188,20 @@ export interface InfohashStore {
 
   beginRun(run: RunStart): Awaitable<number>;
   endRun(id: number, end?: RunEnd): Awaitable<void>;
+
+  /** Every stored node, by address. */
+  listNodes(): Iterable<NodeRow> | AsyncIterable<NodeRow>;
+  /** Every stored run, oldest first. */
+  listRuns(): Awaitable<RunRow[]>;
+  /**
+   * Merges whole rows from another database (db copy), idempotently: a row copied twice is as if
+   * copied once. Seen times widen, times_seen keeps the larger count, known fields are kept and
+   * the newer scrape wins. Returns how many rows were new here.
+   */
+  importInfohashes(rows: readonly InfohashRow[]): Awaitable<number>;
+  importNodes(rows: readonly NodeRow[]): Awaitable<number>;
+  /** Adds runs not already here (same start and strategy); returns how many were added. */
+  importRuns(rows: readonly RunRow[]): Awaitable<number>;
 
   /** Flushes what the store buffers, checkpoints and releases the database. */
   close(): Awaitable<void>;

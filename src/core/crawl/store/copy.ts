@@ -1,0 +1,64 @@
+// db copy: streams one store into another in batches (one transaction each). Every import merges
+// idempotently, so a copy cut short (Ctrl-C, a lost connection) is finished by running it again.
+import type { InfohashRow, InfohashStore, NodeRow } from './types.js';
+
+export interface CopyCounts {
+  infohashes: number;
+  newInfohashes: number;
+  nodes: number;
+  newNodes: number;
+  runs: number;
+  ms: number;
+}
+
+export interface CopyOptions {
+  /** Rows per transaction (default 5000). */
+  batch?: number;
+  /** Stops between batches; what was committed stays. */
+  signal?: AbortSignal;
+  onProgress?(counts: CopyCounts): void;
+}
+
+export async function copyStore(from: InfohashStore, to: InfohashStore, options: CopyOptions = {}): Promise<CopyCounts> {
+  const started = Date.now();
+  const size = options.batch ?? 5000;
+  const counts: CopyCounts = { infohashes: 0, newInfohashes: 0, nodes: 0, newNodes: 0, runs: 0, ms: 0 };
+  const stopped = (): boolean => options.signal?.aborted === true;
+  const report = (): void => {
+    counts.ms = Date.now() - started;
+    options.onProgress?.(counts);
+  };
+
+  let infohashes: InfohashRow[] = [];
+  const flushInfohashes = async (): Promise<void> => {
+    counts.newInfohashes += await to.importInfohashes(infohashes);
+    counts.infohashes += infohashes.length;
+    infohashes = [];
+    report();
+  };
+  for await (const row of from.listInfohashes({ order: 'infohash' })) {
+    if (stopped()) break;
+    infohashes.push(row);
+    if (infohashes.length >= size) await flushInfohashes();
+  }
+  if (!stopped() && infohashes.length > 0) await flushInfohashes();
+
+  let nodes: NodeRow[] = [];
+  const flushNodes = async (): Promise<void> => {
+    counts.newNodes += await to.importNodes(nodes);
+    counts.nodes += nodes.length;
+    nodes = [];
+    report();
+  };
+  if (!stopped()) {
+    for await (const row of from.listNodes()) {
+      if (stopped()) break;
+      nodes.push(row);
+      if (nodes.length >= size) await flushNodes();
+    }
+    if (!stopped() && nodes.length > 0) await flushNodes();
+  }
+  if (!stopped()) counts.runs = await to.importRuns(await from.listRuns());
+  counts.ms = Date.now() - started;
+  return counts;
+}
