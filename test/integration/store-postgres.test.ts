@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { PostgresStore, redactUrl } from '../../src/core/crawl/store/index.js';
 import { StoreError } from '../../src/core/crawl/store/errors.js';
+import { PG_SCHEMA_VERSION } from '../../src/core/crawl/store/postgres-schema.js';
 import { storeContract } from '../unit/store/contract.js';
 import { cluster, freshDatabase, sql } from '../support/postgres-db.js';
 
@@ -15,7 +16,7 @@ describe('PostgreSQL specifics', () => {
     const stores = await Promise.all([PostgresStore.open(url), PostgresStore.open(url), PostgresStore.open(url)]);
     expect(stores.filter((s) => s.created)).not.toHaveLength(0);
     const rows = await sql<{ version: number }>(url, 'SELECT version FROM bitscrape_schema');
-    expect(rows).toEqual([{ version: 1 }]);
+    expect(rows).toEqual([{ version: PG_SCHEMA_VERSION }]);
     await stores[0].recordInfohashes([{ infohash: new Uint8Array(20).fill(1), seenAt: 1 }]);
     expect(await stores[1].has(new Uint8Array(20).fill(1))).toBe(true);
     for (const s of stores) await s.close();

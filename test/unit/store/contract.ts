@@ -181,5 +181,60 @@ export function storeContract(name: string, open: () => Promise<InfohashStore>):
         await store.close();
       }
     });
+
+    it('leases: a pass is split into ranges that crawlers claim once, renew, finish; expired leases are taken over', async () => {
+      const store = await open();
+      try {
+        const T = 1_000_000;
+        const pass = await store.currentPass(4, 60_000, T);
+        expect(pass).toMatchObject({ pass: 1, ranges: 4, pending: 4, active: 0, done: 0, finished_at: null });
+        // a second crawler starting now joins the same pass
+        expect((await store.currentPass(4, 60_000, T + 1))?.pass).toBe(1);
+        const a = await store.claimRange('a', 1, 10_000, T);
+        const b = await store.claimRange('b', 1, 10_000, T);
+        expect(a).toEqual({ pass: 1, range: 0, ranges: 4, takenOver: false });
+        expect(b?.range).toBe(1);
+        expect(await store.renewLease('a', 1, 0, 10_000, T + 5_000)).toBe(true);
+        expect(await store.renewLease('b', 1, 0, 10_000, T + 5_000)).toBe(false);
+        // b dies; its lease expires at T + 10 s and c takes it over after the two pending ones
+        const c1 = await store.claimRange('c', 1, 10_000, T + 11_000);
+        const c2 = await store.claimRange('c', 1, 10_000, T + 11_000);
+        expect([c1?.range, c2?.range]).toEqual([2, 3]);
+        const c3 = await store.claimRange('c', 1, 10_000, T + 11_000);
+        expect(c3).toEqual({ pass: 1, range: 1, ranges: 4, takenOver: true });
+        expect(await store.claimRange('d', 1, 10_000, T + 11_000)).toBeNull();
+        expect(await store.finishRange('b', 1, 1, T + 12_000)).toBe(false);
+        for (const r of [1, 2, 3]) expect(await store.finishRange('c', 1, r, T + 12_000)).toBe(true);
+        expect(await store.passStatus(1)).toMatchObject({ done: 3, active: 1, finished_at: null });
+        // a released range goes back to pending, claimable at once
+        await store.releaseRange('a', 1, 0);
+        const again = await store.claimRange('e', 1, 10_000, T + 12_000);
+        expect(again).toMatchObject({ range: 0, takenOver: false });
+        expect(await store.finishRange('e', 1, 0, T + 13_000)).toBe(true);
+        expect(await store.passStatus(1)).toMatchObject({ done: 4, active: 0, pending: 0, finished_at: T + 13_000 });
+        // the next pass waits for the interval, then starts once
+        expect(await store.currentPass(4, 60_000, T + 20_000)).toBeNull();
+        const next = await store.currentPass(8, 60_000, T + 73_000);
+        expect(next).toMatchObject({ pass: 2, ranges: 8, pending: 8 });
+        expect((await store.currentPass(8, 60_000, T + 73_001))?.pass).toBe(2);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('leases: crawlers claiming at once never get the same range', async () => {
+      const s = await open();
+      try {
+        const T = 5_000_000;
+        // on PostgreSQL the claims run on several pooled connections at once (SKIP LOCKED)
+        await s.currentPass(16, 0, T);
+        const claims = await Promise.all(Array.from({ length: 16 }, (_, i) => s.claimRange(`w${i}`, 1, 60_000, T)));
+        const ranges = claims.map((c) => c?.range);
+        expect(new Set(ranges).size).toBe(16);
+        expect(await s.claimRange('late', 1, 60_000, T)).toBeNull();
+      } finally {
+        await s.close();
+      }
+    });
   });
 }

@@ -62,7 +62,28 @@ const v2: Migration = (db) => {
   `);
 };
 
-export const MIGRATIONS: readonly Migration[] = [v1, v2];
+// Keyspace leases: passes split into ranges that crawlers claim (types.ts, LeaseStore).
+const v3: Migration = (db) => {
+  db.exec(`
+    CREATE TABLE passes (
+      pass INTEGER PRIMARY KEY,
+      ranges INTEGER NOT NULL,
+      started_at INTEGER NOT NULL,
+      finished_at INTEGER
+    );
+    CREATE TABLE leases (
+      pass INTEGER NOT NULL,
+      range INTEGER NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'done')),
+      owner TEXT,
+      expires_at INTEGER,
+      done_at INTEGER,
+      PRIMARY KEY (pass, range)
+    ) WITHOUT ROWID;
+  `);
+};
+
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function schemaVersion(db: Database.Database): number {

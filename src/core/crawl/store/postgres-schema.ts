@@ -47,9 +47,26 @@ export const PG_MIGRATIONS: readonly string[] = [
      strategy text NOT NULL,
      summary text
    );`,
+  `CREATE TABLE passes (
+     pass integer PRIMARY KEY,
+     ranges integer NOT NULL,
+     started_at bigint NOT NULL,
+     finished_at bigint
+   );
+   CREATE TABLE leases (
+     pass integer NOT NULL,
+     range integer NOT NULL,
+     state text NOT NULL CHECK (state IN ('pending', 'active', 'done')),
+     owner text,
+     expires_at bigint,
+     done_at bigint,
+     PRIMARY KEY (pass, range)
+   );`,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
 
 /** Key of the advisory lock that serialises migrations (any fixed 64-bit number). */
 export const MIGRATION_LOCK = 0x62697473637261n; // "bitscra"
+/** Key of the advisory lock taken while a pass is checked and, if due, started. */
+export const PASS_LOCK = 0x62697473637262n;

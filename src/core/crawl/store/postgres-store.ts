@@ -5,7 +5,7 @@
 // StoreWriteError and the crawl stops as it does on a full disk.
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { StoreError, StoreWriteError } from './errors.js';
-import { MIGRATION_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
+import { MIGRATION_LOCK, PASS_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
 import { discoveryBucket } from './report-queries.js';
 import type {
   ClientStats,
@@ -14,9 +14,11 @@ import type {
   InfohashRecord,
   InfohashRow,
   InfohashStore,
+  LeaseClaim,
   NodeRecord,
   NodeRecordResult,
   NodeRow,
+  PassStatus,
   RecordResult,
   RunRow,
   ReportData,
@@ -604,6 +606,91 @@ export class PostgresStore implements InfohashStore {
       [rows.map((r) => r.started_at), rows.map((r) => r.ended_at), rows.map((r) => r.strategy), rows.map((r) => r.summary)],
     );
     return out[0]?.n ?? 0;
+  }
+
+  /** A read-write transaction on one connection; a lost connection is a StoreWriteError. */
+  private async transaction<T>(body: (q: <R extends QueryResultRow>(text: string, values?: unknown[]) => Promise<R[]>) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw new StoreWriteError(this.path, (err as { code?: string }).code, `lost the connection: ${(err as Error).message}`);
+    }
+    try {
+      await client.query('BEGIN');
+      const out = await body(async (text, values = []) => (await client.query(text, values)).rows);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (isConnectionError(err)) throw new StoreWriteError(this.path, (err as { code?: string }).code, `lost the connection: ${(err as Error).message}`);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private static readonly PASS_COUNTS = `SELECT p.pass, p.ranges, p.started_at, p.finished_at,
+      count(*) FILTER (WHERE l.state = 'pending') AS pending, count(*) FILTER (WHERE l.state = 'active') AS active,
+      count(*) FILTER (WHERE l.state = 'done') AS done
+    FROM passes p LEFT JOIN leases l ON l.pass = p.pass`;
+
+  async currentPass(ranges: number, passIntervalMs: number, now: number): Promise<PassStatus | null> {
+    return this.transaction(async (q) => {
+      // one crawler at a time decides whether a new pass starts
+      await q('SELECT pg_advisory_xact_lock($1)', [PASS_LOCK.toString()]);
+      const [latest] = await q<PassStatus>(`${PostgresStore.PASS_COUNTS} WHERE p.pass = (SELECT max(pass) FROM passes) GROUP BY p.pass`);
+      if (latest) {
+        if (latest.done < latest.ranges) return latest;
+        if (latest.finished_at === null) {
+          latest.finished_at = now;
+          await q('UPDATE passes SET finished_at = $1 WHERE pass = $2', [now, latest.pass]);
+        }
+        if (now < latest.finished_at + passIntervalMs) return null;
+      }
+      const pass = (latest?.pass ?? 0) + 1;
+      await q('INSERT INTO passes (pass, ranges, started_at) VALUES ($1, $2, $3)', [pass, ranges, now]);
+      await q("INSERT INTO leases (pass, range, state) SELECT $1, r, 'pending' FROM generate_series(0, $2 - 1) AS r", [pass, ranges]);
+      return { pass, ranges, started_at: now, finished_at: null, pending: ranges, active: 0, done: 0 };
+    });
+  }
+
+  async claimRange(owner: string, pass: number, leaseMs: number, now: number): Promise<LeaseClaim | null> {
+    // SKIP LOCKED: crawlers claiming at once each get a different range without waiting
+    const rows = await this.run<{ range: number; taken_over: boolean; ranges: number }>(
+      `WITH c AS (
+         SELECT range, state FROM leases
+         WHERE pass = $2 AND (state = 'pending' OR (state = 'active' AND expires_at < $3))
+         ORDER BY state = 'active', range LIMIT 1 FOR UPDATE SKIP LOCKED)
+       UPDATE leases l SET state = 'active', owner = $1, expires_at = $3 + $4
+       FROM c WHERE l.pass = $2 AND l.range = c.range
+       RETURNING l.range, c.state = 'active' AS taken_over, (SELECT ranges FROM passes WHERE pass = $2) AS ranges`,
+      [owner, pass, now, leaseMs],
+    );
+    const r = rows[0];
+    return r ? { pass, range: r.range, ranges: r.ranges, takenOver: r.taken_over } : null;
+  }
+
+  async renewLease(owner: string, pass: number, range: number, leaseMs: number, now: number): Promise<boolean> {
+    const rows = await this.run("UPDATE leases SET expires_at = $1 WHERE pass = $2 AND range = $3 AND owner = $4 AND state = 'active' RETURNING 1", [now + leaseMs, pass, range, owner]);
+    return rows.length === 1;
+  }
+
+  async finishRange(owner: string, pass: number, range: number, now: number): Promise<boolean> {
+    return this.transaction(async (q) => {
+      const done = await q("UPDATE leases SET state = 'done', done_at = $1, expires_at = NULL WHERE pass = $2 AND range = $3 AND owner = $4 AND state = 'active' RETURNING 1", [now, pass, range, owner]);
+      await q("UPDATE passes SET finished_at = $1 WHERE pass = $2 AND finished_at IS NULL AND NOT EXISTS (SELECT 1 FROM leases WHERE pass = $2 AND state <> 'done')", [now, pass]);
+      return done.length === 1;
+    });
+  }
+
+  async releaseRange(owner: string, pass: number, range: number): Promise<void> {
+    await this.run("UPDATE leases SET state = 'pending', owner = NULL, expires_at = NULL WHERE pass = $1 AND range = $2 AND owner = $3 AND state = 'active'", [pass, range, owner]);
+  }
+
+  async passStatus(pass: number): Promise<PassStatus | null> {
+    const [row] = await this.read<PassStatus>(`${PostgresStore.PASS_COUNTS} WHERE p.pass = $1 GROUP BY p.pass`, [pass]);
+    return row ?? null;
   }
 
   async beginRun(run: RunStart): Promise<number> {

@@ -9,6 +9,7 @@ import { StoreError, StoreWriteError } from './errors.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { SCHEMA_VERSION, SchemaTooNewError, migrate, schemaVersion } from './migrations.js';
 import { readReportData } from './report-queries.js';
+import { sqliteClaimRange, sqliteCurrentPass, sqliteFinishRange, sqlitePassStatus, sqliteReleaseRange, sqliteRenewLease } from './sqlite-leases.js';
 import type {
   InfohashOrder,
   InfohashQuery,
@@ -22,6 +23,8 @@ import type {
   RunStart,
   ScrapeRecord,
   NodeRow,
+  LeaseClaim,
+  PassStatus,
   ReportData,
   ReportQuery,
   RunRow,
@@ -541,6 +544,30 @@ export class SqliteStore implements InfohashStore {
         return added;
       })(),
     );
+  }
+
+  currentPass(ranges: number, passIntervalMs: number, now: number): PassStatus | null {
+    return this.write(() => sqliteCurrentPass(this.db, ranges, passIntervalMs, now));
+  }
+
+  claimRange(owner: string, pass: number, leaseMs: number, now: number): LeaseClaim | null {
+    return this.write(() => sqliteClaimRange(this.db, owner, pass, leaseMs, now));
+  }
+
+  renewLease(owner: string, pass: number, range: number, leaseMs: number, now: number): boolean {
+    return this.write(() => sqliteRenewLease(this.db, owner, pass, range, leaseMs, now));
+  }
+
+  finishRange(owner: string, pass: number, range: number, now: number): boolean {
+    return this.write(() => sqliteFinishRange(this.db, owner, pass, range, now));
+  }
+
+  releaseRange(owner: string, pass: number, range: number): void {
+    this.write(() => sqliteReleaseRange(this.db, owner, pass, range));
+  }
+
+  passStatus(pass: number): PassStatus | null {
+    return sqlitePassStatus(this.db, pass);
   }
 
   reportData(query: ReportQuery = {}): ReportData {

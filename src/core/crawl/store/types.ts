@@ -127,6 +127,48 @@ export interface RunRow {
   summary: string | null;
 }
 
+/**
+ * Keyspace leases: a pass over the keyspace is split into `ranges` equal ranges (by id prefix);
+ * a crawler claims one, walks it, heartbeats its lease, and marks it done. A lease that expires
+ * (its crawler died) is claimed again by another, which resumes from the range's checkpoint.
+ * Times are the caller's clock (Unix ms), so simulations run on virtual time.
+ */
+export interface LeaseClaim {
+  pass: number;
+  range: number;
+  ranges: number;
+  /** When the claim was taken over from an expired lease (a crawler died in it). */
+  takenOver: boolean;
+}
+
+export interface PassStatus {
+  pass: number;
+  ranges: number;
+  pending: number;
+  active: number;
+  done: number;
+  started_at: number;
+  finished_at: number | null;
+}
+
+export interface LeaseStore {
+  /**
+   * The pass to work on: the latest one while it has ranges not done; otherwise a new one, once
+   * `passIntervalMs` has gone by since the latest finished (null until then). Starting a pass is
+   * race-free: crawlers that start one together get the same pass.
+   */
+  currentPass(ranges: number, passIntervalMs: number, now: number): Awaitable<PassStatus | null>;
+  /** Claims a pending range, or one whose lease expired; null when every range is done or held. */
+  claimRange(owner: string, pass: number, leaseMs: number, now: number): Awaitable<LeaseClaim | null>;
+  /** Extends our lease; false when it is no longer ours (it expired and another took it). */
+  renewLease(owner: string, pass: number, range: number, leaseMs: number, now: number): Awaitable<boolean>;
+  /** Marks our range done; false when the lease was no longer ours. */
+  finishRange(owner: string, pass: number, range: number, now: number): Awaitable<boolean>;
+  /** Hands a range back unfinished (a stopped crawler), so another can take it at once. */
+  releaseRange(owner: string, pass: number, range: number): Awaitable<void>;
+  passStatus(pass: number): Awaitable<PassStatus | null>;
+}
+
 export interface ClientStats {
   /** Decoded client string as stored; null when unknown. */
   client: string | null;
@@ -164,7 +206,7 @@ export interface RunEnd {
   summary?: unknown;
 }
 
-export interface InfohashStore {
+export interface InfohashStore extends LeaseStore {
   /** Upserts a batch in one transaction; all or nothing. */
   recordInfohashes(batch: readonly InfohashRecord[]): Awaitable<RecordResult[]>;
   /** Upserts a batch of nodes in one transaction; all or nothing. */
