@@ -59,7 +59,7 @@ export function decodeInfo(bytes: Uint8Array): Result<TorrentInfo, string> {
   if (hasV2 && metaVersion !== 2) return { ok: false, error: `info dictionary: unknown meta version ${String(metaVersion)}` };
   const name = textOf(nameBytes);
 
-  let files: InfoFile[];
+  let files: InfoFile[] = [];
   if (hasV2) {
     const tree = info['file tree'];
     if (!isDict(tree)) return { ok: false, error: 'info dictionary: v2 without a file tree' };
@@ -68,6 +68,10 @@ export function decodeInfo(bytes: Uint8Array): Result<TorrentInfo, string> {
     if (err) return { ok: false, error: `info dictionary: ${err}` };
     // A single-file v2 torrent's tree is { name: { '': {...} } }: the path is the name itself.
     files = out;
+  }
+  // A hybrid lists its files twice; the v1 list keeps the author's order (the tree is sorted).
+  if (hasV2 && !hasV1) {
+    // the tree's files, read above
   } else if (info.files !== undefined) {
     const list = info.files;
     if (!Array.isArray(list) || list.length === 0) return { ok: false, error: 'info dictionary: files is not a non-empty list' };
