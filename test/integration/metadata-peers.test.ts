@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionLimits, fetchFromPeer, fetchMetadata, newPeerId, type PeerFailure } from '../../src/core/metadata/index.js';
 import { AddressPolicy } from '../../src/core/net/address.js';
 import { toHex } from '../../src/core/wire/hex.js';
-import { ndjson, runCli } from '../support/cli.js';
+import { ndjson, runCli, startCli } from '../support/cli.js';
 import { makeInfo, sha1, startFakePeer, type FakePeer, type FakePeerMode } from '../support/fake-peer.js';
 
 const peers: FakePeer[] = [];
@@ -221,4 +221,19 @@ describe('bitscrape metadata with scripted peers (x.pe, --no-lookup)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/invalid duration 'soon'/);
   });
+
+  it('SIGTERM: what finished is printed, fetches in flight are dropped, the summary says interrupted, exit 143', async () => {
+    const quick = makeInfo({ files: 1, name: 'quick' });
+    const good = await peer(quick.infohash, quick.info, 'honest');
+    const stuck = await peer(big.infohash, big.info, 'silent');
+    const run = startCli(['metadata', magnet(quick.infohash, good), magnet(big.infohash, stuck), '--no-lookup', '--json', '--stall-timeout', '1h', '--peer-deadline', '1h', '--deadline', '1h'], { timeoutMs: 60_000 });
+    await run.waitForLine(/"ok":true/, 30_000);
+    run.child.kill('SIGTERM');
+    const r = await run.exited;
+    expect(r.code, r.stderr).toBe(143);
+    const recs = ndjson(r.stdout);
+    expect(recs).toHaveLength(1);
+    expect(recs[0]).toMatchObject({ infohash: toHex(quick.infohash), ok: true, name: 'quick' });
+    expect(JSON.parse(r.stderr.trim().split('\n').pop()!)).toMatchObject({ summary: 'metadata', infohashes: 2, fetched: 1, failed: 0, interrupted: true });
+  }, 70_000);
 });
