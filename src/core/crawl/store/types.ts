@@ -103,6 +103,8 @@ export interface InfohashRow {
   leechers: number | null;
   peers: number | null;
   scraped_at: number | null;
+  /** The torrent's name once its metadata was fetched (`metadata --db`), else null. */
+  name: string | null;
 }
 
 export interface ClientStats {
