@@ -10,13 +10,13 @@ import { BadInputError, CliError, NothingFoundError, quote } from '../cli/errors
 import { parseInfohashInput } from '../cli/infohash-input.js';
 import { magnetPeers } from '../cli/magnet.js';
 import { openStore } from '../cli/store.js';
+import { StoreWriteError, type TorrentRecord } from '../core/crawl/store/index.js';
 import {
   ConnectionLimits,
   DEFAULT_MAX_PEERS,
   PEER_FAILURES,
   fetchMetadata,
   metadataRecord,
-  newPeerId,
   torrentFileBytes,
   type MetadataResult,
   type PeerFailure,
@@ -29,6 +29,7 @@ import type { PeerInfo } from '../core/wire/types.js';
 import { startProgress } from '../output/progress.js';
 import { jsonLine } from '../output/records.js';
 import { fitLine, renderTable } from '../output/table.js';
+import { humanSize } from '../output/text.js';
 
 /** Deadlines are timers: kept well inside what one Node timer runs. */
 const MAX_DEADLINE_MS = 3_600_000;
@@ -47,6 +48,7 @@ interface Tally {
   duplicates: number;
   peersTried: number;
   saved: number;
+  stored: number;
   failures: Partial<Record<PeerFailure, number>>;
 }
 
@@ -79,14 +81,15 @@ export default class Metadata extends BaseCommand {
     'no-lookup': Flags.boolean({ description: "no DHT lookup: try only the magnet links' x.pe peers" }),
     'save-torrents': Flags.string({ description: 'write <infohash>.torrent files (d4:info<info dictionary as received>e) into this directory' }),
     'from-db': Flags.boolean({ description: 'fetch for the infohashes of the crawl database' }),
-    db: Flags.string({ description: 'crawl database for --from-db; default: crawl.db in the data directory' }),
+    missing: Flags.boolean({ description: 'with --from-db: only infohashes without metadata in the database yet' }),
+    db: Flags.string({ description: 'crawl database to read (--from-db) and store the torrents in; default: crawl.db in the data directory' }),
     limit: Flags.integer({ description: `with --from-db: at most this many infohashes ${atMost(MAX_SCRAPE_LIMIT)}`, min: 1, max: MAX_SCRAPE_LIMIT }),
   };
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Metadata);
     const args = argv as string[];
-    if (!flags['from-db'] && flags.limit !== undefined) throw new BadInputError('--limit selects from the database: use it with --from-db');
+    if (!flags['from-db'] && (flags.limit !== undefined || flags.missing)) throw new BadInputError('--limit and --missing select from the database: use them with --from-db');
     if (args.length === 0 && !flags['from-db']) throw new BadInputError('no infohash given (arguments, - for stdin, or --from-db)');
     for (const name of ['deadline', 'peer-deadline', 'stall-timeout'] as const) {
       if (flags[name] <= 0 || flags[name] > MAX_DEADLINE_MS) throw new BadInputError(`--${name} must be more than 0 and at most 1h`);
@@ -99,17 +102,21 @@ export default class Metadata extends BaseCommand {
         throw new BadInputError(`--save-torrents: cannot create ${quote(saveDir)}: ${(err as Error).message}`);
       }
     }
+    // The database is written only when asked for (--db or --from-db), as for scrape.
+    const store = flags['from-db'] || flags.db !== undefined ? openStore(flags.db, { mustExist: true }) : null;
     let fromDb: Uint8Array[] = [];
-    if (flags['from-db']) {
-      const store = openStore(flags.db, { mustExist: true, readonly: true });
-      try {
-        fromDb = [...store.listInfohashes(flags.limit !== undefined ? { limit: flags.limit } : {})].map((r) => fromHex(r.infohash, 20)!);
-      } finally {
-        store.close();
+    try {
+      if (store && flags['from-db']) {
+        fromDb = flags.missing
+          ? store.missingMetadata(flags.limit)
+          : [...store.listInfohashes(flags.limit !== undefined ? { limit: flags.limit } : {})].map((r) => fromHex(r.infohash, 20)!);
       }
+    } catch (err) {
+      store?.close();
+      throw err;
     }
 
-    const tally: Tally = { infohashes: 0, fetched: 0, failed: 0, badInputs: 0, duplicates: 0, peersTried: 0, saved: 0, failures: {} };
+    const tally: Tally = { infohashes: 0, fetched: 0, failed: 0, badInputs: 0, duplicates: 0, peersTried: 0, saved: 0, stored: 0, failures: {} };
     const started = Date.now();
     const rows: MetadataResult[] = [];
     let stop!: () => void;
@@ -129,6 +136,7 @@ export default class Metadata extends BaseCommand {
     const progress = startProgress('fetching metadata', flags.json ? false : undefined);
     let session: DhtSession | null = null;
     let saveError: string | null = null;
+    let writeFailure: StoreWriteError | null = null;
 
     try {
       let policy: AddressPolicy;
@@ -143,7 +151,6 @@ export default class Metadata extends BaseCommand {
         lookup = async (ih, s) => (await node.getPeers(ih, { alpha: flags.alpha, signal: s })).peers.map((p) => p.peer);
       }
       const limits = new ConnectionLimits(flags['max-connections'], flags['per-ip']);
-      const peerId = newPeerId();
       const refusal = (host: string, port: number): string | null => (policy.isBogonPeer(host, port) ? 'bogon' : policy.refusal(host, port));
 
       const source = this.jobs(args, fromDb, tally, stopped);
@@ -157,7 +164,6 @@ export default class Metadata extends BaseCommand {
           maxPeers: flags['max-peers'],
           refusal,
           ...(lookup ? { lookup } : {}),
-          peerId,
           client: CLIENT,
           signal: abort.signal,
         }),
@@ -178,6 +184,19 @@ export default class Metadata extends BaseCommand {
             stop();
           }
         }
+        // Stored before it is printed: a printed torrent is in the database.
+        if (r.ok && store && !writeFailure) {
+          try {
+            store.saveTorrent(torrentRow(r));
+            tally.stored++;
+          } catch (err) {
+            if (!(err instanceof StoreWriteError)) throw err;
+            writeFailure = err;
+            abort.abort();
+            stop();
+            continue;
+          }
+        }
         if (flags.json) await this.stdout.recordAndWait(metadataRecord(r));
         else rows.push(r);
         progress.update(`metadata ${tally.fetched}/${tally.infohashes} fetched`);
@@ -185,17 +204,23 @@ export default class Metadata extends BaseCommand {
     } finally {
       signal.removeEventListener('abort', onSignal);
       progress.stop();
-      await session?.close();
+      try {
+        store?.close();
+      } finally {
+        await session?.close();
+      }
     }
 
+    const failure = writeFailure as StoreWriteError | null;
+    if (failure) throw new CliError(`${failure.message}; ${tally.stored === 0 ? 'no torrent was stored' : `the first ${tally.stored} torrents are stored, later ones are not`}`, 1);
     if (saveError) throw new CliError(`${saveError}; ${tally.saved} torrent file(s) written before it`, 1);
     if (!flags.json && rows.length > 0) this.stdout.text(this.table(rows) + '\n');
     const interrupted = this.stoppedBySignal !== null;
-    this.summary(tally, Date.now() - started, flags.json, saveDir !== undefined, interrupted);
+    this.summary(tally, Date.now() - started, flags.json, saveDir !== undefined, store !== null, interrupted);
     if (interrupted) return;
     if (tally.badInputs > 0) this.exit(2);
     if (tally.infohashes === 0) {
-      this.note(flags['from-db'] ? 'metadata: no infohash in the database' : 'metadata: no infohash in the input');
+      this.note(flags['from-db'] ? `metadata: no infohash in the database${flags.missing ? ' lacks metadata' : ''}` : 'metadata: no infohash in the input');
       return;
     }
     if (tally.fetched === 0 && !this.stdout.closed) throw new NothingFoundError(`no metadata fetched for any of ${tally.infohashes} infohash(es)`);
@@ -258,7 +283,7 @@ export default class Metadata extends BaseCommand {
     );
   }
 
-  private summary(t: Tally, ms: number, json: boolean, saving: boolean, interrupted: boolean): void {
+  private summary(t: Tally, ms: number, json: boolean, saving: boolean, withDb: boolean, interrupted: boolean): void {
     const failures = PEER_FAILURES.filter((k) => t.failures[k]).map((k) => [k, t.failures[k]!] as const);
     if (json) {
       this.note(
@@ -272,6 +297,7 @@ export default class Metadata extends BaseCommand {
           peers_tried: t.peersTried,
           peer_failures: Object.fromEntries(failures),
           ...(saving ? { torrents_saved: t.saved } : {}),
+          ...(withDb ? { db_stored: t.stored } : {}),
           ...(interrupted ? { interrupted: true } : {}),
           duration_ms: ms,
         }),
@@ -286,18 +312,26 @@ export default class Metadata extends BaseCommand {
       ...(t.duplicates > 0 ? [`${t.duplicates} duplicate${t.duplicates === 1 ? '' : 's'}`] : []),
       `${t.peersTried} peer${t.peersTried === 1 ? '' : 's'} tried${failures.length ? ` (${failures.map(([k, n]) => `${n} ${k.replace(/_/g, ' ')}`).join(', ')})` : ''}`,
       ...(saving ? [`${t.saved} torrent file${t.saved === 1 ? '' : 's'} written`] : []),
+      ...(withDb ? [`${t.stored} stored in the database`] : []),
     ];
     this.note(fitLine(`metadata: ${parts.join(', ')} in ${formatDuration(ms)}${interrupted ? ' (interrupted)' : ''}`));
   }
 }
 
-function humanSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+/** The database row of a fetched torrent. */
+function torrentRow(r: MetadataResult): TorrentRecord {
+  const info = r.info!;
+  return {
+    infohash: r.infohash,
+    name: info.name,
+    totalSize: info.totalSize,
+    pieceLength: info.pieceLength,
+    pieces: info.pieces,
+    private: info.private,
+    version: String(info.version),
+    files: info.files,
+    fetchedAt: Date.now(),
+    sourceAddr: r.peer?.address ?? null,
+    sourceClient: r.peer?.client ?? null,
+  };
 }

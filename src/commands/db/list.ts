@@ -13,6 +13,7 @@ const LIST_COLUMNS: Column[] = [
   { header: 'source client', drop: 2 },
   { header: 'seeders', align: 'right' },
   { header: 'leechers', align: 'right' },
+  { header: 'name', wrap: true },
 ];
 
 export default class DbList extends BaseCommand {
@@ -36,7 +37,7 @@ export default class DbList extends BaseCommand {
           if (this.stdout.backlogged) await this.stdout.drained();
         } else {
           const r = infohashRecord(row);
-          rows.push([row.infohash, r.first_seen as string, row.times_seen, row.source_client, row.seeders, row.leechers]);
+          rows.push([row.infohash, r.first_seen as string, row.times_seen, row.source_client, row.seeders, row.leechers, row.name]);
         }
       }
       if (!flags.json) this.stdout.text(renderTable(LIST_COLUMNS, rows) + '\n');

@@ -22,6 +22,7 @@ export interface MetadataFetchOptions {
   refusal: (host: string, port: number) => string | null;
   /** The swarm's peers (a get_peers lookup); absent: only the given peers are tried. */
   lookup?: (infohash: Uint8Array, signal: AbortSignal) => Promise<PeerInfo[]>;
+  /** Default: a fresh random id per connection (libtorrent drops a second connection with an id it already has on that torrent). */
   peerId?: Uint8Array;
   /** Our `v` in the extension handshake. */
   client?: string;
@@ -68,7 +69,6 @@ export async function fetchMetadata(infohash: Uint8Array, direct: readonly PeerI
     timedOut = true;
     ctrl.abort();
   }, opts.deadlineMs);
-  const peerId = opts.peerId ?? newPeerId();
   const maxPeers = opts.maxPeers ?? DEFAULT_MAX_PEERS;
 
   const seen = new Set<string>();
@@ -125,7 +125,7 @@ export async function fetchMetadata(infohash: Uint8Array, direct: readonly PeerI
           host: peer.host,
           port: peer.port,
           infohash,
-          peerId,
+          peerId: opts.peerId ?? newPeerId(),
           deadlineMs: opts.peerDeadlineMs,
           ...(opts.stallMs !== undefined ? { stallMs: opts.stallMs } : {}),
           signal: ctrl.signal,

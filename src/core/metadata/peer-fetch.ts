@@ -162,8 +162,7 @@ export function fetchFromPeer(opts: PeerFetchOptions): Promise<PeerFetchResult> 
       done++;
       progress();
       if (done === metadataPieces(size)) {
-        const digest = createHash('sha1').update(info!).digest();
-        if (!digest.equals(opts.infohash)) return fail('hash_mismatch', 'the info dictionary does not hash to the infohash');
+        if (!hashesTo(info!, opts.infohash)) return fail('hash_mismatch', 'the info dictionary does not hash to the infohash');
         return finish({ ok: true, info: info!, client });
       }
       request();
@@ -204,4 +203,13 @@ export function fetchFromPeer(opts: PeerFetchOptions): Promise<PeerFetchResult> 
       socket.write(encodeExtendedHandshake({ utMetadata: OUR_UT_METADATA_ID, ...(opts.client ? { client: opts.client } : {}) }));
     });
   });
+}
+
+/**
+ * Whether `info` is the dictionary of `infohash`: its SHA-1 (v1), or its SHA-256 cut to 20 bytes
+ * (BEP 52: how a v2 or hybrid torrent is announced on the DHT, next to its v1 hash).
+ */
+export function hashesTo(info: Uint8Array, infohash: Uint8Array): boolean {
+  if (createHash('sha1').update(info).digest().equals(infohash)) return true;
+  return createHash('sha256').update(info).digest().subarray(0, 20).equals(infohash);
 }
