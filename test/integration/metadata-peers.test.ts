@@ -1,11 +1,13 @@
 // The metadata fetcher against scripted hostile peers on loopback: every misbehaviour is counted
 // under its reason and dropped (never a crash, never a stored wrong answer), and an honest peer
 // of the same swarm still wins.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionLimits, fetchFromPeer, fetchMetadata, newPeerId, type PeerFailure } from '../../src/core/metadata/index.js';
+import { SqliteStore } from '../../src/core/crawl/store/index.js';
 import { AddressPolicy } from '../../src/core/net/address.js';
 import { toHex } from '../../src/core/wire/hex.js';
 import { ndjson, runCli, startCli } from '../support/cli.js';
@@ -75,6 +77,13 @@ describe('fetchFromPeer against hostile peers', () => {
     const r = await fetchFromPeer({ host: p.host, port: p.port, infohash: big.infohash, peerId: newPeerId(), deadlineMs: 800, stallMs: 5000 });
     expect(!r.ok && r.reason).toBe('timeout');
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('accepts a v2 infohash (SHA-256 of the dictionary, cut to 20 bytes, BEP 52)', async () => {
+    const v2 = createHash('sha256').update(big.info).digest().subarray(0, 20);
+    const p = await peer(v2, big.info, 'honest');
+    const r = await fetchFromPeer({ host: p.host, port: p.port, infohash: v2, peerId: newPeerId(), deadlineMs: 5000 });
+    expect(r.ok).toBe(true);
   });
 
   it('a closed port is a connect failure', async () => {
@@ -236,4 +245,35 @@ describe('bitscrape metadata with scripted peers (x.pe, --no-lookup)', () => {
     expect(recs[0]).toMatchObject({ infohash: toHex(quick.infohash), ok: true, name: 'quick' });
     expect(JSON.parse(r.stderr.trim().split('\n').pop()!)).toMatchObject({ summary: 'metadata', infohashes: 2, fetched: 1, failed: 0, interrupted: true });
   }, 70_000);
+
+  it('--db stores the torrents (searchable, shown, named in db list); --from-db --missing picks the rest', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'bitscrape-metadata-db-'));
+    const db = join(home, 'crawl.db');
+    const a = makeInfo({ files: 2, name: 'Ubuntu 24.04 Desktop' });
+    const b = makeInfo({ files: 1, name: 'rp000005.bin' });
+    const pa = await peer(a.infohash, a.info, 'honest');
+    const pb = await peer(b.infohash, b.info, 'hash-mismatch');
+    // a database with both infohashes (as a crawl would leave it)
+    const store = new SqliteStore(db);
+    store.recordInfohashes([a, b].map((x, i) => ({ infohash: x.infohash, seenAt: 1000 + i })));
+    store.close();
+
+    const r = await runCli(['metadata', magnet(a.infohash, pa), magnet(b.infohash, pb), '--no-lookup', '--json', '--db', db], { timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stderr.trim().split('\n').pop()!)).toMatchObject({ fetched: 1, failed: 1, db_stored: 1 });
+
+    const search = await runCli(['db', 'search', 'DESKTOP', 'ubuntu', '--db', db, '--json'], { timeoutMs: 30_000 });
+    expect(search.code, search.stderr).toBe(0);
+    expect(ndjson(search.stdout)).toEqual([{ infohash: toHex(a.infohash), name: 'Ubuntu 24.04 Desktop', total_size: 2001, files: 2 }]);
+    const nothing = await runCli(['db', 'search', 'rp000005', '--db', db], { timeoutMs: 30_000 });
+    expect(nothing.code).toBe(1); // the liar's torrent was never stored
+    const show = await runCli(['db', 'show', toHex(a.infohash), '--db', db, '--json'], { timeoutMs: 30_000 });
+    expect(ndjson(show.stdout)[0]).toMatchObject({ name: 'Ubuntu 24.04 Desktop', files: [{ length: 1000 }, { length: 1001 }], peer: { address: `127.0.0.1:${pa.port}`, client: 'fake/honest' } });
+    const list = await runCli(['db', 'list', '--db', db, '--json'], { timeoutMs: 30_000 });
+    expect(ndjson(list.stdout).map((x) => x.name)).toEqual(['Ubuntu 24.04 Desktop', null]);
+
+    const missing = await runCli(['metadata', '--from-db', '--missing', '--no-lookup', '--db', db, '--json'], { timeoutMs: 30_000 });
+    expect(missing.code).toBe(1); // no x.pe, no lookup: nobody to ask
+    expect(ndjson(missing.stdout).map((x) => x.infohash)).toEqual([toHex(b.infohash)]);
+  }, 90_000);
 });
