@@ -10,7 +10,7 @@ import { BadInputError, CliError, NothingFoundError, quote } from '../cli/errors
 import { parseInfohashInput } from '../cli/infohash-input.js';
 import { magnetPeers } from '../cli/magnet.js';
 import { openStore } from '../cli/store.js';
-import { StoreWriteError, type TorrentRecord } from '../core/crawl/store/index.js';
+import { StoreWriteError } from '../core/crawl/store/index.js';
 import {
   ConnectionLimits,
   DEFAULT_MAX_PEERS,
@@ -18,6 +18,7 @@ import {
   fetchMetadata,
   metadataRecord,
   torrentFileBytes,
+  torrentRecord,
   type MetadataResult,
   type PeerFailure,
 } from '../core/metadata/index.js';
@@ -187,7 +188,7 @@ export default class Metadata extends BaseCommand {
         // Stored before it is printed: a printed torrent is in the database.
         if (r.ok && store && !writeFailure) {
           try {
-            store.saveTorrent(torrentRow(r));
+            store.saveTorrent(torrentRecord(r, Date.now()));
             tally.stored++;
           } catch (err) {
             if (!(err instanceof StoreWriteError)) throw err;
@@ -316,22 +317,4 @@ export default class Metadata extends BaseCommand {
     ];
     this.note(fitLine(`metadata: ${parts.join(', ')} in ${formatDuration(ms)}${interrupted ? ' (interrupted)' : ''}`));
   }
-}
-
-/** The database row of a fetched torrent. */
-function torrentRow(r: MetadataResult): TorrentRecord {
-  const info = r.info!;
-  return {
-    infohash: r.infohash,
-    name: info.name,
-    totalSize: info.totalSize,
-    pieceLength: info.pieceLength,
-    pieces: info.pieces,
-    private: info.private,
-    version: String(info.version),
-    files: info.files,
-    fetchedAt: Date.now(),
-    sourceAddr: r.peer?.address ?? null,
-    sourceClient: r.peer?.client ?? null,
-  };
 }

@@ -5,6 +5,8 @@ import type { MetadataResult } from './fetcher.js';
 export { decodeInfo, MAX_FILES, type InfoFile, type TorrentInfo } from './info.js';
 export { ConnectionLimits } from './limits.js';
 export { fetchFromPeer, PEER_FAILURES, DEFAULT_STALL_MS, type PeerFailure, type PeerFetchOptions, type PeerFetchResult } from './peer-fetch.js';
+export { torrentRecord } from './torrent-record.js';
+export { MetadataQueue, type MetadataQueueOptions, type MetadataQueueStore, type QueueTally } from './queue.js';
 export { fetchMetadata, newPeerId, DEFAULT_MAX_PEERS, type MetadataFetchOptions, type MetadataResult } from './fetcher.js';
 
 /** The NDJSON record of one infohash (docs/output.md, `metadata`). */

@@ -92,7 +92,23 @@ const v3: Migration = (db) => {
   `);
 };
 
-export const MIGRATIONS: readonly Migration[] = [v1, v2, v3];
+// The metadata queue of `crawl --metadata`: every infohash without a torrents row is pending
+// unless a row here says otherwise (failed for good, or not before next_try). Rows are written
+// per attempt, so a killed crawl loses nothing and the next run carries on.
+const v4: Migration = (db) => {
+  db.exec(`
+    CREATE TABLE metadata_queue (
+      infohash BLOB PRIMARY KEY NOT NULL CHECK (length(infohash) = 20),
+      state TEXT NOT NULL CHECK (state IN ('pending', 'fetched', 'failed')),
+      attempts INTEGER NOT NULL,
+      next_try INTEGER,
+      last_error TEXT,
+      updated_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+  `);
+};
+
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function schemaVersion(db: Database.Database): number {

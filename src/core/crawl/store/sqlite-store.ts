@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { BatchWriter, type BatchWriterOptions } from './batch-writer.js';
 import { StoreError, StoreWriteError } from './errors.js';
 import { prepareStatements, type Statements } from './statements.js';
-import { TorrentTables, type SearchHit, type TorrentDetails, type TorrentRecord } from './torrents.js';
+import { TorrentTables, type QueueCounts, type SearchHit, type TorrentDetails, type TorrentRecord } from './torrents.js';
 import { SCHEMA_VERSION, SchemaTooNewError, migrate, schemaVersion } from './migrations.js';
 import type {
   InfohashOrder,
@@ -372,6 +372,21 @@ export class SqliteStore implements InfohashStore {
   /** Infohashes of the crawl without metadata yet, oldest first. */
   missingMetadata(limit?: number): Uint8Array[] {
     return this.torrents.missingMetadata(checkLimit(limit));
+  }
+
+  /** The metadata queue (crawl --metadata): infohashes due at `now`, oldest first. */
+  dueMetadata(now: number, limit: number): Uint8Array[] {
+    return this.torrents.due(now, checkLimit(limit));
+  }
+
+  /** Records a failed metadata attempt: retried at `nextTry`, or given up at the `maxAttempts`th. */
+  metadataFailed(infohash: Uint8Array, error: string, now: number, nextTry: number, maxAttempts: number): void {
+    checkInfohash(infohash, 0);
+    this.write(() => this.torrents.failed(infohash, error, now, nextTry, maxAttempts));
+  }
+
+  metadataCounts(): QueueCounts {
+    return this.torrents.counts();
   }
 
   /** Torrents whose name or file paths hold every word of `text`, best match first. */

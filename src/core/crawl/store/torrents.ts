@@ -36,6 +36,15 @@ export interface TorrentDetails extends TorrentRow {
   files: Array<{ path: string; length: number }>;
 }
 
+export interface QueueCounts {
+  /** Torrents stored. */
+  fetched: number;
+  /** Infohashes given up on (the attempts ran out). */
+  failed: number;
+  /** Infohashes without metadata still to try (now or later). */
+  pending: number;
+}
+
 export interface SearchHit {
   infohash: string;
   name: string;
@@ -68,6 +77,10 @@ export class TorrentTables {
   private readonly selectFiles: Database.Statement;
   private readonly missing: Database.Statement;
   private readonly searchSql: Database.Statement;
+  private readonly queueFetched: Database.Statement;
+  private readonly queueFailed: Database.Statement;
+  private readonly dueSql: Database.Statement;
+  private readonly queueCounts: Database.Statement;
   readonly save: (r: TorrentRecord) => boolean;
 
   constructor(private readonly db: Database.Database) {
@@ -95,7 +108,38 @@ export class TorrentTables {
        FROM torrents_fts JOIN torrents t ON t.rowid = torrents_fts.rowid
        WHERE torrents_fts MATCH ? ORDER BY bm25(torrents_fts, 10.0, 1.0), t.rowid LIMIT ?`,
     );
-    this.save = db.transaction((r: TorrentRecord): boolean => this.saveRow(r));
+    this.queueFetched = db.prepare(
+      `INSERT INTO metadata_queue (infohash, state, attempts, next_try, last_error, updated_at) VALUES (?, 'fetched', 1, NULL, NULL, ?)
+       ON CONFLICT (infohash) DO UPDATE SET state = 'fetched', attempts = attempts + 1, next_try = NULL, last_error = NULL, updated_at = excluded.updated_at`,
+    );
+    this.queueFailed = db.prepare(
+      `INSERT INTO metadata_queue (infohash, state, attempts, next_try, last_error, updated_at)
+       VALUES (?1, CASE WHEN ?5 <= 1 THEN 'failed' ELSE 'pending' END, 1, ?2, ?3, ?4)
+       ON CONFLICT (infohash) DO UPDATE SET
+         state = CASE WHEN attempts + 1 >= ?5 THEN 'failed' ELSE 'pending' END,
+         attempts = attempts + 1, next_try = ?2, last_error = ?3, updated_at = ?4`,
+    );
+    // Arrival order; infohashes with metadata are skipped through the torrents key.
+    this.dueSql = db
+      .prepare(
+        `SELECT i.infohash FROM infohashes i LEFT JOIN metadata_queue q ON q.infohash = i.infohash
+         WHERE NOT EXISTS (SELECT 1 FROM torrents t WHERE t.infohash = i.infohash)
+           AND (q.infohash IS NULL OR (q.state = 'pending' AND q.next_try <= ?))
+         ORDER BY i.rowid LIMIT ?`,
+      )
+      .pluck();
+    this.queueCounts = db.prepare(
+      `SELECT
+         (SELECT count(*) FROM torrents) AS fetched,
+         (SELECT count(*) FROM metadata_queue WHERE state = 'failed') AS failed,
+         (SELECT count(*) FROM infohashes i WHERE NOT EXISTS (SELECT 1 FROM torrents t WHERE t.infohash = i.infohash)
+            AND NOT EXISTS (SELECT 1 FROM metadata_queue q WHERE q.infohash = i.infohash AND q.state = 'failed')) AS pending`,
+    );
+    this.save = db.transaction((r: TorrentRecord): boolean => {
+      const isNew = this.saveRow(r);
+      this.queueFetched.run(Buffer.from(r.infohash), r.fetchedAt);
+      return isNew;
+    });
   }
 
   /** Stores (or replaces) one torrent, its files and its index entry; true when it was new. */
@@ -126,6 +170,20 @@ export class TorrentTables {
   /** Infohashes of the infohashes table without metadata, in arrival order. */
   missingMetadata(limit: number): Uint8Array[] {
     return this.missing.all(limit) as Buffer[];
+  }
+
+  /** Infohashes due for a metadata fetch at `now`: never tried, or pending with next_try passed. */
+  due(now: number, limit: number): Uint8Array[] {
+    return this.dueSql.all(now, limit) as Buffer[];
+  }
+
+  /** A failed attempt: retried at `nextTry`, or failed for good at the `maxAttempts`th. */
+  failed(infohash: Uint8Array, error: string, now: number, nextTry: number, maxAttempts: number): void {
+    this.queueFailed.run(Buffer.from(infohash), nextTry, error, now, maxAttempts);
+  }
+
+  counts(): QueueCounts {
+    return this.queueCounts.get() as QueueCounts;
   }
 
   search(text: string, limit: number): SearchHit[] {
