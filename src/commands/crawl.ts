@@ -11,7 +11,7 @@ import { CrawlStoreError } from '../core/crawl/errors.js';
 import { DEFAULT_STRATEGY, type StrategyRegistry } from '../core/crawl/registry.js';
 import { runTestnetCrawl } from '../core/crawl/testnet.js';
 import type { CrawlInfohash, CrawlStats, CrawlSummary } from '../core/crawl/types.js';
-import type { QueueCounts, SqliteStore } from '../core/crawl/store/index.js';
+import { StoreWriteError, type QueueCounts, type SqliteStore } from '../core/crawl/store/index.js';
 import { ConnectionLimits, MetadataQueue, fetchMetadata } from '../core/metadata/index.js';
 import type { DhtSession } from '../cli/dht-session.js';
 import { crawlStatusLine, crawlSummaryPairs, crawlSummaryRecord, testnetPairs } from '../output/crawl-records.js';
@@ -156,7 +156,12 @@ export default class Crawl extends BaseCommand {
         if (common.signal?.aborted) await queue.abort();
         else {
           progress.update('fetching the metadata still due');
-          await queue.finish();
+          try {
+            await queue.finish();
+          } catch (err) {
+            if (err instanceof StoreWriteError) throw new CliError(`${err.message}; the torrents fetched before it are stored`, 1);
+            throw err;
+          }
         }
         counts = store!.metadataCounts();
       }

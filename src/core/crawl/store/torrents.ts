@@ -114,10 +114,10 @@ export class TorrentTables {
     );
     this.queueFailed = db.prepare(
       `INSERT INTO metadata_queue (infohash, state, attempts, next_try, last_error, updated_at)
-       VALUES (?1, CASE WHEN ?5 <= 1 THEN 'failed' ELSE 'pending' END, 1, ?2, ?3, ?4)
+       VALUES (@infohash, CASE WHEN @max <= 1 THEN 'failed' ELSE 'pending' END, 1, @next, @error, @now)
        ON CONFLICT (infohash) DO UPDATE SET
-         state = CASE WHEN attempts + 1 >= ?5 THEN 'failed' ELSE 'pending' END,
-         attempts = attempts + 1, next_try = ?2, last_error = ?3, updated_at = ?4`,
+         state = CASE WHEN attempts + 1 >= @max THEN 'failed' ELSE 'pending' END,
+         attempts = attempts + 1, next_try = @next, last_error = @error, updated_at = @now`,
     );
     // Arrival order; infohashes with metadata are skipped through the torrents key.
     this.dueSql = db
@@ -179,7 +179,7 @@ export class TorrentTables {
 
   /** A failed attempt: retried at `nextTry`, or failed for good at the `maxAttempts`th. */
   failed(infohash: Uint8Array, error: string, now: number, nextTry: number, maxAttempts: number): void {
-    this.queueFailed.run(Buffer.from(infohash), nextTry, error, now, maxAttempts);
+    this.queueFailed.run({ infohash: Buffer.from(infohash), next: nextTry, error, now, max: maxAttempts });
   }
 
   counts(): QueueCounts {
