@@ -13,8 +13,9 @@ const LIST_COLUMNS: Column[] = [
   { header: 'source client', drop: 2 },
   { header: 'seeders', align: 'right' },
   { header: 'leechers', align: 'right' },
-  { header: 'name', wrap: true },
 ];
+/** Shown only when some row has a name (its metadata was fetched): an empty column would push others out. */
+const NAME_COLUMN: Column = { header: 'name', wrap: true };
 
 export default class DbList extends BaseCommand {
   static override description = 'List infohashes in the crawl database (a table, or NDJSON with --json)';
@@ -40,7 +41,10 @@ export default class DbList extends BaseCommand {
           rows.push([row.infohash, r.first_seen as string, row.times_seen, row.source_client, row.seeders, row.leechers, row.name]);
         }
       }
-      if (!flags.json) this.stdout.text(renderTable(LIST_COLUMNS, rows) + '\n');
+      if (!flags.json) {
+        const named = rows.some((r) => r[6] !== null);
+        this.stdout.text(renderTable(named ? [...LIST_COLUMNS, NAME_COLUMN] : LIST_COLUMNS, named ? rows : rows.map((r) => r.slice(0, 6))) + '\n');
+      }
     } finally {
       store.close();
     }
