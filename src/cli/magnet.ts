@@ -3,7 +3,8 @@
 // error, never a guess: a truncated or over-long hash must not turn into a lookup of another one.
 // Other parameters (dn, tr, ...) are not read.
 import { fromHex } from '../core/wire/hex.js';
-import type { Result } from '../core/wire/types.js';
+import type { PeerInfo, Result } from '../core/wire/types.js';
+import { canonicalIp, ipFamily, parseEndpoint } from '../core/net/address.js';
 import { quote } from './errors.js';
 
 const HEX40 = /^[0-9a-f]{40}$/i;
@@ -49,6 +50,26 @@ function base32(text: string): Uint8Array {
       out[o++] = (acc >> bits) & 0xff;
       acc &= (1 << bits) - 1; // keep only the bits not yet written
     }
+  }
+  return out;
+}
+
+export interface MagnetPeers {
+  peers: PeerInfo[];
+  /** x.pe values that are not IP:port (names are not resolved: a magnet must not make us look up hosts). */
+  bad: string[];
+}
+
+/** The magnet's `x.pe` peer addresses (BEP 9), IP literals only, in the order given. */
+export function magnetPeers(uri: string): MagnetPeers {
+  const out: MagnetPeers = { peers: [], bad: [] };
+  if (!/^magnet:\?/i.test(uri)) return out;
+  for (const [key, value] of new URLSearchParams(uri.slice(uri.indexOf('?') + 1))) {
+    if (key !== 'x.pe') continue;
+    const ep = parseEndpoint(value);
+    const family = ep.ok ? ipFamily(ep.value.host) : 0;
+    if (!ep.ok || family === 0) out.bad.push(value);
+    else out.peers.push({ host: canonicalIp(ep.value.host), port: ep.value.port, family });
   }
   return out;
 }

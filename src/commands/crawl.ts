@@ -11,7 +11,9 @@ import { CrawlStoreError } from '../core/crawl/errors.js';
 import { DEFAULT_STRATEGY, type StrategyRegistry } from '../core/crawl/registry.js';
 import { runTestnetCrawl } from '../core/crawl/testnet.js';
 import type { CrawlInfohash, CrawlStats, CrawlSummary } from '../core/crawl/types.js';
-import type { InfohashStore } from '../core/crawl/store/types.js';
+import { StoreWriteError, type InfohashStore, type QueueCounts } from '../core/crawl/store/index.js';
+import { ConnectionLimits, MetadataQueue, fetchMetadata } from '../core/metadata/index.js';
+import type { DhtSession } from '../cli/dht-session.js';
 import { crawlStatusLine, crawlSummaryPairs, crawlSummaryRecord, testnetPairs } from '../output/crawl-records.js';
 import { startProgress, type Progress } from '../output/progress.js';
 import { renderKeyValues, renderTable } from '../output/table.js';
@@ -43,6 +45,9 @@ export default class Crawl extends BaseCommand {
     'max-infohashes': Flags.integer({ description: `stop after this many distinct infohashes ${atMost(MAX_COUNT)}`, min: 1, max: MAX_COUNT }),
     family: familyFlag,
     concurrency: Flags.integer({ description: 'queries in flight per address family (at most 256)', default: 16, min: 1, max: 256 }),
+    metadata: Flags.boolean({ description: 'also fetch the metadata (BEP 9: names, files) of the infohashes found, through a queue in the database; the crawl finishes the fetches due before it exits' }),
+    'metadata-concurrency': Flags.integer({ description: 'with --metadata: infohashes fetched at once (at most 256)', default: 8, min: 1, max: 256 }),
+    'metadata-deadline': durationFlag({ description: 'with --metadata: time per infohash (at most 1h)', default: 60_000 }),
     'min-interval': Flags.integer({ description: 'override every node\'s BEP 51 interval with this many seconds (explicit opt-in; nodes ask for up to 6 h; at most 21600)', min: 0, max: 21600 }),
   };
 
@@ -60,6 +65,8 @@ export default class Crawl extends BaseCommand {
     if (flags['no-db'] && (flags.db || flags.resume)) throw new BadInputError('--no-db cannot be combined with --db or --resume');
     const useDb = flags.testnet !== undefined ? flags.db !== undefined : !flags['no-db'];
     if (flags.resume && !useDb) throw new BadInputError('--resume needs the database (--db)');
+    if (flags.metadata && (!useDb || flags.testnet !== undefined)) throw new BadInputError('--metadata needs the database and a live crawl (not --no-db, not --testnet)');
+    if (flags['metadata-deadline'] <= 0 || flags['metadata-deadline'] > 3_600_000) throw new BadInputError('--metadata-deadline must be more than 0 and at most 1h');
     const store = useDb ? await openStore(flags.db) : undefined;
 
     // Ctrl-C / SIGTERM (the base command picks the exit code) or a closed stdout: stop, flush, save.
@@ -118,15 +125,46 @@ export default class Crawl extends BaseCommand {
     else this.note(renderKeyValues([...testnetPairs(result), ...crawlSummaryPairs(result.summary)], { stream: process.stderr }));
   }
 
-  private async runLive(flags: Parameters<typeof openSession>[0] & { json: boolean; family?: string }, common: Parameters<typeof createCrawl>[0], progress: Progress, store: InfohashStore | undefined): Promise<void> {
+  private async runLive(
+    flags: Parameters<typeof openSession>[0] & { json: boolean; family?: string; metadata: boolean; 'metadata-concurrency': number; 'metadata-deadline': number },
+    common: Parameters<typeof createCrawl>[0],
+    progress: Progress,
+    store: InfohashStore | undefined,
+  ): Promise<void> {
     const asked = familiesOfFlag(flags.family);
     const session = await openSession(flags, { readOnly: true, ...(asked ? { families: asked } : {}) });
     let summary: CrawlSummary;
+    let queue: MetadataQueue | null = null;
+    let counts: QueueCounts | null = null;
     try {
       const explicit = flags.bootstrap && flags.bootstrap.length > 0 ? session.node.bootstrap.map((b) => b.host) : [];
       const families = crawlFamilies(asked, explicit, session.transport.endpoints.map((e) => e.family));
+      if (flags.metadata && store) {
+        queue = metadataQueue(session, store, flags['metadata-concurrency'], flags['metadata-deadline']);
+        queue.start();
+      }
       progress.update('bootstrapping');
-      summary = await createCrawl({ ...common, session, families }).run();
+      try {
+        summary = await createCrawl({ ...common, session, families }).run();
+      } catch (err) {
+        await queue?.abort();
+        throw err;
+      }
+      if (queue) {
+        // Ctrl-C or a closed stdout: fetches in flight are dropped (they stay pending in the
+        // database); otherwise the fetches due now are finished, each within its deadline.
+        if (common.signal?.aborted) await queue.abort();
+        else {
+          progress.update('fetching the metadata still due');
+          try {
+            await queue.finish();
+          } catch (err) {
+            if (err instanceof StoreWriteError) throw new CliError(`${err.message}; the torrents fetched before it are stored`, 1);
+            throw err;
+          }
+        }
+        counts = await store!.metadataCounts();
+      }
     } finally {
       await session.close();
     }
@@ -135,8 +173,13 @@ export default class Crawl extends BaseCommand {
     if (byFamily.length > 1) {
       for (const [family, s] of byFamily) if (s.nodes_answered === 0) this.note(`crawl: no IPv${family} node answered`);
     }
-    if (flags.json) this.note(jsonLine({ summary: 'crawl', ...crawlSummaryRecord(summary, store !== undefined), database: store !== undefined }));
-    else this.note(renderKeyValues(crawlSummaryPairs(summary), { stream: process.stderr }));
+    const metadata = queue && counts ? { fetched: queue.tally.fetched, failed: queue.tally.failed, pending: counts.pending, failed_for_good: counts.failed, in_database: counts.fetched } : null;
+    if (flags.json) this.note(jsonLine({ summary: 'crawl', ...crawlSummaryRecord(summary, store !== undefined), database: store !== undefined, ...(metadata ? { metadata } : {}) }));
+    else {
+      const pairs = crawlSummaryPairs(summary);
+      if (metadata) pairs.push(['metadata', `${metadata.fetched} fetched, ${metadata.failed} failed this run; ${metadata.in_database} torrents in the database, ${metadata.pending} pending`]);
+      this.note(renderKeyValues(pairs, { stream: process.stderr }));
+    }
     if (summary.nodes_answered === 0 && !this.stdout.closed && !this.stoppedBySignal) throw new NothingFoundError('no node answered');
   }
 
@@ -145,4 +188,27 @@ export default class Crawl extends BaseCommand {
     if (json) for (const r of rows) this.stdout.record({ ...r });
     else this.stdout.text(renderTable([{ header: 'strategy' }, { header: 'plugin', wrap: true }, { header: 'description', wrap: true }], rows.map((r) => [r.name, r.plugin, r.description])) + '\n');
   }
+}
+
+/** The metadata queue of a live crawl: lookups through the crawl's own node, its address policy. */
+function metadataQueue(session: DhtSession, store: InfohashStore, concurrency: number, deadlineMs: number): MetadataQueue {
+  const limits = new ConnectionLimits(Math.min(4096, concurrency * 8), 2);
+  const { node, policy } = session;
+  const refusal = (host: string, port: number): string | null => (policy.isBogonPeer(host, port) ? 'bogon' : policy.refusal(host, port));
+  return new MetadataQueue({
+    store,
+    concurrency,
+    pollMs: 500,
+    fetch: (ih, signal) =>
+      fetchMetadata(ih, [], {
+        limits,
+        perInfohash: 4,
+        deadlineMs,
+        peerDeadlineMs: Math.min(deadlineMs, 15_000),
+        refusal,
+        lookup: async (target, s) => (await node.getPeers(target, { signal: s })).peers.map((p) => p.peer),
+        client: 'bitscrape 0.1',
+        signal,
+      }),
+  });
 }

@@ -19,6 +19,7 @@ export function infohashRecord(row: InfohashRow): Record<string, unknown> {
     leechers: row.leechers,
     peers: row.peers,
     scraped_at: iso(row.scraped_at),
+    name: row.name,
   };
 }
 

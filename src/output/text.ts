@@ -110,3 +110,15 @@ export function wrapText(s: string, width: number): string[] {
   }
   return out;
 }
+
+/** Bytes for people: `1000 B`, `326.2 KiB`, `4.7 GiB` (binary units, one decimal). */
+export function humanSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}

@@ -14,6 +14,8 @@ const LIST_COLUMNS: Column[] = [
   { header: 'seeders', align: 'right' },
   { header: 'leechers', align: 'right' },
 ];
+/** Shown only when some row has a name (its metadata was fetched): an empty column would push others out. */
+const NAME_COLUMN: Column = { header: 'name', wrap: true };
 
 export default class DbList extends BaseCommand {
   static override description = 'List infohashes in the crawl database (a table, or NDJSON with --json)';
@@ -36,10 +38,13 @@ export default class DbList extends BaseCommand {
           if (this.stdout.backlogged) await this.stdout.drained();
         } else {
           const r = infohashRecord(row);
-          rows.push([row.infohash, r.first_seen as string, row.times_seen, row.source_client, row.seeders, row.leechers]);
+          rows.push([row.infohash, r.first_seen as string, row.times_seen, row.source_client, row.seeders, row.leechers, row.name]);
         }
       }
-      if (!flags.json) this.stdout.text(renderTable(LIST_COLUMNS, rows) + '\n');
+      if (!flags.json) {
+        const named = rows.some((r) => r[6] !== null);
+        this.stdout.text(renderTable(named ? [...LIST_COLUMNS, NAME_COLUMN] : LIST_COLUMNS, named ? rows : rows.map((r) => r.slice(0, 6))) + '\n');
+      }
     } finally {
       await store.close();
     }

@@ -138,6 +138,29 @@ def test_torrent(k):
     return hashlib.sha1(probe.bencode(info)).hexdigest(), probe.bencode({"info": info}), name, payload
 
 
+def big_torrent(k, files, v1_only, root):
+    """A torrent of `files` files built by libtorrent itself (hybrid v1+v2 by default), its data
+    written under root. Large info dictionaries (hundreds of files: several metadata pieces)."""
+    name = "bsbig%03d-%s" % (k, "v1" if v1_only else "hybrid")
+    fs = lt.file_storage()
+    for i in range(files):
+        # long, partly non-ASCII paths make the dictionary big; sizes vary so pieces differ
+        rel = os.path.join(name, "dir%02d" % (i % 7), "file-%05d-caf\u00e9-metadata-interop-%s.bin" % (i, "x" * (32 + i % 13)))
+        data = (b"bitscrape big torrent %d file %d\n" % (k, i)) * (1 + i % 50)
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        fs.add_file(rel, len(data))
+    flags = lt.create_torrent.v1_only if v1_only else 0
+    ct = lt.create_torrent(fs, 16384, flags=flags)
+    lt.set_piece_hashes(ct, root)
+    torrent = lt.bencode(ct.generate())
+    ti = lt.torrent_info(lt.bdecode(torrent))
+    info_hash = str(ti.info_hashes().v1)
+    return info_hash, torrent, name, len(lt.bencode(lt.bdecode(torrent)[b"info"]))
+
+
 class Network:
     def __init__(self, opts):
         self.opts = opts
@@ -243,6 +266,23 @@ class Network:
                 # announces use implied_port, so the stored peer is the node's own endpoint
                 entry = {"node": node, "peers": [probe.fmt_endpoint(*self.endpoint(node, f)) for f in self.families]}
                 rec["seeders" if seeding else "leechers"].append(entry)
+            self.records.append(rec)
+        root = os.path.join(self.workdir, "bigdata")
+        for b in range(self.opts.big_torrents):
+            k = self.opts.infohashes + b
+            info_hash, torrent, name, size = big_torrent(k, self.opts.big_files, b % 2 == 1, root)
+            rec = {"index": k, "info_hash": info_hash, "name": name, "files": self.opts.big_files,
+                   "metadata_size": size, "seeders": [], "leechers": []}
+            for rank in range(self.opts.seeders):
+                node = (k + rank) % self.n
+                params = lt.add_torrent_params()
+                params.ti = lt.torrent_info(lt.bdecode(torrent))
+                params.save_path = root
+                params.flags = (params.flags & ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused) | lt.torrent_flags.seed_mode
+                handle = self.sessions[node].add_torrent(params)
+                handle.force_dht_announce()
+                self.handles.setdefault(k, []).append(handle)
+                rec["seeders"].append({"node": node, "peers": [probe.fmt_endpoint(*self.endpoint(node, f)) for f in self.families]})
             self.records.append(rec)
         self.timings["torrents_s"] = round(time.monotonic() - t0, 3)
 
@@ -393,6 +433,9 @@ def parse_args(argv):
     p.add_argument("--seeders", type=int, default=1)
     p.add_argument("--leechers", type=int, default=1)
     p.add_argument("--state", required=True, help="state file, written once ready")
+    p.add_argument("--big-torrents", type=int, default=0,
+                   help="also seed this many torrents of --big-files files (even: hybrid v1+v2, odd: v1 only)")
+    p.add_argument("--big-files", type=int, default=400)
     p.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until a signal)")
     p.add_argument("--distinct-ips", action="store_true", help="node i binds its own 127.0.x.y")
     p.add_argument("--ipv6", action="store_true", help="every node also listens on [::1]:port")

@@ -36,6 +36,10 @@ export interface LibtorrentNetworkOptions {
   timeoutMs?: number;
   /** Interpreter to run; default /usr/bin/python3. */
   python?: string;
+  /** Also seed this many torrents of `bigFiles` files built by libtorrent (even: hybrid v1+v2, odd: v1 only). */
+  bigTorrents?: number;
+  /** Files per big torrent (launcher default 400: an info dictionary above 40 KiB). */
+  bigFiles?: number;
   /** Further launch_network.py arguments. */
   extraArgs?: string[];
 }
@@ -141,6 +145,8 @@ function launcherArgs(o: LibtorrentNetworkOptions, basePort: number, statePath: 
   if (o.ipv6) args.push('--ipv6');
   if (o.ipv6 && o.ipv4 === false) args.push('--no-ipv4');
   if (o.minHolders !== undefined) args.push('--min-holders', String(o.minHolders));
+  if (o.bigTorrents) args.push('--big-torrents', String(o.bigTorrents));
+  if (o.bigFiles !== undefined) args.push('--big-files', String(o.bigFiles));
   args.push(...(o.extraArgs ?? []));
   return args;
 }

@@ -24,6 +24,9 @@ export interface LtInfohash {
   /** 40 hex chars; the same for a given index on every run. */
   info_hash: string;
   name: string;
+  /** Big torrents only (bigTorrents): their file count and info dictionary size in bytes. */
+  files?: number;
+  metadata_size?: number;
   seeders: LtAnnouncer[];
   leechers: LtAnnouncer[];
   /** Node indices whose get_peers returned values (absent with verification off). */

@@ -3,6 +3,7 @@
 // tests hold for the synchronous and the asynchronous implementation.
 import { describe, expect, it } from 'vitest';
 import type { InfohashRow, InfohashStore } from '../../../src/core/crawl/store/types.js';
+import { torrentContract } from './torrent-contract.js';
 
 const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
 
@@ -20,6 +21,7 @@ async function all(rows: Iterable<InfohashRow> | AsyncIterable<InfohashRow>): Pr
 }
 
 export function storeContract(name: string, open: () => Promise<InfohashStore>): void {
+  torrentContract(name, open);
   describe(`store contract: ${name}`, () => {
     it('tells new infohashes from known ones, within a batch and across batches, and keeps the first source', async () => {
       const store = await open();

@@ -60,6 +60,7 @@ describe('recordInfohashes', () => {
         leechers: null,
         peers: null,
         scraped_at: null,
+        name: null,
       },
     ]);
   });

@@ -6,3 +6,4 @@ export { BatchWriter, type BatchWriterOptions } from './batch-writer.js';
 export { StoreError, StoreWriteError, type StoreErrorKind } from './errors.js';
 export { SCHEMA_VERSION, MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations.js';
 export { defaultDbPath } from './paths.js';
+export { ftsQuery, type QueueCounts, type SearchHit, type TorrentDetails, type TorrentRecord, type TorrentRow } from './torrents.js';

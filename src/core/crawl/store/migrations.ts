@@ -62,8 +62,54 @@ const v2: Migration = (db) => {
   `);
 };
 
-// Keyspace leases: passes split into ranges that crawlers claim (types.ts, LeaseStore).
+// Torrent metadata (BEP 9): one row per fetched info dictionary, its files, and an FTS5 index
+// over the name and the file paths. unicode61 splits words on anything that is not a letter or
+// digit and folds case (and diacritics), so `rp000005` finds `rp000005.bin`. The index is
+// external-content-less: its rowid is the torrent's rowid, kept in step by the store.
 const v3: Migration = (db) => {
+  db.exec(`
+    CREATE TABLE torrents (
+      infohash BLOB PRIMARY KEY NOT NULL CHECK (length(infohash) = 20),
+      name TEXT NOT NULL,
+      total_size INTEGER NOT NULL,
+      piece_length INTEGER NOT NULL,
+      pieces INTEGER NOT NULL,
+      private INTEGER NOT NULL CHECK (private IN (0, 1)),
+      version TEXT NOT NULL,
+      file_count INTEGER NOT NULL,
+      fetched_at INTEGER NOT NULL,
+      source_addr TEXT,
+      source_client TEXT
+    );
+    CREATE TABLE files (
+      torrent INTEGER NOT NULL,
+      idx INTEGER NOT NULL,
+      path TEXT NOT NULL,
+      length INTEGER NOT NULL,
+      PRIMARY KEY (torrent, idx)
+    ) WITHOUT ROWID;
+    CREATE VIRTUAL TABLE torrents_fts USING fts5(name, paths, tokenize = 'unicode61');
+  `);
+};
+
+// The metadata queue of `crawl --metadata`: every infohash without a torrents row is pending
+// unless a row here says otherwise (failed for good, or not before next_try). Rows are written
+// per attempt, so a killed crawl loses nothing and the next run carries on.
+const v4: Migration = (db) => {
+  db.exec(`
+    CREATE TABLE metadata_queue (
+      infohash BLOB PRIMARY KEY NOT NULL CHECK (length(infohash) = 20),
+      state TEXT NOT NULL CHECK (state IN ('pending', 'fetched', 'failed')),
+      attempts INTEGER NOT NULL,
+      next_try INTEGER,
+      last_error TEXT,
+      updated_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+  `);
+};
+
+// Keyspace leases: passes split into ranges that crawlers claim (types.ts, LeaseStore).
+const v5: Migration = (db) => {
   db.exec(`
     CREATE TABLE passes (
       pass INTEGER PRIMARY KEY,
@@ -83,7 +129,7 @@ const v3: Migration = (db) => {
   `);
 };
 
-export const MIGRATIONS: readonly Migration[] = [v1, v2, v3];
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4, v5];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function schemaVersion(db: Database.Database): number {

@@ -62,6 +62,40 @@ export const PG_MIGRATIONS: readonly string[] = [
      done_at bigint,
      PRIMARY KEY (pass, range)
    );`,
+  // Torrent metadata. Search matches words (search-words.ts) with a GIN index over the name's
+  // and the paths' words: the same words SQLite's FTS5 unicode61 tokenizer indexes.
+  `CREATE TABLE torrents (
+     infohash bytea PRIMARY KEY CHECK (length(infohash) = 20),
+     seq bigint GENERATED ALWAYS AS IDENTITY,
+     name text NOT NULL,
+     total_size bigint NOT NULL,
+     piece_length bigint NOT NULL,
+     pieces integer NOT NULL,
+     private boolean NOT NULL,
+     version text NOT NULL,
+     file_count integer NOT NULL,
+     fetched_at bigint NOT NULL,
+     source_addr text,
+     source_client text,
+     name_words text[] NOT NULL,
+     words text[] NOT NULL
+   );
+   CREATE INDEX torrents_words ON torrents USING gin (words);
+   CREATE TABLE files (
+     infohash bytea NOT NULL,
+     idx integer NOT NULL,
+     path text NOT NULL,
+     length bigint NOT NULL,
+     PRIMARY KEY (infohash, idx)
+   );
+   CREATE TABLE metadata_queue (
+     infohash bytea PRIMARY KEY CHECK (length(infohash) = 20),
+     state text NOT NULL CHECK (state IN ('pending', 'fetched', 'failed')),
+     attempts integer NOT NULL,
+     next_try bigint,
+     last_error text,
+     updated_at bigint NOT NULL
+   );`,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

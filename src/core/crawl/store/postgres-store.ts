@@ -7,6 +7,7 @@ import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { StoreError, StoreWriteError } from './errors.js';
 import { MIGRATION_LOCK, PASS_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
 import { discoveryBucket } from './report-queries.js';
+import { searchWords } from './search-words.js';
 import type {
   ClientStats,
   InfohashOrder,
@@ -19,6 +20,10 @@ import type {
   NodeRecordResult,
   NodeRow,
   PassStatus,
+  QueueCounts,
+  SearchHit,
+  TorrentDetails,
+  TorrentRecord,
   RecordResult,
   RunRow,
   ReportData,
@@ -48,7 +53,8 @@ const ORDER_COLUMNS: Record<InfohashOrder, string> = { first_seen: 'first_seen',
 const PAGE = 1000;
 const ROW_COLUMNS = `encode(infohash, 'hex') AS infohash, first_seen, last_seen, times_seen,
   encode(source_id, 'hex') AS source_id, source_addr, source_client, source_version_hex,
-  seeders, leechers, peers, scraped_at`;
+  seeders, leechers, peers, scraped_at,
+  (SELECT t.name FROM torrents t WHERE t.infohash = infohashes.infohash) AS name`;
 
 /** postgres://user:secret@host/db → postgres://user@host/db: what messages may show. */
 export function redactUrl(url: string): string {
@@ -691,6 +697,103 @@ export class PostgresStore implements InfohashStore {
   async passStatus(pass: number): Promise<PassStatus | null> {
     const [row] = await this.read<PassStatus>(`${PostgresStore.PASS_COUNTS} WHERE p.pass = $1 GROUP BY p.pass`, [pass]);
     return row ?? null;
+  }
+
+  // ---- torrent metadata ----
+
+  async saveTorrent(r: TorrentRecord): Promise<boolean> {
+    checkInfohash(r.infohash, 0);
+    // PostgreSQL text cannot hold NUL; a name with one keeps it escaped, as other bytes are
+    const text = (v: string): string => v.replace(/\0/g, '\\x00');
+    const key = bytes(r.infohash);
+    const paths = r.files.map((f) => text(f.path));
+    return this.transaction(async (q) => {
+      const [row] = await q<{ inserted: boolean }>(
+        `INSERT INTO torrents AS t (infohash, name, total_size, piece_length, pieces, private, version, file_count, fetched_at, source_addr, source_client, name_words, words)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (infohash) DO UPDATE SET name = excluded.name, total_size = excluded.total_size, piece_length = excluded.piece_length,
+           pieces = excluded.pieces, private = excluded.private, version = excluded.version, file_count = excluded.file_count,
+           fetched_at = excluded.fetched_at, source_addr = excluded.source_addr, source_client = excluded.source_client,
+           name_words = excluded.name_words, words = excluded.words
+         RETURNING (xmax = 0) AS inserted`,
+        [key, text(r.name), r.totalSize, r.pieceLength, r.pieces, r.private, r.version, r.files.length, r.fetchedAt, r.sourceAddr, r.sourceClient,
+          searchWords(r.name), searchWords([r.name, ...r.files.map((f) => f.path)].join('\n'))],
+      );
+      await q('DELETE FROM files WHERE infohash = $1', [key]);
+      if (r.files.length > 0) {
+        await q('INSERT INTO files (infohash, idx, path, length) SELECT $1, i - 1, p, l FROM unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS f(p, l, i)', [key, paths, r.files.map((f) => f.length)]);
+      }
+      await q(
+        `INSERT INTO metadata_queue (infohash, state, attempts, next_try, last_error, updated_at) VALUES ($1, 'fetched', 1, NULL, NULL, $2)
+         ON CONFLICT (infohash) DO UPDATE SET state = 'fetched', attempts = metadata_queue.attempts + 1, next_try = NULL, last_error = NULL, updated_at = excluded.updated_at`,
+        [key, r.fetchedAt],
+      );
+      return row.inserted;
+    });
+  }
+
+  async showTorrent(infohash: Uint8Array): Promise<TorrentDetails | null> {
+    const key = bytes(infohash);
+    const [t] = await this.read<Omit<TorrentDetails, 'files'>>(
+      `SELECT encode(infohash, 'hex') AS infohash, name, total_size, piece_length, pieces, private, version, file_count, fetched_at, source_addr, source_client
+       FROM torrents WHERE infohash = $1`,
+      [key],
+    );
+    if (!t) return null;
+    const files = await this.read<{ path: string; length: number }>('SELECT path, length FROM files WHERE infohash = $1 ORDER BY idx', [key]);
+    return { ...t, files };
+  }
+
+  async missingMetadata(limit?: number): Promise<Uint8Array[]> {
+    const rows = await this.read<{ infohash: Buffer }>(
+      'SELECT infohash FROM infohashes i WHERE NOT EXISTS (SELECT 1 FROM torrents t WHERE t.infohash = i.infohash) ORDER BY seq LIMIT $1',
+      [checkLimit(limit)],
+    );
+    return rows.map((r) => r.infohash);
+  }
+
+  async dueMetadata(now: number, limit: number): Promise<Uint8Array[]> {
+    const rows = await this.read<{ infohash: Buffer }>(
+      `SELECT i.infohash FROM infohashes i LEFT JOIN metadata_queue q ON q.infohash = i.infohash
+       WHERE NOT EXISTS (SELECT 1 FROM torrents t WHERE t.infohash = i.infohash)
+         AND (q.infohash IS NULL OR (q.state = 'pending' AND q.next_try <= $1))
+       ORDER BY i.seq LIMIT $2`,
+      [now, checkLimit(limit)],
+    );
+    return rows.map((r) => r.infohash);
+  }
+
+  async metadataFailed(infohash: Uint8Array, error: string, now: number, nextTry: number, maxAttempts: number): Promise<void> {
+    checkInfohash(infohash, 0);
+    await this.run(
+      `INSERT INTO metadata_queue (infohash, state, attempts, next_try, last_error, updated_at)
+       VALUES ($1, CASE WHEN $5 <= 1 THEN 'failed' ELSE 'pending' END, 1, $2, $3, $4)
+       ON CONFLICT (infohash) DO UPDATE SET
+         state = CASE WHEN metadata_queue.attempts + 1 >= $5 THEN 'failed' ELSE 'pending' END,
+         attempts = metadata_queue.attempts + 1, next_try = $2, last_error = $3, updated_at = $4`,
+      [bytes(infohash), nextTry, error.replace(/\0/g, ''), now, maxAttempts],
+    );
+  }
+
+  async metadataCounts(): Promise<QueueCounts> {
+    const [c] = await this.read<QueueCounts>(
+      `SELECT (SELECT count(*) FROM torrents) AS fetched,
+         (SELECT count(*) FROM metadata_queue WHERE state = 'failed') AS failed,
+         (SELECT count(*) FROM infohashes i WHERE NOT EXISTS (SELECT 1 FROM torrents t WHERE t.infohash = i.infohash)
+            AND NOT EXISTS (SELECT 1 FROM metadata_queue q WHERE q.infohash = i.infohash AND q.state = 'failed')) AS pending`,
+    );
+    return c;
+  }
+
+  async searchTorrents(text: string, limit?: number): Promise<SearchHit[]> {
+    const words = searchWords(text);
+    if (words.length === 0) return [];
+    // every word somewhere; torrents with every word in the name first (FTS5 weighs the name 10:1)
+    return this.read<SearchHit>(
+      `SELECT encode(infohash, 'hex') AS infohash, name, total_size, file_count FROM torrents
+       WHERE words @> $1::text[] ORDER BY name_words @> $1::text[] DESC, seq LIMIT $2`,
+      [words, checkLimit(limit)],
+    );
   }
 
   async beginRun(run: RunStart): Promise<number> {

@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import { BatchWriter, type BatchWriterOptions } from './batch-writer.js';
 import { StoreError, StoreWriteError } from './errors.js';
 import { prepareStatements, type Statements } from './statements.js';
+import { TorrentTables, type QueueCounts, type SearchHit, type TorrentDetails, type TorrentRecord } from './torrents.js';
 import { SCHEMA_VERSION, SchemaTooNewError, migrate, schemaVersion } from './migrations.js';
 import { readReportData } from './report-queries.js';
 import { sqliteClaimRange, sqliteCurrentPass, sqliteFinishRange, sqlitePassStatus, sqliteReleaseRange, sqliteRenewLease } from './sqlite-leases.js';
@@ -60,7 +61,8 @@ const ORDER_COLUMNS: Record<InfohashOrder, string> = {
 const ROW_COLUMNS = `
   lower(hex(infohash)) AS infohash, first_seen, last_seen, times_seen,
   CASE WHEN source_id IS NULL THEN NULL ELSE lower(hex(source_id)) END AS source_id,
-  source_addr, source_client, source_version_hex, seeders, leechers, peers, scraped_at`;
+  source_addr, source_client, source_version_hex, seeders, leechers, peers, scraped_at,
+  (SELECT t.name FROM torrents t WHERE t.infohash = infohashes.infohash) AS name`;
 
 // better-sqlite3 is required when a database is first opened, not when this module loads: commands
 // that import the store but run without a database (crawl --testnet, scrape of arguments) start
@@ -172,6 +174,7 @@ export class SqliteStore implements InfohashStore {
   private readonly recordNodesTx: (batch: readonly NodeRecord[]) => NodeRecordResult[];
   private readonly updateScrapeTx: (rows: readonly ScrapeRecord[]) => number;
   private readonly sql: Statements;
+  private readonly torrents: TorrentTables;
 
 
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
@@ -225,6 +228,7 @@ export class SqliteStore implements InfohashStore {
       if (!this.readonly) probeWrite(db);
 
       this.sql = prepareStatements(db);
+      this.torrents = new TorrentTables(db);
     } catch (error) {
       db.close();
       throw toStoreError(error, path);
@@ -360,6 +364,42 @@ export class SqliteStore implements InfohashStore {
       const rest = limit < 0 ? -1 : limit - never.length;
       return never.concat(this.sql.staleScrapes.all(cutoff, rest) as Buffer[]);
     })();
+  }
+
+  /** Stores (or replaces) a torrent's metadata and files, in one transaction; true when new. */
+  saveTorrent(record: TorrentRecord): boolean {
+    checkInfohash(record.infohash, 0);
+    return this.write(() => this.torrents.save(record));
+  }
+
+  /** A stored torrent with its files, or null. */
+  showTorrent(infohash: Uint8Array): TorrentDetails | null {
+    return this.torrents.show(infohash);
+  }
+
+  /** Infohashes of the crawl without metadata yet, oldest first. */
+  missingMetadata(limit?: number): Uint8Array[] {
+    return this.torrents.missingMetadata(checkLimit(limit));
+  }
+
+  /** The metadata queue (crawl --metadata): infohashes due at `now`, oldest first. */
+  dueMetadata(now: number, limit: number): Uint8Array[] {
+    return this.torrents.due(now, checkLimit(limit));
+  }
+
+  /** Records a failed metadata attempt: retried at `nextTry`, or given up at the `maxAttempts`th. */
+  metadataFailed(infohash: Uint8Array, error: string, now: number, nextTry: number, maxAttempts: number): void {
+    checkInfohash(infohash, 0);
+    this.write(() => this.torrents.failed(infohash, error, now, nextTry, maxAttempts));
+  }
+
+  metadataCounts(): QueueCounts {
+    return this.torrents.counts();
+  }
+
+  /** Torrents whose name or file paths hold every word of `text`, best match first. */
+  searchTorrents(text: string, limit?: number): SearchHit[] {
+    return this.torrents.search(text, checkLimit(limit));
   }
 
   /**

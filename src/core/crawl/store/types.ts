@@ -103,6 +103,8 @@ export interface InfohashRow {
   leechers: number | null;
   peers: number | null;
   scraped_at: number | null;
+  /** The torrent's name once its metadata was fetched (`metadata --db`), else null. */
+  name: string | null;
 }
 
 /** A stored node as plain data (snake_case, hex, Unix ms), as `db copy` moves it. */
@@ -206,7 +208,78 @@ export interface RunEnd {
   summary?: unknown;
 }
 
-export interface InfohashStore extends LeaseStore {
+// ---- torrent metadata (BEP 9) ----
+
+export interface TorrentRecord {
+  infohash: Uint8Array;
+  name: string;
+  totalSize: number;
+  pieceLength: number;
+  pieces: number;
+  private: boolean;
+  version: string;
+  files: ReadonlyArray<{ path: string; length: number }>;
+  /** Unix ms. */
+  fetchedAt: number;
+  sourceAddr: string | null;
+  sourceClient: string | null;
+}
+
+/** A stored torrent as plain data (snake_case, hex, Unix ms). */
+export interface TorrentRow {
+  infohash: string;
+  name: string;
+  total_size: number;
+  piece_length: number;
+  pieces: number;
+  private: boolean;
+  version: string;
+  file_count: number;
+  fetched_at: number;
+  source_addr: string | null;
+  source_client: string | null;
+}
+
+export interface TorrentDetails extends TorrentRow {
+  files: Array<{ path: string; length: number }>;
+}
+
+export interface QueueCounts {
+  /** Torrents stored. */
+  fetched: number;
+  /** Infohashes given up on (the attempts ran out). */
+  failed: number;
+  /** Infohashes without metadata still to try (now or later). */
+  pending: number;
+}
+
+export interface SearchHit {
+  infohash: string;
+  name: string;
+  total_size: number;
+  file_count: number;
+}
+
+export interface TorrentStore {
+  /** Stores (or replaces) a torrent's metadata and files, in one transaction; true when new. */
+  saveTorrent(record: TorrentRecord): Awaitable<boolean>;
+  /** A stored torrent with its files, or null. */
+  showTorrent(infohash: Uint8Array): Awaitable<TorrentDetails | null>;
+  /** Infohashes of the crawl without metadata yet, oldest first. */
+  missingMetadata(limit?: number): Awaitable<Uint8Array[]>;
+  /** The metadata queue (crawl --metadata): infohashes due at `now`, oldest first. */
+  dueMetadata(now: number, limit: number): Awaitable<Uint8Array[]>;
+  /** Records a failed metadata attempt: retried at `nextTry`, or given up at the `maxAttempts`th. */
+  metadataFailed(infohash: Uint8Array, error: string, now: number, nextTry: number, maxAttempts: number): Awaitable<void>;
+  metadataCounts(): Awaitable<QueueCounts>;
+  /**
+   * Torrents whose name or file paths hold every word of `text` (words: runs of letters and
+   * digits, case and diacritics folded), best match first.
+   */
+  searchTorrents(text: string, limit?: number): Awaitable<SearchHit[]>;
+}
+
+export interface InfohashStore extends LeaseStore, TorrentStore {
   /** Upserts a batch in one transaction; all or nothing. */
   recordInfohashes(batch: readonly InfohashRecord[]): Awaitable<RecordResult[]>;
   /** Upserts a batch of nodes in one transaction; all or nothing. */
