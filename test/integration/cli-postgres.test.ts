@@ -73,6 +73,19 @@ describe('db copy', () => {
     const s = SqliteStore.open(file);
     const first = [...s.listInfohashes({ limit: 3, order: 'infohash' })];
     s.updateScrape(first.map((r, i) => ({ infohash: Buffer.from(r.infohash, 'hex'), seeders: 10 + i, leechers: i, peers: 10 + 2 * i, scrapedAt: 1_800_000_000_000 })));
+    s.saveTorrent({
+      infohash: Buffer.from(first[0].infohash, 'hex'),
+      name: 'Café holiday 2026',
+      totalSize: 300,
+      pieceLength: 16384,
+      pieces: 1,
+      private: false,
+      version: '1',
+      files: [{ path: 'beach/IMG_0001.JPG', length: 200 }, { path: 'notes.txt', length: 100 }],
+      fetchedAt: 1_800_000_000_000,
+      sourceAddr: '127.0.0.1:6881',
+      sourceClient: 'LT 2.0.8',
+    });
     s.close();
 
     const url = await freshDatabase();
@@ -82,6 +95,12 @@ describe('db copy', () => {
     expect(summary.to).not.toContain(cluster().password);
     expect(summary.newInfohashes).toBe(summary.infohashes);
     expect(summary.runs).toBe(1);
+    expect(summary.torrents).toBe(1);
+    const shown = await runCli(['db', 'show', first[0].infohash, '--db', url, '--json'], { home });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ name: 'Café holiday 2026', files: [{ path: 'beach/IMG_0001.JPG', length: 200 }, { path: 'notes.txt', length: 100 }] });
+    const searched = await runCli(['db', 'search', 'cafe img_0001', '--db', url, '--json'], { home });
+    expect(ndjson(searched.stdout).map((h) => h.infohash)).toEqual([first[0].infohash]);
     const again = await runCli(['db', 'copy', '--from', file, '--to', url, '--json'], { home });
     const second = JSON.parse(again.stderr.trim().split('\n').pop()!) as Record<string, unknown>;
     expect(second).toMatchObject({ newInfohashes: 0, newNodes: 0, runs: 0 });

@@ -52,6 +52,7 @@ export default class DbCopy extends BaseCommand {
         renderKeyValues([
           ['copied infohashes', `${counts.infohashes} (${counts.newInfohashes} new there)`],
           ['copied nodes', `${counts.nodes} (${counts.newNodes} new there)`],
+          ['copied torrents', counts.torrents],
           ['copied runs', counts.runs],
           ['time', `${counts.ms} ms`],
           ...(signal.aborted ? [['interrupted', 'yes: run it again to finish'] as [string, string]] : []),

@@ -4,6 +4,7 @@ import type { InfohashRow, InfohashStore, NodeRow } from './types.js';
 
 export interface CopyCounts {
   infohashes: number;
+  torrents: number;
   newInfohashes: number;
   nodes: number;
   newNodes: number;
@@ -22,7 +23,7 @@ export interface CopyOptions {
 export async function copyStore(from: InfohashStore, to: InfohashStore, options: CopyOptions = {}): Promise<CopyCounts> {
   const started = Date.now();
   const size = options.batch ?? 5000;
-  const counts: CopyCounts = { infohashes: 0, newInfohashes: 0, nodes: 0, newNodes: 0, runs: 0, ms: 0 };
+  const counts: CopyCounts = { infohashes: 0, torrents: 0, newInfohashes: 0, nodes: 0, newNodes: 0, runs: 0, ms: 0 };
   const stopped = (): boolean => options.signal?.aborted === true;
   const report = (): void => {
     counts.ms = Date.now() - started;
@@ -57,6 +58,27 @@ export async function copyStore(from: InfohashStore, to: InfohashStore, options:
       if (nodes.length >= size) await flushNodes();
     }
     if (!stopped() && nodes.length > 0) await flushNodes();
+  }
+  // torrents after the infohashes they name; saving one again replaces it with the same data
+  if (!stopped()) {
+    for await (const t of from.listTorrents()) {
+      if (stopped()) break;
+      await to.saveTorrent({
+        infohash: Buffer.from(t.infohash, 'hex'),
+        name: t.name,
+        totalSize: t.total_size,
+        pieceLength: t.piece_length,
+        pieces: t.pieces,
+        private: t.private,
+        version: t.version,
+        files: t.files,
+        fetchedAt: t.fetched_at,
+        sourceAddr: t.source_addr,
+        sourceClient: t.source_client,
+      });
+      counts.torrents++;
+      if (counts.torrents % 1000 === 0) report();
+    }
   }
   if (!stopped()) counts.runs = await to.importRuns(await from.listRuns());
   counts.ms = Date.now() - started;

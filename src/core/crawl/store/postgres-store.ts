@@ -785,6 +785,19 @@ export class PostgresStore implements InfohashStore {
     return c;
   }
 
+  async *listTorrents(): AsyncGenerator<TorrentDetails> {
+    let after = 0;
+    for (;;) {
+      const page = await this.read<{ infohash: Buffer; seq: number }>('SELECT infohash, seq FROM torrents WHERE seq > $1 ORDER BY seq LIMIT $2', [after, PAGE]);
+      for (const r of page) {
+        const t = await this.showTorrent(r.infohash);
+        if (t) yield t;
+      }
+      if (page.length < PAGE) return;
+      after = page[page.length - 1].seq;
+    }
+  }
+
   async searchTorrents(text: string, limit?: number): Promise<SearchHit[]> {
     const words = searchWords(text);
     if (words.length === 0) return [];

@@ -393,6 +393,20 @@ export class SqliteStore implements InfohashStore {
     this.write(() => this.torrents.failed(infohash, error, now, nextTry, maxAttempts));
   }
 
+  listTorrents(): IterableIterator<TorrentDetails> {
+    const keys = this.db.prepare('SELECT infohash FROM torrents ORDER BY rowid').pluck();
+    const rows = this.stream(() => keys.iterate() as IterableIterator<Buffer>);
+    const torrents = this.torrents;
+    // collected before the details are read: one open statement per handle at a time
+    return (function* () {
+      const all = [...rows];
+      for (const key of all) {
+        const t = torrents.show(key);
+        if (t) yield t;
+      }
+    })();
+  }
+
   metadataCounts(): QueueCounts {
     return this.torrents.counts();
   }

@@ -272,6 +272,8 @@ export interface TorrentStore {
   /** Records a failed metadata attempt: retried at `nextTry`, or given up at the `maxAttempts`th. */
   metadataFailed(infohash: Uint8Array, error: string, now: number, nextTry: number, maxAttempts: number): Awaitable<void>;
   metadataCounts(): Awaitable<QueueCounts>;
+  /** Every stored torrent with its files, in the order they were first stored (db copy). */
+  listTorrents(): Iterable<TorrentDetails> | AsyncIterable<TorrentDetails>;
   /**
    * Torrents whose name or file paths hold every word of `text` (words: runs of letters and
    * digits, case and diacritics folded), best match first.
