@@ -6,21 +6,33 @@ import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { createInterface } from 'node:readline';
 import { BadLines } from './bad-lines.js';
 import { CliError, oneLine, parseErrorLine, printableBlock, quote } from './errors.js';
-import { MAX_DURATION_MS, MAX_DURATION_TEXT, parseDuration } from './duration.js';
+import { checkDuration, durationText, type DurationRule } from './duration.js';
 import { SIGNAL_EXIT_CODES, SignalGuard, setActiveGuard } from './signals.js';
 import { StdoutWriter } from '../output/stdout.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 
-/** A duration flag: `500ms`, `30s`, `10m`, `6h`, `7d`; at most MAX_DURATION_MS. */
-export const durationFlag = Flags.custom<number>({
-  parse: async (input) => {
-    const ms = parseDuration(input);
-    if (ms === null) throw new Errors.CLIError(`invalid duration ${quote(input)} (use e.g. 500ms, 30s, 10m, 6h, 7d)`);
-    if (ms > MAX_DURATION_MS) throw new Errors.CLIError(`duration ${quote(input)} is longer than the maximum, ${MAX_DURATION_TEXT}`);
-    return ms;
+const durationFlagDef = Flags.custom<number, DurationRule>({
+  parse: async (input, _ctx, rule) => {
+    const r = checkDuration(input, rule);
+    if (!r.ok) throw new Errors.CLIError(r.error);
+    return r.ms;
   },
 });
+
+/**
+ * A duration flag: `500ms`, `30s`, `10m`, `6h`, `7d`, always with a unit; 0 only with `zero` (what
+ * 0 means, for --help); at most `max` (default MAX_DURATION_MS). --help shows a default with its
+ * unit (`[default: 2s]`), never a bare number of ms.
+ */
+type DurationFlagOptions = DurationRule & { description: string; default?: number };
+export function durationFlag(options: DurationFlagOptions & { default: number }): Interfaces.OptionFlag<number>;
+export function durationFlag(options: DurationFlagOptions): Interfaces.OptionFlag<number | undefined>;
+export function durationFlag(options: DurationFlagOptions): Interfaces.OptionFlag<number | undefined> {
+  const { default: value, ...rest } = options;
+  if (value === undefined) return durationFlagDef(rest);
+  return durationFlagDef({ ...rest, default: value, defaultHelp: async () => durationText(value) });
+}
 
 export interface InputLine {
   value: string;

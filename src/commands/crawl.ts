@@ -43,7 +43,13 @@ export default class Crawl extends BaseCommand {
     'max-infohashes': Flags.integer({ description: `stop after this many distinct infohashes ${atMost(MAX_COUNT)}`, min: 1, max: MAX_COUNT }),
     family: familyFlag,
     concurrency: Flags.integer({ description: 'queries in flight per address family (at most 256)', default: 16, min: 1, max: 256 }),
-    'min-interval': Flags.integer({ description: 'override every node\'s BEP 51 interval with this many seconds (explicit opt-in; nodes ask for up to 6 h; at most 21600)', min: 0, max: 21600 }),
+    'min-interval': durationFlag({
+      description: 'override every node\'s BEP 51 interval with this one, whole seconds (explicit opt-in; nodes ask for up to 6h; 0: re-sample at once; at most 6h)',
+      zero: 're-sample at once',
+      max: 6 * 3_600_000,
+      maxText: '6h (BEP 51)',
+      wholeSeconds: true,
+    }),
   };
 
   async run(): Promise<void> {
@@ -83,7 +89,7 @@ export default class Crawl extends BaseCommand {
       backpressure: () => (this.stdout.backlogged ? this.stdout.drained() : null),
       resume: flags.resume,
       ...(store ? { store } : {}),
-      ...(flags['min-interval'] !== undefined ? { minIntervalS: flags['min-interval'] } : {}),
+      ...(flags['min-interval'] !== undefined ? { minIntervalS: flags['min-interval'] / 1000 } : {}),
       onInfohash: (r: CrawlInfohash) => this.emit(r, flags),
       onProgress: (s: CrawlStats) => progress.update(crawlStatusLine(s)),
       log: (text: string) => progress.log(text),
