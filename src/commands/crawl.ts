@@ -8,6 +8,7 @@ import { MAX_COUNT, MAX_SIM_INFOHASHES, MAX_SIM_NODES, atMost } from '../cli/cei
 import { describeStrategies, loadStrategyRegistry } from '../cli/strategy-plugins.js';
 import { createCrawl } from '../core/crawl/create.js';
 import { CrawlStoreError } from '../core/crawl/errors.js';
+import { isStrategyOptionError } from '../core/crawl/strategy-options.js';
 import { DEFAULT_STRATEGY, type StrategyRegistry } from '../core/crawl/registry.js';
 import { runTestnetCrawl } from '../core/crawl/testnet.js';
 import type { CrawlInfohash, CrawlStats, CrawlSummary } from '../core/crawl/types.js';
@@ -29,7 +30,7 @@ export default class Crawl extends BaseCommand {
   static override flags = {
     ...dhtFlags,
     strategy: Flags.string({ char: 's', description: `traversal strategy (default ${DEFAULT_STRATEGY}; see --list-strategies)`, default: DEFAULT_STRATEGY }),
-    'strategy-opt': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'strategy option key=value (repeatable)' }),
+    'strategy-opt': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'strategy option key=value (repeatable); keys and ranges: docs/output.md (keyspace) or the plugin\'s README' }),
     'list-strategies': Flags.boolean({ description: 'list the strategies available (built in and from plugins) and exit' }),
     testnet: Flags.integer({ description: `crawl an in-process simulated DHT of N nodes (offline, virtual time) and report recall (at least 10, at most ${MAX_SIM_NODES})`, min: 10, max: MAX_SIM_NODES }),
     'testnet-infohashes': Flags.integer({ description: `infohashes stored in the simulated DHT (default: as many as nodes) ${atMost(MAX_SIM_INFOHASHES)}`, min: 1, max: MAX_SIM_INFOHASHES }),
@@ -62,6 +63,12 @@ export default class Crawl extends BaseCommand {
       const eq = opt.indexOf('=');
       if (eq <= 0) throw new BadInputError(`--strategy-opt ${quote(opt)}: expected key=value`);
       strategyParams[opt.slice(0, eq)] = opt.slice(eq + 1);
+    }
+    // options are checked before anything is opened: a bad one changes nothing (strategies are cheap to build)
+    try {
+      registry.create(flags.strategy, { concurrency: flags.concurrency, params: strategyParams });
+    } catch (err) {
+      throw strategyInputError(err);
     }
     if (flags['no-db'] && (flags.db || flags.resume)) throw new BadInputError('--no-db cannot be combined with --db or --resume');
     const useDb = flags.testnet !== undefined ? flags.db !== undefined : !flags['no-db'];
@@ -102,7 +109,7 @@ export default class Crawl extends BaseCommand {
     } catch (err) {
       // A full disk or an I/O error mid-run: what happened and what was kept, exit 1.
       if (err instanceof CrawlStoreError) throw new CliError(err.message, 1);
-      throw err;
+      throw strategyInputError(err);
     } finally {
       progress.stop();
       store?.close();
@@ -151,4 +158,9 @@ export default class Crawl extends BaseCommand {
     if (json) for (const r of rows) this.stdout.record({ ...r });
     else this.stdout.text(renderTable([{ header: 'strategy' }, { header: 'plugin', wrap: true }, { header: 'description', wrap: true }], rows.map((r) => [r.name, r.plugin, r.description])) + '\n');
   }
+}
+
+/** A strategy option error (ours or a plugin's) is bad input: one line, exit 2; other errors stay what they are. */
+function strategyInputError(err: unknown): unknown {
+  return isStrategyOptionError(err) ? new BadInputError(err.message) : err;
 }
