@@ -9,6 +9,7 @@ import { CliError, oneLine, parseErrorLine, printableBlock, quote } from './erro
 import { checkDuration, durationText, type DurationRule } from './duration.js';
 import { SIGNAL_EXIT_CODES, SignalGuard, setActiveGuard } from './signals.js';
 import { StdoutWriter } from '../output/stdout.js';
+import { untilStopped } from '../core/util/pool.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 
@@ -75,6 +76,31 @@ export abstract class BaseCommand extends Command {
    */
   protected stopSignal(): AbortSignal {
     return this.signals.takeOver();
+  }
+
+  private gone: AbortController | null = null;
+
+  /**
+   * Aborts once stdout's reader is gone (`| head` exited: EPIPE on a write, or the stream
+   * closed). A pipe tells a writer only when it writes, so this fires at the first write after
+   * the reader left; a streaming command then stops at once: pass it to lookups, and wrap result
+   * loops in untilOutputGone().
+   */
+  protected get outputGone(): AbortSignal {
+    if (!this.gone) {
+      const gone = new AbortController();
+      this.gone = gone;
+      if (this.stdout.closed) gone.abort();
+      else this.stdout.once('closed', () => gone.abort());
+    }
+    return this.gone.signal;
+  }
+
+  /** The source, ended at once when stdout's reader is gone (not at its next item); a pool behind it stops starting work. */
+  protected untilOutputGone<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+    const signal = this.outputGone;
+    const gone = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    return untilStopped(source, gone);
   }
 
   /** The signal that stopped the run, if one did. */

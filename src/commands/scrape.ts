@@ -121,12 +121,12 @@ export default class Scrape extends BaseCommand {
     };
     if (signal.aborted) onSignal();
     else signal.addEventListener('abort', onSignal, { once: true });
-    // A closed stdout (`| head`) takes no new infohashes; scrapes in flight finish only when
-    // their results still go somewhere (the database).
-    this.stdout.once('closed', () => {
-      if (!store) abort.abort();
+    // A closed stdout (`| head`) ends the run at once: no new infohash, scrapes in flight cut
+    // short (what finished before is stored).
+    this.outputGone.addEventListener('abort', () => {
+      abort.abort();
       stop();
-    });
+    }, { once: true });
     const progress = startProgress('scraping', flags.json ? false : undefined);
 
     try {
