@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, durationFlag } from '../cli/base-command.js';
+import { durationText } from '../cli/duration.js';
 import { dhtFlags, openSession } from '../cli/dht-session.js';
 import { crawlFamilies, familiesOfFlag, familyFlag } from '../cli/crawl-families.js';
 import { BadInputError, CliError, NothingFoundError, quote } from '../cli/errors.js';
@@ -34,13 +35,13 @@ export default class Crawl extends BaseCommand {
     'list-strategies': Flags.boolean({ description: 'list the strategies available (built in and from plugins) and exit' }),
     testnet: Flags.integer({ description: `crawl an in-process simulated DHT of N nodes (offline, virtual time) and report recall (at least 10, at most ${MAX_SIM_NODES})`, min: 10, max: MAX_SIM_NODES }),
     'testnet-infohashes': Flags.integer({ description: `infohashes stored in the simulated DHT (default: as many as nodes) ${atMost(MAX_SIM_INFOHASHES)}`, min: 1, max: MAX_SIM_INFOHASHES }),
-    seed: Flags.integer({ description: 'seed of the simulated DHT', default: 1 }),
+    seed: Flags.integer({ description: 'seed of the simulated DHT (0..4294967295: a 32-bit seed)', default: 1, min: 0, max: 0xffff_ffff }),
     db: dbFlag,
     'no-db': Flags.boolean({ description: 'stream only: no database (default with --testnet unless --db is given)' }),
     'only-new': Flags.boolean({ description: 'print only infohashes the database did not have' }),
     resume: Flags.boolean({ description: 'continue the traversal saved in the database by an interrupted crawl' }),
-    duration: durationFlag({ description: 'stop after this long (e.g. 10m, 6h, 7d; at most 36525d, 100 years)' }),
-    'max-queries': Flags.integer({ description: `stop after this many queries ${atMost(MAX_COUNT)}`, min: 1, max: MAX_COUNT }),
+    duration: durationFlag({ description: 'stop after this long, counted from the start, bootstrap included (e.g. 10m, 6h, 7d; at most 36525d, 100 years)' }),
+    'max-queries': Flags.integer({ description: `stop after this many queries, the bootstrap's included ${atMost(MAX_COUNT)}`, min: 1, max: MAX_COUNT }),
     'max-infohashes': Flags.integer({ description: `stop after this many distinct infohashes ${atMost(MAX_COUNT)}`, min: 1, max: MAX_COUNT }),
     family: familyFlag,
     concurrency: Flags.integer({ description: 'queries in flight per address family (at most 256)', default: 16, min: 1, max: 256 }),
@@ -131,7 +132,7 @@ export default class Crawl extends BaseCommand {
     else this.note(renderKeyValues([...testnetPairs(result), ...crawlSummaryPairs(result.summary)], { stream: process.stderr }));
   }
 
-  private async runLive(flags: Parameters<typeof openSession>[0] & { json: boolean; family?: string }, common: Parameters<typeof createCrawl>[0], progress: Progress, store: InfohashStore | undefined): Promise<void> {
+  private async runLive(flags: Parameters<typeof openSession>[0] & { json: boolean; family?: string; duration?: number; 'max-queries'?: number }, common: Parameters<typeof createCrawl>[0], progress: Progress, store: InfohashStore | undefined): Promise<void> {
     const asked = familiesOfFlag(flags.family);
     const session = await openSession(flags, { readOnly: true, ...(asked ? { families: asked } : {}) });
     let summary: CrawlSummary;
@@ -150,7 +151,7 @@ export default class Crawl extends BaseCommand {
     }
     if (flags.json) this.note(jsonLine({ summary: 'crawl', ...crawlSummaryRecord(summary, store !== undefined), database: store !== undefined }));
     else this.note(renderKeyValues(crawlSummaryPairs(summary), { stream: process.stderr }));
-    if (summary.nodes_answered === 0 && !this.stdout.closed && !this.stoppedBySignal) throw new NothingFoundError('no node answered');
+    if (summary.nodes_answered === 0 && !this.stdout.closed && !this.stoppedBySignal) throw new NothingFoundError(noAnswerReason(summary, flags));
   }
 
   private listStrategies(registry: StrategyRegistry, json: boolean): void {
@@ -163,4 +164,20 @@ export default class Crawl extends BaseCommand {
 /** A strategy option error (ours or a plugin's) is bad input: one line, exit 2; other errors stay what they are. */
 function strategyInputError(err: unknown): unknown {
   return isStrategyOptionError(err) ? new BadInputError(err.message) : err;
+}
+
+/**
+ * Why a crawl ended with no node answered. A limit that ran out before the crawl queried its
+ * first node ended it during the bootstrap: saying "no node answered" would blame the network.
+ */
+function noAnswerReason(summary: CrawlSummary, flags: { duration?: number; 'max-queries'?: number }): string {
+  const bootstrapOnly = summary.nodes_queried === 0;
+  const sent = `${summary.queries_sent} ${summary.queries_sent === 1 ? 'query' : 'queries'} sent`;
+  if (bootstrapOnly && summary.stopped_by === 'max_queries' && flags['max-queries'] !== undefined) {
+    return `the query budget (--max-queries ${flags['max-queries']}) ran out during the bootstrap (${sent}); no node was crawled: give a larger --max-queries`;
+  }
+  if (bootstrapOnly && summary.stopped_by === 'duration' && flags.duration !== undefined) {
+    return `--duration ${durationText(flags.duration)} ended during the bootstrap (${sent}); no node was crawled: give a longer --duration`;
+  }
+  return 'no node answered';
 }

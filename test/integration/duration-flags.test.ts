@@ -148,6 +148,15 @@ describe('duration flags', () => {
     expect(expectOneLine(half, 'min-interval 1500ms')).toMatch(/--min-interval: duration '1500ms' is not whole seconds/);
   }, 120_000);
 
+  it('integers likewise: a seed beyond 32 bits (it would wrap to another world) is one line, exit 2', async () => {
+    const runs = await runCliBatch([
+      ['crawl', '--testnet', '10', '--seed', '99999999999999999999'],
+      ['testnet', '--seed', '4294967296'],
+      ['testnet', '--seed', '-1'],
+    ]);
+    for (const r of runs) expect(expectOneLine(r, r.stderr)).toMatch(/--seed: /);
+  }, 120_000);
+
   it('--since takes the same durations (or a date), never a bare number', async () => {
     const runs = await runCliBatch([
       ['db', 'list', '--since', '5'],

@@ -142,6 +142,13 @@ export interface RunEnd {
   summary?: unknown;
 }
 
+export interface EndedRun {
+  /** Unix ms. */
+  endedAt: number;
+  /** The summary endRun() stored, parsed (undefined when none was stored). */
+  summary: unknown;
+}
+
 export interface InfohashStore {
   /** Upserts a batch in one transaction; all or nothing. */
   recordInfohashes(batch: readonly InfohashRecord[]): Awaitable<RecordResult[]>;
@@ -164,6 +171,8 @@ export interface InfohashStore {
 
   beginRun(run: RunStart): Awaitable<number>;
   endRun(id: number, end?: RunEnd): Awaitable<void>;
+  /** The latest run of this strategy that ended, with its summary; for --resume to say why there is nothing to resume. */
+  lastEndedRun?(strategy: string): Awaitable<EndedRun | null>;
 
   /** Flushes what the store buffers, checkpoints and releases the database. */
   close(): Awaitable<void>;
