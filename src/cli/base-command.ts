@@ -6,21 +6,34 @@ import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { createInterface } from 'node:readline';
 import { BadLines } from './bad-lines.js';
 import { CliError, oneLine, parseErrorLine, printableBlock, quote } from './errors.js';
-import { MAX_DURATION_MS, MAX_DURATION_TEXT, parseDuration } from './duration.js';
+import { checkDuration, durationText, type DurationRule } from './duration.js';
 import { SIGNAL_EXIT_CODES, SignalGuard, setActiveGuard } from './signals.js';
 import { StdoutWriter } from '../output/stdout.js';
+import { untilStopped } from '../core/util/pool.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 
-/** A duration flag: `500ms`, `30s`, `10m`, `6h`, `7d`; at most MAX_DURATION_MS. */
-export const durationFlag = Flags.custom<number>({
-  parse: async (input) => {
-    const ms = parseDuration(input);
-    if (ms === null) throw new Errors.CLIError(`invalid duration ${quote(input)} (use e.g. 500ms, 30s, 10m, 6h, 7d)`);
-    if (ms > MAX_DURATION_MS) throw new Errors.CLIError(`duration ${quote(input)} is longer than the maximum, ${MAX_DURATION_TEXT}`);
-    return ms;
+const durationFlagDef = Flags.custom<number, DurationRule>({
+  parse: async (input, _ctx, rule) => {
+    const r = checkDuration(input, rule);
+    if (!r.ok) throw new Errors.CLIError(r.error);
+    return r.ms;
   },
 });
+
+/**
+ * A duration flag: `500ms`, `30s`, `10m`, `6h`, `7d`, always with a unit; 0 only with `zero` (what
+ * 0 means, for --help); at most `max` (default MAX_DURATION_MS). --help shows a default with its
+ * unit (`[default: 2s]`), never a bare number of ms.
+ */
+type DurationFlagOptions = DurationRule & { description: string; default?: number };
+export function durationFlag(options: DurationFlagOptions & { default: number }): Interfaces.OptionFlag<number>;
+export function durationFlag(options: DurationFlagOptions): Interfaces.OptionFlag<number | undefined>;
+export function durationFlag(options: DurationFlagOptions): Interfaces.OptionFlag<number | undefined> {
+  const { default: value, ...rest } = options;
+  if (value === undefined) return durationFlagDef(rest);
+  return durationFlagDef({ ...rest, default: value, defaultHelp: async () => durationText(value) });
+}
 
 export interface InputLine {
   value: string;
@@ -63,6 +76,31 @@ export abstract class BaseCommand extends Command {
    */
   protected stopSignal(): AbortSignal {
     return this.signals.takeOver();
+  }
+
+  private gone: AbortController | null = null;
+
+  /**
+   * Aborts once stdout's reader is gone (`| head` exited: EPIPE on a write, or the stream
+   * closed). A pipe tells a writer only when it writes, so this fires at the first write after
+   * the reader left; a streaming command then stops at once: pass it to lookups, and wrap result
+   * loops in untilOutputGone().
+   */
+  protected get outputGone(): AbortSignal {
+    if (!this.gone) {
+      const gone = new AbortController();
+      this.gone = gone;
+      if (this.stdout.closed) gone.abort();
+      else this.stdout.once('closed', () => gone.abort());
+    }
+    return this.gone.signal;
+  }
+
+  /** The source, ended at once when stdout's reader is gone (not at its next item); a pool behind it stops starting work. */
+  protected untilOutputGone<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+    const signal = this.outputGone;
+    const gone = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    return untilStopped(source, gone);
   }
 
   /** The signal that stopped the run, if one did. */

@@ -1,6 +1,6 @@
 // Shared flags and parsing for `db list` / `db export`.
 import { Flags } from '@oclif/core';
-import { parseDuration } from './duration.js';
+import { checkDuration } from './duration.js';
 import { BadInputError, quote } from './errors.js';
 import type { InfohashQuery } from '../core/crawl/store/types.js';
 
@@ -11,9 +11,14 @@ export const dbQueryFlags = {
   desc: Flags.boolean({ description: 'descending order' }),
 };
 
+/** A duration ago (the duration flags' parser) or a date; a bare number is neither (Date.parse reads "5" as May 2001). */
 export function parseSince(text: string, now = Date.now()): number {
-  const ago = parseDuration(text);
-  if (ago !== null) return now - ago;
+  if (/^\s*[0-9.]+\s*$/.test(text)) throw new BadInputError(`--since ${quote(text)}: give a unit, e.g. 6h, or a date (2026-11-01T00:00:00Z)`);
+  if (/^\s*[0-9.]+[a-z]+\s*$/.test(text)) {
+    const ago = checkDuration(text);
+    if (!ago.ok) throw new BadInputError(`--since: ${ago.error}`);
+    return now - ago.ms;
+  }
   const t = Date.parse(text);
   if (Number.isNaN(t)) throw new BadInputError(`--since ${quote(text)}: not a duration (6h) or a date (2026-11-01T00:00:00Z)`);
   return t;

@@ -47,7 +47,9 @@ export function oneLine(err: unknown): string {
 export function parseErrorLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const advice = message.search(/\n\s*(Note:|See more help with)/);
+  // "Parsing --timeout\n\t<detail>" reads as "--timeout: <detail>"
   const line = (advice >= 0 ? message.slice(0, advice) : message)
+    .replace(/^Parsing (--[\w-]+)\s*\n/, '$1: ')
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l.length > 0)

@@ -36,7 +36,7 @@ export default class Announce extends BaseCommand {
     const progress = startProgress(`announcing ${infohashes.length} infohash(es)`, flags.json ? false : undefined);
     let accepted = 0;
     try {
-      for await (const { ih, lookup, results } of mapConcurrent(infohashes, flags.concurrency, async (ih: Uint8Array) => {
+      const announced = mapConcurrent(infohashes, flags.concurrency, async (ih: Uint8Array) => {
         const lookup = await session.node.getPeers(ih);
         const results = await session.node.announce(ih, lookup, {
           ...(flags['peer-port'] !== undefined ? { port: flags['peer-port'] } : {}),
@@ -44,8 +44,8 @@ export default class Announce extends BaseCommand {
           ...(flags.seed ? { seed: true } : {}),
         });
         return { ih, lookup, results };
-      })) {
-        if (this.stdout.closed) break;
+      });
+      for await (const { ih, lookup, results } of this.untilOutputGone(announced)) {
         const ok = results.filter((r) => r.ok).length;
         accepted += ok;
         const rec = {

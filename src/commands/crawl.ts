@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, durationFlag } from '../cli/base-command.js';
+import { durationText } from '../cli/duration.js';
 import { dhtFlags, openSession } from '../cli/dht-session.js';
 import { crawlFamilies, familiesOfFlag, familyFlag } from '../cli/crawl-families.js';
 import { BadInputError, CliError, NothingFoundError, quote } from '../cli/errors.js';
@@ -8,6 +9,7 @@ import { MAX_COUNT, MAX_SIM_INFOHASHES, MAX_SIM_NODES, atMost } from '../cli/cei
 import { describeStrategies, loadStrategyRegistry } from '../cli/strategy-plugins.js';
 import { createCrawl } from '../core/crawl/create.js';
 import { CrawlStoreError } from '../core/crawl/errors.js';
+import { isStrategyOptionError } from '../core/crawl/strategy-options.js';
 import { DEFAULT_STRATEGY, type StrategyRegistry } from '../core/crawl/registry.js';
 import { runTestnetCrawl } from '../core/crawl/testnet.js';
 import type { CrawlInfohash, CrawlStats, CrawlSummary } from '../core/crawl/types.js';
@@ -31,24 +33,30 @@ export default class Crawl extends BaseCommand {
   static override flags = {
     ...dhtFlags,
     strategy: Flags.string({ char: 's', description: `traversal strategy (default ${DEFAULT_STRATEGY}; see --list-strategies)`, default: DEFAULT_STRATEGY }),
-    'strategy-opt': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'strategy option key=value (repeatable)' }),
+    'strategy-opt': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'strategy option key=value (repeatable); keys and ranges: docs/output.md (keyspace) or the plugin\'s README' }),
     'list-strategies': Flags.boolean({ description: 'list the strategies available (built in and from plugins) and exit' }),
     testnet: Flags.integer({ description: `crawl an in-process simulated DHT of N nodes (offline, virtual time) and report recall (at least 10, at most ${MAX_SIM_NODES})`, min: 10, max: MAX_SIM_NODES }),
     'testnet-infohashes': Flags.integer({ description: `infohashes stored in the simulated DHT (default: as many as nodes) ${atMost(MAX_SIM_INFOHASHES)}`, min: 1, max: MAX_SIM_INFOHASHES }),
-    seed: Flags.integer({ description: 'seed of the simulated DHT', default: 1 }),
+    seed: Flags.integer({ description: 'seed of the simulated DHT (0..4294967295: a 32-bit seed)', default: 1, min: 0, max: 0xffff_ffff }),
     db: dbFlag,
     'no-db': Flags.boolean({ description: 'stream only: no database (default with --testnet unless --db is given)' }),
     'only-new': Flags.boolean({ description: 'print only infohashes the database did not have' }),
     resume: Flags.boolean({ description: 'continue the traversal saved in the database by an interrupted crawl' }),
-    duration: durationFlag({ description: 'stop after this long (e.g. 10m, 6h, 7d; at most 36525d, 100 years)' }),
-    'max-queries': Flags.integer({ description: `stop after this many queries ${atMost(MAX_COUNT)}`, min: 1, max: MAX_COUNT }),
+    duration: durationFlag({ description: 'stop after this long, counted from the start, bootstrap included (e.g. 10m, 6h, 7d; at most 36525d, 100 years)' }),
+    'max-queries': Flags.integer({ description: `stop after this many queries, the bootstrap's included ${atMost(MAX_COUNT)}`, min: 1, max: MAX_COUNT }),
     'max-infohashes': Flags.integer({ description: `stop after this many distinct infohashes ${atMost(MAX_COUNT)}`, min: 1, max: MAX_COUNT }),
     family: familyFlag,
     concurrency: Flags.integer({ description: 'queries in flight per address family (at most 256)', default: 16, min: 1, max: 256 }),
     metadata: Flags.boolean({ description: 'also fetch the metadata (BEP 9: names, files) of the infohashes found, through a queue in the database; the crawl finishes the fetches due before it exits' }),
     'metadata-concurrency': Flags.integer({ description: 'with --metadata: infohashes fetched at once (at most 256)', default: 8, min: 1, max: 256 }),
     'metadata-deadline': durationFlag({ description: 'with --metadata: time per infohash (at most 1h)', default: 60_000 }),
-    'min-interval': Flags.integer({ description: 'override every node\'s BEP 51 interval with this many seconds (explicit opt-in; nodes ask for up to 6 h; at most 21600)', min: 0, max: 21600 }),
+    'min-interval': durationFlag({
+      description: 'override every node\'s BEP 51 interval with this one, whole seconds (explicit opt-in; nodes ask for up to 6h; 0: re-sample at once; at most 6h)',
+      zero: 're-sample at once',
+      max: 6 * 3_600_000,
+      maxText: '6h (BEP 51)',
+      wholeSeconds: true,
+    }),
   };
 
   async run(): Promise<void> {
@@ -61,6 +69,12 @@ export default class Crawl extends BaseCommand {
       const eq = opt.indexOf('=');
       if (eq <= 0) throw new BadInputError(`--strategy-opt ${quote(opt)}: expected key=value`);
       strategyParams[opt.slice(0, eq)] = opt.slice(eq + 1);
+    }
+    // options are checked before anything is opened: a bad one changes nothing (strategies are cheap to build)
+    try {
+      registry.create(flags.strategy, { concurrency: flags.concurrency, params: strategyParams });
+    } catch (err) {
+      throw strategyInputError(err);
     }
     if (flags['no-db'] && (flags.db || flags.resume)) throw new BadInputError('--no-db cannot be combined with --db or --resume');
     const useDb = flags.testnet !== undefined ? flags.db !== undefined : !flags['no-db'];
@@ -90,7 +104,7 @@ export default class Crawl extends BaseCommand {
       backpressure: () => (this.stdout.backlogged ? this.stdout.drained() : null),
       resume: flags.resume,
       ...(store ? { store } : {}),
-      ...(flags['min-interval'] !== undefined ? { minIntervalS: flags['min-interval'] } : {}),
+      ...(flags['min-interval'] !== undefined ? { minIntervalS: flags['min-interval'] / 1000 } : {}),
       onInfohash: (r: CrawlInfohash) => this.emit(r, flags),
       onProgress: (s: CrawlStats) => progress.update(crawlStatusLine(s)),
       log: (text: string) => progress.log(text),
@@ -103,7 +117,7 @@ export default class Crawl extends BaseCommand {
     } catch (err) {
       // A full disk or an I/O error mid-run: what happened and what was kept, exit 1.
       if (err instanceof CrawlStoreError) throw new CliError(err.message, 1);
-      throw err;
+      throw strategyInputError(err);
     } finally {
       progress.stop();
       await store?.close();
@@ -126,7 +140,7 @@ export default class Crawl extends BaseCommand {
   }
 
   private async runLive(
-    flags: Parameters<typeof openSession>[0] & { json: boolean; family?: string; metadata: boolean; 'metadata-concurrency': number; 'metadata-deadline': number },
+    flags: Parameters<typeof openSession>[0] & { json: boolean; family?: string; duration?: number; 'max-queries'?: number; metadata: boolean; 'metadata-concurrency': number; 'metadata-deadline': number },
     common: Parameters<typeof createCrawl>[0],
     progress: Progress,
     store: InfohashStore | undefined,
@@ -180,7 +194,7 @@ export default class Crawl extends BaseCommand {
       if (metadata) pairs.push(['metadata', `${metadata.fetched} fetched, ${metadata.failed} failed this run; ${metadata.in_database} torrents in the database, ${metadata.pending} pending`]);
       this.note(renderKeyValues(pairs, { stream: process.stderr }));
     }
-    if (summary.nodes_answered === 0 && !this.stdout.closed && !this.stoppedBySignal) throw new NothingFoundError('no node answered');
+    if (summary.nodes_answered === 0 && !this.stdout.closed && !this.stoppedBySignal) throw new NothingFoundError(noAnswerReason(summary, flags));
   }
 
   private listStrategies(registry: StrategyRegistry, json: boolean): void {
@@ -211,4 +225,25 @@ function metadataQueue(session: DhtSession, store: InfohashStore, concurrency: n
         signal,
       }),
   });
+}
+
+/** A strategy option error (ours or a plugin's) is bad input: one line, exit 2; other errors stay what they are. */
+function strategyInputError(err: unknown): unknown {
+  return isStrategyOptionError(err) ? new BadInputError(err.message) : err;
+}
+
+/**
+ * Why a crawl ended with no node answered. A limit that ran out before the crawl queried its
+ * first node ended it during the bootstrap: saying "no node answered" would blame the network.
+ */
+function noAnswerReason(summary: CrawlSummary, flags: { duration?: number; 'max-queries'?: number }): string {
+  const bootstrapOnly = summary.nodes_queried === 0;
+  const sent = `${summary.queries_sent} ${summary.queries_sent === 1 ? 'query' : 'queries'} sent`;
+  if (bootstrapOnly && summary.stopped_by === 'max_queries' && flags['max-queries'] !== undefined) {
+    return `the query budget (--max-queries ${flags['max-queries']}) ran out during the bootstrap (${sent}); no node was crawled: give a larger --max-queries`;
+  }
+  if (bootstrapOnly && summary.stopped_by === 'duration' && flags.duration !== undefined) {
+    return `--duration ${durationText(flags.duration)} ended during the bootstrap (${sent}); no node was crawled: give a longer --duration`;
+  }
+  return 'no node answered';
 }

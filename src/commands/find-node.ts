@@ -53,8 +53,10 @@ export default class FindNode extends BaseCommand {
         const replies: Array<Record<string, unknown>> = [];
         const result = await session.node.findNode(target, {
           alpha: flags.alpha,
+          signal: this.outputGone,
           ...(flags.raw ? { onReply: (msg, from) => replies.push({ from: toHex(from.id), reply: replyToJson(msg.rawBody) }) } : {}),
         });
+        if (this.stdout.closed) break;
         progress.stop();
         const records = result.closest.map((n) => ({ target: toHex(target), ...lookupNodeRecord(n, target) }));
         found += records.length;

@@ -38,7 +38,7 @@ export default class GetPeers extends BaseCommand {
     let answered = 0;
     let droppedPeers = 0;
     try {
-      for await (const { ih, result, replies } of mapConcurrent(infohashes, flags.concurrency, async (ih: Uint8Array) => {
+      const lookups = mapConcurrent(infohashes, flags.concurrency, async (ih: Uint8Array) => {
         const replies: unknown[] = [];
         const result = await session.node.getPeers(ih, {
           alpha: flags.alpha,
@@ -46,8 +46,8 @@ export default class GetPeers extends BaseCommand {
           ...(flags.raw ? { onReply: (msg, from) => replies.push({ from: toHex(from.id), reply: replyToJson(msg.rawBody) }) } : {}),
         });
         return { ih, result, replies };
-      })) {
-        if (this.stdout.closed) break;
+      });
+      for await (const { ih, result, replies } of this.untilOutputGone(lookups)) {
         if (result.closest.length > 0) answered++;
         if (result.peers.length > 0) withPeers++;
         droppedPeers += result.stats.droppedPeers;

@@ -103,8 +103,9 @@ export default class Get extends BaseCommand {
           ...(salt ? { salt } : {}),
           ...(pubkey ? { pubkey } : {}),
           ...(seq !== undefined ? { seq } : {}),
-          lookup: { alpha: flags.alpha },
+          lookup: { alpha: flags.alpha, signal: this.outputGone },
         });
+        if (this.stdout.closed) break;
         progress.stop();
         last = result;
         replies += result.lookup.stats.replies;

@@ -66,7 +66,14 @@ export default class Node extends BaseCommand {
       description: 'BEP 42: an id derived from our external IP — from --external-ip at start, else from what other nodes report (then the node restarts under the new id)',
     }),
     'external-ip': Flags.string({ description: 'our public IP address, for --id-from-ip', dependsOn: ['id-from-ip'] }),
-    'sample-interval': durationFlag({ description: 'BEP 51 interval advertised in sample_infohashes replies (at most 6h)', default: DEFAULT_SAMPLE_INTERVAL_S * 1000 }),
+    'sample-interval': durationFlag({
+      description: 'BEP 51 interval advertised in sample_infohashes replies, whole seconds (0: crawlers need not wait; at most 6h)',
+      default: DEFAULT_SAMPLE_INTERVAL_S * 1000,
+      zero: 'crawlers need not wait',
+      max: DEFAULT_SAMPLE_INTERVAL_S * 1000,
+      maxText: '6h (BEP 51)',
+      wholeSeconds: true,
+    }),
     'inbound-rate': Flags.integer({
       description: `queries per second accepted from one source, burst 5x (0 = no limit; at most ${MAX_INBOUND_RATE})`,
       default: DEFAULT_INBOUND_RATE.ratePerSec,
@@ -79,8 +86,8 @@ export default class Node extends BaseCommand {
       allowNo: true,
     }),
     duration: durationFlag({ description: 'stop after this long, at most 36525d (default: run until interrupted)' }),
-    'stats-every': durationFlag({ description: 'how often to report stats (at most 36525d)', default: 30_000 }),
-    'save-every': durationFlag({ description: 'how often to save the routing table (at most 36525d)', default: 10 * 60_000 }),
+    'stats-every': durationFlag({ description: 'how often to report stats (0: off, only the final summary; at most 36525d)', default: 30_000, zero: 'off' }),
+    'save-every': durationFlag({ description: 'how often to save the routing table (0: off, only on exit; at most 36525d)', default: 10 * 60_000, zero: 'off' }),
     metrics: metricsFlag,
   };
 
@@ -96,8 +103,7 @@ export default class Node extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Node);
     let id = this.initialId(flags);
-    const sampleIntervalS = Math.floor(flags['sample-interval'] / 1000);
-    if (sampleIntervalS > DEFAULT_SAMPLE_INTERVAL_S) throw new BadInputError('--sample-interval: at most 6h (BEP 51)');
+    const sampleIntervalS = flags['sample-interval'] / 1000;
 
     const metricsAt = flags.metrics === undefined ? undefined : parseMetricsAddress(flags.metrics);
 
@@ -210,7 +216,8 @@ export default class Node extends BaseCommand {
       peers,
       clock,
       save: session.routingFile ? () => session.save() : undefined,
-      saveEveryMs: flags['save-every'],
+      // --save-every 0: only on exit
+      saveEveryMs: flags['save-every'] === 0 ? Infinity : flags['save-every'],
       onEvent: (e) => {
         if (e.type === 'save_failed') this.note(`node: warning: ${e.error}`);
       },
@@ -235,7 +242,8 @@ export default class Node extends BaseCommand {
     }
 
     // On the clock, not setInterval: Node runs a period of 2^31 ms or more every millisecond.
-    const stopStats = repeat(clock, flags['stats-every'], () => {
+    // --stats-every 0: off
+    const stopStats = flags['stats-every'] === 0 ? () => undefined : repeat(clock, flags['stats-every'], () => {
       if (json) this.stdout.offer({ event: 'stats', ...stats() });
       else this.note(`node: ${humanStats(stats())}`);
     });

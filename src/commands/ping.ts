@@ -48,7 +48,7 @@ export default class Ping extends BaseCommand {
     const rows: Cell[][] = [];
     let answered = 0;
     try {
-      for await (const { e, out } of mapConcurrent(endpoints, flags.concurrency, async (e) => ({ e, out: await session.node.ping(e.endpoint) }))) {
+      for await (const { e, out } of this.untilOutputGone(mapConcurrent(endpoints, flags.concurrency, async (e) => ({ e, out: await session.node.ping(e.endpoint) })))) {
         if (this.stdout.closed) break;
         const base = { address: address(e.endpoint) };
         let rec: Record<string, unknown>;

@@ -53,7 +53,7 @@ export default class Query extends BaseCommand {
     let lastFailure = '';
     try {
       const ask = async (e: EndpointInput) => ({ to: e.endpoint, out: await session.engine.query(e.endpoint, args.method, queryArgs, { retries: 0 }) });
-      for await (const { to, out } of mapConcurrent(endpoints, QUERY_CONCURRENCY, ask)) {
+      for await (const { to, out } of this.untilOutputGone(mapConcurrent(endpoints, QUERY_CONCURRENCY, ask))) {
         if (this.stdout.closed) break;
         let rec: Record<string, unknown>;
         if (out.ok) {

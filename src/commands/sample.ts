@@ -79,7 +79,7 @@ export default class Sample extends BaseCommand {
         else progress.log(fitLine(`lookup ${toHex(target)}: ${lookup.closest.length} nodes; ${statsLine(lookup)}`));
       }
       progress.update(`sampling ${targets.length} node(s)`);
-      for await (const { to, out } of mapConcurrent(targets, flags.concurrency, async (to: SampleTarget) => ({ to, out: await session.node.sample(to, target) }))) {
+      for await (const { to, out } of this.untilOutputGone(mapConcurrent(targets, flags.concurrency, async (to: SampleTarget) => ({ to, out: await session.node.sample(to, target) })))) {
         if (this.stdout.closed) break;
         const base = { address: address(to), ...(to.id ? { id: toHex(to.id) } : {}) };
         let rec: Record<string, unknown>;

@@ -62,7 +62,7 @@ export default class Scrape extends BaseCommand {
     peers: Flags.boolean({ description: 'list the peers found (NDJSON: peer_list)' }),
     'from-db': Flags.boolean({ description: 'scrape infohashes from the crawl database: never scraped ones (and, with --older-than, stale ones)' }),
     db: Flags.string({ description: 'crawl database to read (--from-db) and update with the results; default: crawl.db in the data directory' }),
-    'older-than': durationFlag({ description: 'with --from-db: also rescrape infohashes last scraped longer ago than this (e.g. 6h; at most 36525d)' }),
+    'older-than': durationFlag({ description: 'with --from-db: also rescrape infohashes last scraped longer ago than this (e.g. 6h; 0: every one; at most 36525d)', zero: 'every one' }),
     limit: Flags.integer({ description: `with --from-db: scrape at most this many infohashes ${atMost(MAX_SCRAPE_LIMIT)}`, min: 1, max: MAX_SCRAPE_LIMIT }),
   };
 
@@ -121,12 +121,12 @@ export default class Scrape extends BaseCommand {
     };
     if (signal.aborted) onSignal();
     else signal.addEventListener('abort', onSignal, { once: true });
-    // A closed stdout (`| head`) takes no new infohashes; scrapes in flight finish only when
-    // their results still go somewhere (the database).
-    this.stdout.once('closed', () => {
-      if (!store) abort.abort();
+    // A closed stdout (`| head`) ends the run at once: no new infohash, scrapes in flight cut
+    // short (what finished before is stored).
+    this.outputGone.addEventListener('abort', () => {
+      abort.abort();
       stop();
-    });
+    }, { once: true });
     const progress = startProgress('scraping', flags.json ? false : undefined);
 
     try {

@@ -20,7 +20,7 @@ export default class TestnetCommand extends BaseCommand {
     nodes: Flags.integer({ char: 'n', description: 'nodes to run (at most 4096)', default: 32, min: 1, max: 4096 }),
     infohashes: Flags.integer({ char: 'i', description: 'infohashes to announce (at most 100000)', default: 16, min: 0, max: 100_000 }),
     announcers: Flags.integer({ description: 'nodes announcing each infohash (at most 64)', default: 2, min: 1, max: 64 }),
-    seed: Flags.integer({ description: 'seed for node ids, infohashes and who announces what', default: 1 }),
+    seed: Flags.integer({ description: 'seed for node ids, infohashes and who announces what (0..4294967295: a 32-bit seed)', default: 1, min: 0, max: 0xffff_ffff }),
     host: Flags.string({ description: 'loopback address to bind (127.0.0.1, another 127/8 address, or ::1)', default: '127.0.0.1' }),
     'base-port': Flags.integer({ description: 'first UDP port; nodes take consecutive ports (0: any free ports)', default: 0, min: 0, max: 65535 }),
     duration: durationFlag({ description: 'stop after this long, at most 36525d (default: run until SIGINT/SIGTERM)' }),

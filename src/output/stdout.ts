@@ -36,7 +36,9 @@ export class StdoutWriter extends EventEmitter {
   ) {
     super();
     // EPIPE and friends arrive asynchronously as 'error' events; all of them mean "stop writing".
+    // 'close' covers a stream destroyed without an error event reaching us.
     out.on('error', () => this.markClosed());
+    out.on('close', () => this.markClosed());
   }
 
   /** One NDJSON line (numbers rounded: records.ts). Returns false once stdout is gone. */

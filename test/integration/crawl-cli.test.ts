@@ -1,6 +1,8 @@
 // The crawl, sample and db commands offline: the simulated testnet and the database.
 import { describe, expect, it } from 'vitest';
+import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
+import { Testnet } from '../../src/core/dht/testnet.js';
 import { ndjson, runCli, tempHome } from '../support/cli.js';
 
 describe('crawl --testnet', () => {
@@ -56,4 +58,44 @@ describe('crawl --testnet', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
+});
+
+describe('crawl says why it ended with nothing', () => {
+  const lastLine = (stderr: string): string => stderr.trim().split('\n').pop()!;
+
+  it('--max-queries smaller than the bootstrap needs, and --duration that ends during the bootstrap, are named, not "no node answered"', async () => {
+    const net = await Testnet.start({ nodes: 8, infohashes: 10, seed: 9, fillMsPerNode: 1000 });
+    // a bootstrap node that never answers: the bootstrap waits out its timeouts (2 x 3s)
+    const silent = createSocket('udp4');
+    silent.on('message', () => undefined);
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    try {
+      const [budget, duration] = await Promise.all([
+        runCli(['crawl', '--bootstrap', net.state().bootstrap, '--fresh', '--no-db', '--max-queries', '3', '--json']),
+        runCli(['crawl', '--bootstrap', `127.0.0.1:${silent.address().port}`, '--fresh', '--allow-private', '--no-db', '--duration', '1s', '--timeout', '3s', '--json']),
+      ]);
+      expect(budget.code, budget.stderr).toBe(1);
+      expect(lastLine(budget.stderr)).toMatch(/^crawl: the query budget \(--max-queries 3\) ran out during the bootstrap \(\d+ quer(y|ies) sent\); no node was crawled/);
+      expect(duration.code, duration.stderr).toBe(1);
+      expect(lastLine(duration.stderr)).toMatch(/^crawl: --duration 1s ended during the bootstrap \(\d+ quer(y|ies) sent\); no node was crawled/);
+      // the duration counts from the start: the bootstrap's timeouts do not outlast it
+      const summary = JSON.parse(duration.stderr.trim().split('\n').find((l) => l.startsWith('{'))!);
+      expect(summary.stopped_by).toBe('duration');
+      expect(summary.duration_ms).toBeLessThan(2500);
+    } finally {
+      silent.close();
+      await net.close();
+    }
+  }, 120_000);
+
+  it('--resume with nothing to resume says why: no crawl yet, or the last pass finished', async () => {
+    const home = tempHome();
+    const db = join(home, 'r.db');
+    const first = await runCli(['crawl', '--testnet', '100', '--db', db, '--resume', '--json'], { home });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toContain('crawl: --resume: this database holds no keyspace crawl to resume; starting a new pass');
+    const second = await runCli(['crawl', '--testnet', '100', '--db', db, '--resume', '--json'], { home });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/crawl: --resume: the last keyspace crawl of this database finished its pass \(\d{4}-\d\d-\d\dT[^)]+\), so there is nothing to resume; starting a new pass/);
+  }, 120_000);
 });

@@ -149,6 +149,27 @@ describe.each([
     }
   }, 60_000);
 
+  it('a bad --strategy-opt, built in or a plugin\'s, is bad input: one line, exit 2, before anything is opened', async () => {
+    const cases = [
+      ['keyspace', 'probes=-1', /^crawl: keyspace: --strategy-opt 'probes=-1': expected an integer within 0\.\.64$/],
+      ['keyspace', 'probes=1e12', /^crawl: keyspace: --strategy-opt 'probes=1e12': expected an integer within 0\.\.64$/],
+      ['random-target', 'rotate=abc', /^crawl: random-target: --strategy-opt 'rotate=abc': expected a number within 0\.001\.\.3600$/],
+      ['multi-table', 'tables=100000', /^crawl: multi-table: --strategy-opt 'tables=100000': expected an integer within 1\.\.256$/],
+      ['multi-table', 'depth=3', /^crawl: multi-table: unknown --strategy-opt 'depth' \(known: tables, k, window, tables-total, pool\)$/],
+    ] as const;
+    const dir = mkdtempSync(join(tmpdir(), 'bitscrape-opt-'));
+    const runs = await Promise.all(
+      cases.map(([strategy, opt], i) => cli(['crawl', '--testnet', '100', '--strategy', strategy, '--strategy-opt', opt, '--db', join(dir, `${i}.db`), '--json'], env)),
+    );
+    runs.forEach((r, i) => {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(cases[i][2]);
+    });
+    expect(readdirSync(dir)).toEqual([]);
+  }, 60_000);
+
   it('an unknown strategy is a one-line error naming the known ones, plugins included', async () => {
     const r = await cli(['crawl', '--testnet', '100', '--strategy', 'no-such'], env);
     expect(r.code).toBe(2);

@@ -1,5 +1,6 @@
 // `-` on every command that takes addresses, targets or infohashes: plain lines or the NDJSON of
 // another command, through real shell pipes against the in-process testnet on 127.0.0.1.
+import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Testnet, type TestnetState } from '../../src/core/dht/testnet.js';
 import { cliNodeArgs, ndjson, runCli, runCommand, type CliResult } from '../support/cli.js';
@@ -114,5 +115,39 @@ describe('binary stdin', () => {
       expect(line.length).toBeLessThan(300);
       expect(line).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
     }
+  }, 120_000);
+});
+
+describe('a reader that leaves', () => {
+  // Nodes that never answer, so each ping or lookup takes its full timeout (2 attempts of 2s): the
+  // test can tell "stopped at the first write after the reader left" (about one lookup after
+  // `head` exits) from "finished the next lookup first" (two). Receive-only sockets on loopback.
+  const silent: Socket[] = [];
+  beforeAll(async () => {
+    for (let i = 0; i < 6; i++) {
+      const s = createSocket('udp4');
+      s.on('message', () => undefined);
+      await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+      silent.push(s);
+    }
+  });
+  afterAll(() => {
+    for (const s of silent) s.close();
+  });
+  const addr = (s: Socket): string => `127.0.0.1:${s.address().port}`;
+  const infohashes = Array.from({ length: 6 }, (_, i) => String(i + 1).padStart(40, '0'));
+
+  it.each([
+    ['ping', () => ['ping', ...silent.map(addr)]],
+    ['get-peers', () => ['get-peers', ...infohashes, '--bootstrap', addr(silent[0]), '--fresh', '--allow-private']],
+  ])('%s --json | head -n 1: ends with exit 0 at the next write, without finishing the lookup after it', async (_name, args) => {
+    const ms = 'echo $(( $(date +%s%N) / 1000000 ))';
+    const script = `${cli([...args(), '--timeout', '2s', '--concurrency', '1', '--json'])} 2>/dev/null | { head -n 1 >/dev/null; ${ms}; }; echo "status \${PIPESTATUS[0]}"; ${ms}`;
+    const r = await runCommand('bash', ['-c', script], { noStdin: true, timeoutMs: 90_000 });
+    const [headDone, status, end] = r.stdout.trim().split('\n');
+    expect(status, r.stdout + r.stderr).toBe('status 0');
+    // one lookup takes about 4 s here; finishing the next one too would take about 8 s
+    const gap = Number(end) - Number(headDone);
+    expect(gap, `ended ${gap} ms after head`).toBeLessThan(6000);
   }, 120_000);
 });

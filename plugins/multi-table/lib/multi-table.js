@@ -297,14 +297,28 @@ function inBucket(home, b, ctx) {
   return ctx.helpers.randomIdInPrefix(prefix, b + 1);
 }
 
-/** `--strategy-opt` keys and the option each sets. */
+/**
+ * `--strategy-opt` keys: the option each sets and its range (README.md lists them); all integers.
+ * @type {Record<string, { field: string, min: number, max: number }>}
+ */
 const PARAMS = {
-  tables: 'tables',
-  k: 'k',
-  window: 'window',
-  'tables-total': 'tablesTotal',
-  pool: 'pool',
+  tables: { field: 'tables', min: 1, max: 256 },
+  k: { field: 'k', min: 1, max: 255 },
+  window: { field: 'window', min: 1, max: 1_000_000 },
+  'tables-total': { field: 'tablesTotal', min: 0, max: 1_000_000_000 },
+  pool: { field: 'pool', min: 1, max: 1_000_000 },
 };
+
+/**
+ * A bad `--strategy-opt`: bitscrape reports an Error named StrategyOptionError as bad input (one
+ * line, exit 2) rather than as an internal error.
+ * @param {string} message
+ */
+function optionError(message) {
+  const err = new Error(message);
+  err.name = 'StrategyOptionError';
+  return err;
+}
 
 /** @type {StrategyDefinition} */
 export const multiTableDefinition = {
@@ -314,15 +328,24 @@ export const multiTableDefinition = {
     /** @type {Record<string, number>} */
     const parsed = {};
     for (const [key, text] of Object.entries(options.params)) {
-      const field = /** @type {Record<string, string>} */ (PARAMS)[key];
-      if (!field) throw new Error(`multi-table: unknown --strategy-opt '${key}' (known: ${Object.keys(PARAMS).join(', ')})`);
-      const value = Number(text);
-      const zeroOk = key === 'tables-total';
-      if (!Number.isInteger(value) || value < 0 || (!zeroOk && value === 0) || (key === 'k' && value > 255)) {
-        throw new Error(`multi-table: --strategy-opt ${key}=${text} is not a ${zeroOk ? 'non-negative' : 'positive'} integer${key === 'k' ? ' up to 255' : ''}`);
+      const spec = Object.hasOwn(PARAMS, key) ? PARAMS[key] : undefined;
+      if (!spec) throw optionError(`multi-table: unknown --strategy-opt '${shown(key)}' (known: ${Object.keys(PARAMS).join(', ')})`);
+      // plain decimal integers only: no 1e3, 0x10, Infinity or blanks
+      const value = /^\d+$/.test(text) ? Number(text) : NaN;
+      if (!(value >= spec.min && value <= spec.max)) {
+        throw optionError(`multi-table: --strategy-opt '${shown(`${key}=${text}`)}': expected an integer within ${spec.min}..${spec.max}`);
       }
-      parsed[field] = value;
+      parsed[spec.field] = value;
     }
     return new MultiTableStrategy(parsed);
   },
 };
+
+/**
+ * Input echoed in a message: at most 64 characters, control characters escaped.
+ * @param {string} text
+ */
+function shown(text) {
+  const cut = text.length > 64 ? `${text.slice(0, 64)}…` : text;
+  return cut.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -133,8 +133,19 @@ describe('multi-table strategy', () => {
     expect(s).toBeInstanceOf(MultiTableStrategy);
     expect([s.width, s.k, s.window, s.tablesTotal]).toEqual([4, 6, 10, 3]);
     expect(() => multiTableDefinition.create({ concurrency: 8, params: { depth: '1' } })).toThrow(/unknown --strategy-opt 'depth' \(known: tables, k, window, tables-total, pool\)/);
-    expect(() => multiTableDefinition.create({ concurrency: 8, params: { tables: '0' } })).toThrow(/tables=0 is not a positive integer/);
+    expect(() => multiTableDefinition.create({ concurrency: 8, params: { tables: '0' } })).toThrow(/'tables=0': expected an integer within 1\.\.256/);
     expect(() => multiTableDefinition.create({ concurrency: 8, params: { k: '300' } })).toThrow(/k=300/);
+    // every option has a range, and a bad value is an error bitscrape reports as bad input (by its name)
+    for (const params of <Array<Record<string, string>>>[{ tables: '257' }, { window: '1e12' }, { 'tables-total': '-1' }, { pool: 'abc' }, { k: '2.5' }, { pool: 'Infinity' }]) {
+      let error: unknown;
+      try {
+        multiTableDefinition.create({ concurrency: 8, params });
+      } catch (err) {
+        error = err;
+      }
+      expect(error, JSON.stringify(params)).toBeInstanceOf(Error);
+      expect((error as Error).name, JSON.stringify(params)).toBe('StrategyOptionError');
+    }
   });
 
   it('is a dependency-free oclif plugin: the hook answers the definition, the code imports only itself', async () => {

@@ -267,13 +267,28 @@ export class RandomTargetStrategy {
   }
 }
 
-/** Reads `--strategy-opt key=value` pairs. */
+/**
+ * `--strategy-opt` keys: the option each sets and its range (README.md lists them).
+ * @type {Record<string, { field: string, integer: boolean, min: number, max: number }>}
+ */
 const PARAMS = {
-  rotate: 'rotateS',
-  k: 'k',
-  rounds: 'rounds',
-  pool: 'pool',
+  // seconds; 0 would draw a new target on every call
+  rotate: { field: 'rotateS', integer: false, min: 0.001, max: 3600 },
+  k: { field: 'k', integer: true, min: 1, max: 64 },
+  rounds: { field: 'rounds', integer: true, min: 0, max: 1_000_000_000 },
+  pool: { field: 'pool', integer: true, min: 1, max: 1_000_000 },
 };
+
+/**
+ * A bad `--strategy-opt`: bitscrape reports an Error named StrategyOptionError as bad input (one
+ * line, exit 2) rather than as an internal error.
+ * @param {string} message
+ */
+function optionError(message) {
+  const err = new Error(message);
+  err.name = 'StrategyOptionError';
+  return err;
+}
 
 /** @type {StrategyDefinition} */
 export const randomTargetDefinition = {
@@ -283,15 +298,24 @@ export const randomTargetDefinition = {
     /** @type {Record<string, number>} */
     const parsed = {};
     for (const [key, text] of Object.entries(options.params)) {
-      const field = /** @type {Record<string, string>} */ (PARAMS)[key];
-      if (!field) throw new Error(`random-target: unknown --strategy-opt '${key}' (known: ${Object.keys(PARAMS).join(', ')})`);
-      const value = Number(text);
-      const whole = key !== 'rotate';
-      if (!Number.isFinite(value) || value < 0 || (whole && !Number.isInteger(value)) || (key !== 'rounds' && value === 0)) {
-        throw new Error(`random-target: --strategy-opt ${key}=${text} is not a ${key === 'rounds' ? 'non-negative' : 'positive'} ${whole ? 'integer' : 'number'}`);
+      const spec = Object.hasOwn(PARAMS, key) ? PARAMS[key] : undefined;
+      if (!spec) throw optionError(`random-target: unknown --strategy-opt '${shown(key)}' (known: ${Object.keys(PARAMS).join(', ')})`);
+      // plain decimals only: no 1e3, 0x10, Infinity or blanks
+      const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+      if (!(value >= spec.min && value <= spec.max) || (spec.integer && !Number.isInteger(value))) {
+        throw optionError(`random-target: --strategy-opt '${shown(`${key}=${text}`)}': expected ${spec.integer ? 'an integer' : 'a number'} within ${spec.min}..${spec.max}`);
       }
-      parsed[field] = value;
+      parsed[spec.field] = value;
     }
     return new RandomTargetStrategy(parsed);
   },
 };
+
+/**
+ * Input echoed in a message: at most 64 characters, control characters escaped.
+ * @param {string} text
+ */
+function shown(text) {
+  const cut = text.length > 64 ? `${text.slice(0, 64)}…` : text;
+  return cut.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

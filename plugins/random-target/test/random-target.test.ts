@@ -159,8 +159,19 @@ describe('random-target strategy', () => {
     expect((s as RandomTargetStrategy).rotateMs).toBe(2500);
     expect(s.progress()).toBe(0);
     expect(() => randomTargetDefinition.create({ concurrency: 8, params: { speed: '1' } })).toThrow(/unknown --strategy-opt 'speed' \(known: rotate, k, rounds, pool\)/);
-    expect(() => randomTargetDefinition.create({ concurrency: 8, params: { k: '0' } })).toThrow(/k=0 is not a positive integer/);
+    expect(() => randomTargetDefinition.create({ concurrency: 8, params: { k: '0' } })).toThrow(/'k=0': expected an integer within 1\.\.64/);
     expect(() => randomTargetDefinition.create({ concurrency: 8, params: { rounds: '-1' } })).toThrow(/rounds=-1/);
+    // every option has a range, and a bad value is an error bitscrape reports as bad input (by its name)
+    for (const params of <Array<Record<string, string>>>[{ rotate: 'abc' }, { rotate: '0' }, { rotate: '1e12' }, { rotate: '3601' }, { pool: '1000001' }, { rounds: '1.5' }]) {
+      let error: unknown;
+      try {
+        randomTargetDefinition.create({ concurrency: 8, params });
+      } catch (err) {
+        error = err;
+      }
+      expect(error, JSON.stringify(params)).toBeInstanceOf(Error);
+      expect((error as Error).name, JSON.stringify(params)).toBe('StrategyOptionError');
+    }
   });
 
   it('is a dependency-free oclif plugin: the hook answers the definition, the code imports only itself', async () => {

@@ -49,7 +49,7 @@ export async function restoreTraversal(
 ): Promise<ResumedFrom | null> {
   const saved = (await store.loadState<SavedState>(key)) ?? undefined;
   if (!saved) {
-    log('crawl: no saved traversal to resume; starting a new pass');
+    log(`crawl: --resume: ${await nothingToResume(store, strategy.name, ctx.family)}; starting a new pass`);
     return null;
   }
   if (saved.v !== STATE_VERSION || saved.strategy !== strategy.name || !strategy.restoreState) {
@@ -134,4 +134,15 @@ export class Checkpointer {
     }
     this.start();
   }
+}
+
+/** Why the database holds no traversal to resume, from its last run of the strategy. */
+async function nothingToResume(store: InfohashStore, strategy: string, family: number): Promise<string> {
+  const last = await store.lastEndedRun(strategy);
+  if (!last) return `this database holds no ${strategy} crawl to resume`;
+  const summary = (last.summary ?? {}) as { stopped_by?: unknown; by_family?: Record<string, { stopped_by?: unknown }> };
+  const stoppedBy = summary.by_family?.[String(family)]?.stopped_by ?? summary.stopped_by;
+  const when = new Date(last.endedAt).toISOString();
+  if (stoppedBy === 'done') return `the last ${strategy} crawl of this database finished its pass (${when}), so there is nothing to resume`;
+  return `the last ${strategy} crawl of this database (${when}${typeof stoppedBy === 'string' ? `, stopped by ${stoppedBy}` : ''}) saved no traversal`;
 }

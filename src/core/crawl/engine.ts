@@ -213,6 +213,9 @@ export class CrawlEngine {
     if (this.opts.signal?.aborted) this.stop('aborted');
     this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
 
+    // --duration counts from the start, bootstrap included: a bootstrap that outlasts it ends the run
+    if (this.limits.durationMs !== undefined) this.timers.push(this.clock.setTimeout(() => this.stop('duration'), this.limits.durationMs));
+
     let resumed = false;
     const seeding = (async () => {
       const below = this.opts.bootstrapBelow ?? 8;
@@ -228,10 +231,6 @@ export class CrawlEngine {
     // a stop during the bootstrap lookup (Ctrl-C) does not wait for it to end
     await Promise.race([seeding, this.done]);
 
-    if (this.limits.durationMs !== undefined) {
-      const left = this.limits.durationMs - (this.clock.now() - this.startedAt);
-      this.timers.push(this.clock.setTimeout(() => this.stop('duration'), Math.max(0, left)));
-    }
     if (store) {
       this.checkpointer = new Checkpointer({
         clock: this.clock,

@@ -30,12 +30,12 @@
 //
 // A node whose `num` exceeds the distinct samples we have from it is sampled again when its
 // interval allows, until it repeats itself or we have them all, so small stores are read whole.
-import { quote } from '../util/quote.js';
 import type { Family, NodeInfo } from '../wire/types.js';
 import { CandidatePool } from './candidate-pool.js';
 import { EndpointMap, v4Key } from './collections.js';
 import { bitAt, compareIds, distanceFraction, flipBit, inPrefix, keyspaceFraction, prefixStart, top32, withBit } from './id-bits.js';
 import type { CrawlNode, CrawlTask, NextResult, Strategy, StrategyContext, StrategyDefinition, StrategyOptions, TaskFailure, TaskReply } from './strategy.js';
+import { readStrategyOptions, type StrategyOptionSpec } from './strategy-options.js';
 
 /** Replied nodes a bucket holds before it splits (Kademlia's k). */
 const K = 8;
@@ -672,36 +672,22 @@ function pathBuckets(cursor: Uint8Array, depth: number): Bucket[] {
   return [...below, newBucket(Uint8Array.from(cursor), depth), ...above];
 }
 
-const PARAMS: Record<string, keyof KeyspaceOptions> = {
-  probes: 'probes',
-  'thin-share': 'thinShare',
-  'local-share': 'localShare',
-  'late-visits': 'lateVisits',
-  'resample-max': 'resampleMax',
-  'small-store': 'smallStore',
-  'resample-wait': 'resampleWaitS',
-  'resample-queue': 'resampleQueueMax',
+/** `--strategy-opt` keys, the option each sets and its range (docs/output.md lists them). */
+export const KEYSPACE_OPTIONS: Record<string, StrategyOptionSpec & { field: keyof KeyspaceOptions }> = {
+  probes: { field: 'probes', kind: 'integer', min: 0, max: 64 },
+  'thin-share': { field: 'thinShare', kind: 'number', min: 0, max: 1 },
+  'local-share': { field: 'localShare', kind: 'number', min: 0, max: 1 },
+  'late-visits': { field: 'lateVisits', kind: 'boolean' },
+  'resample-max': { field: 'resampleMax', kind: 'integer', min: 0, max: 64 },
+  'small-store': { field: 'smallStore', kind: 'integer', min: 0, max: 1_000_000 },
+  // seconds: the longest BEP 51 interval is 6 h
+  'resample-wait': { field: 'resampleWaitS', kind: 'integer', min: 0, max: 21_600 },
+  'resample-queue': { field: 'resampleQueueMax', kind: 'integer', min: 0, max: 1_000_000 },
 };
 
-/** Reads `--strategy-opt key=value` pairs; unknown keys and bad numbers are errors naming them. */
+/** Reads `--strategy-opt key=value` pairs; unknown keys and values out of range are StrategyOptionErrors naming them. */
 export function keyspaceOptions(params: Record<string, string>): KeyspaceOptions {
-  const out: KeyspaceOptions = {};
-  for (const [key, value] of Object.entries(params)) {
-    const field = PARAMS[key];
-    if (!field) throw new Error(`keyspace: unknown --strategy-opt ${quote(key)} (known: ${Object.keys(PARAMS).join(', ')})`);
-    if (field === 'lateVisits') {
-      if (value !== 'true' && value !== 'false') throw new Error(`keyspace: --strategy-opt ${quote(`${key}=${value}`)}: expected true or false`);
-      out.lateVisits = value === 'true';
-      continue;
-    }
-    const n = Number(value);
-    const share = field === 'thinShare' || field === 'localShare';
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (share && n > 1)) {
-      throw new Error(`keyspace: --strategy-opt ${quote(`${key}=${value}`)}: expected ${share ? 'a number within 0..1' : 'a non-negative number'}`);
-    }
-    (out as Record<string, number>)[field] = n;
-  }
-  return out;
+  return readStrategyOptions('keyspace', params, KEYSPACE_OPTIONS) as KeyspaceOptions;
 }
 
 export const keyspaceDefinition: StrategyDefinition = {

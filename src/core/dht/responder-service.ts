@@ -15,6 +15,7 @@ export interface NodeServiceOptions {
   clock: Clock;
   /** Writes the routing file (periodically; the owner saves once more on exit). */
   save?: () => Promise<void>;
+  /** Default 10 min; Infinity: only when stopped. */
   saveEveryMs?: number;
   /** Maintenance period; default 5 s (libtorrent ticks every 5 s too). */
   tickMs?: number;

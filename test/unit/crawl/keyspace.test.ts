@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCrawl } from '../../../src/core/crawl/create.js';
-import { KeyspaceStrategy, keyspaceDefinition, keyspaceOptions } from '../../../src/core/crawl/keyspace.js';
+import { KEYSPACE_OPTIONS, KeyspaceStrategy, keyspaceDefinition, keyspaceOptions } from '../../../src/core/crawl/keyspace.js';
+import { StrategyOptionError } from '../../../src/core/crawl/strategy-options.js';
 import { StrategyRegistry, UnknownStrategyError, strategies } from '../../../src/core/crawl/registry.js';
 import type { StrategyContext, StrategyDefinition } from '../../../src/core/crawl/strategy.js';
 import { attachCrawler, createTestnet, driveCrawl, measureRecall, measureTraffic, runTestnetCrawl, type TestnetResult } from '../../../src/core/crawl/testnet.js';
@@ -127,10 +128,15 @@ describe('keyspace options and the registry', () => {
     expect(keyspaceOptions({ probes: '3', 'thin-share': '0.5', 'late-visits': 'false', 'resample-wait': '60' })).toEqual({ probes: 3, thinShare: 0.5, lateVisits: false, resampleWaitS: 60 });
     expect(() => keyspaceOptions({ nope: '1' })).toThrow(/unknown --strategy-opt 'nope'.*probes/);
     // A value is quoted once, by its prefix: a long or binary one stays one short, printable line.
-    expect(() => keyspaceOptions({ probes: `\x1b${'9'.repeat(10_000)}x` })).toThrow(/--strategy-opt 'probes=\\u001b9{56}…' \(10009 chars\): expected a non-negative number$/);
+    expect(() => keyspaceOptions({ probes: `\x1b${'9'.repeat(10_000)}x` })).toThrow(/--strategy-opt 'probes=\\u001b9{56}…' \(10009 chars\): expected an integer within 0\.\.64$/);
     expect(() => keyspaceOptions({ probes: '-1' })).toThrow(/probes=-1/);
     expect(() => keyspaceOptions({ 'local-share': '2' })).toThrow(/0\.\.1/);
     expect(() => keyspaceOptions({ 'late-visits': 'yes' })).toThrow(/true or false/);
+    // every option has a range (probes=1e12 used to spin), and every refusal is a StrategyOptionError
+    for (const params of <Array<Record<string, string>>>[{ probes: '1e12' }, { probes: '65' }, { probes: '1.5' }, { 'resample-queue': '1000001' }, { 'small-store': 'Infinity' }, { 'resample-wait': '21601' }, { 'thin-share': '' }, { nope: '1' }]) {
+      expect(() => keyspaceOptions(params), JSON.stringify(params)).toThrow(StrategyOptionError);
+    }
+    for (const spec of Object.values(KEYSPACE_OPTIONS)) if (spec.kind !== 'boolean') expect(spec.max).toBeLessThanOrEqual(1_000_000);
   });
 
   it('finds strategies by name, lists the known ones when it cannot, and takes plugin definitions', () => {

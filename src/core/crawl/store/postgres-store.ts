@@ -10,6 +10,7 @@ import { discoveryBucket } from './report-queries.js';
 import { searchWords } from './search-words.js';
 import type {
   ClientStats,
+  EndedRun,
   InfohashOrder,
   InfohashQuery,
   InfohashRecord,
@@ -807,6 +808,21 @@ export class PostgresStore implements InfohashStore {
        WHERE words @> $1::text[] ORDER BY name_words @> $1::text[] DESC, seq LIMIT $2`,
       [words, checkLimit(limit)],
     );
+  }
+
+  async lastEndedRun(strategy: string): Promise<EndedRun | null> {
+    const [row] = await this.read<{ ended_at: number; summary: string | null }>(
+      'SELECT ended_at, summary FROM runs WHERE strategy = $1 AND ended_at IS NOT NULL ORDER BY id DESC LIMIT 1',
+      [strategy],
+    );
+    if (!row) return null;
+    let summary: unknown;
+    try {
+      summary = row.summary === null ? undefined : JSON.parse(row.summary);
+    } catch {
+      summary = undefined;
+    }
+    return { endedAt: row.ended_at, summary };
   }
 
   async beginRun(run: RunStart): Promise<number> {

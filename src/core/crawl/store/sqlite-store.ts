@@ -21,6 +21,7 @@ import type {
   NodeRecordResult,
   RecordResult,
   RunEnd,
+  EndedRun,
   RunStart,
   ScrapeRecord,
   NodeRow,
@@ -635,6 +636,18 @@ export class SqliteStore implements InfohashStore {
   endRun(id: number, end: RunEnd = {}): void {
     const summary = end.summary === undefined ? null : JSON.stringify(end.summary);
     this.write(() => this.sql.finishRun.run(end.endedAt ?? Date.now(), summary ?? null, id));
+  }
+
+  lastEndedRun(strategy: string): EndedRun | null {
+    const row = this.sql.lastEndedRun.get(strategy) as { ended_at: number; summary: string | null } | undefined;
+    if (!row) return null;
+    let summary: unknown;
+    try {
+      summary = row.summary === null ? undefined : JSON.parse(row.summary);
+    } catch {
+      summary = undefined; // a summary we cannot read only costs the detail of a message
+    }
+    return { endedAt: row.ended_at, summary };
   }
 
   /**

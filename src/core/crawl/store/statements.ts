@@ -16,6 +16,7 @@ export interface Statements {
   deleteState: Database.Statement;
   insertRun: Database.Statement;
   finishRun: Database.Statement;
+  lastEndedRun: Database.Statement;
 }
 
 export function prepareStatements(db: Database.Database): Statements {
@@ -70,6 +71,7 @@ export function prepareStatements(db: Database.Database): Statements {
   const deleteState = db.prepare('DELETE FROM crawl_state WHERE key = ?');
   const insertRun = db.prepare('INSERT INTO runs (started_at, strategy) VALUES (?, ?)');
   const finishRun = db.prepare('UPDATE runs SET ended_at = ?, summary = ? WHERE id = ?');
+  const lastEndedRun = db.prepare('SELECT ended_at, summary FROM runs WHERE strategy = ? AND ended_at IS NOT NULL ORDER BY id DESC LIMIT 1');
 
   return {
     insertInfohash,
@@ -85,5 +87,6 @@ export function prepareStatements(db: Database.Database): Statements {
     deleteState,
     insertRun,
     finishRun,
+    lastEndedRun,
   };
 }

@@ -281,7 +281,15 @@ export interface TorrentStore {
   searchTorrents(text: string, limit?: number): Awaitable<SearchHit[]>;
 }
 
+export interface EndedRun {
+  /** Unix ms. */
+  endedAt: number;
+  /** The summary endRun() stored, parsed (undefined when none was stored). */
+  summary: unknown;
+}
+
 export interface InfohashStore extends LeaseStore, TorrentStore {
+
   /** Upserts a batch in one transaction; all or nothing. */
   recordInfohashes(batch: readonly InfohashRecord[]): Awaitable<RecordResult[]>;
   /** Upserts a batch of nodes in one transaction; all or nothing. */
@@ -305,6 +313,8 @@ export interface InfohashStore extends LeaseStore, TorrentStore {
 
   beginRun(run: RunStart): Awaitable<number>;
   endRun(id: number, end?: RunEnd): Awaitable<void>;
+  /** The latest run of this strategy that ended, with its summary; for --resume to say why there is nothing to resume. */
+  lastEndedRun(strategy: string): Awaitable<EndedRun | null>;
 
   /** Every stored node, by address. */
   listNodes(): Iterable<NodeRow> | AsyncIterable<NodeRow>;
