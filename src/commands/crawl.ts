@@ -117,6 +117,8 @@ export default class Crawl extends BaseCommand {
     } catch (err) {
       // A full disk or an I/O error mid-run: what happened and what was kept, exit 1.
       if (err instanceof CrawlStoreError) throw new CliError(err.message, 1);
+      // a write that failed before the traversal started (the run's record): nothing was found yet
+      if (err instanceof StoreWriteError) throw new CliError(`${err.message}; no infohash was stored, no traversal was saved for --resume`, 1);
       throw strategyInputError(err);
     } finally {
       progress.stop();

@@ -133,7 +133,7 @@ export default class Metadata extends BaseCommand {
       abort.abort();
       stop();
     });
-    const progress = startProgress('fetching metadata', flags.json ? false : undefined);
+    const progress = startProgress('fetching metadata', flags.json ? false : undefined, { json: 'metadata' });
     let session: DhtSession | null = null;
     let saveError: string | null = null;
     let writeFailure: StoreWriteError | null = null;
@@ -199,7 +199,13 @@ export default class Metadata extends BaseCommand {
         }
         if (flags.json) await this.stdout.recordAndWait(metadataRecord(r));
         else rows.push(r);
-        progress.update(`metadata ${tally.fetched}/${tally.infohashes} fetched`);
+        progress.update(`metadata ${tally.fetched}/${tally.infohashes} fetched`, {
+          infohashes: tally.infohashes,
+          fetched: tally.fetched,
+          failed: tally.failed,
+          peers_tried: tally.peersTried,
+          ...(store ? { stored: tally.stored } : {}),
+        });
       }
     } finally {
       signal.removeEventListener('abort', onSignal);

@@ -127,7 +127,7 @@ export default class Scrape extends BaseCommand {
       abort.abort();
       stop();
     }, { once: true });
-    const progress = startProgress('scraping', flags.json ? false : undefined);
+    const progress = startProgress('scraping', flags.json ? false : undefined, { json: 'scrape' });
 
     try {
       session = await openSession(flags, { readOnly: true });
@@ -157,7 +157,12 @@ export default class Scrape extends BaseCommand {
           pendingRows.push(scrapeRow(r, scrapedAt));
           if (pendingRows.length >= DB_BATCH) await flushRows();
         }
-        progress.update(`scraped ${tally.answered}/${tally.infohashes} (${tally.withPeers} with peers)`);
+        progress.update(`scraped ${tally.answered}/${tally.infohashes} (${tally.withPeers} with peers)`, {
+          infohashes: tally.infohashes,
+          answered: tally.answered,
+          with_peers: tally.withPeers,
+          queries: tally.queries,
+        });
       }
     } finally {
       signal.removeEventListener('abort', onSignal);

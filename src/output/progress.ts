@@ -2,9 +2,11 @@
 // zero-column pseudo-terminal, and pipelines must never see spinner bytes. ora is imported when a
 // spinner is wanted (it costs about half a node start-up) and spins from then on.
 import type { Ora } from 'ora';
+import { jsonLine } from './records.js';
 
 export interface Progress {
-  update(text: string): void;
+  /** The status line; `figures` are what a `--json` run reports in its `progress` lines. */
+  update(text: string, figures?: Record<string, unknown>): void;
   /** Prints a line without disturbing the spinner. */
   log(text: string): void;
   stop(finalText?: string): void;
@@ -37,6 +39,41 @@ class SpinnerProgress implements Progress {
   }
 }
 
+/**
+ * Under --json: a `{"progress":LABEL,...}` line on stderr every few seconds while the figures
+ * change, so a pipeline can watch a long run; stdout keeps only the records.
+ */
+class JsonProgress implements Progress {
+  private figures: Record<string, unknown> | null = null;
+  private changed = false;
+  private readonly started = Date.now();
+  private readonly timer: NodeJS.Timeout;
+  constructor(
+    private readonly label: string,
+    everyMs: number,
+  ) {
+    this.timer = setInterval(() => this.flush(), everyMs);
+    this.timer.unref();
+  }
+  update(_text: string, figures?: Record<string, unknown>): void {
+    if (!figures) return;
+    this.figures = figures;
+    this.changed = true;
+  }
+  private flush(): void {
+    if (!this.changed || !this.figures) return;
+    this.changed = false;
+    process.stderr.write(jsonLine({ progress: this.label, ...this.figures, elapsed_ms: Date.now() - this.started }) + '\n');
+  }
+  log(text: string): void {
+    process.stderr.write(text + '\n');
+  }
+  stop(finalText?: string): void {
+    clearInterval(this.timer);
+    if (finalText) process.stderr.write(finalText + '\n');
+  }
+}
+
 class SilentProgress implements Progress {
   update(): void {}
   log(text: string): void {
@@ -51,6 +88,21 @@ export function progressEnabled(stream: NodeJS.WriteStream = process.stderr): bo
   return Boolean(stream.isTTY) && (stream.columns ?? 0) > 0 && !process.env.CI;
 }
 
-export function startProgress(text: string, enabled = progressEnabled()): Progress {
-  return enabled ? new SpinnerProgress(text) : new SilentProgress();
+export interface ProgressOptions {
+  /** With --json: report the figures as `progress` lines under this label (crawl, scrape, metadata). */
+  json?: string;
+  /** How often a `progress` line is written (default 5 s). */
+  everyMs?: number;
+}
+
+export function startProgress(text: string, enabled = progressEnabled(), opts: ProgressOptions = {}): Progress {
+  if (enabled) return new SpinnerProgress(text);
+  if (opts.json) return new JsonProgress(opts.json, opts.everyMs ?? progressEveryMs());
+  return new SilentProgress();
+}
+
+/** Interval of `progress` lines: 5 s, or BITSCRAPE_PROGRESS_EVERY_MS (at least 100). */
+function progressEveryMs(): number {
+  const n = Number(process.env.BITSCRAPE_PROGRESS_EVERY_MS);
+  return Number.isFinite(n) && n >= 100 ? n : 5000;
 }

@@ -153,8 +153,8 @@ describe('a disk that fills up mid-run (prlimit --fsize)', () => {
     it('crawl: one line with what was kept, exit 1', async () => {
       const home = tempHome();
       const db = join(home, 'crawl.db');
-      // Room for the new database (about 41 KB of WAL) and little more.
-      const r = await run(['crawl', ...common, '--min-interval', '0', '--db', db], { prefix: fsizeLimit(90_000), home });
+      // Room for the new database (about 91 KB of WAL for schema v5) and little more.
+      const r = await run(['crawl', ...common, '--min-interval', '0', '--db', db], { prefix: fsizeLimit(130_000), home });
       const line = expectOneLine(r, 1, new RegExp(`^crawl: ${db}: database write failed: `));
       const printed = ndjson(r.stdout).map((x) => x.infohash as string);
       expect(keptCount(line)).toBe(printed.length);
