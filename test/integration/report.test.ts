@@ -81,6 +81,22 @@ describe('bitscrape report in a real browser', () => {
     store.updateScrape(some.map((r, i) => ({ infohash: Buffer.from(r.infohash, 'hex'), seeders: i * 7, leechers: i % 5, peers: i * 7 + (i % 5), scrapedAt: Date.now() })));
     // a node's client string comes from the network: it must arrive as text
     store.recordNodes([{ addr: '127.0.0.1:9', seenAt: Date.now(), client: '<img src=x onerror="console.error(1)">', bep51: false }]);
+    // metadata for two of them, one with a hostile name
+    for (const [i, name] of [[29, 'Big <b>bold</b> release'], [3, 'small one']] as const) {
+      store.saveTorrent({
+        infohash: Buffer.from(some[i].infohash, 'hex'),
+        name,
+        totalSize: i * 1_000_000,
+        pieceLength: 262144,
+        pieces: 4,
+        private: false,
+        version: '1',
+        files: [{ path: 'video.mkv', length: i * 900_000 }, { path: 'notes.txt', length: i * 100_000 }],
+        fetchedAt: Date.now(),
+        sourceAddr: '127.0.0.1:6881',
+        sourceClient: 'LT 2.0.8',
+      });
+    }
     store.close();
     const file = await report(home, db);
     expect(readFileSync(file, 'utf8')).not.toContain('<img');
@@ -92,6 +108,11 @@ describe('bitscrape report in a real browser', () => {
     const rows = await page.evaluate<number>(`document.querySelectorAll('#swarms table tbody tr').length`);
     expect(rows).toBe(20);
     expect(await page.evaluate<string>(`document.querySelector('#swarms table tbody td').textContent`)).toBe(some[29].infohash);
+    const types = charts.find((c) => c.kind === 'file-types');
+    expect(types?.marks).toBe(2);
+    expect(types?.drawn).toBe(2);
+    expect(await page.evaluate<string>(`document.querySelector('#metadata table tbody td').textContent`)).toBe('Big <b>bold</b> release');
+    expect(await page.evaluate<number>(`document.querySelectorAll('#metadata table').length`)).toBe(2);
     expect(page.problems).toEqual([]);
   }, 90_000);
 

@@ -3,6 +3,7 @@
 // database does not hold says so (and which command fills it) instead of drawing an empty frame.
 import type { ReportData, ReportRun } from '../../core/crawl/store/types.js';
 import { percent } from '../records.js';
+import { humanSize } from '../text.js';
 import { escapeXml } from './escape.js';
 import { barChart, compactNumber, heatStrip, hBarChart, lineChart } from './svg-charts.js';
 
@@ -155,9 +156,26 @@ function swarmsSection(d: ReportData): string {
   );
 }
 
-function metadataSection(): string {
-  // The torrents table arrives with BEP 9 metadata fetching; until a database holds it, say so.
-  return section('metadata', 'Torrents', missing('No torrent metadata in this database (names, sizes, file types): fetch it with', 'bitscrape metadata --from-db --db FILE'));
+function metadataSection(d: ReportData): string {
+  const t = d.torrents;
+  if (t.count === 0) return section('metadata', 'Torrents', missing('No torrent metadata in this database (names, sizes, file types): fetch it with', 'bitscrape metadata --from-db --db FILE'));
+  const head = `<p class="figure"><strong>${t.count.toLocaleString('en-US')}</strong> torrents named, ${escapeXml(humanSize(t.total_size))} in all.</p>`;
+  const chart = hBarChart({
+    title: 'File types by size (the 15 largest)',
+    kind: 'file-types',
+    rows: t.fileTypes.map((f) => ({ label: f.ext === '' ? '(no extension)' : `.${f.ext}`, values: [f.bytes] })),
+    series: ['bytes'],
+    xLabel: 'bytes in files of this type',
+  });
+  const rows = (list: ReportData['torrents']['largest']): Array<Array<string | number>> =>
+    list.map((r) => [r.name, humanSize(r.total_size), r.file_count, r.seeders ?? '', r.leechers ?? '', r.infohash]);
+  const headers = ['name', 'size', 'files', 'seeders', 'leechers', 'infohash'];
+  const numeric = [false, true, true, true, true, false];
+  const best =
+    t.bestSeeded.length > 0
+      ? `<h3>Best seeded</h3>${table(headers, rows(t.bestSeeded), numeric)}`
+      : missing('No scrape results for these torrents: scrape them for the best-seeded list,', 'bitscrape scrape --from-db --db FILE');
+  return section('metadata', 'Torrents', head + chart + `<h3>Largest</h3>${table(headers, rows(t.largest), numeric)}` + best);
 }
 
 function runField(r: ReportRun, key: string): string {
@@ -209,6 +227,7 @@ export function renderReport(d: ReportData, opts: ReportOptions): string {
     ['nodes', compactNumber(d.nodes)],
     ['BEP 51 support', rate],
     ['scraped', compactNumber(d.swarms.scraped)],
+    ['torrents named', compactNumber(d.torrents.count)],
     ['crawl runs', String(d.runs.length)],
   ]
     .map(([k, v]) => `<div class="card"><b>${escapeXml(v)}</b>${escapeXml(k)}</div>`)
@@ -217,7 +236,7 @@ export function renderReport(d: ReportData, opts: ReportOptions): string {
   const empty = d.infohashes === 0 && d.nodes === 0 && d.runs.length === 0;
   const body = empty
     ? `<p class="missing">This database holds nothing ${d.since === null ? 'yet' : 'for this period'}: no infohashes, no nodes, no crawl runs. Run <code>bitscrape crawl --db FILE</code> first, then make the report again.</p>`
-    : discoverySection(d) + keyspaceSection(d) + clientsSection(d) + swarmsSection(d) + metadataSection() + runsSection(d);
+    : discoverySection(d) + keyspaceSection(d) + clientsSection(d) + swarmsSection(d) + metadataSection(d) + runsSection(d);
   return (
     '<!doctype html>\n' +
     `<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +

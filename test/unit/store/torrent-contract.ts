@@ -94,5 +94,27 @@ export function torrentContract(name: string, open: () => Promise<InfohashStore>
     expect((await store.missingMetadata(1)).map(hex)).toEqual([hex(ih(1))]);
     await store.close();
   });
+
+  it('report: torrent counts, the largest and best seeded, bytes per file type', async () => {
+    const store = await open();
+    await store.recordInfohashes([1, 2, 3].map((n) => ({ infohash: ih(n), seenAt: 100 * n })));
+    await store.saveTorrent({ ...torrent(1, 'Big', ['movie.MKV', 'sub/movie.srt', 'README']), totalSize: 5000, files: [{ path: 'movie.MKV', length: 4900 }, { path: 'sub/movie.srt', length: 60 }, { path: 'README', length: 40 }] });
+    await store.saveTorrent({ ...torrent(2, 'Small', ['a.tar.gz', 'dir.d/file']), totalSize: 300, files: [{ path: 'a.tar.gz', length: 200 }, { path: 'dir.d/file', length: 100 }] });
+    await store.updateScrape([{ infohash: ih(2), seeders: 9, leechers: 1, peers: 10, scrapedAt: 1 }]);
+    const t = (await store.reportData({})).torrents;
+    expect(t.count).toBe(2);
+    expect(t.total_size).toBe(5300);
+    expect(t.largest.map((r) => r.name)).toEqual(['Big', 'Small']);
+    expect(t.largest[0]).toMatchObject({ infohash: hex(ih(1)), total_size: 5000, file_count: 3, seeders: null });
+    expect(t.bestSeeded).toEqual([{ infohash: hex(ih(2)), name: 'Small', total_size: 300, file_count: 2, seeders: 9, leechers: 1 }]);
+    expect(t.fileTypes).toEqual([
+      { ext: 'mkv', bytes: 4900, files: 1 },
+      { ext: 'gz', bytes: 200, files: 1 },
+      { ext: '', bytes: 140, files: 2 },
+      { ext: 'srt', bytes: 60, files: 1 },
+    ]);
+    expect((await store.reportData({ since: 250 })).torrents.count).toBe(0);
+    await store.close();
   });
+});
 }

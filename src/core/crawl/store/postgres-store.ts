@@ -6,7 +6,7 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { StoreError, StoreWriteError } from './errors.js';
 import { MIGRATION_LOCK, PASS_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
-import { discoveryBucket } from './report-queries.js';
+import { REPORT_FILE_TYPES, REPORT_TOP_TORRENTS, discoveryBucket } from './report-queries.js';
 import { searchWords } from './search-words.js';
 import type {
   ClientStats,
@@ -31,6 +31,7 @@ import type {
   ReportQuery,
   ReportRun,
   ReportSwarm,
+  ReportTorrent,
   RunEnd,
   RunStart,
   ScrapeRecord,
@@ -515,7 +516,19 @@ export class PostgresStore implements InfohashStore {
         }
         return { ...r, summary };
       });
+      const scope = 'FROM torrents t JOIN infohashes i ON i.infohash = t.infohash WHERE i.first_seen >= $1';
+      const cols = `encode(t.infohash, 'hex') AS infohash, t.name, t.total_size, t.file_count, i.seeders, i.leechers`;
+      const [totals] = await q<{ count: number; total_size: number }>(`SELECT count(*) AS count, coalesce(sum(t.total_size), 0)::bigint AS total_size ${scope}`, [from]);
+      const largest = await q<ReportTorrent>(`SELECT ${cols} ${scope} ORDER BY t.total_size DESC, t.infohash LIMIT $2`, [from, REPORT_TOP_TORRENTS]);
+      const bestSeeded = await q<ReportTorrent>(`SELECT ${cols} ${scope} AND i.seeders IS NOT NULL ORDER BY i.seeders DESC, i.leechers DESC, t.infohash LIMIT $2`, [from, REPORT_TOP_TORRENTS]);
+      const fileTypes = await q<{ ext: string; bytes: number; files: number }>(
+        `SELECT coalesce(lower(substring(f.path from '\\.([^./ ]{1,10})$')), '') AS ext, sum(f.length)::bigint AS bytes, count(*) AS files
+         FROM files f JOIN infohashes i ON i.infohash = f.infohash WHERE i.first_seen >= $1
+         GROUP BY 1 ORDER BY bytes DESC LIMIT $2`,
+        [from, REPORT_FILE_TYPES],
+      );
       return {
+        torrents: { ...totals, largest, bestSeeded, fileTypes },
         generatedAt: now,
         since,
         infohashes: counts.ih,

@@ -2,7 +2,7 @@
 // millions of infohashes reads grouped counts, never the rows themselves (the swarm histogram
 // streams the scraped rows once, with constant memory).
 import type Database from 'better-sqlite3';
-import type { ReportData, ReportDiscovery, ReportQuery, ReportRun, ReportSwarm } from './types.js';
+import type { ReportData, ReportDiscovery, ReportQuery, ReportRun, ReportSwarm, ReportTorrent, ReportTorrents } from './types.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -97,6 +97,34 @@ function runs(db: Database.Database, since: number): ReportRun[] {
   });
 }
 
+/** How many torrent rows the report's tables show, and file types in the chart. */
+export const REPORT_TOP_TORRENTS = 15;
+export const REPORT_FILE_TYPES = 15;
+
+function torrents(db: Database.Database, since: number): ReportTorrents {
+  const scope = 'FROM torrents t JOIN infohashes i ON i.infohash = t.infohash WHERE i.first_seen >= ?';
+  const cols = `lower(hex(t.infohash)) AS infohash, t.name, t.total_size, t.file_count, i.seeders, i.leechers`;
+  const totals = db.prepare(`SELECT count(*) AS count, coalesce(sum(t.total_size), 0) AS total_size ${scope}`).get(since) as { count: number; total_size: number };
+  const largest = db.prepare(`SELECT ${cols} ${scope} ORDER BY t.total_size DESC, t.infohash LIMIT ?`).all(since, REPORT_TOP_TORRENTS) as ReportTorrent[];
+  const bestSeeded = db
+    .prepare(`SELECT ${cols} ${scope} AND i.seeders IS NOT NULL ORDER BY i.seeders DESC, i.leechers DESC, t.infohash LIMIT ?`)
+    .all(since, REPORT_TOP_TORRENTS) as ReportTorrent[];
+  // the extension: what follows the last '.', when that is short and holds no '/'
+  const fileTypes = db
+    .prepare(
+      `WITH f AS (
+         SELECT files.length, CASE WHEN instr(files.path, '.') = 0 THEN ''
+           ELSE lower(replace(files.path, rtrim(files.path, replace(files.path, '.', '')), '')) END AS ext
+         FROM files JOIN torrents t ON t.rowid = files.torrent JOIN infohashes i ON i.infohash = t.infohash
+         WHERE i.first_seen >= ?)
+       SELECT CASE WHEN length(ext) > 10 OR instr(ext, '/') > 0 OR instr(ext, ' ') > 0 THEN '' ELSE ext END AS ext,
+         sum(length) AS bytes, count(*) AS files
+       FROM f GROUP BY 1 ORDER BY bytes DESC LIMIT ?`,
+    )
+    .all(since, REPORT_FILE_TYPES) as Array<{ ext: string; bytes: number; files: number }>;
+  return { ...totals, largest, bestSeeded, fileTypes };
+}
+
 /** Every aggregate of the report, read in one transaction so the charts agree with each other. */
 export function readReportData(db: Database.Database, query: ReportQuery = {}, now = Date.now()): ReportData {
   const since = query.since ?? null;
@@ -132,6 +160,7 @@ export function readReportData(db: Database.Database, query: ReportQuery = {}, n
       clients,
       swarms: swarms(db, from, query.topSwarms ?? 20),
       runs: runs(db, from),
+      torrents: torrents(db, from),
     };
   })();
 }

@@ -383,4 +383,25 @@ export interface ReportData {
   /** Scrape results: histograms over log2 buckets (0, 1, 2-3, 4-7, ...) and the biggest swarms. */
   swarms: { scraped: number; seeders: number[]; leechers: number[]; top: ReportSwarm[] };
   runs: ReportRun[];
+  /** With metadata: counts, the largest and the best-seeded torrents, bytes per file type. */
+  torrents: ReportTorrents;
+}
+
+export interface ReportTorrent {
+  infohash: string;
+  name: string;
+  total_size: number;
+  file_count: number;
+  seeders: number | null;
+  leechers: number | null;
+}
+
+export interface ReportTorrents {
+  count: number;
+  total_size: number;
+  largest: ReportTorrent[];
+  /** By seeders (scrape results); empty without them. */
+  bestSeeded: ReportTorrent[];
+  /** Extension (lowercase, '' for none), bytes and files, most bytes first (the top 15). */
+  fileTypes: Array<{ ext: string; bytes: number; files: number }>;
 }
