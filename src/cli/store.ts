@@ -25,7 +25,7 @@ export async function openStore(path: string | undefined, opts: { mustExist?: bo
   const flags = { ...(opts.mustExist ? { mustExist: true } : {}), ...(opts.readonly ? { readonly: true } : {}) };
   if (isPostgresUrl(target)) {
     try {
-      return await PostgresStore.open(target, flags);
+      return await PostgresStore.open(target, { ...flags, retryForMs: retryForMs() });
     } catch (err) {
       if (err instanceof StoreError) throw err.kind === 'unreachable' ? new CliError(err.message, 1) : new BadInputError(err.message);
       throw err;
@@ -38,4 +38,10 @@ export async function openStore(path: string | undefined, opts: { mustExist?: bo
     if (err instanceof StoreError) throw new BadInputError(err.message);
     throw err;
   }
+}
+
+/** How long a lost database connection is retried before a write fails: 30 s, or BITSCRAPE_DB_RETRY_MS. */
+function retryForMs(): number {
+  const n = Number(process.env.BITSCRAPE_DB_RETRY_MS);
+  return Number.isFinite(n) && n >= 0 ? n : 30_000;
 }

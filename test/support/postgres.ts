@@ -15,6 +15,10 @@ export interface PostgresCluster {
   port: number;
   user: string;
   password: string;
+  /** Immediate shutdown (SIGQUIT: no checkpoint, crash recovery on restart), data kept. */
+  crash(): Promise<void>;
+  /** Starts the server again on the same port and data. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -42,27 +46,13 @@ function asOwner(bin: string, args: string[]): [string, string[]] {
   return process.getuid?.() === 0 ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', bin, ...args]] : [bin, args];
 }
 
-export async function startPostgres(): Promise<PostgresCluster> {
-  const bin = pgBin();
-  const dir = mkdtempSync(join(tmpdir(), 'bitscrape-pg-'));
-  const data = join(dir, 'data');
-  const password = `pw-${Math.random().toString(36).slice(2)}`;
-  const pwfile = join(dir, 'pw');
-  writeFileSync(pwfile, password + '\n');
-  if (process.getuid?.() === 0) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-    chownSync(dir, uid, gid);
-    chownSync(pwfile, uid, gid);
-  }
-  chmodSync(dir, 0o700);
-  const [initCmd, initArgs] = asOwner(join(bin, 'initdb'), ['-D', data, '-U', 'bitscrape', '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-sync']);
-  execFileSync(initCmd, initArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const port = await freePort();
-  // fsync off and a small footprint: a test cluster that a crash may lose
-  const options = ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200', '-c', 'shared_buffers=32MB'];
-  const [cmd, args] = asOwner(join(bin, 'postgres'), options);
-  const server = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+interface Running {
+  halt(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts the server and waits until it accepts connections. */
+async function launch(cmd: string, args: string[]): Promise<Running> {
+  const server = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   server.stderr.on('data', (d: Buffer) => {
     if (log.length < 20_000) log += d.toString();
@@ -79,19 +69,59 @@ export async function startPostgres(): Promise<PostgresCluster> {
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    base: `postgres://bitscrape:${encodeURIComponent(password)}@127.0.0.1:${port}`,
-    host: '127.0.0.1',
-    port,
-    user: 'bitscrape',
-    password,
-    async stop() {
-      // fast shutdown
-      server.kill('SIGINT');
+    async halt(signal) {
+      if (server.exitCode !== null || server.signalCode !== null) return;
+      server.kill(signal);
       const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
       if (!stopped) {
         server.kill('SIGKILL');
         await exited;
       }
+    },
+  };
+}
+
+export interface StartPostgresOptions {
+  /** Commits reach the WAL before they return (synchronous_commit on), so a crash() loses no commit. */
+  durable?: boolean;
+}
+
+export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresCluster> {
+  const bin = pgBin();
+  const dir = mkdtempSync(join(tmpdir(), 'bitscrape-pg-'));
+  const data = join(dir, 'data');
+  const password = `pw-${Math.random().toString(36).slice(2)}`;
+  const pwfile = join(dir, 'pw');
+  writeFileSync(pwfile, password + '\n');
+  if (process.getuid?.() === 0) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    chownSync(dir, uid, gid);
+    chownSync(pwfile, uid, gid);
+  }
+  chmodSync(dir, 0o700);
+  const [initCmd, initArgs] = asOwner(join(bin, 'initdb'), ['-D', data, '-U', 'bitscrape', '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-sync']);
+  execFileSync(initCmd, initArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const port = await freePort();
+  // fsync off and a small footprint: a test cluster that an OS crash may lose (a server crash
+  // loses nothing committed when durable; otherwise the last commits may be lost too)
+  const options = ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', '-c', `synchronous_commit=${opts.durable ? 'on' : 'off'}`, '-c', 'full_page_writes=off', '-c', 'max_connections=200', '-c', 'shared_buffers=32MB'];
+  const [cmd, args] = asOwner(join(bin, 'postgres'), options);
+  let server = await launch(cmd, args);
+  return {
+    base: `postgres://bitscrape:${encodeURIComponent(password)}@127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    user: 'bitscrape',
+    password,
+    async crash() {
+      await server.halt('SIGQUIT');
+    },
+    async restart() {
+      server = await launch(cmd, args);
+    },
+    async stop() {
+      await server.halt('SIGINT'); // fast shutdown
       rmSync(dir, { recursive: true, force: true });
     },
   };
