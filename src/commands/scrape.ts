@@ -24,6 +24,23 @@ import { startProgress } from '../output/progress.js';
 import { fitLine, renderTable, type Column } from '../output/table.js';
 import { jsonLine } from '../output/records.js';
 
+const STREAM_COLUMNS: Array<[string, number]> = [
+  ['infohash', -40],
+  ['seeders', 8],
+  ['leechers', 8],
+  ['peers', 6],
+  ['nodes', 6],
+  ['ms', 6],
+];
+const STREAM_HEADER = STREAM_COLUMNS.map(([h, w]) => (w < 0 ? h.padEnd(-w) : h.padStart(w))).join('  ');
+
+/** One result as a fixed-width line under STREAM_HEADER (and its peers, space-separated, with --peers). */
+function streamLine(r: ScrapeResult, withPeers: boolean): string {
+  const cells = [toHex(r.infohash), estimateText(r.seeders), estimateText(r.leechers), String(r.peers.length), String(r.nodesAnswered), String(Math.round(r.ms))];
+  const line = cells.map((c, i) => (STREAM_COLUMNS[i][1] < 0 ? c.padEnd(-STREAM_COLUMNS[i][1]) : c.padStart(STREAM_COLUMNS[i][1]))).join('  ');
+  return withPeers ? `${line}  ${peerList(r).join(' ')}`.trimEnd() : line;
+}
+
 /** Database rows are written in transactions of this many results. */
 const DB_BATCH = 50;
 /** Peers shown per infohash in the human table (--peers); NDJSON lists them all. */
@@ -94,6 +111,9 @@ export default class Scrape extends BaseCommand {
     const started = Date.now();
     let session: DhtSession | null = null;
     const rows: ScrapeResult[] = [];
+    // A person at a terminal gets one table, biggest swarms first, fitted to its width; a pipe
+    // gets the same columns a line at a time, in the order the results come.
+    const streamRows = !flags.json && !process.stdout.isTTY;
     const pendingRows: ScrapeRecord[] = [];
     // A failed write (full disk) ends the scrape: the results already stored stay, and the
     // command says how many, exit 1.
@@ -151,7 +171,13 @@ export default class Scrape extends BaseCommand {
         tally.droppedPeers += r.droppedPeers;
         // a slow reader pauses the intake (the pool starts no new scrape until it catches up)
         if (flags.json) await this.stdout.recordAndWait(scrapeRecord(r, { peers: flags.peers, scrapedAt }));
-        else rows.push(r);
+        else if (streamRows) {
+          // into a pipe: a line per result as it arrives, so `| head` gets its lines (and ends the run) at once
+          if (rows.length === 0) this.stdout.text(STREAM_HEADER + '\n');
+          rows.push(r);
+          this.stdout.text(streamLine(r, flags.peers) + '\n');
+          if (this.stdout.backlogged) await this.stdout.drained();
+        } else rows.push(r);
         // Results finished after stdout went away are still stored. Nobody answering says nothing about the swarm: leave such rows for a later scrape.
         if (store && answered(r)) {
           pendingRows.push(scrapeRow(r, scrapedAt));
@@ -180,7 +206,7 @@ export default class Scrape extends BaseCommand {
       const kept = tally.dbUpdated === 0 ? 'no result was stored' : `the first ${tally.dbUpdated} results are stored, later ones are not`;
       throw new CliError(`${failure.message}; ${kept}`, 1);
     }
-    if (!flags.json && rows.length > 0) this.stdout.text(this.table(rows, flags.peers) + '\n');
+    if (!flags.json && !streamRows && rows.length > 0) this.stdout.text(this.table(rows, flags.peers) + '\n');
     const interrupted = this.stoppedBySignal !== null;
     this.summary(tally, Date.now() - started, flags.json, store !== null, interrupted);
 
