@@ -95,7 +95,10 @@ export class RateLimiter {
     this.global = new TokenBucket(o.globalRatePerSec, o.globalBurst, now);
     this.perKey = new KeyedTokenBuckets({ ratePerSec: o.perKeyRatePerSec, burst: o.perKeyBurst, maxKeys: o.maxKeys });
     this.perLocalKey = new KeyedTokenBuckets({ ratePerSec: o.localPerKeyRatePerSec, burst: o.localPerKeyBurst, maxKeys: o.maxKeys });
-    this.wheel = new TimerWheel(clock);
+    // No slack: a wheel that fires up to 1 ms early would run the drain before the token it
+    // waits for exists, re-arm it for the same instant and spin there (at rates near 1000/s the
+    // wait is under a millisecond). Firing on time lets the clock, virtual or real, move on.
+    this.wheel = new TimerWheel(clock, { slackMs: 0 });
   }
 
   /** Requests waiting now (both stages). */
