@@ -81,6 +81,11 @@ export interface StrategyContext {
   sampleAllowedAt(node: CrawlNode): number;
   /** Free-form progress lines for the user (stderr). */
   log(text: string): void;
+  /**
+   * Query slots free now (the engine's concurrency window minus what is in flight): how many
+   * tasks next() will be asked for before the next reply. It changes as the window adapts.
+   */
+  slots(): number;
 }
 
 export interface Strategy {

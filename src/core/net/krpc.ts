@@ -177,6 +177,11 @@ export class Krpc implements KrpcEngine {
     options.transport.onMessage(this.onDatagram);
   }
 
+  /** The per-attempt timeout queries get unless they set their own, ms. */
+  get queryTimeoutMs(): number {
+    return this.timeoutMs;
+  }
+
   /** Queries not yet resolved, including those waiting for the rate limiter. */
   get inFlight(): number {
     return this.pending.size;
