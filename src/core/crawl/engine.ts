@@ -506,7 +506,17 @@ export class CrawlEngine {
     this.lingering++;
     this.stallCount++;
     this.window.onStall(this.clock.now());
-    if (!this.finished) this.pump();
+    if (this.finished) return;
+    if (!flight.claimed) {
+      try {
+        this.strategy.onStall?.(flight.task, this.ctx);
+      } catch (err) {
+        this.log(`crawl: strategy failed on a stall: ${(err as Error).message}`);
+        this.stop('stopped');
+        return;
+      }
+    }
+    this.pump();
   }
 
   private settle(flight: Flight, out: QueryOutcome): void {

@@ -56,6 +56,9 @@ export interface RateLimiterStats {
   refused: number;
 }
 
+/** Shortest wait between drains of the global queue, ms: more than the timer wheel's slack (1 ms). */
+const DRAIN_MIN_MS = 1.5;
+
 /** Called exactly once per acquire: granted=true means send now. */
 export type RateDecision<A> = (arg: A, granted: boolean) => void;
 
@@ -95,10 +98,7 @@ export class RateLimiter {
     this.global = new TokenBucket(o.globalRatePerSec, o.globalBurst, now);
     this.perKey = new KeyedTokenBuckets({ ratePerSec: o.perKeyRatePerSec, burst: o.perKeyBurst, maxKeys: o.maxKeys });
     this.perLocalKey = new KeyedTokenBuckets({ ratePerSec: o.localPerKeyRatePerSec, burst: o.localPerKeyBurst, maxKeys: o.maxKeys });
-    // No slack: a wheel that fires up to 1 ms early would run the drain before the token it
-    // waits for exists, re-arm it for the same instant and spin there (at rates near 1000/s the
-    // wait is under a millisecond). Firing on time lets the clock, virtual or real, move on.
-    this.wheel = new TimerWheel(clock, { slackMs: 0 });
+    this.wheel = new TimerWheel(clock);
   }
 
   /** Requests waiting now (both stages). */
@@ -190,7 +190,10 @@ export class RateLimiter {
   private armDrain(now: number): void {
     if (this.drainArmed || this.globalQueue.length === this.head) return;
     this.drainArmed = true;
-    this.wheel.add(this.global.msUntilToken(now), this.onDrain, this);
+    // At least the wheel's slack past now: the wheel fires entries up to DRAIN_MIN_MS early, so
+    // a drain armed for less (a token under a millisecond away, at rates near 1000/s) fired in
+    // the same pass, found no token, re-armed and spun there for ever without time moving on.
+    this.wheel.add(Math.max(DRAIN_MIN_MS, this.global.msUntilToken(now)), this.onDrain, this);
   }
 
   private readonly onDrain = (): void => {
