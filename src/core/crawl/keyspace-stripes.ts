@@ -4,12 +4,16 @@
 // leaves most slots idle or (visiting far ahead of itself) loses the nodes that only its probes
 // find. Several cursors keep each one's lead small and all the slots busy.
 //
+// How many stripes: at most one per SLOTS_PER_STRIPE slots of --concurrency, and at most one
+// per STRIPE_MIN_LIVE live nodes the seed lookup's size estimate finds (a small network keeps
+// the single cursor). A state saved by --resume keeps its number of stripes.
+//
 // Each stripe gets an equal share of the free slots (at least 8): a stripe held up at a thin
 // region cannot take the slots of the others, nor they its. Contacts in any reply go to the
 // stripe they lie in. With one stripe this is the plain keyspace walk.
 import type { NodeInfo } from '../wire/types.js';
-import { KeyspaceStrategy, type KeyspaceOptions } from './keyspace.js';
-import type { CrawlTask, NextResult, Strategy, StrategyContext, TaskFailure, TaskReply } from './strategy.js';
+import { KeyspaceStrategy, sizeFromClosest, type KeyspaceOptions } from './keyspace.js';
+import type { CrawlNode, CrawlTask, NextResult, Strategy, StrategyContext, TaskFailure, TaskReply } from './strategy.js';
 
 /** Query slots per stripe the default aims at (the keyspace walk's sweet spot in the bench). */
 export const SLOTS_PER_STRIPE = 32;
@@ -21,32 +25,64 @@ export function stripeBitsFor(concurrency: number): number {
   return bits;
 }
 
+/** Live nodes per stripe at least. */
+export const STRIPE_MIN_LIVE = 4096;
+
 export class StripedKeyspace implements Strategy {
   readonly name = 'keyspace';
-  private readonly stripes: KeyspaceStrategy[];
+  private stripes: KeyspaceStrategy[] = [];
   private readonly owner = new WeakMap<CrawlTask, number>();
   /** Tasks holding a slot, per stripe (stalled ones no longer do). */
-  private readonly busy: number[];
+  private busy: number[] = [];
   private readonly concurrency: number;
+  private readonly maxBits: number;
+  private readonly fixedBits: number | undefined;
+  private readonly options: KeyspaceOptions;
   private turn = 0;
 
-  constructor(options: KeyspaceOptions & { bits: number; concurrency: number }) {
-    const { bits, concurrency, ...rest } = options;
+  /** bits: a fixed number of stripe bits; else chosen at seed() (at most maxBits). */
+  constructor(options: KeyspaceOptions & { bits?: number; maxBits: number; concurrency: number }) {
+    const { bits, maxBits, concurrency, ...rest } = options;
     this.concurrency = Math.max(1, concurrency);
-    this.stripes = Array.from({ length: 2 ** bits }, (_, index) => new KeyspaceStrategy({ ...rest, stripe: { bits, index } }));
-    this.busy = this.stripes.map(() => 0);
+    this.maxBits = Math.max(0, Math.min(6, maxBits));
+    this.fixedBits = bits;
+    this.options = rest;
   }
 
   get stripeCount(): number {
     return this.stripes.length;
   }
 
+  private build(bits: number): void {
+    this.stripes = Array.from({ length: 2 ** bits }, (_, index) => new KeyspaceStrategy({ ...this.options, ...(bits > 0 ? { stripe: { bits, index } } : {}) }));
+    this.busy = this.stripes.map(() => 0);
+  }
+
   async seed(ctx: StrategyContext): Promise<void> {
-    await Promise.all(this.stripes.map((s) => s.seed(ctx)));
+    let first: CrawlNode[] | undefined;
+    if (this.stripes.length === 0) {
+      let bits = this.fixedBits;
+      if (bits === undefined) {
+        // the size of the network bounds the stripes: a lookup of the keyspace's start (where
+        // the first stripe's cursor starts, so it serves as its seed too) tells
+        first = [];
+        try {
+          first = await ctx.lookup(new Uint8Array(20));
+        } catch (err) {
+          ctx.log(`keyspace: seed lookup failed: ${(err as Error).message}`);
+        }
+        const live = sizeFromClosest(new Uint8Array(20), first);
+        bits = 0;
+        while (bits < this.maxBits && live / 2 ** (bits + 1) >= STRIPE_MIN_LIVE) bits++;
+      }
+      this.build(bits);
+    }
+    await Promise.all(this.stripes.map((s, i) => s.seed(ctx, i === 0 ? first : undefined)));
   }
 
   next(ctx: StrategyContext): NextResult {
     const n = this.stripes.length;
+    if (n === 0) return { wait: true, retryAt: ctx.now() + 100 };
     if (n === 1) return this.take(0, this.stripes[0].next(ctx));
     // a fair share of the slots: what is busy plus what is free, split evenly
     const total = ctx.slots() + this.busy.reduce((a, b) => a + b, 0);
@@ -126,6 +162,7 @@ export class StripedKeyspace implements Strategy {
   }
 
   progress(): number {
+    if (this.stripes.length === 0) return 0;
     return this.stripes.reduce((a, s) => a + s.progress(), 0) / this.stripes.length;
   }
 
@@ -141,16 +178,28 @@ export class StripedKeyspace implements Strategy {
     return this.stripes.reduce((a, s) => a + s.candidates, 0);
   }
 
+  /** One stripe saves as the plain keyspace walk does (v 1); several as v 2, a state each. */
   saveState(): unknown {
+    if (this.stripes.length === 0) return undefined;
     if (this.stripes.length === 1) return this.stripes[0].saveState();
     return { v: 2, stripes: this.stripes.map((s) => s.saveState()) };
   }
 
+  /** Continues with as many stripes as the saved state has. */
   restoreState(state: unknown, ctx: StrategyContext): boolean {
-    if (this.stripes.length === 1) return this.stripes[0].restoreState(state, ctx);
     const s = state as { v?: unknown; stripes?: unknown } | null;
-    // a state saved with another number of stripes (another --concurrency) is not usable
-    if (!s || s.v !== 2 || !Array.isArray(s.stripes) || s.stripes.length !== this.stripes.length) return false;
-    return this.stripes.every((stripe, i) => stripe.restoreState((s.stripes as unknown[])[i], ctx));
+    if (s && s.v === 2) {
+      const n = Array.isArray(s.stripes) ? s.stripes.length : 0;
+      const bits = Math.log2(n);
+      if (!(Number.isInteger(bits) && bits >= 1 && bits <= 6)) return false;
+      this.build(bits);
+      if (this.stripes.every((stripe, i) => stripe.restoreState((s.stripes as unknown[])[i], ctx))) return true;
+      this.stripes = [];
+      return false;
+    }
+    this.build(0);
+    if (this.stripes[0].restoreState(state, ctx)) return true;
+    this.stripes = [];
+    return false;
   }
 }

@@ -191,14 +191,17 @@ export class KeyspaceStrategy implements Strategy {
     this.buckets = pathBuckets(this.start, bits);
   }
 
-  async seed(ctx: StrategyContext): Promise<void> {
+  /** `known`: the result of a lookup of the cursor already made (keyspace-stripes.ts), instead of one more. */
+  async seed(ctx: StrategyContext, known?: CrawlNode[]): Promise<void> {
     this.family = ctx.family;
     if (this.swept) return;
-    let found: CrawlNode[] = [];
-    try {
-      found = await ctx.lookup(this.cursor);
-    } catch (err) {
-      ctx.log(`keyspace: seed lookup failed: ${(err as Error).message}`);
+    let found: CrawlNode[] = known ?? [];
+    if (!known) {
+      try {
+        found = await ctx.lookup(this.cursor);
+      } catch (err) {
+        ctx.log(`keyspace: seed lookup failed: ${(err as Error).message}`);
+      }
     }
     for (const n of found) this.addCandidate(n);
     this.seedEstimate = sizeFromClosest(this.cursor, found);
@@ -772,7 +775,7 @@ export class KeyspaceStrategy implements Strategy {
 }
 
 /** 8 / (fraction of the keyspace between target and its 8th closest node), or 0. */
-function sizeFromClosest(target: Uint8Array, nodes: readonly CrawlNode[]): number {
+export function sizeFromClosest(target: Uint8Array, nodes: readonly CrawlNode[]): number {
   const d = nodes
     .filter((n) => n.id)
     .map((n) => distanceFraction(n.id!, target))
@@ -842,8 +845,9 @@ export const keyspaceDefinition: StrategyDefinition = {
   description: "one sweep of the keyspace from 0x00… to 0xff… after mldht's BEP 51 traversal: each node visited about once, small stores read whole",
   create(options: StrategyOptions): Strategy {
     const { stripes, ...rest } = keyspaceOptions(options.params);
-    const bits = stripes !== undefined ? Math.round(Math.log2(Math.max(1, stripes))) : stripeBitsFor(options.concurrency);
-    if (bits === 0) return new KeyspaceStrategy(rest);
-    return new StripedKeyspace({ ...rest, bits, concurrency: options.concurrency });
+    const bits = stripes !== undefined ? Math.min(6, Math.round(Math.log2(Math.max(1, stripes)))) : undefined;
+    const maxBits = bits ?? stripeBitsFor(options.concurrency);
+    if (maxBits === 0) return new KeyspaceStrategy(rest);
+    return new StripedKeyspace({ ...rest, ...(bits !== undefined ? { bits } : {}), maxBits, concurrency: options.concurrency });
   },
 };

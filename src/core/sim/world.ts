@@ -66,6 +66,8 @@ export interface WorldOptions {
    * latency only.
    */
   rtt?: { medianMs: number; sigma: number } | null;
+  /** Fraction of datagrams lost in transit, each way (default WORLD_LOSS, 0.5%). */
+  loss?: number;
 }
 
 /** The world's round-trip model by default (docs/architecture.md, "Crawl pacing"). */
@@ -296,7 +298,7 @@ export class SimWorld {
    * A world on a network of its own. Without latencyMs/loss the network adds WORLD_JITTER_MS
    * and loses WORLD_LOSS of the datagrams, on top of each node's path delay (options.rtt).
    */
-  static create(options: WorldOptions & { clock: Clock; latencyMs?: { min: number; max: number }; loss?: number }): SimWorld {
+  static create(options: WorldOptions & { clock: Clock; latencyMs?: { min: number; max: number } }): SimWorld {
     const network = new SimNetwork({
       clock: options.clock,
       seed: (options.seed ?? 1) ^ 0x5eed,
