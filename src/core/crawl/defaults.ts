@@ -11,6 +11,12 @@ export const CRAWL_DEFAULTS = {
   concurrency: 512,
   /** Hard per-query timeout, ms: a late reply is still used up to here. */
   timeoutMs: 2000,
+  /**
+   * Queries per second to one ip:port on a loopback/private network, with a burst of 1 (public
+   * IPs keep the stricter 0.5/s, burst 5): libtorrent blocks a source sending more than 5
+   * packets/s, and a bucket of 4/s plus 1 never sends more than 5 within a second.
+   */
+  localPerNodePerSec: 4,
 } as const;
 
 /** The flag's ceiling for --concurrency. */
