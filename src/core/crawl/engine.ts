@@ -53,7 +53,7 @@ export interface CrawlEngineOptions {
    * limiter's, unlimited without one). The limiter enforces it; the window only sizes the slots.
    */
   ratePerSec?: number;
-  /** Free a slot at the adaptive timeout from measured round trips (default true); false: at the hard timeout. */
+  /** Free a slot at the adaptive timeout from measured round trips (default true); false: at the hard timeout, with a fixed number of slots. */
   adaptiveTimeout?: boolean;
   limits?: CrawlLimits;
   /** Per-node BEP 51 interval override in seconds (--min-interval), replacing what nodes ask for. */
@@ -199,7 +199,11 @@ export class CrawlEngine {
     this.adaptive = opts.adaptiveTimeout ?? true;
     const hardMs = opts.queryTimeoutMs ?? (this.krpc as { queryTimeoutMs?: number }).queryTimeoutMs ?? CRAWL_DEFAULTS.timeoutMs;
     this.rtt = new RttEstimator({ hardMs });
-    this.window = new ConcurrencyWindow({ max: this.concurrency, ratePerSec: this.ratePerSec }, this.clock.now());
+    // without the adaptive timeout the slots stay fixed too (the pacing before both existed)
+    this.window = new ConcurrencyWindow(
+      { max: this.concurrency, ratePerSec: this.ratePerSec, ...(this.adaptive ? {} : { min: this.concurrency, initial: this.concurrency }) },
+      this.clock.now(),
+    );
     this.limits = opts.limits ?? {};
     this.wall = opts.wallClock ?? Date.now;
     // IPv4 keeps the key it always had, so older databases resume

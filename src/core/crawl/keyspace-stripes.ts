@@ -6,7 +6,8 @@
 //
 // How many stripes: at most one per SLOTS_PER_STRIPE slots of --concurrency, and at most one
 // per STRIPE_MIN_LIVE live nodes the seed lookup's size estimate finds (a small network keeps
-// the single cursor). A state saved by --resume keeps its number of stripes.
+// the single cursor). Fewer stripes with the same slots lose coverage (the bench: 8 stripes of
+// 64 slots sampled 87% of a 100k world's BEP 51 nodes, 16 of 32 slots 95%). A state saved by --resume keeps its number of stripes.
 //
 // Each stripe gets an equal share of the free slots (at least 8): a stripe held up at a thin
 // region cannot take the slots of the others, nor they its. Contacts in any reply go to the
@@ -26,7 +27,7 @@ export function stripeBitsFor(concurrency: number): number {
 }
 
 /** Live nodes per stripe at least. */
-export const STRIPE_MIN_LIVE = 4096;
+export const STRIPE_MIN_LIVE = 1024;
 
 export class StripedKeyspace implements Strategy {
   readonly name = 'keyspace';
