@@ -95,6 +95,8 @@ export interface SessionOptions {
   needsBootstrap?: boolean;
   /** Bind a socket for each of these families too (crawl --family), whatever the contacts' families. */
   families?: readonly Family[];
+  /** Per-destination limits on loopback/private networks unless --rate-per-node is given (crawl: a public node's 5/s). */
+  localPerNode?: Pick<RateLimitOptions, 'localPerKeyRatePerSec' | 'localPerKeyBurst'>;
 }
 
 export interface DhtSession {
@@ -218,7 +220,7 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
     timeoutMs: flags.timeout,
     retries: 1,
     policy,
-    rateLimit: rateLimitFromFlags(flags),
+    rateLimit: { ...rateLimitFromFlags(flags), ...(flags['rate-per-node'] === undefined ? (opts.localPerNode ?? {}) : {}) },
   });
   const local = policy.allowsLoopback || policy.allowsPrivate;
   let table: RoutingTable;

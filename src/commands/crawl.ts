@@ -8,10 +8,12 @@ import { dbFlag, openStore } from '../cli/store.js';
 import { MAX_COUNT, MAX_SIM_INFOHASHES, MAX_SIM_NODES, atMost } from '../cli/ceilings.js';
 import { describeStrategies, loadStrategyRegistry } from '../cli/strategy-plugins.js';
 import { createCrawl } from '../core/crawl/create.js';
+import { CRAWL_DEFAULTS, MAX_CRAWL_CONCURRENCY } from '../core/crawl/defaults.js';
 import { CrawlStoreError } from '../core/crawl/errors.js';
 import { isStrategyOptionError } from '../core/crawl/strategy-options.js';
 import { DEFAULT_STRATEGY, type StrategyRegistry } from '../core/crawl/registry.js';
-import { runTestnetCrawl } from '../core/crawl/testnet.js';
+import { runTestnetCrawl, simulatedRateLimit } from '../core/crawl/testnet.js';
+import type { CrawlerOptions } from '../core/crawl/testnet.js';
 import type { CrawlInfohash, CrawlStats, CrawlSummary } from '../core/crawl/types.js';
 import { StoreWriteError, type InfohashStore, type QueueCounts } from '../core/crawl/store/index.js';
 import { ConnectionLimits, MetadataQueue, fetchMetadata } from '../core/metadata/index.js';
@@ -46,7 +48,9 @@ export default class Crawl extends BaseCommand {
     'max-queries': Flags.integer({ description: `stop after this many queries, the bootstrap's included ${atMost(MAX_COUNT)}`, min: 1, max: MAX_COUNT }),
     'max-infohashes': Flags.integer({ description: `stop after this many distinct infohashes ${atMost(MAX_COUNT)}`, min: 1, max: MAX_COUNT }),
     family: familyFlag,
-    concurrency: Flags.integer({ description: 'queries in flight per address family (at most 256)', default: 16, min: 1, max: 256 }),
+    // the crawl's own pacing defaults (docs/architecture.md, "Crawl pacing"): the per-node limits stay those of every command
+    rate: Flags.integer({ description: `global query rate limit per second (at most 5000); politeness is per node: --rate-per-node, BEP 51 intervals, each node asked once per pass`, default: CRAWL_DEFAULTS.ratePerSec, min: 1, max: 5000 }),
+    concurrency: Flags.integer({ description: `most queries in flight per address family: the bound of the window that grows while the rate allows (at most ${MAX_CRAWL_CONCURRENCY})`, default: CRAWL_DEFAULTS.concurrency, min: 1, max: MAX_CRAWL_CONCURRENCY }),
     metadata: Flags.boolean({ description: 'also fetch the metadata (BEP 9: names, files) of the infohashes found, through a queue in the database; the crawl finishes the fetches due before it exits' }),
     'metadata-concurrency': Flags.integer({ description: 'with --metadata: infohashes fetched at once (at most 256)', default: 8, min: 1, max: 256 }),
     'metadata-deadline': durationFlag({ description: 'with --metadata: time per infohash (at most 1h)', default: 60_000 }),
@@ -111,7 +115,8 @@ export default class Crawl extends BaseCommand {
     };
     try {
       if (flags.testnet !== undefined) {
-        await this.runTestnet(flags.testnet, flags['testnet-infohashes'], flags.seed, { ...common, families: familiesOfFlag(flags.family) ?? [4] }, progress, flags.json);
+        const crawler = { rateLimit: simulatedRateLimit(flags.rate), queryTimeoutMs: flags.timeout };
+        await this.runTestnet(flags.testnet, flags['testnet-infohashes'], flags.seed, { ...common, families: familiesOfFlag(flags.family) ?? [4] }, crawler, progress, flags.json);
       }
       else await this.runLive(flags, common, progress, store);
     } catch (err) {
@@ -132,9 +137,9 @@ export default class Crawl extends BaseCommand {
     else this.stdout.text(`${r.infohash}\n`);
   }
 
-  private async runTestnet(nodes: number, infohashes: number | undefined, seed: number, common: Parameters<typeof createCrawl>[0] & { strategy: string }, progress: Progress, json: boolean): Promise<void> {
+  private async runTestnet(nodes: number, infohashes: number | undefined, seed: number, common: Parameters<typeof createCrawl>[0] & { strategy: string }, crawler: CrawlerOptions, progress: Progress, json: boolean): Promise<void> {
     progress.update(`building a simulated DHT of ${nodes} nodes`);
-    const result = await runTestnetCrawl({ ...common, nodes, ...(infohashes !== undefined ? { infohashes } : {}), seed });
+    const result = await runTestnetCrawl({ ...common, nodes, ...(infohashes !== undefined ? { infohashes } : {}), seed, crawler });
     progress.stop();
     const database = common.store !== undefined;
     if (json) this.note(jsonLine({ summary: 'crawl', testnet: true, ...crawlSummaryRecord(result.summary, database), recall: result.recall, traffic: result.traffic, world: result.world, virtual_ms: result.virtual_ms, wall_ms: result.wall_ms }));
@@ -148,7 +153,9 @@ export default class Crawl extends BaseCommand {
     store: InfohashStore | undefined,
   ): Promise<void> {
     const asked = familiesOfFlag(flags.family);
-    const session = await openSession(flags, { readOnly: true, ...(asked ? { families: asked } : {}) });
+    // at most 5 packets/s to one node on a local network too (libtorrent's limit per source), not the usual 50
+    const localPerNode = { localPerKeyRatePerSec: CRAWL_DEFAULTS.localPerNodePerSec, localPerKeyBurst: 1 };
+    const session = await openSession(flags, { readOnly: true, localPerNode, ...(asked ? { families: asked } : {}) });
     let summary: CrawlSummary;
     let queue: MetadataQueue | null = null;
     let counts: QueueCounts | null = null;

@@ -9,7 +9,8 @@ import type { KeyValue } from './table.js';
 export function crawlStatusLine(s: CrawlStats): string {
   const pct = Math.round(s.progress * 1000) / 10;
   const rate = s.duration_ms > 0 ? Math.round((s.queries_sent * 1000) / s.duration_ms) : 0;
-  return `${s.strategy} ${pct}% | ${s.nodes_queried} nodes queried, ${s.nodes_answered_sample} sampled | ${s.unique_infohashes} infohashes | ${s.queries_sent} queries (${rate}/s) | ${formatDuration(s.duration_ms)}`;
+  const p = s.pacing;
+  return `${s.strategy} ${pct}% | ${s.nodes_queried} nodes queried, ${s.nodes_answered_sample} sampled | ${s.unique_infohashes} infohashes | ${s.queries_sent} queries (${rate}/s, now ${Math.round(p.queries_per_s)}/s; window ${p.window}, timeout ${Math.round(p.timeout_ms)} ms) | ${formatDuration(s.duration_ms)}`;
 }
 
 /**
@@ -23,7 +24,7 @@ export function crawlSummaryRecord(s: CrawlSummary, database: boolean): Record<s
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(s)) {
     if (value === null || leaveOut.has(key)) continue;
-    out[key] = key === 'memory' ? Object.fromEntries(Object.entries(value as object).filter(([, v]) => v !== null)) : value;
+    out[key] = key === 'memory' || key === 'pacing' ? Object.fromEntries(Object.entries(value as object).filter(([, v]) => v !== null)) : value;
   }
   return out;
 }

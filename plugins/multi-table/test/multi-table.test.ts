@@ -35,6 +35,7 @@ function fakeContext(known: CrawlNode[], ids: Uint8Array[]): StrategyContext {
     allowed: () => true,
     sampleAllowedAt: () => 0,
     log: () => {},
+    slots: () => 16,
   };
 }
 

@@ -41,6 +41,7 @@ function fakeContext(known: CrawlNode[], ids: Uint8Array[], sampleAllowedAt: (n:
     allowed: () => true,
     sampleAllowedAt,
     log: () => {},
+    slots: () => 16,
   };
   return { ctx, clock };
 }

@@ -2,6 +2,7 @@
 // or instance, the address families, limits and sinks.
 import type { DhtNode } from '../dht/dht-node.js';
 import type { Family } from '../wire/types.js';
+import { CRAWL_DEFAULTS } from './defaults.js';
 import type { CrawlEngine, CrawlEngineOptions } from './engine.js';
 import { FamilyCrawl } from './families.js';
 import { DEFAULT_STRATEGY, strategies, type StrategyRegistry } from './registry.js';
@@ -42,7 +43,7 @@ export function createCrawl(options: CreateCrawlOptions): Crawl {
   if (!node) throw new Error('createCrawl: pass a session or a node');
   const { session: _s, node: _n, strategy: chosen, strategyParams, registry, families: asked, family, ...rest } = options;
   const families = asked ?? [family ?? 4];
-  const concurrency = rest.concurrency ?? 16;
+  const concurrency = rest.concurrency ?? CRAWL_DEFAULTS.concurrency;
   let strategyFor: (family: Family) => Strategy;
   if (typeof chosen === 'function') strategyFor = chosen;
   else if (typeof chosen === 'object' && chosen !== null) {

@@ -18,14 +18,17 @@ import { checkResponse } from '../net/response-rules.js';
 import { toHex } from '../wire/hex.js';
 import type { Family, KrpcResponse, NodeInfo } from '../wire/types.js';
 import { decodeVersion } from '../wire/version.js';
+import { RttEstimator } from '../net/rtt-estimator.js';
 import { BatchWriter } from './store/batch-writer.js';
+import { ConcurrencyWindow } from './concurrency-window.js';
+import { CRAWL_DEFAULTS } from './defaults.js';
 import { Checkpointer, DEFAULT_CHECKPOINT_EVERY_MS, restoreTraversal, savedState } from './checkpoint.js';
 import type { InfohashRecord, InfohashStore, NodeRecord, RecordResult } from './store/types.js';
 import { EndpointMap, Key20Set } from './collections.js';
 import { CrawlStoreError } from './errors.js';
 import { Sanitizer, type SanitizerOptions } from './sanitizer.js';
 import type { CrawlNode, CrawlTask, Strategy, StrategyContext, StrategyHelpers, TaskFailure, TaskReply } from './strategy.js';
-import type { CrawlInfohash, CrawlLimits, CrawlStats, CrawlSummary, StopReason } from './types.js';
+import type { CrawlInfohash, CrawlLimits, CrawlPacing, CrawlStats, CrawlSummary, StopReason } from './types.js';
 
 export interface CrawlEngineOptions {
   /** The DHT client: its Krpc engine sends, its routing table seeds, its lookups serve ctx.lookup. */
@@ -43,8 +46,15 @@ export interface CrawlEngineOptions {
   recordRun?: boolean;
   /** Where infohashes and nodes go; absent = stream only (--no-db). */
   store?: InfohashStore;
-  /** Queries in flight at most (default 16). */
+  /** Queries in flight at most: the bound of the concurrency window (default CRAWL_DEFAULTS.concurrency). */
   concurrency?: number;
+  /**
+   * The global query rate the window aims at, per second (default: the Krpc engine's rate
+   * limiter's, unlimited without one). The limiter enforces it; the window only sizes the slots.
+   */
+  ratePerSec?: number;
+  /** Free a slot at the adaptive timeout from measured round trips (default true); false: at the hard timeout, with a fixed number of slots. */
+  adaptiveTimeout?: boolean;
   limits?: CrawlLimits;
   /** Per-node BEP 51 interval override in seconds (--min-interval), replacing what nodes ask for. */
   minIntervalS?: number;
@@ -108,6 +118,9 @@ const CRAWL_LOOKUP_RETRIES = 0;
 interface Flight {
   task: CrawlTask;
   claimed?: { answer: KrpcResponse; rttMs: number };
+  /** Its slot was freed at the adaptive timeout; it still waits for a late reply. */
+  stalled?: boolean;
+  settled?: boolean;
 }
 
 type Failures = Record<TaskFailure, number>;
@@ -146,7 +159,16 @@ export class CrawlEngine {
   /** Queries settled, for the checkpointer's "something changed". */
   private settledCount = 0;
 
+  /** Queries holding a slot. */
   private inFlight = 0;
+  /** Stalled queries still waiting for a late reply (no slot held). */
+  private lingering = 0;
+  private stallCount = 0;
+  private lateReplies = 0;
+  private readonly rtt: RttEstimator;
+  private readonly window: ConcurrencyWindow;
+  private readonly ratePerSec: number;
+  private readonly adaptive: boolean;
   private queriesBase = 0;
   private startedAt = 0;
   private started = false;
@@ -171,7 +193,17 @@ export class CrawlEngine {
     this.clock = opts.node.clock;
     this.strategy = opts.strategy;
     this.family = opts.family ?? 4;
-    this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 16));
+    this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? CRAWL_DEFAULTS.concurrency));
+    const limiter = (this.krpc as { limiter?: { options: { globalRatePerSec: number } } | null }).limiter;
+    this.ratePerSec = opts.ratePerSec ?? limiter?.options.globalRatePerSec ?? Infinity;
+    this.adaptive = opts.adaptiveTimeout ?? true;
+    const hardMs = opts.queryTimeoutMs ?? (this.krpc as { queryTimeoutMs?: number }).queryTimeoutMs ?? CRAWL_DEFAULTS.timeoutMs;
+    this.rtt = new RttEstimator({ hardMs });
+    // without the adaptive timeout the slots stay fixed too (the pacing before both existed)
+    this.window = new ConcurrencyWindow(
+      { max: this.concurrency, ratePerSec: this.ratePerSec, ...(this.adaptive ? {} : { min: this.concurrency, initial: this.concurrency }) },
+      this.clock.now(),
+    );
     this.limits = opts.limits ?? {};
     this.wall = opts.wallClock ?? Date.now;
     // IPv4 keeps the key it always had, so older databases resume
@@ -307,7 +339,7 @@ export class CrawlEngine {
       new_infohashes: this.opts.store ? c.newToDb : null,
       queries_sent: queries,
       queries_per_new_infohash: newOnes > 0 ? queries / newOnes : null,
-      in_flight: this.inFlight,
+      in_flight: this.inFlight + this.lingering,
       failures: { ...this.failures },
       interval_skips: c.intervalSkips,
       sanitizer: { ...this.sanitizer.counters },
@@ -319,6 +351,26 @@ export class CrawlEngine {
         dedup_bytes: this.dedup.bytes,
         engine_bytes: this.book.bytes + this.intervals.bytes + this.sanitizer.bytes,
       },
+      pacing: this.pacing(),
+    };
+  }
+
+  /** The pacing figures now (window, adaptive timeout, round trips). */
+  pacing(): CrawlPacing {
+    const w = this.window.snapshot();
+    const r = this.rtt.snapshot();
+    return {
+      rate_limit_per_s: Number.isFinite(this.ratePerSec) ? this.ratePerSec : null,
+      queries_per_s: w.rate_per_s,
+      window: w.window,
+      window_max: w.max,
+      timeout_ms: this.adaptive ? r.timeout_ms : this.rtt.hardMs,
+      hard_timeout_ms: this.rtt.hardMs,
+      rtt_p50_ms: r.p50_ms,
+      rtt_p90_ms: r.p90_ms,
+      stalled: this.stallCount,
+      late_replies: this.lateReplies,
+      waiting_late: this.lingering,
     };
   }
 
@@ -335,7 +387,7 @@ export class CrawlEngine {
       do {
         this.repump = false;
         let refusedInARow = 0;
-        while (this.stopReason === null && !this.strategyDone && this.inFlight < this.concurrency && !this.holdForOutput()) {
+        while (this.stopReason === null && !this.strategyDone && this.inFlight < this.window.current && !this.holdForOutput()) {
           if (this.limits.maxQueries !== undefined && this.queriesForLimit() >= this.limits.maxQueries) {
             this.stop('max_queries');
             break;
@@ -352,7 +404,7 @@ export class CrawlEngine {
           }
           if ('wait' in next) {
             if (next.retryAt !== undefined) this.armRetry(next.retryAt);
-            else if (this.inFlight === 0 && this.retryTimer === null) this.stop('stalled');
+            else if (this.inFlight + this.lingering === 0 && this.retryTimer === null) this.stop('stalled');
             break;
           }
           this.strategyDone = true;
@@ -369,7 +421,7 @@ export class CrawlEngine {
 
   private checkFinished(): void {
     if (this.finished || this.pumping) return;
-    if ((this.strategyDone || this.stopReason !== null) && this.inFlight === 0) this.finish();
+    if ((this.strategyDone || this.stopReason !== null) && this.inFlight + this.lingering === 0) this.finish();
   }
 
   private finish(): void {
@@ -420,12 +472,14 @@ export class CrawlEngine {
     const want = [this.family === 6 ? 'n6' : 'n4'];
     const args = { target: task.target, want };
     const flight: Flight = { task };
+    this.window.onSent(this.clock.now());
     let pending: Promise<QueryOutcome>;
     try {
       pending = this.krpc.query({ host: n.host, port: n.port }, task.method, args, {
         ...(n.id ? { expectId: n.id } : {}),
         retries: 0,
         ...(this.opts.queryTimeoutMs !== undefined ? { timeoutMs: this.opts.queryTimeoutMs } : {}),
+        ...this.stallOptions(flight),
       });
     } catch (err) {
       pending = Promise.resolve({ ok: false, kind: 'refused', message: String(err) });
@@ -437,8 +491,49 @@ export class CrawlEngine {
     return true;
   }
 
-  private settle(flight: Flight, out: QueryOutcome): void {
+  /** The adaptive timeout for a query: at it, the query's slot is freed (see onStall). */
+  private stallOptions(flight: Flight): { stallMs?: number; onStall?: () => void } {
+    if (!this.adaptive) return {};
+    return { stallMs: this.rtt.timeoutMs(), onStall: () => this.onStall(flight) };
+  }
+
+  /**
+   * No reply within the adaptive timeout: probably a dead node. Its slot goes to the next
+   * query; the query still waits for a late reply until the hard timeout, and one that comes is
+   * used like any other (the node is not asked again).
+   */
+  private onStall(flight: Flight): void {
+    if (flight.settled || flight.stalled) return;
+    flight.stalled = true;
     this.inFlight--;
+    this.lingering++;
+    this.stallCount++;
+    this.window.onStall(this.clock.now());
+    if (this.finished) return;
+    if (!flight.claimed) {
+      try {
+        this.strategy.onStall?.(flight.task, this.ctx);
+      } catch (err) {
+        this.log(`crawl: strategy failed on a stall: ${(err as Error).message}`);
+        this.stop('stopped');
+        return;
+      }
+    }
+    this.pump();
+  }
+
+  private settle(flight: Flight, out: QueryOutcome): void {
+    flight.settled = true;
+    const now = this.clock.now();
+    if ('rttMs' in out && out.rttMs !== undefined) this.rtt.record(out.rttMs);
+    if (flight.stalled) {
+      this.lingering--;
+      if (out.ok || (out.kind !== 'timeout' && out.kind !== 'refused')) this.lateReplies++;
+    } else {
+      this.inFlight--;
+      if (out.ok || out.kind !== 'timeout') this.window.onAnswer(now);
+      else this.window.onStall(now);
+    }
     this.settledCount++;
     if (this.finished) return;
     try {
@@ -510,11 +605,13 @@ export class CrawlEngine {
     const claimed = Uint8Array.from(answer.r.id);
     this.inFlight++;
     const flight: Flight = { task, claimed: { answer, rttMs } };
+    this.window.onSent(this.clock.now());
     this.krpc
       .query({ host: n.host, port: n.port }, 'ping', {}, {
         expectId: claimed,
         retries: 0,
         ...(this.opts.queryTimeoutMs !== undefined ? { timeoutMs: this.opts.queryTimeoutMs } : {}),
+        ...this.stallOptions(flight),
       })
       .then(
         (out) => this.settle(flight, out),
@@ -806,6 +903,7 @@ export class CrawlEngine {
       ...(this.opts.minIntervalS !== undefined ? { minIntervalS: this.opts.minIntervalS } : {}),
       sampleAllowedAt: (n) => this.sampleAllowedAt(n),
       log: (text) => this.log(text),
+      slots: () => Math.max(0, this.window.current - this.inFlight),
     };
   }
 }

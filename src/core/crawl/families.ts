@@ -12,7 +12,7 @@ import { Key20Set } from './collections.js';
 import type { Crawl } from './create.js';
 import { CrawlEngine, type CrawlEngineOptions } from './engine.js';
 import type { Strategy, TaskFailure } from './strategy.js';
-import type { CrawlStats, CrawlSummary, FamilySummary, StopReason } from './types.js';
+import type { CrawlPacing, CrawlStats, CrawlSummary, FamilySummary, StopReason } from './types.js';
 
 export interface FamilyCrawlOptions extends Omit<CrawlEngineOptions, 'strategy' | 'family' | 'shared' | 'recordRun'> {
   /** The families to crawl, each at most once. */
@@ -212,8 +212,24 @@ export class FamilyCrawl implements Crawl {
         dedup_bytes: this.dedup.bytes,
         engine_bytes: sum((s) => s.memory.engine_bytes),
       },
+      pacing: combinePacing(list.map((s) => s.pacing)),
     };
   }
+}
+
+/** The families share the rate limit; each has its own window and round-trip estimate. */
+function combinePacing(list: readonly CrawlPacing[]): CrawlPacing {
+  const sum = (f: (p: CrawlPacing) => number): number => list.reduce((n, p) => n + f(p), 0);
+  return {
+    ...list[0],
+    queries_per_s: Math.round(sum((p) => p.queries_per_s) * 10) / 10,
+    window: sum((p) => p.window),
+    window_max: sum((p) => p.window_max),
+    timeout_ms: Math.max(...list.map((p) => p.timeout_ms)),
+    stalled: sum((p) => p.stalled),
+    late_replies: sum((p) => p.late_replies),
+    waiting_late: sum((p) => p.waiting_late),
+  };
 }
 
 function familySummary(s: CrawlSummary): FamilySummary {

@@ -32,6 +32,7 @@
 // interval allows, until it repeats itself or we have them all, so small stores are read whole.
 import type { Family, NodeInfo } from '../wire/types.js';
 import { CandidatePool } from './candidate-pool.js';
+import { StripedKeyspace, stripeBitsFor } from './keyspace-stripes.js';
 import { EndpointMap, v4Key } from './collections.js';
 import { bitAt, compareIds, distanceFraction, flipBit, inPrefix, keyspaceFraction, prefixStart, top32, withBit } from './id-bits.js';
 import type { CrawlNode, CrawlTask, NextResult, Strategy, StrategyContext, StrategyDefinition, StrategyOptions, TaskFailure, TaskReply } from './strategy.js';
@@ -45,6 +46,9 @@ const REGION_LIVE = 8;
 const STRATA_BITS = 2;
 /** Recently answering nodes kept as probe helpers. */
 const RECENT = 32;
+/** Answering nodes kept as probe helpers around the cursor: within this many regions, at most NEAR_MAX. */
+const NEAR_REGIONS = 64;
+const NEAR_MAX = 4096;
 /** Endpoint states in the visited table. */
 const CANDIDATE = 1;
 const IN_FLIGHT = 2;
@@ -67,6 +71,12 @@ export interface KeyspaceOptions {
   resampleWaitS?: number;
   /** Nodes waiting for a re-sample at most (default 100000). */
   resampleQueueMax?: number;
+  /** Visits go at most this many regions ahead of the cursor (default 0: no bound). */
+  horizon?: number;
+  /** Walk only stripe `index` of 2^bits equal stripes of the keyspace (default: all of it). */
+  stripe?: { bits: number; index: number };
+  /** Cursors side by side (keyspace-stripes.ts; a power of two up to 64; default: one per 32 query slots). */
+  stripes?: number;
 }
 
 interface Bucket {
@@ -110,8 +120,14 @@ export class KeyspaceStrategy implements Strategy {
   private readonly smallStore: number;
   private readonly resampleWaitMs: number;
   private readonly resampleQueueMax: number;
+  private readonly horizon: number;
 
   private family: Family = 4;
+  /** The stripe walked: [start, end) (end null: to the top), as ids and keyspace fractions. */
+  private readonly start: Uint8Array;
+  private readonly end: Uint8Array | null;
+  private readonly startAt: number;
+  private readonly endAt: number;
   private cursor: Uint8Array = new Uint8Array(20);
   /** Leaves of the prefix tree in keyspace order; they tile the whole space. */
   private buckets: Bucket[] = [newBucket(new Uint8Array(20), 0)];
@@ -123,11 +139,23 @@ export class KeyspaceStrategy implements Strategy {
   private readonly nodes = new EndpointMap(1024);
   /** Visits and probes in flight at or above the cursor (what "aims into a bucket" looks at). */
   private readonly flying = new Set<CrawlTask>();
+  /**
+   * Visits and probes past the adaptive timeout (probably dead nodes), still waiting for a late
+   * reply: the cursor does not wait for them, the end of the pass does.
+   */
+  private readonly stalled = new Set<CrawlTask>();
   private lateInFlight = 0;
   /** A thin bucket at the cursor the next query should aim into. */
   private probe: Bucket | null = null;
   /** Nodes that answered lately (probe helpers), oldest first. */
   private recent: CrawlNode[] = [];
+  /**
+   * Answering nodes near the cursor (NEAR_REGIONS either side), sorted by id, with their keyspace
+   * positions: with many queries in flight the latest answers come from a frontier well ahead
+   * of the cursor, too far to list a thin region at the cursor; these are close enough.
+   */
+  private near: CrawlNode[] = [];
+  private nearAt: number[] = [];
   private readonly usedForProbe = new WeakSet<CrawlNode>();
   /** Per region: how often each sub-region was asked about; bounded, oldest forgotten. */
   private readonly regionCounts = new Map<string, Uint8Array>();
@@ -149,16 +177,31 @@ export class KeyspaceStrategy implements Strategy {
     this.smallStore = options.smallStore ?? 400;
     this.resampleWaitMs = (options.resampleWaitS ?? 900) * 1000;
     this.resampleQueueMax = options.resampleQueueMax ?? 100_000;
+    this.horizon = options.horizon ?? 0;
+    const bits = options.stripe?.bits ?? 0;
+    const index = options.stripe?.index ?? 0;
+    if (!(Number.isInteger(bits) && bits >= 0 && bits <= 16 && Number.isInteger(index) && index >= 0 && index < 2 ** bits)) {
+      throw new RangeError('keyspace: bad stripe');
+    }
+    this.startAt = index / 2 ** bits;
+    this.endAt = (index + 1) / 2 ** bits;
+    this.start = stripeStart(bits, index);
+    this.end = index + 1 < 2 ** bits ? stripeStart(bits, index + 1) : null;
+    this.cursor = Uint8Array.from(this.start);
+    this.buckets = pathBuckets(this.start, bits);
   }
 
-  async seed(ctx: StrategyContext): Promise<void> {
+  /** `known`: the result of a lookup of the cursor already made (keyspace-stripes.ts), instead of one more. */
+  async seed(ctx: StrategyContext, known?: CrawlNode[]): Promise<void> {
     this.family = ctx.family;
     if (this.swept) return;
-    let found: CrawlNode[] = [];
-    try {
-      found = await ctx.lookup(this.cursor);
-    } catch (err) {
-      ctx.log(`keyspace: seed lookup failed: ${(err as Error).message}`);
+    let found: CrawlNode[] = known ?? [];
+    if (!known) {
+      try {
+        found = await ctx.lookup(this.cursor);
+      } catch (err) {
+        ctx.log(`keyspace: seed lookup failed: ${(err as Error).message}`);
+      }
     }
     for (const n of found) this.addCandidate(n);
     this.seedEstimate = sizeFromClosest(this.cursor, found);
@@ -171,6 +214,9 @@ export class KeyspaceStrategy implements Strategy {
     if (due) return { task: due };
     if (!this.swept) {
       for (;;) {
+        // nothing known to ask and only stalled queries out: their late replies may still
+        // list contacts, so the cursor does not run off to the end without them
+        if (this.flying.size === 0 && this.stalled.size > 0 && this.candidates === 0) return { wait: true };
         this.advance(ctx);
         if (this.probe !== null) {
           const probe = this.neighbourProbe(ctx);
@@ -185,7 +231,7 @@ export class KeyspaceStrategy implements Strategy {
     }
     const late = this.pickCandidate(ctx, now);
     if (late) return { task: late };
-    if (this.flying.size > 0 || this.lateInFlight > 0) return { wait: true };
+    if (this.flying.size > 0 || this.stalled.size > 0 || this.lateInFlight > 0) return { wait: true };
     if (this.resamples.length > 0) {
       let earliest = Infinity;
       for (const r of this.resamples) earliest = Math.min(earliest, r.due);
@@ -204,7 +250,7 @@ export class KeyspaceStrategy implements Strategy {
         if (reply.samples) this.afterResample(tag.entry, reply, ctx);
         return;
       case 'probe':
-        this.flying.delete(task);
+        this.land(task);
         return;
       case 'visit':
         this.finishVisit(task, tag.late);
@@ -219,12 +265,37 @@ export class KeyspaceStrategy implements Strategy {
   onFailure(task: CrawlTask, _failure: TaskFailure, _ctx: StrategyContext): void {
     const tag = task.tag as Tag | undefined;
     if (tag?.kind === 'resample') this.resamplesInFlight--;
-    else if (tag?.kind === 'probe') this.flying.delete(task);
+    else if (tag?.kind === 'probe') this.land(task);
     else if (tag?.kind === 'visit') this.finishVisit(task, tag.late);
   }
 
+  /** A visit or probe past the adaptive timeout: the cursor stops waiting for it. */
+  onStall(task: CrawlTask, _ctx: StrategyContext): void {
+    if (this.flying.delete(task)) this.stalled.add(task);
+  }
+
+  /** A visit or probe ahead of the cursor is over. */
+  private land(task: CrawlTask): void {
+    if (!this.flying.delete(task)) this.stalled.delete(task);
+  }
+
   progress(): number {
-    return this.swept ? 1 : keyspaceFraction(this.cursor);
+    return this.swept ? 1 : (keyspaceFraction(this.cursor) - this.startAt) / (this.endAt - this.startAt);
+  }
+
+  /** The cursor's place in the whole keyspace, 0..1 (the stripe's end once swept). */
+  private cursorAt(): number {
+    return this.swept ? this.endAt : keyspaceFraction(this.cursor);
+  }
+
+  /** Whether an id lies in the stripe walked. */
+  inStripe(id: Uint8Array): boolean {
+    return compareIds(id, 0, this.start, 0) >= 0 && (this.end === null || compareIds(id, 0, this.end, 0) < 0);
+  }
+
+  /** Contacts another stripe learnt that lie in this one. */
+  addContacts(nodes: readonly NodeInfo[]): void {
+    for (const n of nodes) this.addCandidate(n);
   }
 
   memoryBytes(): number {
@@ -234,7 +305,7 @@ export class KeyspaceStrategy implements Strategy {
     for (const r of this.resamples) resamples += 200 + r.seen.size * 40;
     return (
       this.ahead.bytes + this.late.bytes + this.nodes.bytes + buckets + resamples +
-      (this.flying.size + this.lateInFlight + this.recent.length) * 200 + this.regionCounts.size * 120
+      (this.flying.size + this.stalled.size + this.lateInFlight + this.recent.length + this.near.length) * 200 + this.regionCounts.size * 120
     );
   }
 
@@ -292,6 +363,7 @@ export class KeyspaceStrategy implements Strategy {
     const cursor = Uint8Array.from(Buffer.from(s.cursor, 'hex'));
     const depth = s.depth;
     for (let bit = depth; bit < 160; bit++) if (bitAt(cursor, bit)) return false; // not a bucket start
+    if (!this.inStripe(cursor)) return false;
     const packed = Buffer.from(s.visited4, 'base64');
     if (packed.length % 10 !== 0) return false;
     this.family = ctx.family;
@@ -327,6 +399,7 @@ export class KeyspaceStrategy implements Strategy {
       const from = !inHome && this.late.count > 0 ? this.late : this.ahead;
       const slot = from.peek();
       if (slot < 0) return undefined;
+      if (from === this.ahead && !inHome && !this.swept && this.beyondHorizon(this.ahead.idOf(slot))) return undefined;
       const node = from.nodeOf(slot, this.family);
       from.pop();
       const id = node.id!;
@@ -351,6 +424,18 @@ export class KeyspaceStrategy implements Strategy {
       else this.flying.add(task);
       return task;
     }
+  }
+
+  /**
+   * Whether a candidate lies more than `horizon` regions ahead of the cursor. Visits run ahead
+   * of the cursor while slots are free, but not so far that the cursor's work (probing thin
+   * regions with nearby helpers) is left to a frontier that has moved on.
+   */
+  private beyondHorizon(id: Uint8Array): boolean {
+    if (this.horizon <= 0) return false;
+    const region = this.regionDepth();
+    if (region === 0) return false;
+    return keyspaceFraction(id) - this.cursorAt() > this.horizon / 2 ** region;
   }
 
   /** What a visit of node `id` asks about (see the file comment). */
@@ -407,15 +492,15 @@ export class KeyspaceStrategy implements Strategy {
       return undefined;
     }
     const target = ctx.helpers.randomIdInPrefix(bucket.start, bucket.depth);
-    let best = -1;
-    for (let i = 0; i < this.recent.length; i++) {
-      const n = this.recent[i];
-      if (this.usedForProbe.has(n) || !ctx.allowed(n)) continue;
-      if (best < 0 || ctx.helpers.compareDistance(n.id!, this.recent[best].id!, target) < 0) best = i;
+    let node: CrawlNode | undefined;
+    for (const list of [this.near, this.recent]) {
+      for (const n of list) {
+        if (this.usedForProbe.has(n) || !ctx.allowed(n)) continue;
+        if (!node || ctx.helpers.compareDistance(n.id!, node.id!, target) < 0) node = n;
+      }
     }
     bucket.probes++; // counted either way, so that a bucket nobody can probe is left eventually
-    if (best < 0) return undefined; // the next visit is aimed into it instead
-    const node = this.recent[best];
+    if (!node) return undefined; // the next visit is aimed into it instead
     this.usedForProbe.add(node);
     this.probe = null;
     const task: CrawlTask = { node, method: 'find_node', target, tag: { kind: 'probe' } satisfies Tag };
@@ -474,11 +559,11 @@ export class KeyspaceStrategy implements Strategy {
         continue;
       }
       if (this.hasCandidateIn(bucket) || this.flyingInto(bucket)) break;
-      if (this.isThin(bucket) && bucket.probes < this.maxProbes && (this.ahead.count > 0 || this.late.count > 0 || this.recent.length > 0)) {
+      if (this.isThin(bucket) && bucket.probes < this.maxProbes && (this.ahead.count > 0 || this.late.count > 0 || this.recent.length > 0 || this.near.length > 0)) {
         this.probe = bucket;
         break;
       }
-      if (index === this.buckets.length - 1) {
+      if (index === this.buckets.length - 1 || (this.end !== null && compareIds(this.buckets[index + 1].start, 0, this.end, 0) >= 0)) {
         this.swept = true;
         break;
       }
@@ -489,6 +574,7 @@ export class KeyspaceStrategy implements Strategy {
     if (moved) {
       this.mergeBelowCursor();
       this.settleReplied();
+      this.dropFarHelpers();
     }
   }
 
@@ -550,20 +636,21 @@ export class KeyspaceStrategy implements Strategy {
    */
   private liveEstimate(): number {
     const swept = this.progress();
-    if (swept >= 0.02 && this.repliedBelow >= 64) return this.repliedBelow / swept;
+    if (swept >= 0.02 && this.repliedBelow >= 64) return this.repliedBelow / (this.cursorAt() - this.startAt);
     return this.seedEstimate;
   }
 
   /** Counts a node that answered once the cursor is past it (so answers ahead do not bias the estimate). */
   private countReplied(id: Uint8Array): void {
     const at = keyspaceFraction(id);
-    if (at < this.progress()) this.repliedBelow++;
+    if (at < this.startAt || at >= this.endAt) return;
+    if (at < this.cursorAt()) this.repliedBelow++;
     else this.repliedAhead.push(at);
   }
 
   /** Moves the answers the cursor has now passed into the count. */
   private settleReplied(): void {
-    const cursor = this.progress();
+    const cursor = this.cursorAt();
     const kept: number[] = [];
     for (const at of this.repliedAhead) {
       if (at < cursor) this.repliedBelow++;
@@ -587,7 +674,7 @@ export class KeyspaceStrategy implements Strategy {
 
   private addCandidate(n: NodeInfo | CrawlNode): void {
     const id = n.id;
-    if (!id || id.length !== 20 || n.family !== this.family) return;
+    if (!id || id.length !== 20 || n.family !== this.family || !this.inStripe(id)) return;
     const below = compareIds(id, 0, this.cursor, 0) < 0;
     if (below && !this.lateVisits) return; // mldht: contacts below the cursor are done with
     if (this.nodes.get(n.host, n.port) !== 0) return;
@@ -597,13 +684,53 @@ export class KeyspaceStrategy implements Strategy {
 
   private finishVisit(task: CrawlTask, late: boolean): void {
     if (late) this.lateInFlight--;
-    else this.flying.delete(task);
+    else this.land(task);
     this.nodes.set(task.node.host, task.node.port, VISITED, top32(task.node.id!));
   }
 
   private noteRecent(node: CrawlNode): void {
     this.recent.push(node);
     if (this.recent.length > RECENT) this.recent.shift();
+    const at = keyspaceFraction(node.id!);
+    const cursor = this.cursorAt();
+    if (Math.abs(at - cursor) > this.nearSpan()) return;
+    let lo = 0;
+    let hi = this.nearAt.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.nearAt[mid] < at) lo = mid + 1;
+      else hi = mid;
+    }
+    this.near.splice(lo, 0, node);
+    this.nearAt.splice(lo, 0, at);
+    if (this.near.length > NEAR_MAX) {
+      // the farthest from the cursor goes, whichever end it is at
+      const dropFirst = cursor - this.nearAt[0] > this.nearAt[this.nearAt.length - 1] - cursor;
+      if (dropFirst) {
+        this.near.shift();
+        this.nearAt.shift();
+      } else {
+        this.near.pop();
+        this.nearAt.pop();
+      }
+    }
+  }
+
+  /** The keyspace fraction either side of the cursor where probe helpers are kept. */
+  private nearSpan(): number {
+    const region = this.regionDepth();
+    return region === 0 ? 1 : NEAR_REGIONS / 2 ** region;
+  }
+
+  /** Forgets helpers the cursor has left behind by more than the span. */
+  private dropFarHelpers(): void {
+    const from = this.cursorAt() - this.nearSpan();
+    let k = 0;
+    while (k < this.nearAt.length && this.nearAt[k] < from) k++;
+    if (k > 0) {
+      this.near.splice(0, k);
+      this.nearAt.splice(0, k);
+    }
   }
 
   // ---- re-samples -----------------------------------------------------------------------------
@@ -648,12 +775,19 @@ export class KeyspaceStrategy implements Strategy {
 }
 
 /** 8 / (fraction of the keyspace between target and its 8th closest node), or 0. */
-function sizeFromClosest(target: Uint8Array, nodes: readonly CrawlNode[]): number {
+export function sizeFromClosest(target: Uint8Array, nodes: readonly CrawlNode[]): number {
   const d = nodes
     .filter((n) => n.id)
     .map((n) => distanceFraction(n.id!, target))
     .sort((a, b) => a - b);
   return d.length >= 8 && d[7] > 0 ? 8 / d[7] : 0;
+}
+
+/** The first id of stripe `index` of 2^bits. */
+function stripeStart(bits: number, index: number): Uint8Array {
+  let id: Uint8Array = new Uint8Array(20);
+  for (let b = 0; b < bits; b++) if ((index >> (bits - 1 - b)) & 1) id = withBit(id, b);
+  return id;
 }
 
 /** The buckets of a tree whose only fine branch leads to the bucket (cursor, depth). */
@@ -683,6 +817,8 @@ export const KEYSPACE_OPTIONS: Record<string, StrategyOptionSpec & { field: keyo
   // seconds: the longest BEP 51 interval is 6 h
   'resample-wait': { field: 'resampleWaitS', kind: 'integer', min: 0, max: 21_600 },
   'resample-queue': { field: 'resampleQueueMax', kind: 'integer', min: 0, max: 1_000_000 },
+  horizon: { field: 'horizon', kind: 'integer', min: 0, max: 64 },
+  stripes: { field: 'stripes', kind: 'integer', min: 1, max: 64 },
 };
 
 /** Reads `--strategy-opt key=value` pairs; unknown keys and values out of range are StrategyOptionErrors naming them. */
@@ -694,6 +830,10 @@ export const keyspaceDefinition: StrategyDefinition = {
   name: 'keyspace',
   description: "one sweep of the keyspace from 0x00… to 0xff… after mldht's BEP 51 traversal: each node visited about once, small stores read whole",
   create(options: StrategyOptions): Strategy {
-    return new KeyspaceStrategy(keyspaceOptions(options.params));
+    const { stripes, ...rest } = keyspaceOptions(options.params);
+    const bits = stripes !== undefined ? Math.min(6, Math.round(Math.log2(Math.max(1, stripes)))) : undefined;
+    const maxBits = bits ?? stripeBitsFor(options.concurrency);
+    if (maxBits === 0) return new KeyspaceStrategy(rest);
+    return new StripedKeyspace({ ...rest, ...(bits !== undefined ? { bits } : {}), maxBits, concurrency: options.concurrency });
   },
 };

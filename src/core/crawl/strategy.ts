@@ -81,6 +81,11 @@ export interface StrategyContext {
   sampleAllowedAt(node: CrawlNode): number;
   /** Free-form progress lines for the user (stderr). */
   log(text: string): void;
+  /**
+   * Query slots free now (the engine's concurrency window minus what is in flight): how many
+   * tasks next() will be asked for before the next reply. It changes as the window adapts.
+   */
+  slots(): number;
 }
 
 export interface Strategy {
@@ -91,6 +96,12 @@ export interface Strategy {
   next(ctx: StrategyContext): NextResult;
   onReply(task: CrawlTask, reply: TaskReply, ctx: StrategyContext): void;
   onFailure(task: CrawlTask, failure: TaskFailure, ctx: StrategyContext): void;
+  /**
+   * Optional: the task got no reply within the adaptive timeout and its slot went to another
+   * query. It is still in flight: onReply or onFailure follows (a late reply up to the hard
+   * timeout). A strategy that waits for its tasks may stop waiting for this one here.
+   */
+  onStall?(task: CrawlTask, ctx: StrategyContext): void;
   /** Progress of one full pass, 0..1 (for status lines and ETA). */
   progress(): number;
   /** Serializable state for resume (JSON-safe), or undefined if the strategy cannot resume. */

@@ -5,6 +5,8 @@ import { DhtNode } from '../dht/dht-node.js';
 import { RoutingTable } from '../dht/routing-table.js';
 import { AddressPolicy } from '../net/address.js';
 import { Krpc } from '../net/krpc.js';
+import { RATE_LIMIT_DEFAULTS, type RateLimitOptions } from '../net/rate-limiter.js';
+import { CRAWL_DEFAULTS } from './defaults.js';
 import { Prng } from '../net/prng.js';
 import { VirtualClock } from '../net/virtual-clock.js';
 import { SimWorld, stackBit, type WorldOptions } from '../sim/world.js';
@@ -59,7 +61,24 @@ export interface CrawlerOptions {
   families?: readonly Family[];
   /** Seed for the crawler's id and its strategy's PRNG. */
   seed?: number;
+  /** Hard per-query timeout (default CRAWL_DEFAULTS.timeoutMs). */
   queryTimeoutMs?: number;
+  /** The Krpc engine's outbound limits (default simulatedRateLimit()); false: none. */
+  rateLimit?: RateLimitOptions | false;
+}
+
+/**
+ * The crawler's limits on the testnet: the global rate (default the crawl's), and per node the
+ * limits of a public IP (0.5/s, burst 5), since the simulated nodes, on private addresses, stand
+ * for public ones (a real private network would get the laxer local limits).
+ */
+export function simulatedRateLimit(ratePerSec: number = CRAWL_DEFAULTS.ratePerSec): RateLimitOptions {
+  return {
+    globalRatePerSec: ratePerSec,
+    globalBurst: ratePerSec,
+    localPerKeyRatePerSec: RATE_LIMIT_DEFAULTS.perKeyRatePerSec,
+    localPerKeyBurst: RATE_LIMIT_DEFAULTS.perKeyBurst,
+  };
 }
 
 /** A DhtNode for a crawler attached to the testnet (queries counted per destination by the world). */
@@ -75,7 +94,8 @@ export function attachCrawler(net: Testnet, options: CrawlerOptions = {}): DhtNo
   const transport = world.attachClientOn(binds);
   const policy = AddressPolicy.simulated();
   const id = prng.bytes(20);
-  const engine = new Krpc({ transport, clock, id, policy, rateLimit: false, timeoutMs: options.queryTimeoutMs ?? 2000 });
+  const timeoutMs = options.queryTimeoutMs ?? CRAWL_DEFAULTS.timeoutMs;
+  const engine = new Krpc({ transport, clock, id, policy, rateLimit: options.rateLimit ?? simulatedRateLimit(), timeoutMs });
   const table = new RoutingTable({ id, clock, oneNodePerIp: false });
   return new DhtNode({
     engine,
@@ -84,7 +104,7 @@ export function attachCrawler(net: Testnet, options: CrawlerOptions = {}): DhtNo
     // the routers it can reach: those of its families
     bootstrap: world.bootstrap.filter((b) => families.includes(b.host.includes(':') ? 6 : 4)),
     allowContact: (host, port) => !policy.isBogon(host, port),
-    lookupDefaults: { queryTimeoutMs: options.queryTimeoutMs ?? 2000 },
+    lookupDefaults: { queryTimeoutMs: timeoutMs },
   });
 }
 
@@ -182,7 +202,6 @@ export async function runTestnetCrawl(options: RunTestnetOptions): Promise<Testn
   const store = crawlOpts.store ? trackPendingCalls(crawlOpts.store) : undefined;
   const hold = (): Promise<void> | null => crawlOpts.backpressure?.() ?? store?.busy() ?? null;
   const crawl = createCrawl({
-    concurrency: 32,
     progressEveryMs: 10_000,
     seed: (seed ?? 1) * 31 + 7,
     wallClock: () => wallBase + (net.clock.now() - startVirtual),

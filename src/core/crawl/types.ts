@@ -52,6 +52,29 @@ export interface CrawlMemory {
   engine_bytes: number;
 }
 
+/** How the crawl paces itself (docs/output.md, `pacing`). */
+export interface CrawlPacing {
+  /** The global query rate allowed (--rate), null when unlimited. */
+  rate_limit_per_s: number | null;
+  /** Queries per second over the last window period. */
+  queries_per_s: number;
+  /** Query slots now (the concurrency window) and their bound (--concurrency). */
+  window: number;
+  window_max: number;
+  /** The adaptive timeout now, and the hard one (--timeout), ms. */
+  timeout_ms: number;
+  hard_timeout_ms: number;
+  /** Round trips of recent replies, ms (null before enough replies). */
+  rtt_p50_ms: number | null;
+  rtt_p90_ms: number | null;
+  /** Queries whose slot was freed at the adaptive timeout. */
+  stalled: number;
+  /** Of those, answered late (before the hard timeout): used, and not asked again. */
+  late_replies: number;
+  /** Stalled queries still waiting for a late reply now. */
+  waiting_late: number;
+}
+
 export interface CrawlStats {
   strategy: string;
   /** Distinct node addresses met (contacts in replies, seeds, queried nodes). */
@@ -81,6 +104,7 @@ export interface CrawlStats {
   progress: number;
   duration_ms: number;
   memory: CrawlMemory;
+  pacing: CrawlPacing;
 }
 
 /** One address family's share of a crawl (BEP 32: each family is a keyspace of its own). */

@@ -16,6 +16,13 @@ export interface QueryOptions {
   expectId?: Uint8Array;
   /** Skip the queue of the rate limiter (used by nothing on the public DHT; tests only). */
   noRateLimit?: boolean;
+  /**
+   * Called once when stallMs pass after the (first) send without a reply: the caller may stop
+   * waiting (free a slot) while the query itself still waits for a late reply until its timeout.
+   */
+  onStall?: () => void;
+  /** When onStall fires, ms after the send (an adaptive timeout); ignored when >= the timeout. */
+  stallMs?: number;
 }
 
 export type QueryFailure =

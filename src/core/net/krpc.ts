@@ -82,6 +82,10 @@ class Pending {
   attempts = 0;
   sentAt = 0;
   timer: TimerRef | null = null;
+  /** The caller's "stop waiting" signal (QueryOptions.onStall), armed on the first send. */
+  onStall: (() => void) | null = null;
+  stallMs = 0;
+  stallTimer: TimerRef | null = null;
   constructor(
     readonly key: string,
     readonly to: Endpoint,
@@ -173,6 +177,11 @@ export class Krpc implements KrpcEngine {
     options.transport.onMessage(this.onDatagram);
   }
 
+  /** The per-attempt timeout queries get unless they set their own, ms. */
+  get queryTimeoutMs(): number {
+    return this.timeoutMs;
+  }
+
   /** Queries not yet resolved, including those waiting for the rate limiter. */
   get inFlight(): number {
     return this.pending.size;
@@ -225,6 +234,10 @@ export class Krpc implements KrpcEngine {
         limitKey !== null && limitKey !== host,
         resolve,
       );
+      if (opts.onStall && opts.stallMs !== undefined && opts.stallMs < p.timeoutMs) {
+        p.onStall = opts.onStall;
+        p.stallMs = Math.max(0, opts.stallMs);
+      }
       this.pending.set(key, p);
       this.dispatch(p);
     });
@@ -334,7 +347,20 @@ export class Krpc implements KrpcEngine {
     this.methodStats(p.method).sent++;
     this.transport.send(p.bytes, p.to.host, p.to.port);
     p.timer = this.wheel.add(p.timeoutMs, this.onTimeout, p);
+    if (p.onStall && p.attempts === 1) p.stallTimer = this.wheel.add(p.stallMs, this.onStallTimer, p);
   }
+
+  private readonly onStallTimer = (p: Pending): void => {
+    p.stallTimer = null;
+    const fn = p.onStall;
+    p.onStall = null;
+    if (p.done || !fn) return;
+    try {
+      fn();
+    } catch {
+      this.counters.handlerErrors++;
+    }
+  };
 
   private readonly onTimeout = (p: Pending): void => {
     p.timer = null;
@@ -357,6 +383,11 @@ export class Krpc implements KrpcEngine {
       this.wheel.cancel(p.timer);
       p.timer = null;
     }
+    if (p.stallTimer) {
+      this.wheel.cancel(p.stallTimer);
+      p.stallTimer = null;
+    }
+    p.onStall = null;
     p.resolve(outcome);
   }
 

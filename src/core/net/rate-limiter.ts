@@ -56,6 +56,9 @@ export interface RateLimiterStats {
   refused: number;
 }
 
+/** Shortest wait between drains of the global queue, ms: more than the timer wheel's slack (1 ms). */
+const DRAIN_MIN_MS = 1.5;
+
 /** Called exactly once per acquire: granted=true means send now. */
 export type RateDecision<A> = (arg: A, granted: boolean) => void;
 
@@ -187,7 +190,10 @@ export class RateLimiter {
   private armDrain(now: number): void {
     if (this.drainArmed || this.globalQueue.length === this.head) return;
     this.drainArmed = true;
-    this.wheel.add(this.global.msUntilToken(now), this.onDrain, this);
+    // At least the wheel's slack past now: the wheel fires entries up to DRAIN_MIN_MS early, so
+    // a drain armed for less (a token under a millisecond away, at rates near 1000/s) fired in
+    // the same pass, found no token, re-armed and spun there for ever without time moving on.
+    this.wheel.add(Math.max(DRAIN_MIN_MS, this.global.msUntilToken(now)), this.onDrain, this);
   }
 
   private readonly onDrain = (): void => {

@@ -121,6 +121,11 @@ const portOfKey = (key: number): number => key % 65536;
 export class SimTransport implements Transport {
   /** @internal */ handler: MessageHandler | null = null;
   /** @internal */ closed = false;
+  /**
+   * Extra one-way delay of this endpoint's path, ms, added to every datagram it sends or
+   * receives (on top of the network's latency): a host far away or behind a slow link.
+   */
+  delayMs = 0;
   /** Host text, built on first use (most simulated endpoints never need it). */
   private hostText: string | undefined = undefined;
   readonly family: Family;
@@ -313,10 +318,10 @@ export class SimNetwork {
       this.counters.droppedLoss++;
       return;
     }
-    const latency = this.minLatency + Math.floor(this.prng.next() * this.latencySpan);
+    const toKey = unknownV6 ? -1 : keyOf(ip, port);
+    const latency = this.minLatency + Math.floor(this.prng.next() * this.latencySpan) + from.delayMs + (this.endpoints.get(toKey)?.delayMs ?? 0);
     // copy now: the sender may reuse its buffer, as it may with a real socket
     const bytes = Buffer.from(data);
-    const toKey = unknownV6 ? -1 : keyOf(ip, port);
     this.clock.setTimeout(() => this.deliver(bytes, from, toKey), latency);
   }
 

@@ -60,7 +60,22 @@ export interface WorldOptions {
   dualStack?: number;
   /** Fraction of all nodes with an IPv6 address only (default 0). */
   ipv6Only?: number;
+  /**
+   * Round trip of each node's path (both of its addresses), log-normal: median and sigma of
+   * its logarithm (default 150 ms and 0.8, see docs/architecture.md); null: the network's
+   * latency only.
+   */
+  rtt?: { medianMs: number; sigma: number } | null;
+  /** Fraction of datagrams lost in transit, each way (default WORLD_LOSS, 0.5%). */
+  loss?: number;
 }
+
+/** The world's round-trip model by default (docs/architecture.md, "Crawl pacing"). */
+export const WORLD_RTT = { medianMs: 150, sigma: 0.8 } as const;
+/** Datagrams lost in transit by default (each way). */
+export const WORLD_LOSS = 0.005;
+/** One-way jitter per datagram by default, on top of the node's path delay, ms. */
+export const WORLD_JITTER_MS = { min: 0, max: 5 } as const;
 
 /** Address families of a node (bits of SimWorld.stack). */
 export const Stack = { v4: 1, v6: 2 } as const;
@@ -239,7 +254,11 @@ export class SimWorld {
 
     // --- attach every node to the network (each family's address has its own behaviour state)
     const rl = options.rateLimit ?? { perSecond: 2, burst: 5 };
+    // path delays from a generator of their own, so the world's structure is the same with or without them
+    const rtt = options.rtt === undefined ? WORLD_RTT : options.rtt;
+    const rttPrng = new Prng(this.seed ^ 0x277);
     for (let i = 0; i < n; i++) {
+      const delay = rtt ? lognormal(rttPrng, rtt.medianMs, rtt.sigma) / 2 : 0;
       for (const family of [4, 6] as const) {
         if (!(this.stack[i] & stackBit(family))) {
           if (family === 4) this.transports.push(NO_TRANSPORT);
@@ -247,6 +266,7 @@ export class SimWorld {
         }
         const host = family === 6 ? SimNetwork.hostFor6(i) : SimNetwork.hostFor(i);
         const t = network.attach(host, this.ports[i]);
+        t.delayMs = delay;
         t.onMessage((data, fromHost, fromPort) => this.onDatagram(i, family, data, fromHost, fromPort));
         if (family === 6) this.transports6[i] = t;
         else this.transports.push(t);
@@ -274,8 +294,17 @@ export class SimWorld {
     if (dual + v6only > 0) pick(6, familyPrng);
   }
 
-  static create(options: WorldOptions & { clock: Clock; latencyMs?: { min: number; max: number }; loss?: number }): SimWorld {
-    const network = new SimNetwork({ clock: options.clock, seed: (options.seed ?? 1) ^ 0x5eed, latencyMs: options.latencyMs, loss: options.loss });
+  /**
+   * A world on a network of its own. Without latencyMs/loss the network adds WORLD_JITTER_MS
+   * and loses WORLD_LOSS of the datagrams, on top of each node's path delay (options.rtt).
+   */
+  static create(options: WorldOptions & { clock: Clock; latencyMs?: { min: number; max: number } }): SimWorld {
+    const network = new SimNetwork({
+      clock: options.clock,
+      seed: (options.seed ?? 1) ^ 0x5eed,
+      latencyMs: options.latencyMs ?? (options.rtt === null ? undefined : WORLD_JITTER_MS),
+      loss: options.loss ?? WORLD_LOSS,
+    });
     return new SimWorld(network, options.clock, options);
   }
 
@@ -534,6 +563,12 @@ const NO_TRANSPORT: Transport = {
   onMessage: () => undefined,
   close: () => Promise.resolve(),
 };
+
+/** A log-normal draw: median · e^(sigma · z), z standard normal (Box–Muller). */
+function lognormal(prng: Prng, median: number, sigma: number): number {
+  const z = Math.sqrt(-2 * Math.log(1 - prng.next())) * Math.cos(2 * Math.PI * prng.next());
+  return median * Math.exp(sigma * z);
+}
 
 function familyBits(families: readonly Family[]): number {
   let bits = 0;

@@ -64,9 +64,10 @@ describe('CrawlEngine checkpoints and backpressure', () => {
     const net = createTestnet({ nodes: 2000, seed: 51 });
     const store = new SqliteStore(':memory:');
     let state: unknown;
-    // a kill -9 at 12 s of engine time: what would --resume find?
-    net.clock.setTimeout(() => (state = store.loadState('crawl:keyspace')), 12_000);
-    const crawl = createCrawl({ node: attachCrawler(net), store, seed: 2, limits: { durationMs: 13_000 } });
+    // a kill -9 at 20 s of engine time: what would --resume find? (the bootstrap and seed
+    // lookups take ~8 s on the world's long-tailed round trips, the first checkpoint 5 s more)
+    net.clock.setTimeout(() => (state = store.loadState('crawl:keyspace')), 20_000);
+    const crawl = createCrawl({ node: attachCrawler(net), store, seed: 2, limits: { durationMs: 21_000 } });
     const s = await driveCrawl(net, crawl);
     expect(s.stopped_by).toBe('duration');
     expect(state).toMatchObject({ v: 1, strategy: 'keyspace' });

@@ -29,4 +29,23 @@ describe('Krpc on SimNetwork', () => {
     const a = new Krpc({ transport: net.attach('10.0.0.1', 6881), clock, id: new Uint8Array(20).fill(1) });
     expect(await a.query({ host: '10.0.0.2', port: 6881 }, 'ping', {})).toMatchObject({ ok: false, kind: 'refused' });
   });
+
+  it('onStall fires once after stallMs without a reply, and a late reply still resolves the query', async () => {
+    const clock = new VirtualClock();
+    const net = new SimNetwork({ clock, seed: 7, latencyMs: { min: 300, max: 300 } });
+    const a = new Krpc({ transport: net.attach('10.0.0.1', 6881), clock, id: new Uint8Array(20).fill(1), policy: AddressPolicy.simulated(), rateLimit: false });
+    const b = new Krpc({ transport: net.attach('10.0.0.2', 6881), clock, id: new Uint8Array(20).fill(2), policy: AddressPolicy.simulated() });
+    b.onQuery((m, from) => b.respond(from, m.t, {}));
+    const stalls: number[] = [];
+    const slow = a.query({ host: '10.0.0.2', port: 6881 }, 'ping', {}, { timeoutMs: 2000, retries: 0, stallMs: 250, onStall: () => stalls.push(clock.now()) });
+    // a reply before stallMs: no stall
+    const quick = a.query({ host: '10.0.0.2', port: 6881 }, 'ping', {}, { timeoutMs: 2000, retries: 0, stallMs: 1000, onStall: () => stalls.push(-1) });
+    await clock.runUntilIdleAsync();
+    expect(stalls).toEqual([250]);
+    expect(await slow).toMatchObject({ ok: true, rttMs: 600 });
+    expect(await quick).toMatchObject({ ok: true, rttMs: 600 });
+    expect(a.counters.queriesSent).toBe(2);
+    expect(a.counters.timeouts).toBe(0);
+  });
 });
+

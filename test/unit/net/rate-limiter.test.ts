@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RateLimiter, RATE_LIMIT_DEFAULTS } from '../../../src/core/net/rate-limiter.js';
 import { KeyedTokenBuckets, TokenBucket } from '../../../src/core/net/token-bucket.js';
 import { ManualClock } from './fake-clock.js';
+import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 
 describe('TokenBucket', () => {
   it('starts full, empties by the burst, and refills at its rate up to the burst', () => {
@@ -184,5 +185,20 @@ describe('RateLimiter', () => {
     for (let i = 0; i < 20_000; i++) limiter.acquire(`h${i}`, cb, i);
     expect(limiter.trackedKeys).toBeLessThanOrEqual(500);
     expect(limiter.queued).toBeLessThanOrEqual(RATE_LIMIT_DEFAULTS.maxQueued);
+  });
+
+  it('waits for tokens by moving virtual time on, at rates whose token gap is under a millisecond', () => {
+    // A drain fired early (the wheel's slack) used to re-arm itself for the same instant forever.
+    const clock = new VirtualClock();
+    const limiter = new RateLimiter(clock, { globalRatePerSec: 1000, globalBurst: 10, localPerKeyRatePerSec: 1000, localPerKeyBurst: 1000 });
+    const grantedAt: number[] = [];
+    for (let i = 0; i < 200; i++) limiter.acquire(`10.0.0.${i}:1`, (_arg, granted) => granted && grantedAt.push(clock.now()), i, true);
+    expect(grantedAt).toHaveLength(10);
+    clock.advance(1000);
+    expect(grantedAt).toHaveLength(200);
+    // 190 waited for the 1000/s refill: the last one about 190 ms in, never before its token
+    expect(grantedAt[199]).toBeGreaterThanOrEqual(189.9);
+    expect(grantedAt[199]).toBeLessThan(200);
+    expect(clock.fired).toBeLessThan(1000);
   });
 });

@@ -1,0 +1,23 @@
+// The crawl's pacing defaults, in one place: the crawl command's flags, `crawl --testnet`, the
+// engine and the crawl bench all read them (docs/architecture.md, "Crawl pacing", says why).
+
+export const CRAWL_DEFAULTS = {
+  /**
+   * Global queries per second. Politeness is per node (each asked about once per pass, at most
+   * 5 packets/s to one IP, BEP 51 intervals): the global rate only spreads the load over time.
+   */
+  ratePerSec: 1000,
+  /** Upper bound of the concurrency window (queries in flight per address family). */
+  concurrency: 512,
+  /** Hard per-query timeout, ms: a late reply is still used up to here. */
+  timeoutMs: 2000,
+  /**
+   * Queries per second to one ip:port on a loopback/private network, with a burst of 1 (public
+   * IPs keep the stricter 0.5/s, burst 5): libtorrent blocks a source sending more than 5
+   * packets/s, and a bucket of 4/s plus 1 never sends more than 5 within a second.
+   */
+  localPerNodePerSec: 4,
+} as const;
+
+/** The flag's ceiling for --concurrency. */
+export const MAX_CRAWL_CONCURRENCY = 4096;
