@@ -204,7 +204,8 @@ export async function runTestnetCrawl(options: RunTestnetOptions): Promise<Testn
   const crawl = createCrawl({
     progressEveryMs: 10_000,
     seed: (seed ?? 1) * 31 + 7,
-    wallClock: () => wallBase + (net.clock.now() - startVirtual),
+    // whole ms, as Date.now() gives: simulated round trips make virtual times fractional
+    wallClock: () => wallBase + Math.round(net.clock.now() - startVirtual),
     ...crawlOpts,
     ...(store ? { store: store.tracked } : {}),
     node,

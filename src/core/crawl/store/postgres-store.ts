@@ -107,6 +107,16 @@ function checkLimit(limit: number | undefined): number | null {
   return limit;
 }
 
+/**
+ * Parameters as PostgreSQL's integer columns take them: every number this schema stores is an
+ * integer (times in ms, counts), but times computed on a simulated clock can carry fractions,
+ * which SQLite keeps and bigint refuses. Rounded here, the one place every statement passes.
+ */
+function integerParams(values: unknown[]): unknown[] {
+  const fix = (v: unknown): unknown => (typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) ? Math.round(v) : v);
+  return values.map((v) => (Array.isArray(v) ? v.map(fix) : fix(v)));
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class PostgresStore implements InfohashStore {
@@ -173,7 +183,7 @@ export class PostgresStore implements InfohashStore {
     const deadline = Date.now() + this.retryForMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await this.pool.query<R>(text, values)).rows;
+        return (await this.pool.query<R>(text, integerParams(values))).rows;
       } catch (err) {
         if (!isConnectionError(err) || Date.now() >= deadline) {
           if (write || isConnectionError(err)) {
@@ -405,7 +415,7 @@ export class PostgresStore implements InfohashStore {
     }
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const out = await body(async (text, values = []) => (await client.query(text, values)).rows);
+      const out = await body(async (text, values = []) => (await client.query(text, integerParams(values))).rows);
       await client.query('COMMIT');
       return out;
     } catch (err) {
@@ -638,7 +648,7 @@ export class PostgresStore implements InfohashStore {
     }
     try {
       await client.query('BEGIN');
-      const out = await body(async (text, values = []) => (await client.query(text, values)).rows);
+      const out = await body(async (text, values = []) => (await client.query(text, integerParams(values))).rows);
       await client.query('COMMIT');
       return out;
     } catch (err) {
