@@ -18,7 +18,10 @@ import type { CrawlInfohash, CrawlStats, CrawlSummary } from '../core/crawl/type
 import { StoreWriteError, type InfohashStore, type QueueCounts } from '../core/crawl/store/index.js';
 import { ConnectionLimits, MetadataQueue, fetchMetadata } from '../core/metadata/index.js';
 import type { DhtSession } from '../cli/dht-session.js';
-import { crawlStatusLine, crawlSummaryPairs, crawlSummaryRecord, testnetPairs } from '../output/crawl-records.js';
+import { crawlProgressFigures, crawlStatusLine, crawlSummaryPairs, crawlSummaryRecord, testnetPairs } from '../output/crawl-records.js';
+import { createMetrics } from '../output/metrics.js';
+import { metricsFlag, parseMetricsAddress, serveMetrics, type MetricsServer } from '../cli/metrics-server.js';
+import { trackPendingCalls } from '../core/util/pending-calls.js';
 import { startProgress, type Progress } from '../output/progress.js';
 import { renderKeyValues, renderTable } from '../output/table.js';
 import { jsonLine } from '../output/records.js';
@@ -54,6 +57,7 @@ export default class Crawl extends BaseCommand {
     metadata: Flags.boolean({ description: 'also fetch the metadata (BEP 9: names, files) of the infohashes found, through a queue in the database; the crawl finishes the fetches due before it exits' }),
     'metadata-concurrency': Flags.integer({ description: 'with --metadata: infohashes fetched at once (at most 256)', default: 8, min: 1, max: 256 }),
     'metadata-deadline': durationFlag({ description: 'with --metadata: time per infohash (at most 1h)', default: 60_000 }),
+    metrics: metricsFlag,
     'min-interval': durationFlag({
       description: 'override every node\'s BEP 51 interval with this one, whole seconds (explicit opt-in; nodes ask for up to 6h; 0: re-sample at once; at most 6h)',
       zero: 're-sample at once',
@@ -85,13 +89,38 @@ export default class Crawl extends BaseCommand {
     if (flags.resume && !useDb) throw new BadInputError('--resume needs the database (--db)');
     if (flags.metadata && (!useDb || flags.testnet !== undefined)) throw new BadInputError('--metadata needs the database and a live crawl (not --no-db, not --testnet)');
     if (flags['metadata-deadline'] <= 0 || flags['metadata-deadline'] > 3_600_000) throw new BadInputError('--metadata-deadline must be more than 0 and at most 1h');
-    const store = useDb ? await openStore(flags.db) : undefined;
+    const metricsAt = flags.metrics === undefined ? undefined : parseMetricsAddress(flags.metrics);
+    const opened = useDb ? await openStore(flags.db) : undefined;
+    // Writes are timed for the metrics, and a database still answering (PostgreSQL) pauses the
+    // crawl like a slow reader does: a lost connection stops the sending, not only the storing.
+    const storeWrites = opened ? trackPendingCalls(opened, (method, ms) => this.observeStoreWrite(method, ms)) : undefined;
+    const store = storeWrites?.tracked;
 
     // Ctrl-C / SIGTERM (the base command picks the exit code) or a closed stdout: stop, flush, save.
     const closed = new AbortController();
     this.stdout.once('closed', () => closed.abort());
     const signal = AbortSignal.any([this.stopSignal(), closed.signal]);
-    const progress = startProgress('crawl starting', flags.json ? false : undefined);
+    const progress = startProgress('crawl starting', flags.json ? false : undefined, { json: 'crawl' });
+    let metricsServer: MetricsServer | undefined;
+    if (metricsAt) {
+      const metrics = createMetrics({
+        engine: () => this.liveSession?.engine.counters,
+        routing: () => this.liveSession?.node.table.stats(),
+        crawl: () => this.latest,
+        infohashes: () => this.latest?.unique_infohashes ?? 0,
+        ...(store ? { infohashesNew: () => this.latest?.new_infohashes ?? 0 } : {}),
+        ...(flags.metadata ? { metadata: () => ({ ok: this.queue?.tally.fetched ?? 0, failed: this.queue?.tally.failed ?? 0 }) } : {}),
+      });
+      this.observeWrite = (s) => metrics.observeStoreWrite(s);
+      try {
+        metricsServer = await serveMetrics(metrics, metricsAt);
+      } catch (err) {
+        await store?.close();
+        progress.stop();
+        throw err;
+      }
+      progress.log(`crawl: metrics at http://${metricsServer.address}/metrics`);
+    }
     const limits = {
       ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
       ...(flags['max-queries'] !== undefined ? { maxQueries: flags['max-queries'] } : {}),
@@ -105,12 +134,16 @@ export default class Crawl extends BaseCommand {
       limits,
       signal,
       // a slow reader pauses the crawl; no record is dropped
-      backpressure: () => (this.stdout.backlogged ? this.stdout.drained() : null),
+      backpressure: () => (this.stdout.backlogged ? this.stdout.drained() : null) ?? storeWrites?.busy() ?? null,
       resume: flags.resume,
       ...(store ? { store } : {}),
       ...(flags['min-interval'] !== undefined ? { minIntervalS: flags['min-interval'] / 1000 } : {}),
       onInfohash: (r: CrawlInfohash) => this.emit(r, flags),
-      onProgress: (s: CrawlStats) => progress.update(crawlStatusLine(s)),
+      onProgress: (s: CrawlStats) => {
+        this.latest = s;
+        const extra = this.queue ? { metadataFetched: this.queue.tally.fetched } : {};
+        progress.update(crawlStatusLine(s, extra), crawlProgressFigures(s, extra));
+      },
       log: (text: string) => progress.log(text),
     };
     try {
@@ -127,8 +160,19 @@ export default class Crawl extends BaseCommand {
       throw strategyInputError(err);
     } finally {
       progress.stop();
+      await metricsServer?.close();
       await store?.close();
     }
+  }
+
+  /** The live crawl's session, the latest statistics and the metadata queue, for --metrics and progress. */
+  private liveSession: DhtSession | undefined;
+  private latest: CrawlStats | undefined;
+  private queue: MetadataQueue | null = null;
+  private observeWrite: ((seconds: number) => void) | undefined;
+
+  private observeStoreWrite(method: string, ms: number): void {
+    if (method === 'recordInfohashes' || method === 'recordNodes' || method === 'updateScrape' || method === 'saveTorrent') this.observeWrite?.(ms / 1000);
   }
 
   private emit(r: CrawlInfohash, flags: { json: boolean; 'only-new': boolean }): void {
@@ -156,6 +200,7 @@ export default class Crawl extends BaseCommand {
     // at most 5 packets/s to one node on a local network too (libtorrent's limit per source), not the usual 50
     const localPerNode = { localPerKeyRatePerSec: CRAWL_DEFAULTS.localPerNodePerSec, localPerKeyBurst: 1 };
     const session = await openSession(flags, { readOnly: true, localPerNode, ...(asked ? { families: asked } : {}) });
+    this.liveSession = session;
     let summary: CrawlSummary;
     let queue: MetadataQueue | null = null;
     let counts: QueueCounts | null = null;
@@ -164,6 +209,7 @@ export default class Crawl extends BaseCommand {
       const families = crawlFamilies(asked, explicit, session.transport.endpoints.map((e) => e.family));
       if (flags.metadata && store) {
         queue = metadataQueue(session, store, flags['metadata-concurrency'], flags['metadata-deadline']);
+        this.queue = queue;
         queue.start();
       }
       progress.update('bootstrapping');

@@ -1,16 +1,48 @@
 // Views of crawl statistics: the status line, the summary as a key-value block and as the JSON
 // summary line.
 import type { TestnetResult } from '../core/crawl/testnet.js';
-import type { CrawlStats, CrawlSummary } from '../core/crawl/types.js';
+import type { CrawlStats, CrawlSummary, CrawlWaiting } from '../core/crawl/types.js';
 import { formatDuration } from '../cli/duration.js';
 import { percent } from './records.js';
 import type { KeyValue } from './table.js';
 
-export function crawlStatusLine(s: CrawlStats): string {
+export function crawlStatusLine(s: CrawlStats, extra: CrawlProgressExtra = {}): string {
   const pct = Math.round(s.progress * 1000) / 10;
   const rate = s.duration_ms > 0 ? Math.round((s.queries_sent * 1000) / s.duration_ms) : 0;
   const p = s.pacing;
-  return `${s.strategy} ${pct}% | ${s.nodes_queried} nodes queried, ${s.nodes_answered_sample} sampled | ${s.unique_infohashes} infohashes | ${s.queries_sent} queries (${rate}/s, now ${Math.round(p.queries_per_s)}/s; window ${p.window}, timeout ${Math.round(p.timeout_ms)} ms) | ${formatDuration(s.duration_ms)}`;
+  // after the sweep the line says what the crawl still waits for, never a silent 100%
+  const head = s.waiting ? `${s.strategy} ${pct}% | waiting for ${waitingText(s.waiting)}` : `${s.strategy} ${pct}%`;
+  const found = s.new_infohashes !== null ? `${s.unique_infohashes} infohashes (${s.new_infohashes} new)` : `${s.unique_infohashes} infohashes`;
+  const meta = extra.metadataFetched !== undefined ? ` | ${extra.metadataFetched} metadata fetched` : '';
+  return `${head} | ${s.nodes_queried} nodes queried, ${s.nodes_answered_sample} sampled | ${found}${meta} | ${s.queries_sent} queries (${rate}/s, now ${Math.round(p.queries_per_s)}/s; window ${p.window}, timeout ${Math.round(p.timeout_ms)} ms) | ${formatDuration(s.duration_ms)}`;
+}
+
+export interface CrawlProgressExtra {
+  /** Metadata fetched so far (crawl --metadata). */
+  metadataFetched?: number;
+}
+
+export function waitingText(w: CrawlWaiting): string {
+  const next = w.next_in_ms === null ? '' : `, next in ${formatDuration(w.next_in_ms)}`;
+  if (w.for === 'bep51_interval') return `the BEP 51 interval of ${w.nodes} ${w.nodes === 1 ? 'node' : 'nodes'}${next}`;
+  return `${w.nodes} ${w.nodes === 1 ? 'node' : 'nodes'} (${w.for})${next}`;
+}
+
+/** The figures of a crawl's `progress` lines under --json (docs/output.md, Progress). */
+export function crawlProgressFigures(s: CrawlStats, extra: CrawlProgressExtra = {}): Record<string, unknown> {
+  return {
+    pass: s.progress,
+    nodes_queried: s.nodes_queried,
+    nodes_sampled: s.nodes_answered_sample,
+    unique_infohashes: s.unique_infohashes,
+    ...(s.new_infohashes !== null ? { new_infohashes: s.new_infohashes } : {}),
+    ...(extra.metadataFetched !== undefined ? { metadata_fetched: extra.metadataFetched } : {}),
+    queries_sent: s.queries_sent,
+    queries_per_s: s.pacing.queries_per_s,
+    in_flight: s.in_flight,
+    window: s.pacing.window,
+    ...(s.waiting ? { waiting: s.waiting } : {}),
+  };
 }
 
 /**

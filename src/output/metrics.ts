@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { KrpcCounters } from '../core/net/krpc-types.js';
 import type { ResponderCounters } from '../core/dht/responder.js';
 import type { RoutingStats } from '../core/dht/routing-table.js';
+import type { CrawlStats } from '../core/crawl/types.js';
 
 export interface MetricsSources {
   /** Queries we sent and their outcomes; datagrams received and dropped. */
@@ -19,6 +20,8 @@ export interface MetricsSources {
   infohashesNew?: () => number;
   /** Metadata fetches by result ("ok", "failed"). */
   metadata?: () => Record<string, number>;
+  /** A crawl's statistics (its progress, window, what it waits for). */
+  crawl?: () => CrawlStats | undefined;
 }
 
 export interface Metrics {
@@ -61,7 +64,20 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const registry = new Registry();
   registry.setDefaultLabels({});
   collectDefaultMetrics({ register: registry, prefix: 'bitscrape_' });
-  const { engine, responder, routing, infohashes, infohashesNew, metadata } = sources;
+  const { engine, responder, routing, infohashes, infohashesNew, metadata, crawl } = sources;
+  if (crawl) {
+    liveGauge(registry, 'bitscrape_crawl_progress', 'The crawl pass, 0..1', [], (set) => set(crawl()?.progress ?? 0));
+    liveCounter(registry, 'bitscrape_crawl_queries_total', 'Queries the crawl sent', [], (set) => set(crawl()?.queries_sent ?? 0));
+    liveCounter(registry, 'bitscrape_crawl_nodes_queried_total', 'Distinct nodes the crawl asked', [], (set) => set(crawl()?.nodes_queried ?? 0));
+    liveCounter(registry, 'bitscrape_crawl_nodes_sampled_total', 'Nodes that answered sample_infohashes', [], (set) => set(crawl()?.nodes_answered_sample ?? 0));
+    liveCounter(registry, 'bitscrape_crawl_failures_total', 'Crawl queries that failed, by kind', ['kind'], (set) => {
+      for (const [kind, n] of Object.entries(crawl()?.failures ?? {})) set(n, { kind });
+    });
+    liveGauge(registry, 'bitscrape_crawl_in_flight', 'Crawl queries in flight', [], (set) => set(crawl()?.in_flight ?? 0));
+    liveGauge(registry, 'bitscrape_crawl_window', 'The concurrency window (query slots the crawl may use now)', [], (set) => set(crawl()?.pacing.window ?? 0));
+    liveGauge(registry, 'bitscrape_crawl_timeout_seconds', 'The adaptive query timeout', [], (set) => set((crawl()?.pacing.timeout_ms ?? 0) / 1000));
+    liveGauge(registry, 'bitscrape_crawl_waiting_nodes', 'Nodes the crawl waits for (BEP 51 intervals) after its sweep', [], (set) => set(crawl()?.waiting?.nodes ?? 0));
+  }
   if (engine) {
     liveCounter(registry, 'bitscrape_queries_sent_total', 'KRPC queries sent, by method', ['method'], (set) => {
       for (const [method, m] of Object.entries(engine()?.byMethod ?? {})) set(m.sent, { method });

@@ -74,3 +74,31 @@ describe('node --metrics', () => {
     }
   }, 60_000);
 });
+
+describe('crawl --metrics', () => {
+  it('serves the crawl figures, queries and store write times while it runs; progress lines under --json', async () => {
+    const home = (await import('../support/cli.js')).tempHome();
+    const crawl = startCli(['crawl', '--testnet', '20000', '--seed', '4', '--json', '--db', `${home}/c.db`, '--metrics', '127.0.0.1:0'], {
+      home,
+      env: { BITSCRAPE_PROGRESS_EVERY_MS: '200' },
+    });
+    running.push(crawl);
+    await crawl.waitForLine(/"infohash"/, 90_000);
+    // the figures are the crawl's statistics, updated with each progress report
+    const deadline = Date.now() + 60_000;
+    while (!crawl.stderr().includes('{"progress":"crawl"') && Date.now() < deadline && crawl.child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    const url = /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(crawl.stderr())?.[1];
+    expect(url, crawl.stderr()).toBeDefined();
+    const text = await (await fetch(url!)).text();
+    expect(sample(text, 'bitscrape_crawl_queries_total')).toBeGreaterThan(0);
+    expect(sample(text, 'bitscrape_crawl_progress')).toBeGreaterThanOrEqual(0);
+    expect(sample(text, 'bitscrape_infohashes_found_total')).toBeGreaterThanOrEqual(0);
+    expect(text).toMatch(/^# TYPE bitscrape_store_write_seconds histogram$/m);
+    const r = await crawl.exited;
+    expect(r.code, r.stderr).toBe(0);
+    const progress = r.stderr.split('\n').filter((l) => l.startsWith('{"progress":"crawl"'));
+    expect(progress.length).toBeGreaterThan(0);
+    expect(JSON.parse(progress[0])).toMatchObject({ progress: 'crawl' });
+    expect(typeof JSON.parse(progress[0]).queries_sent).toBe('number');
+  }, 150_000);
+});

@@ -28,7 +28,7 @@ import { EndpointMap, Key20Set } from './collections.js';
 import { CrawlStoreError } from './errors.js';
 import { Sanitizer, type SanitizerOptions } from './sanitizer.js';
 import type { CrawlNode, CrawlTask, Strategy, StrategyContext, StrategyHelpers, TaskFailure, TaskReply } from './strategy.js';
-import type { CrawlInfohash, CrawlLimits, CrawlPacing, CrawlStats, CrawlSummary, StopReason } from './types.js';
+import type { CrawlInfohash, CrawlLimits, CrawlPacing, CrawlStats, CrawlSummary, CrawlWaiting, StopReason } from './types.js';
 
 export interface CrawlEngineOptions {
   /** The DHT client: its Krpc engine sends, its routing table seeds, its lookups serve ctx.lookup. */
@@ -352,7 +352,15 @@ export class CrawlEngine {
         engine_bytes: this.book.bytes + this.intervals.bytes + this.sanitizer.bytes,
       },
       pacing: this.pacing(),
+      waiting: this.waiting(),
     };
+  }
+
+  private waiting(): CrawlWaiting | null {
+    const now = this.clock.now();
+    const w = this.strategy.waitingFor?.(now) ?? null;
+    if (!w) return null;
+    return { for: w.reason, nodes: w.nodes, next_in_ms: w.next_at === null ? null : Math.max(0, w.next_at - now) };
   }
 
   /** The pacing figures now (window, adaptive timeout, round trips). */

@@ -213,6 +213,14 @@ export class FamilyCrawl implements Crawl {
         engine_bytes: sum((s) => s.memory.engine_bytes),
       },
       pacing: combinePacing(list.map((s) => s.pacing)),
+      // waiting only when every family is: then for all their nodes, the next of them first
+      waiting: list.every((s) => s.waiting)
+        ? {
+            for: list[0].waiting!.for,
+            nodes: sum((s) => s.waiting!.nodes),
+            next_in_ms: list.reduce<number | null>((m, s) => (s.waiting!.next_in_ms === null ? m : m === null ? s.waiting!.next_in_ms : Math.min(m, s.waiting!.next_in_ms)), null),
+          }
+        : null,
     };
   }
 }

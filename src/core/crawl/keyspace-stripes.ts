@@ -14,7 +14,7 @@
 // stripe they lie in. With one stripe this is the plain keyspace walk.
 import type { NodeInfo } from '../wire/types.js';
 import { KeyspaceStrategy, sizeFromClosest, type KeyspaceOptions } from './keyspace.js';
-import type { CrawlNode, CrawlTask, NextResult, Strategy, StrategyContext, TaskFailure, TaskReply } from './strategy.js';
+import type { CrawlNode, CrawlTask, NextResult, Strategy, StrategyContext, StrategyWait, TaskFailure, TaskReply } from './strategy.js';
 
 /** Query slots per stripe the default aims at (the keyspace walk's sweet spot in the bench). */
 export const SLOTS_PER_STRIPE = 32;
@@ -165,6 +165,20 @@ export class StripedKeyspace implements Strategy {
   progress(): number {
     if (this.stripes.length === 0) return 0;
     return this.stripes.reduce((a, s) => a + s.progress(), 0) / this.stripes.length;
+  }
+
+  /** Once every stripe is swept: the re-samples they all wait for. */
+  waitingFor(): StrategyWait | null {
+    if (this.stripes.length === 0 || this.stripes.some((s) => s.progress() < 1)) return null;
+    let nodes = 0;
+    let next: number | null = null;
+    for (const s of this.stripes) {
+      const w = s.waitingFor();
+      if (!w) continue;
+      nodes += w.nodes;
+      if (w.next_at !== null) next = next === null ? w.next_at : Math.min(next, w.next_at);
+    }
+    return nodes > 0 ? { reason: 'bep51_interval', nodes, next_at: next } : null;
   }
 
   memoryBytes(): number {

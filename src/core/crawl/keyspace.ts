@@ -35,7 +35,7 @@ import { CandidatePool } from './candidate-pool.js';
 import { StripedKeyspace, stripeBitsFor } from './keyspace-stripes.js';
 import { EndpointMap, v4Key } from './collections.js';
 import { bitAt, compareIds, distanceFraction, flipBit, inPrefix, keyspaceFraction, prefixStart, top32, withBit } from './id-bits.js';
-import type { CrawlNode, CrawlTask, NextResult, Strategy, StrategyContext, StrategyDefinition, StrategyOptions, TaskFailure, TaskReply } from './strategy.js';
+import type { CrawlNode, CrawlTask, NextResult, Strategy, StrategyContext, StrategyDefinition, StrategyOptions, StrategyWait, TaskFailure, TaskReply } from './strategy.js';
 import { readStrategyOptions, type StrategyOptionSpec } from './strategy-options.js';
 
 /** Replied nodes a bucket holds before it splits (Kademlia's k). */
@@ -277,6 +277,14 @@ export class KeyspaceStrategy implements Strategy {
   /** A visit or probe ahead of the cursor is over. */
   private land(task: CrawlTask): void {
     if (!this.flying.delete(task)) this.stalled.delete(task);
+  }
+
+  /** After the sweep: the nodes to re-sample once their BEP 51 interval has passed. */
+  waitingFor(): StrategyWait | null {
+    if (!this.swept || this.resamples.length === 0) return null;
+    let next = Infinity;
+    for (const r of this.resamples) next = Math.min(next, r.due);
+    return { reason: 'bep51_interval', nodes: this.resamples.length, next_at: next };
   }
 
   progress(): number {

@@ -88,6 +88,15 @@ export interface StrategyContext {
   slots(): number;
 }
 
+export interface StrategyWait {
+  /** Why: 'bep51_interval' (nodes to sample again once their interval has passed), or a plugin's word. */
+  reason: string;
+  /** Nodes waited for. */
+  nodes: number;
+  /** Engine clock ms of the next one, or null. */
+  next_at: number | null;
+}
+
 export interface Strategy {
   readonly name: string;
   /** Prepares initial candidates (may run lookups). */
@@ -110,6 +119,11 @@ export interface Strategy {
   restoreState?(state: unknown, ctx: StrategyContext): boolean;
   /** Traversal memory estimate in bytes (reported by the bench). */
   memoryBytes?(): number;
+  /**
+   * What the strategy waits for while it has nothing to send (shown in the progress line, so a
+   * finished sweep that waits out BEP 51 intervals says so), or null.
+   */
+  waitingFor?(now: number): StrategyWait | null;
 }
 
 /** What a plugin contributes for each strategy: a description and a factory. */

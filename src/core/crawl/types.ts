@@ -105,6 +105,16 @@ export interface CrawlStats {
   duration_ms: number;
   memory: CrawlMemory;
   pacing: CrawlPacing;
+  /** What the crawl waits for while the strategy has nothing to send (after the sweep), or null. */
+  waiting: CrawlWaiting | null;
+}
+
+export interface CrawlWaiting {
+  /** 'bep51_interval': nodes to sample again once their BEP 51 interval has passed. */
+  for: string;
+  nodes: number;
+  /** Until the next of them may be asked, ms (engine clock). */
+  next_in_ms: number | null;
 }
 
 /** One address family's share of a crawl (BEP 32: each family is a keyspace of its own). */

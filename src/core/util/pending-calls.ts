@@ -9,7 +9,8 @@ export interface TrackedCalls<T> {
   busy(): Promise<void> | null;
 }
 
-export function trackPendingCalls<T extends object>(target: T): TrackedCalls<T> {
+/** `onSettled`: each tracked call's method name and how long it took, ms (metrics of store writes). */
+export function trackPendingCalls<T extends object>(target: T, onSettled?: (method: string, ms: number) => void): TrackedCalls<T> {
   let pending = 0;
   let waiters: Array<() => void> = [];
   const settle = (): void => {
@@ -21,10 +22,19 @@ export function trackPendingCalls<T extends object>(target: T): TrackedCalls<T> 
       const value: unknown = Reflect.get(obj, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]): unknown => {
+        const callStarted = performance.now();
         const out: unknown = (value as (...a: unknown[]) => unknown).apply(obj, args);
         if (out !== null && typeof out === 'object' && typeof (out as { then?: unknown }).then === 'function') {
           pending++;
-          (out as Promise<unknown>).then(settle, settle);
+          const started = performance.now();
+          const done = (): void => {
+            onSettled?.(String(prop), performance.now() - started);
+            settle();
+          };
+          (out as Promise<unknown>).then(done, done);
+        } else if (onSettled && typeof prop === 'string') {
+          // a synchronous store (SQLite) answered in the call itself
+          onSettled(prop, performance.now() - callStarted);
         }
         return out;
       };

@@ -88,6 +88,7 @@ function summary(over: Partial<CrawlSummary>): CrawlSummary {
     duration_ms: 1000,
     memory: { traversal_bytes: 100, traversal_bytes_per_visited_node: null, dedup_bytes: 0, engine_bytes: 0 },
     pacing: { rate_limit_per_s: 1000, queries_per_s: 20, window: 32, window_max: 512, timeout_ms: 2000, hard_timeout_ms: 2000, rtt_p50_ms: null, rtt_p90_ms: null, stalled: 0, late_replies: 0, waiting_late: 0 },
+    waiting: null,
     stopped_by: 'duration',
     resumed: false,
     state_saved: true,
