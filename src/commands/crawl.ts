@@ -22,6 +22,9 @@ import { crawlProgressFigures, crawlStatusLine, crawlSummaryPairs, crawlSummaryR
 import { createMetrics } from '../output/metrics.js';
 import { metricsFlag, parseMetricsAddress, serveMetrics, type MetricsServer } from '../cli/metrics-server.js';
 import { trackPendingCalls } from '../core/util/pending-calls.js';
+import { parseShard, rangeBits } from '../core/crawl/key-range.js';
+import { runLeasedCrawl } from '../core/crawl/leased-crawl.js';
+import { hostname } from 'node:os';
 import { startProgress, type Progress } from '../output/progress.js';
 import { renderKeyValues, renderTable } from '../output/table.js';
 import { jsonLine } from '../output/records.js';
@@ -58,6 +61,11 @@ export default class Crawl extends BaseCommand {
     'metadata-concurrency': Flags.integer({ description: 'with --metadata: infohashes fetched at once (at most 256)', default: 8, min: 1, max: 256 }),
     'metadata-deadline': durationFlag({ description: 'with --metadata: time per infohash (at most 1h)', default: 60_000 }),
     metrics: metricsFlag,
+    shard: Flags.string({ description: 'crawl only part i of n equal parts of the keyspace (n a power of two up to 1024): a fixed split between crawlers, no leases', helpValue: 'i/n', exclusive: ['leases'] }),
+    leases: Flags.boolean({ description: 'share the pass with other crawlers of the same database (PostgreSQL, or one SQLite file on one machine): claim a range of the keyspace at a time with a lease, walk it, claim the next' }),
+    ranges: Flags.integer({ description: 'with --leases: ranges a new pass is split into (a power of two, at most 1024)', default: 256, min: 1, max: 1024 }),
+    lease: durationFlag({ description: 'with --leases: how long a claimed range stays ours without renewal (renewed every third of it; at most 1h)', default: 120_000, max: 3_600_000, maxText: '1h' }),
+    'pass-interval': durationFlag({ description: 'with --leases: keep crawling, starting the next pass this long after one ends (default: stop after the pass)', zero: 'start the next pass at once' }),
     'min-interval': durationFlag({
       description: 'override every node\'s BEP 51 interval with this one, whole seconds (explicit opt-in; nodes ask for up to 6h; 0: re-sample at once; at most 6h)',
       zero: 're-sample at once',
@@ -90,6 +98,14 @@ export default class Crawl extends BaseCommand {
     if (flags.metadata && (!useDb || flags.testnet !== undefined)) throw new BadInputError('--metadata needs the database and a live crawl (not --no-db, not --testnet)');
     if (flags['metadata-deadline'] <= 0 || flags['metadata-deadline'] > 3_600_000) throw new BadInputError('--metadata-deadline must be more than 0 and at most 1h');
     const metricsAt = flags.metrics === undefined ? undefined : parseMetricsAddress(flags.metrics);
+    const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
+    if (typeof shard === 'string') throw new BadInputError(`--shard ${quote(flags.shard!)}: ${shard}`);
+    if (flags.leases) {
+      if (!useDb) throw new BadInputError('--leases needs the database the crawlers share (--db)');
+      if (flags.testnet !== undefined) throw new BadInputError('--leases needs a live crawl: the crawlers of a simulated network live in one process (see docs/architecture.md)');
+      if (flags.resume) throw new BadInputError('--leases resumes by itself: each range continues from its checkpoint');
+      if (rangeBits(flags.ranges) === null) throw new BadInputError(`--ranges ${flags.ranges}: a power of two from 1 to 1024`);
+    }
     const opened = useDb ? await openStore(flags.db) : undefined;
     // Writes are timed for the metrics, and a database still answering (PostgreSQL) pauses the
     // crawl like a slow reader does: a lost connection stops the sending, not only the storing.
@@ -137,6 +153,7 @@ export default class Crawl extends BaseCommand {
       backpressure: () => (this.stdout.backlogged ? this.stdout.drained() : null) ?? storeWrites?.busy() ?? null,
       resume: flags.resume,
       ...(store ? { store } : {}),
+      ...(shard ? { range: shard } : {}),
       ...(flags['min-interval'] !== undefined ? { minIntervalS: flags['min-interval'] / 1000 } : {}),
       onInfohash: (r: CrawlInfohash) => this.emit(r, flags),
       onProgress: (s: CrawlStats) => {
@@ -175,6 +192,43 @@ export default class Crawl extends BaseCommand {
     if (method === 'recordInfohashes' || method === 'recordNodes' || method === 'updateScrape' || method === 'saveTorrent') this.observeWrite?.(ms / 1000);
   }
 
+  /** What the leased run did: its passes and ranges (the summary's figures are summed over its ranges). */
+  private leased: { passes: number[]; ranges_done: number; ranges_taken_over: number; end: string } | null = null;
+
+  /**
+   * --leases: range after range of the shared pass, each a crawl of its own under a checkpoint
+   * key of its own; the figures are summed over the ranges this crawler walked.
+   */
+  private async runLeased(
+    flags: { ranges: number; lease: number; 'pass-interval'?: number },
+    options: Parameters<typeof createCrawl>[0],
+    store: InfohashStore,
+    progress: Progress,
+  ): Promise<CrawlSummary> {
+    const signal = options.signal ?? new AbortController().signal;
+    const summaries: CrawlSummary[] = [];
+    const result = await runLeasedCrawl({
+      store,
+      owner: `${hostname()}:${process.pid}`,
+      strategy: typeof options.strategy === 'string' ? options.strategy : 'keyspace',
+      ranges: flags.ranges,
+      leaseMs: flags.lease,
+      ...(flags['pass-interval'] !== undefined ? { passIntervalMs: flags['pass-interval'] } : {}),
+      now: () => Date.now(),
+      sleep: (ms, s) => sleepUnlessAborted(ms, s),
+      signal,
+      log: (text) => progress.log(text),
+      crawlRange: (range, stateKey) => createCrawl({ ...options, range, stateKey, resume: true }),
+      onRange: (claim, summary, finished) => {
+        summaries.push(summary);
+        progress.log(`crawl: range ${claim.range + 1} of ${claim.ranges} ${finished ? 'done' : `stopped (${summary.stopped_by})`}: ${summary.unique_infohashes} infohashes, ${summary.queries_sent} queries`);
+      },
+    });
+    this.leased = { passes: result.passes, ranges_done: result.rangesDone, ranges_taken_over: result.rangesTakenOver, end: result.end };
+    if (result.end === 'lease_lost') this.note('crawl: our lease ran out and another crawler took the range over; stopping (a slow database, or a clock far off)');
+    return sumRangeSummaries(summaries, result.end);
+  }
+
   private emit(r: CrawlInfohash, flags: { json: boolean; 'only-new': boolean }): void {
     if (flags['only-new'] && r.in_db_before) return;
     if (flags.json) this.stdout.record(r as unknown as Record<string, unknown>);
@@ -191,7 +245,7 @@ export default class Crawl extends BaseCommand {
   }
 
   private async runLive(
-    flags: Parameters<typeof openSession>[0] & { json: boolean; family?: string; duration?: number; 'max-queries'?: number; metadata: boolean; 'metadata-concurrency': number; 'metadata-deadline': number },
+    flags: Parameters<typeof openSession>[0] & { json: boolean; family?: string; duration?: number; 'max-queries'?: number; metadata: boolean; 'metadata-concurrency': number; 'metadata-deadline': number; leases: boolean; ranges: number; lease: number; 'pass-interval'?: number },
     common: Parameters<typeof createCrawl>[0],
     progress: Progress,
     store: InfohashStore | undefined,
@@ -214,7 +268,8 @@ export default class Crawl extends BaseCommand {
       }
       progress.update('bootstrapping');
       try {
-        summary = await createCrawl({ ...common, session, families }).run();
+        if (flags.leases) summary = await this.runLeased(flags, { ...common, session, families }, store!, progress);
+        else summary = await createCrawl({ ...common, session, families }).run();
       } catch (err) {
         await queue?.abort();
         throw err;
@@ -243,9 +298,10 @@ export default class Crawl extends BaseCommand {
       for (const [family, s] of byFamily) if (s.nodes_answered === 0) this.note(`crawl: no IPv${family} node answered`);
     }
     const metadata = queue && counts ? { fetched: queue.tally.fetched, failed: queue.tally.failed, pending: counts.pending, failed_for_good: counts.failed, in_database: counts.fetched } : null;
-    if (flags.json) this.note(jsonLine({ summary: 'crawl', ...crawlSummaryRecord(summary, store !== undefined), database: store !== undefined, ...(metadata ? { metadata } : {}) }));
+    if (flags.json) this.note(jsonLine({ summary: 'crawl', ...crawlSummaryRecord(summary, store !== undefined), database: store !== undefined, ...(metadata ? { metadata } : {}), ...(this.leased ? { leases: this.leased } : {}) }));
     else {
       const pairs = crawlSummaryPairs(summary);
+      if (this.leased) pairs.push(['leases', `pass ${this.leased.passes.join(', ')}: ${this.leased.ranges_done} ranges done by this crawler (${this.leased.ranges_taken_over} taken over), ${this.leased.end === 'pass_done' ? 'the pass is done' : this.leased.end}`]);
       if (metadata) pairs.push(['metadata', `${metadata.fetched} fetched, ${metadata.failed} failed this run; ${metadata.in_database} torrents in the database, ${metadata.pending} pending`]);
       this.note(renderKeyValues(pairs, { stream: process.stderr }));
     }
@@ -301,4 +357,40 @@ function noAnswerReason(summary: CrawlSummary, flags: { duration?: number; 'max-
     return `--duration ${durationText(flags.duration)} ended during the bootstrap (${sent}); no node was crawled: give a longer --duration`;
   }
   return 'no node answered';
+}
+
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    t.unref();
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** One summary for the ranges a leased crawler walked: its counts summed, the rest from the last range. */
+function sumRangeSummaries(list: CrawlSummary[], end: string): CrawlSummary {
+  if (list.length === 0) throw new NothingFoundError(end === 'pass_done' ? 'every range of the pass is done already: nothing to crawl (start the next pass with --pass-interval, or later)' : 'no range was crawled');
+  const last = list[list.length - 1];
+  const sum = (f: (s: CrawlSummary) => number): number => list.reduce((n, s) => n + f(s), 0);
+  const newOnes = list.every((s) => s.new_infohashes !== null) ? sum((s) => s.new_infohashes ?? 0) : null;
+  const queries = sum((s) => s.queries_sent);
+  return {
+    ...last,
+    nodes_seen: sum((s) => s.nodes_seen),
+    nodes_queried: sum((s) => s.nodes_queried),
+    nodes_answered: sum((s) => s.nodes_answered),
+    nodes_answered_sample: sum((s) => s.nodes_answered_sample),
+    unique_infohashes: sum((s) => s.unique_infohashes),
+    new_infohashes: newOnes,
+    queries_sent: queries,
+    queries_per_new_infohash: newOnes ? queries / newOnes : null,
+    duration_ms: sum((s) => s.duration_ms),
+    stopped_by: end === 'pass_done' ? 'done' : last.stopped_by,
+  };
 }

@@ -6,7 +6,7 @@ import { CRAWL_DEFAULTS } from './defaults.js';
 import type { CrawlEngine, CrawlEngineOptions } from './engine.js';
 import { FamilyCrawl } from './families.js';
 import { DEFAULT_STRATEGY, strategies, type StrategyRegistry } from './registry.js';
-import type { Strategy } from './strategy.js';
+import type { KeyRange, Strategy } from './strategy.js';
 import type { CrawlStats, CrawlSummary } from './types.js';
 
 export interface CreateCrawlOptions extends Omit<CrawlEngineOptions, 'node' | 'strategy' | 'shared' | 'recordRun'> {
@@ -22,6 +22,8 @@ export interface CreateCrawlOptions extends Omit<CrawlEngineOptions, 'node' | 's
   strategyParams?: Record<string, string>;
   /** Default: the process-wide registry (built-ins plus plugins). */
   registry?: StrategyRegistry;
+  /** Walk only this part of the keyspace (a lease, or --shard); strategies get it in their options. */
+  range?: KeyRange;
   /** Address families to crawl in this run (default [family], i.e. [4]); one engine each. */
   families?: readonly Family[];
 }
@@ -41,7 +43,7 @@ export interface Crawl {
 export function createCrawl(options: CreateCrawlOptions): Crawl {
   const node = options.node ?? options.session?.node;
   if (!node) throw new Error('createCrawl: pass a session or a node');
-  const { session: _s, node: _n, strategy: chosen, strategyParams, registry, families: asked, family, ...rest } = options;
+  const { session: _s, node: _n, strategy: chosen, strategyParams, registry, families: asked, family, range, ...rest } = options;
   const families = asked ?? [family ?? 4];
   const concurrency = rest.concurrency ?? CRAWL_DEFAULTS.concurrency;
   let strategyFor: (family: Family) => Strategy;
@@ -50,7 +52,7 @@ export function createCrawl(options: CreateCrawlOptions): Crawl {
     if (new Set(families).size > 1) throw new Error('createCrawl: a strategy instance walks one family; pass a name or a factory to crawl several');
     strategyFor = () => chosen;
   } else {
-    strategyFor = () => (registry ?? strategies).create(chosen ?? DEFAULT_STRATEGY, { concurrency, params: strategyParams ?? {} });
+    strategyFor = () => (registry ?? strategies).create(chosen ?? DEFAULT_STRATEGY, { concurrency, params: strategyParams ?? {}, ...(range ? { range } : {}) });
   }
   return new FamilyCrawl({ ...rest, concurrency, node, families, strategyFor });
 }

@@ -14,7 +14,8 @@
 // stripe they lie in. With one stripe this is the plain keyspace walk.
 import type { NodeInfo } from '../wire/types.js';
 import { KeyspaceStrategy, sizeFromClosest, type KeyspaceOptions } from './keyspace.js';
-import type { CrawlNode, CrawlTask, NextResult, Strategy, StrategyContext, StrategyWait, TaskFailure, TaskReply } from './strategy.js';
+import type { CrawlNode, CrawlTask, KeyRange, NextResult, Strategy, StrategyContext, StrategyWait, TaskFailure, TaskReply } from './strategy.js';
+import { rangeStart } from './key-range.js';
 
 /** Query slots per stripe the default aims at (the keyspace walk's sweet spot in the bench). */
 export const SLOTS_PER_STRIPE = 32;
@@ -42,8 +43,12 @@ export class StripedKeyspace implements Strategy {
   private turn = 0;
 
   /** bits: a fixed number of stripe bits; else chosen at seed() (at most maxBits). */
-  constructor(options: KeyspaceOptions & { bits?: number; maxBits: number; concurrency: number }) {
-    const { bits, maxBits, concurrency, ...rest } = options;
+  /** The part of the keyspace walked (a lease or a shard); stripes cut it further. */
+  private readonly range: KeyRange;
+
+  constructor(options: KeyspaceOptions & { bits?: number; maxBits: number; concurrency: number; range?: KeyRange }) {
+    const { bits, maxBits, concurrency, range, ...rest } = options;
+    this.range = range ?? { bits: 0, index: 0 };
     this.concurrency = Math.max(1, concurrency);
     this.maxBits = Math.max(0, Math.min(6, maxBits));
     this.fixedBits = bits;
@@ -55,7 +60,11 @@ export class StripedKeyspace implements Strategy {
   }
 
   private build(bits: number): void {
-    this.stripes = Array.from({ length: 2 ** bits }, (_, index) => new KeyspaceStrategy({ ...this.options, ...(bits > 0 ? { stripe: { bits, index } } : {}) }));
+    const r = this.range;
+    this.stripes = Array.from(
+      { length: 2 ** bits },
+      (_, index) => new KeyspaceStrategy({ ...this.options, ...(r.bits + bits > 0 ? { stripe: { bits: r.bits + bits, index: r.index * 2 ** bits + index } } : {}) }),
+    );
     this.busy = this.stripes.map(() => 0);
   }
 
@@ -66,15 +75,17 @@ export class StripedKeyspace implements Strategy {
       if (bits === undefined) {
         // the size of the network bounds the stripes: a lookup of the keyspace's start (where
         // the first stripe's cursor starts, so it serves as its seed too) tells
+        const start = rangeStart(this.range);
         first = [];
         try {
-          first = await ctx.lookup(new Uint8Array(20));
+          first = await ctx.lookup(start);
         } catch (err) {
           ctx.log(`keyspace: seed lookup failed: ${(err as Error).message}`);
         }
-        const live = sizeFromClosest(new Uint8Array(20), first);
+        // live nodes in the range walked
+        const live = sizeFromClosest(start, first) / 2 ** this.range.bits;
         bits = 0;
-        while (bits < this.maxBits && live / 2 ** (bits + 1) >= STRIPE_MIN_LIVE) bits++;
+        while (bits < this.maxBits && this.range.bits + bits < 16 && live / 2 ** (bits + 1) >= STRIPE_MIN_LIVE) bits++;
       }
       this.build(bits);
     }

@@ -841,7 +841,8 @@ export const keyspaceDefinition: StrategyDefinition = {
     const { stripes, ...rest } = keyspaceOptions(options.params);
     const bits = stripes !== undefined ? Math.min(6, Math.round(Math.log2(Math.max(1, stripes)))) : undefined;
     const maxBits = bits ?? stripeBitsFor(options.concurrency);
-    if (maxBits === 0) return new KeyspaceStrategy(rest);
-    return new StripedKeyspace({ ...rest, ...(bits !== undefined ? { bits } : {}), maxBits, concurrency: options.concurrency });
+    const range = options.range;
+    if (maxBits === 0) return new KeyspaceStrategy({ ...rest, ...(range && range.bits > 0 ? { stripe: range } : {}) });
+    return new StripedKeyspace({ ...rest, ...(bits !== undefined ? { bits } : {}), maxBits, concurrency: options.concurrency, ...(range ? { range } : {}) });
   },
 };

@@ -53,7 +53,7 @@ export class StrategyRegistry {
 
   /** Builds a strategy by name; the definition's own option errors propagate. */
   create(name: string, options: Partial<StrategyOptions> = {}): Strategy {
-    return this.get(name).create({ concurrency: options.concurrency ?? 16, params: options.params ?? {} });
+    return this.get(name).create({ concurrency: options.concurrency ?? 16, params: options.params ?? {}, ...(options.range ? { range: options.range } : {}) });
   }
 }
 

@@ -138,4 +138,15 @@ export interface StrategyOptions {
   concurrency: number;
   /** Free-form options from `--strategy-opt key=value`. */
   params: Record<string, string>;
+  /**
+   * Walk only this part of the keyspace (a lease of a shared crawl, or `--shard`): the ids whose
+   * first `bits` bits are `index`. Absent: the whole keyspace.
+   */
+  range?: KeyRange;
+}
+
+/** Part `index` of the 2^bits equal parts of the keyspace (by the ids' first bits). */
+export interface KeyRange {
+  bits: number;
+  index: number;
 }
