@@ -7,7 +7,7 @@ import { dhtFlags, openSession, type DhtSession } from '../cli/dht-session.js';
 import { formatDuration } from '../cli/duration.js';
 import { where } from '../cli/endpoint-input.js';
 import { BadInputError, CliError, NothingFoundError, quote } from '../cli/errors.js';
-import { parseInfohashInput } from '../cli/infohash-input.js';
+import { distinctInfohashes } from '../cli/infohash-input.js';
 import { magnetPeers } from '../cli/magnet.js';
 import { openStore } from '../cli/store.js';
 import { StoreWriteError } from '../core/crawl/store/index.js';
@@ -23,7 +23,7 @@ import {
   type PeerFailure,
 } from '../core/metadata/index.js';
 import { AddressPolicy } from '../core/net/address.js';
-import { mapConcurrent, untilStopped } from '../core/util/pool.js';
+import { mapConcurrent } from '../core/util/pool.js';
 import { writeFileAtomic } from '../core/util/atomic-file.js';
 import { fromHex, toHex } from '../core/wire/hex.js';
 import type { PeerInfo } from '../core/wire/types.js';
@@ -234,39 +234,15 @@ export default class Metadata extends BaseCommand {
 
   /** Distinct infohashes (with their magnet's x.pe peers) from the arguments, stdin and the database. */
   private async *jobs(args: string[], fromDb: Uint8Array[], tally: Tally, stop: Promise<void>): AsyncGenerator<Job> {
-    const seen = new Set<string>();
-    const accept = (ih: Uint8Array): boolean => {
-      const key = toHex(ih);
-      if (seen.has(key)) {
-        tally.duplicates++;
-        return false;
-      }
-      seen.add(key);
-      tally.infohashes++;
-      return true;
-    };
     if (args.includes('-')) stop.then(() => process.stdin.destroy());
-    for await (const input of untilStopped<InputLine>(this.inputs(args), stop)) {
-      const r = parseInfohashInput(input.value);
-      if (!r.ok) {
-        if (!r.skip) {
-          tally.badInputs++;
-          this.badLines.add(`metadata: ${where(input)}${r.error}`);
-        }
-        continue;
-      }
-      const pe = magnetPeers(input.value);
-      if (pe.bad.length > 0) {
+    const bad = (input: InputLine, error: string): void => this.badLines.add(`metadata: ${where(input)}${error}`);
+    for await (const { infohash, line } of distinctInfohashes(this.inputs(args), fromDb, tally, stop, bad)) {
+      const pe = line ? magnetPeers(line.value) : { peers: [], bad: [] };
+      if (line && pe.bad.length > 0) {
         tally.badInputs++;
-        this.badLines.add(`metadata: ${where(input)}x.pe is not IP:port: ${quote(pe.bad[0])}`);
+        bad(line, `x.pe is not IP:port: ${quote(pe.bad[0])}`);
       }
-      if (accept(r.infohash)) yield { infohash: r.infohash, peers: pe.peers };
-    }
-    let stopping = false;
-    stop.then(() => (stopping = true));
-    for (const ih of fromDb) {
-      if (stopping) return;
-      if (accept(ih)) yield { infohash: ih, peers: [] };
+      yield { infohash, peers: pe.peers };
     }
   }
 

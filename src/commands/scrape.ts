@@ -4,7 +4,7 @@ import { dhtFlags, openSession, type DhtSession } from '../cli/dht-session.js';
 import { formatDuration } from '../cli/duration.js';
 import { BadInputError, CliError, NothingFoundError } from '../cli/errors.js';
 import { where } from '../cli/endpoint-input.js';
-import { parseInfohashInput } from '../cli/infohash-input.js';
+import { distinctInfohashes } from '../cli/infohash-input.js';
 import { StoreWriteError, type ScrapeRecord } from '../core/crawl/store/index.js';
 import { openStore } from '../cli/store.js';
 import { MAX_SCRAPE_LIMIT, atMost } from '../cli/ceilings.js';
@@ -16,7 +16,6 @@ import {
   scrapeMany,
   scrapeRecord,
   scrapeRow,
-  untilStopped,
   type ScrapeResult,
 } from '../core/scrape/index.js';
 import { toHex } from '../core/wire/hex.js';
@@ -225,33 +224,9 @@ export default class Scrape extends BaseCommand {
    * `infohash` field are skipped silently.
    */
   private async *infohashes(args: string[], fromDb: Uint8Array[], tally: Tally, stop: Promise<void>): AsyncGenerator<Uint8Array> {
-    const seen = new Set<string>();
-    const accept = (ih: Uint8Array): boolean => {
-      const key = toHex(ih);
-      if (seen.has(key)) {
-        tally.duplicates++;
-        return false;
-      }
-      seen.add(key);
-      tally.infohashes++;
-      return true;
-    };
     if (args.includes('-')) stop.then(() => process.stdin.destroy());
-    for await (const input of untilStopped<InputLine>(this.inputs(args), stop)) {
-      const r = parseInfohashInput(input.value);
-      if (r.ok) {
-        if (accept(r.infohash)) yield r.infohash;
-      } else if (!r.skip) {
-        tally.badInputs++;
-        this.badLines.add(`scrape: ${where(input)}${r.error}`);
-      }
-    }
-    let stopping = false;
-    stop.then(() => (stopping = true));
-    for (const ih of fromDb) {
-      if (stopping) return;
-      if (accept(ih)) yield ih;
-    }
+    const bad = (input: InputLine, error: string): void => this.badLines.add(`scrape: ${where(input)}${error}`);
+    for await (const { infohash } of distinctInfohashes(this.inputs(args), fromDb, tally, stop, bad)) yield infohash;
   }
 
   private table(results: ScrapeResult[], withPeers: boolean): string {

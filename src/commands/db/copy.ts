@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { BadInputError } from '../../cli/errors.js';
+import { BadInputError, CliError } from '../../cli/errors.js';
 import { dbTarget, openStore } from '../../cli/store.js';
 import { StoreWriteError } from '../../core/crawl/store/errors.js';
 import { redactUrl, isPostgresUrl } from '../../core/crawl/store/index.js';
@@ -36,7 +36,8 @@ export default class DbCopy extends BaseCommand {
           onProgress: (c) => progress.update(`copied ${c.infohashes} infohashes, ${c.nodes} nodes`),
         });
       } catch (err) {
-        if (err instanceof StoreWriteError) throw new BadInputError(err.message);
+        // a write that fails mid-copy (full disk, lost server): what is copied stays; run it again
+        if (err instanceof StoreWriteError) throw new CliError(`${err.message}; what was copied before it stays, and running the copy again finishes it`, 1);
         throw err;
       } finally {
         await target.close();

@@ -8,6 +8,7 @@ import { StoreError, StoreWriteError } from './errors.js';
 import { MIGRATION_LOCK, PASS_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
 import { REPORT_FILE_TYPES, REPORT_TOP_TORRENTS, discoveryBucket } from './report-queries.js';
 import { searchWords } from './search-words.js';
+import { endedRun, reportRun, storeStats, type StoredRun } from './run-rows.js';
 import type {
   ClientStats,
   EndedRun,
@@ -29,7 +30,6 @@ import type {
   RunRow,
   ReportData,
   ReportQuery,
-  ReportRun,
   ReportSwarm,
   ReportTorrent,
   RunEnd,
@@ -116,6 +116,9 @@ function integerParams(values: unknown[]): unknown[] {
   const fix = (v: unknown): unknown => (typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) ? Math.round(v) : v);
   return values.map((v) => (Array.isArray(v) ? v.map(fix) : fix(v)));
 }
+
+/** A statement inside a transaction: its rows. */
+type Query = <R extends QueryResultRow>(text: string, values?: unknown[]) => Promise<R[]>;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -406,21 +409,32 @@ export class PostgresStore implements InfohashStore {
   }
 
   /** Several reads that must agree: one REPEATABLE READ transaction on one connection. */
-  private async snapshot<T>(body: (q: <R extends QueryResultRow>(text: string, values?: unknown[]) => Promise<R[]>) => Promise<T>): Promise<T> {
+  private snapshot<T>(body: (q: Query) => Promise<T>): Promise<T> {
+    return this.inTransaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', body);
+  }
+
+  /** A read-write transaction on one connection. */
+  private transaction<T>(body: (q: Query) => Promise<T>): Promise<T> {
+    return this.inTransaction('BEGIN', body);
+  }
+
+  /** One transaction on one pooled connection; a lost connection is a StoreWriteError. */
+  private async inTransaction<T>(begin: string, body: (q: Query) => Promise<T>): Promise<T> {
+    const lost = (err: unknown): StoreWriteError => new StoreWriteError(this.path, (err as { code?: string }).code, `lost the connection: ${(err as Error).message}`);
     let client: PoolClient;
     try {
       client = await this.pool.connect();
     } catch (err) {
-      throw new StoreWriteError(this.path, (err as { code?: string }).code, `lost the connection: ${(err as Error).message}`);
+      throw lost(err);
     }
     try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(begin);
       const out = await body(async (text, values = []) => (await client.query(text, integerParams(values))).rows);
       await client.query('COMMIT');
       return out;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      throw isConnectionError(err) ? lost(err) : err;
     } finally {
       client.release();
     }
@@ -443,16 +457,7 @@ export class PostgresStore implements InfohashStore {
          GROUP BY client
          ORDER BY nodes DESC, infohashes_sourced DESC, client IS NULL, client`,
       );
-      return {
-        infohashes: ih.infohashes,
-        nodes: nodes.nodes,
-        bep51_nodes: nodes.bep51_nodes,
-        bep51_rate: nodes.known > 0 ? nodes.bep51_nodes / nodes.known : null,
-        first_seen: ih.first_seen,
-        last_seen: ih.last_seen,
-        scraped: ih.scraped,
-        clients,
-      };
+      return storeStats(ih, nodes, clients);
     });
   }
 
@@ -512,20 +517,11 @@ export class PostgresStore implements InfohashStore {
          ORDER BY coalesce(seeders, 0) + coalesce(leechers, 0) DESC, coalesce(peers, 0) DESC, infohash LIMIT $2`,
         [from, query.topSwarms ?? 20],
       );
-      const runRows = await q<{ started_at: number; ended_at: number | null; strategy: string; summary: string | null }>(
+      const runRows = await q<StoredRun>(
         'SELECT started_at, ended_at, strategy, summary FROM runs WHERE started_at >= $1 ORDER BY started_at DESC LIMIT 50',
         [from],
       );
-      const runs: ReportRun[] = runRows.map((r) => {
-        let summary: Record<string, unknown> | null = null;
-        try {
-          const parsed: unknown = r.summary === null ? null : JSON.parse(r.summary);
-          if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) summary = parsed as Record<string, unknown>;
-        } catch {
-          // shown as missing
-        }
-        return { ...r, summary };
-      });
+      const runs = runRows.map(reportRun);
       const scope = 'FROM torrents t JOIN infohashes i ON i.infohash = t.infohash WHERE i.first_seen >= $1';
       const cols = `encode(t.infohash, 'hex') AS infohash, t.name, t.total_size, t.file_count, i.seeders, i.leechers`;
       const [totals] = await q<{ count: number; total_size: number }>(`SELECT count(*) AS count, coalesce(sum(t.total_size), 0)::bigint AS total_size ${scope}`, [from]);
@@ -636,28 +632,6 @@ export class PostgresStore implements InfohashStore {
       [rows.map((r) => r.started_at), rows.map((r) => r.ended_at), rows.map((r) => r.strategy), rows.map((r) => r.summary)],
     );
     return out[0]?.n ?? 0;
-  }
-
-  /** A read-write transaction on one connection; a lost connection is a StoreWriteError. */
-  private async transaction<T>(body: (q: <R extends QueryResultRow>(text: string, values?: unknown[]) => Promise<R[]>) => Promise<T>): Promise<T> {
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw new StoreWriteError(this.path, (err as { code?: string }).code, `lost the connection: ${(err as Error).message}`);
-    }
-    try {
-      await client.query('BEGIN');
-      const out = await body(async (text, values = []) => (await client.query(text, integerParams(values))).rows);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      if (isConnectionError(err)) throw new StoreWriteError(this.path, (err as { code?: string }).code, `lost the connection: ${(err as Error).message}`);
-      throw err;
-    } finally {
-      client.release();
-    }
   }
 
   private static readonly PASS_COUNTS = `SELECT p.pass, p.ranges, p.started_at, p.finished_at,
@@ -838,14 +812,7 @@ export class PostgresStore implements InfohashStore {
       'SELECT ended_at, summary FROM runs WHERE strategy = $1 AND ended_at IS NOT NULL ORDER BY id DESC LIMIT 1',
       [strategy],
     );
-    if (!row) return null;
-    let summary: unknown;
-    try {
-      summary = row.summary === null ? undefined : JSON.parse(row.summary);
-    } catch {
-      summary = undefined;
-    }
-    return { endedAt: row.ended_at, summary };
+    return endedRun(row);
   }
 
   async beginRun(run: RunStart): Promise<number> {

@@ -2,6 +2,7 @@
 // millions of infohashes reads grouped counts, never the rows themselves (the swarm histogram
 // streams the scraped rows once, with constant memory).
 import type Database from 'better-sqlite3';
+import { reportRun, type StoredRun } from './run-rows.js';
 import type { ReportData, ReportDiscovery, ReportQuery, ReportRun, ReportSwarm, ReportTorrent, ReportTorrents } from './types.js';
 
 const MINUTE = 60_000;
@@ -84,17 +85,8 @@ function swarms(db: Database.Database, since: number, top: number): ReportData['
 function runs(db: Database.Database, since: number): ReportRun[] {
   const rows = db
     .prepare('SELECT started_at, ended_at, strategy, summary FROM runs WHERE started_at >= ? ORDER BY started_at DESC LIMIT 50')
-    .all(since) as Array<{ started_at: number; ended_at: number | null; strategy: string; summary: string | null }>;
-  return rows.map((r) => {
-    let summary: Record<string, unknown> | null = null;
-    try {
-      const parsed: unknown = r.summary === null ? null : JSON.parse(r.summary);
-      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) summary = parsed as Record<string, unknown>;
-    } catch {
-      // a summary written by a damaged run is shown as missing, not as an error
-    }
-    return { started_at: r.started_at, ended_at: r.ended_at, strategy: r.strategy, summary };
-  });
+    .all(since) as StoredRun[];
+  return rows.map(reportRun);
 }
 
 /** How many torrent rows the report's tables show, and file types in the chart. */

@@ -10,6 +10,7 @@ import { prepareStatements, type Statements } from './statements.js';
 import { TorrentTables, type QueueCounts, type SearchHit, type TorrentDetails, type TorrentRecord } from './torrents.js';
 import { SCHEMA_VERSION, SchemaTooNewError, migrate, schemaVersion } from './migrations.js';
 import { readReportData } from './report-queries.js';
+import { endedRun, storeStats } from './run-rows.js';
 import { sqliteClaimRange, sqliteCurrentPass, sqliteFinishRange, sqlitePassStatus, sqliteReleaseRange, sqliteRenewLease } from './sqlite-leases.js';
 import type {
   InfohashOrder,
@@ -499,16 +500,7 @@ export class SqliteStore implements InfohashStore {
            ORDER BY nodes DESC, infohashes_sourced DESC, client IS NULL, client`,
         )
         .all() as ClientStats[];
-      return {
-        infohashes: ih.infohashes,
-        nodes: nodes.nodes,
-        bep51_nodes: nodes.bep51_nodes,
-        bep51_rate: nodes.known > 0 ? nodes.bep51_nodes / nodes.known : null,
-        first_seen: ih.first_seen,
-        last_seen: ih.last_seen,
-        scraped: ih.scraped,
-        clients,
-      };
+      return storeStats(ih, nodes, clients);
     })();
   }
 
@@ -639,16 +631,9 @@ export class SqliteStore implements InfohashStore {
   }
 
   lastEndedRun(strategy: string): EndedRun | null {
-    const row = this.sql.lastEndedRun.get(strategy) as { ended_at: number; summary: string | null } | undefined;
-    if (!row) return null;
-    let summary: unknown;
-    try {
-      summary = row.summary === null ? undefined : JSON.parse(row.summary);
-    } catch {
-      summary = undefined; // a summary we cannot read only costs the detail of a message
-    }
-    return { endedAt: row.ended_at, summary };
+    return endedRun(this.sql.lastEndedRun.get(strategy) as { ended_at: number; summary: string | null } | undefined);
   }
+
 
   /**
    * Flushes this store's writers, checkpoints the WAL into the main file and closes.

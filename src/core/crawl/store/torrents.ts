@@ -37,7 +37,7 @@ export class TorrentTables {
   private readonly queueCounts: Database.Statement;
   readonly save: (r: TorrentRecord) => boolean;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     this.selectRowid = db.prepare('SELECT rowid FROM torrents WHERE infohash = ?').pluck();
     this.insertTorrent = db.prepare(
       `INSERT INTO torrents (infohash, name, total_size, piece_length, pieces, private, version, file_count, fetched_at, source_addr, source_client)
