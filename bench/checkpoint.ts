@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { savedState } from '../src/core/crawl/checkpoint.js';
 import { KeyspaceStrategy } from '../src/core/crawl/keyspace.js';
-import { SqliteStore } from '../src/core/crawl/store/sqlite-store.js';
+import { SqliteStore } from '../src/core/store/sqlite-store.js';
 import type { StrategyContext } from '../src/core/crawl/strategy.js';
 
 export interface CheckpointBenchResult {

@@ -7,7 +7,7 @@
 import bencode from 'bencode';
 import { decode } from '../src/core/wire/bencode.js';
 import { encodeNodes } from '../src/core/wire/compact.js';
-import { decodeMessage, encodeResponse } from '../src/core/wire/krpc.js';
+import { decodeMessage, encodeResponse } from '../src/core/wire/krpc-codec.js';
 import { F, scanKrpc } from '../src/core/wire/krpc-view.js';
 import type { NodeInfo } from '../src/core/wire/types.js';
 

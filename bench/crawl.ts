@@ -20,8 +20,8 @@
 import { performance } from 'node:perf_hooks';
 import { keyspaceDefinition } from '../src/core/crawl/keyspace.js';
 import type { StrategyDefinition } from '../src/core/crawl/strategy.js';
-import { attachCrawler, createTestnet, driveCrawl, measureRecall, measureTraffic, simulatedRateLimit } from '../src/core/crawl/testnet.js';
-import { createCrawl } from '../src/core/crawl/create.js';
+import { attachCrawler, createTestnet, driveCrawl, measureRecall, measureTraffic, simulatedRateLimit } from '../src/core/crawl/sim-crawl.js';
+import { createCrawl } from '../src/core/crawl/create-crawl.js';
 import { CRAWL_DEFAULTS } from '../src/core/crawl/defaults.js';
 import type { CrawlPacing } from '../src/core/crawl/types.js';
 import type { WorldOptions } from '../src/core/sim/world.js';

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Testnet } from '../src/core/dht/testnet.js';
+import { Testnet } from '../src/core/dht/udp-testnet.js';
 import { newestMtime } from './node.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));

@@ -13,9 +13,9 @@ import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
-import { PostgresStore } from '../src/core/crawl/store/postgres-store.js';
-import { SqliteStore } from '../src/core/crawl/store/sqlite-store.js';
-import type { InfohashRecord, InfohashStore } from '../src/core/crawl/store/types.js';
+import { PostgresStore } from '../src/core/store/postgres-store.js';
+import { SqliteStore } from '../src/core/store/sqlite-store.js';
+import type { InfohashRecord, InfohashStore } from '../src/core/store/types.js';
 import { startPostgres } from '../test/support/postgres.js';
 
 const BATCH = 500;

@@ -9,8 +9,8 @@
 //
 // Env: BENCH_STRATEGY_NODES (world size, default 50000; infohashes are twice that),
 // BENCH_STRATEGY_SEED (default 1).
-import { attachCrawler, createTestnet, driveCrawl } from '../src/core/crawl/testnet.js';
-import { createCrawl } from '../src/core/crawl/create.js';
+import { attachCrawler, createTestnet, driveCrawl } from '../src/core/crawl/sim-crawl.js';
+import { createCrawl } from '../src/core/crawl/create-crawl.js';
 import { keyspaceDefinition } from '../src/core/crawl/keyspace.js';
 import type { StrategyDefinition } from '../src/core/crawl/strategy.js';
 import type { CrawlSummary } from '../src/core/crawl/types.js';

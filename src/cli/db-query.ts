@@ -2,7 +2,7 @@
 import { Flags } from '@oclif/core';
 import { checkDuration } from './duration.js';
 import { BadInputError, quote } from './errors.js';
-import type { InfohashQuery } from '../core/crawl/store/types.js';
+import type { InfohashQuery } from '../core/store/types.js';
 
 export const dbQueryFlags = {
   since: Flags.string({ description: 'only infohashes first seen since then: a duration ago (6h, 30m) or an ISO date' }),

@@ -5,11 +5,11 @@ import { Errors, Flags } from '@oclif/core';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AddressPolicy, ipFamily, isLoopback, loopbackOnlyFromEnv, parseEndpoint, resolveEndpoint, type ResolvedEndpoint } from '../core/net/address.js';
-import { Krpc } from '../core/net/krpc.js';
+import { Krpc } from '../core/net/krpc-engine.js';
 import { RATE_LIMIT_DEFAULTS, type RateLimitOptions } from '../core/net/rate-limiter.js';
 import { RealClock } from '../core/net/real-clock.js';
 import { UdpTransport, type UdpBind } from '../core/net/udp-transport.js';
-import { DhtNode } from '../core/dht/dht-node.js';
+import { DhtClient } from '../core/dht/dht-client.js';
 import { idFromHex, randomId } from '../core/dht/node-id.js';
 import { loadRoutingFile, restoreRoutingTable, saveRoutingFile, type RoutingFile } from '../core/dht/routing-persistence.js';
 import { moveAside } from '../core/util/atomic-file.js';
@@ -100,7 +100,7 @@ export interface SessionOptions {
 }
 
 export interface DhtSession {
-  node: DhtNode;
+  node: DhtClient;
   engine: Krpc;
   transport: UdpTransport;
   policy: AddressPolicy;
@@ -232,7 +232,7 @@ export async function openSession(flags: DhtFlagValues, opts: SessionOptions): P
   } else {
     table = new RoutingTable({ id, clock, oneNodePerIp: !local });
   }
-  const node = new DhtNode({
+  const node = new DhtClient({
     engine,
     clock,
     table,

@@ -3,7 +3,7 @@
 // that cannot be reached is one line and exit 1. No message shows a password.
 import { Flags } from '@oclif/core';
 import { existsSync } from 'node:fs';
-import { PostgresStore, SqliteStore, StoreError, isPostgresUrl, type InfohashStore } from '../core/crawl/store/index.js';
+import { PostgresStore, SqliteStore, StoreError, isPostgresUrl, type InfohashStore } from '../core/store/index.js';
 import { defaultDbPath } from '../core/paths.js';
 import { BadInputError, CliError } from './errors.js';
 

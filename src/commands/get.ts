@@ -4,7 +4,7 @@ import { dhtFlags, openSession } from '../cli/dht-session.js';
 import { where } from '../cli/endpoint-input.js';
 import { BadInputError, NothingFoundError, quote } from '../cli/errors.js';
 import { parseIdInput } from '../cli/id-input.js';
-import { MAX_SALT_BYTES, MAX_SEQ, mutableTarget } from '../core/dht/bep44.js';
+import { MAX_SALT_BYTES, MAX_SEQ, mutableTarget } from '../core/dht/item-rules.js';
 import { getItem, type GetItemResult } from '../core/dht/items-client.js';
 import { decode } from '../core/wire/bencode.js';
 import { fromHex, toHex } from '../core/wire/hex.js';

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { BadInputError } from '../cli/errors.js';
-import { mutableTarget } from '../core/dht/bep44.js';
+import { mutableTarget } from '../core/dht/item-rules.js';
 import { generateKeyFile, KeyFileError } from '../core/dht/keyfile.js';
 import { toHex } from '../core/wire/hex.js';
 import { renderKeyValues } from '../output/table.js';

@@ -10,7 +10,7 @@ import { BadInputError, CliError, NothingFoundError, quote } from '../cli/errors
 import { distinctInfohashes } from '../cli/infohash-input.js';
 import { magnetPeers } from '../cli/magnet.js';
 import { openStore } from '../cli/store.js';
-import { StoreWriteError } from '../core/crawl/store/index.js';
+import { StoreWriteError } from '../core/store/index.js';
 import {
   ConnectionLimits,
   DEFAULT_MAX_PEERS,

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { BaseCommand } from '../cli/base-command.js';
 import { dhtFlags, openSession } from '../cli/dht-session.js';
 import { BadInputError, CliError, quote } from '../cli/errors.js';
-import { immutableTarget, MAX_SALT_BYTES, MAX_SEQ, MAX_VALUE_BYTES, signMutableItem } from '../core/dht/bep44.js';
+import { immutableTarget, MAX_SALT_BYTES, MAX_SEQ, MAX_VALUE_BYTES, signMutableItem } from '../core/dht/item-rules.js';
 import { putItem, valueProblem, type PutItemResult, type PutPayload } from '../core/dht/items-client.js';
 import { KeyFileError, readKeyFile } from '../core/dht/keyfile.js';
 import { encode } from '../core/wire/bencode.js';

@@ -5,7 +5,7 @@ import { parseEndpointInputs, type EndpointInput } from '../cli/endpoint-input.j
 import { mapConcurrent } from '../core/util/pool.js';
 import { BadInputError, NothingFoundError, quote } from '../cli/errors.js';
 import { parseQueryArg } from '../cli/query-args.js';
-import { describeFailure } from '../core/dht/dht-node.js';
+import { describeFailure } from '../core/dht/dht-client.js';
 import { toHex } from '../core/wire/hex.js';
 import type { BEncodable } from '../core/wire/types.js';
 import { replyToJson } from '../output/krpc-json.js';

@@ -5,7 +5,7 @@ import { BadInputError, CliError, oneLine, quote } from '../cli/errors.js';
 import { parseSince } from '../cli/db-query.js';
 import { dbFlag, openStore } from '../cli/store.js';
 import { writeFileAtomic } from '../core/util/atomic-file.js';
-import { isPostgresUrl } from '../core/crawl/store/index.js';
+import { isPostgresUrl } from '../core/store/index.js';
 import { renderReport } from '../output/report/html-report.js';
 import { jsonLine } from '../output/records.js';
 

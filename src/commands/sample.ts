@@ -3,7 +3,7 @@ import { BaseCommand } from '../cli/base-command.js';
 import { dhtFlags, openSession } from '../cli/dht-session.js';
 import { parseEndpointInputs } from '../cli/endpoint-input.js';
 import { BadInputError, NothingFoundError } from '../cli/errors.js';
-import { describeFailure } from '../core/dht/dht-node.js';
+import { describeFailure } from '../core/dht/dht-client.js';
 import { idFromHex, randomId } from '../core/dht/node-id.js';
 import type { QueryOutcome } from '../core/net/krpc-types.js';
 import { mapConcurrent } from '../core/util/pool.js';

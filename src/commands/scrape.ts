@@ -5,7 +5,7 @@ import { formatDuration } from '../cli/duration.js';
 import { BadInputError, CliError, NothingFoundError } from '../cli/errors.js';
 import { where } from '../cli/endpoint-input.js';
 import { distinctInfohashes } from '../cli/infohash-input.js';
-import { StoreWriteError, type ScrapeRecord } from '../core/crawl/store/index.js';
+import { StoreWriteError, type ScrapeRecord } from '../core/store/index.js';
 import { openStore } from '../cli/store.js';
 import { MAX_SCRAPE_LIMIT, atMost } from '../cli/ceilings.js';
 import {
@@ -17,7 +17,7 @@ import {
   scrapeRecord,
   scrapeRow,
   type ScrapeResult,
-} from '../core/scrape/index.js';
+} from '../core/scrape/scrape-many.js';
 import { toHex } from '../core/wire/hex.js';
 import { startProgress } from '../output/progress.js';
 import { fitLine, renderTable, type Column } from '../output/table.js';

@@ -3,7 +3,7 @@ import { BaseCommand, durationFlag } from '../cli/base-command.js';
 import { formatDuration } from '../cli/duration.js';
 import { BadInputError, CliError, quote } from '../cli/errors.js';
 import { ipFamily, isLoopback } from '../core/net/address.js';
-import { Testnet, TestnetAborted, writeStateFile, type TestnetState } from '../core/dht/testnet.js';
+import { Testnet, TestnetAborted, writeStateFile, type TestnetState } from '../core/dht/udp-testnet.js';
 import { RealClock } from '../core/net/real-clock.js';
 import { startProgress } from '../output/progress.js';
 import { jsonLine, jsonPretty } from '../output/records.js';

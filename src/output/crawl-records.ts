@@ -1,6 +1,6 @@
 // Views of crawl statistics: the status line, the summary as a key-value block and as the JSON
 // summary line.
-import type { TestnetResult } from '../core/crawl/testnet.js';
+import type { TestnetResult } from '../core/crawl/sim-crawl.js';
 import type { CrawlStats, CrawlSummary, CrawlWaiting } from '../core/crawl/types.js';
 import { formatDuration } from '../cli/duration.js';
 import { percent } from './records.js';

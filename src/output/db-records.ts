@@ -1,5 +1,5 @@
 // Stored infohash rows as records: Unix-ms columns become ISO 8601 times.
-import type { InfohashRow } from '../core/crawl/store/types.js';
+import type { InfohashRow } from '../core/store/types.js';
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();

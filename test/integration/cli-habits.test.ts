@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Testnet } from '../../src/core/dht/testnet.js';
+import { Testnet } from '../../src/core/dht/udp-testnet.js';
 import { cliEnv, cliNodeArgs, ROOT, runCli, tempHome, type CliResult } from '../support/cli.js';
 
 const home = tempHome();

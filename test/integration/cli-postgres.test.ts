@@ -69,7 +69,7 @@ describe('db copy', () => {
     const file = `${home}/c.db`;
     const crawl = await runCli(['crawl', '--testnet', '800', '--seed', '6', '--db', file], { home, timeoutMs: 120_000 });
     expect(crawl.code, crawl.stderr).toBe(0);
-    const { SqliteStore } = await import('../../src/core/crawl/store/index.js');
+    const { SqliteStore } = await import('../../src/core/store/index.js');
     const s = SqliteStore.open(file);
     const first = [...s.listInfohashes({ limit: 3, order: 'infohash' })];
     s.updateScrape(first.map((r, i) => ({ infohash: Buffer.from(r.infohash, 'hex'), seeders: 10 + i, leechers: i, peers: 10 + 2 * i, scrapedAt: 1_800_000_000_000 })));

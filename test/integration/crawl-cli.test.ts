@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
-import { Testnet } from '../../src/core/dht/testnet.js';
+import { Testnet } from '../../src/core/dht/udp-testnet.js';
 import { ndjson, runCli, tempHome } from '../support/cli.js';
 
 describe('crawl --testnet', () => {

@@ -2,7 +2,7 @@
 // --family both a second one on 127.0.0.1 with the same seed (the same ids and infohashes: a
 // dual-stack network whose two halves hold the same content).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Testnet } from '../../src/core/dht/testnet.js';
+import { Testnet } from '../../src/core/dht/udp-testnet.js';
 import { formatEndpoint } from '../../src/core/net/address.js';
 import { hasIPv6Loopback } from '../support/ipv6.js';
 import { ndjson, runCli, tempHome } from '../support/cli.js';

@@ -2,7 +2,7 @@
 // bitscrape nodes: the ranges of the pass are split between them, each infohash is printed as new
 // once overall, and together they find what one crawler finds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Testnet } from '../../src/core/dht/testnet.js';
+import { Testnet } from '../../src/core/dht/udp-testnet.js';
 import { ndjson, runCli, startCli, tempHome } from '../support/cli.js';
 import { freshDatabase, sql } from '../support/postgres-db.js';
 

@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, ndjson, runCli, tempHome } from '../support/cli.js';
-import { SqliteStore } from '../../src/core/crawl/store/sqlite-store.js';
-import { Testnet } from '../../src/core/dht/testnet.js';
+import { SqliteStore } from '../../src/core/store/sqlite-store.js';
+import { Testnet } from '../../src/core/dht/udp-testnet.js';
 
 describe('interrupted crawls', () => {
   it('after kill -9, every infohash already printed is in the database', async () => {

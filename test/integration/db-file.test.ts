@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Testnet } from '../../src/core/dht/testnet.js';
+import { Testnet } from '../../src/core/dht/udp-testnet.js';
 import { ROOT, ndjson, runCli, startCli, tempHome, type CliResult } from '../support/cli.js';
 
 const AS_NOBODY = ['runuser', '-u', 'nobody', '--'];

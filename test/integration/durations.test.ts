@@ -2,7 +2,7 @@
 // `--duration 30d` used to end a run at once. They now run, up to the ceiling of 36525d (100
 // years); beyond it a duration is bad input.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Testnet } from '../../src/core/dht/testnet.js';
+import { Testnet } from '../../src/core/dht/udp-testnet.js';
 import { runCli, startCli, type RunningCli } from '../support/cli.js';
 
 const running: RunningCli[] = [];

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Testnet, type TestnetState } from '../../src/core/dht/testnet.js';
+import { Testnet, type TestnetState } from '../../src/core/dht/udp-testnet.js';
 import { cliNodeArgs, ROOT, runCli, tempHome } from '../support/cli.js';
 
 let net: Testnet;

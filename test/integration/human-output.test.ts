@@ -3,7 +3,7 @@
 // No line may be wider than the terminal, and no row may be broken into fragments.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Testnet, type TestnetState } from '../../src/core/dht/testnet.js';
+import { Testnet, type TestnetState } from '../../src/core/dht/udp-testnet.js';
 import { runCli, tempHome } from '../support/cli.js';
 import { runInPty, widest, type PtyResult } from '../support/pty.js';
 

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mutableTarget } from '../../src/core/dht/bep44.js';
+import { mutableTarget } from '../../src/core/dht/item-rules.js';
 import { ndjson, runCli, tempHome } from '../support/cli.js';
 import { startItemNetwork, type ItemTestNetwork } from './items-network.js';
 

@@ -2,10 +2,10 @@
 // UDP socket with the real Responder, its item handlers and an ItemStore; every routing table
 // knows every node. Clients are DhtNodes on their own sockets.
 import { AddressPolicy } from '../../src/core/net/address.js';
-import { Krpc } from '../../src/core/net/krpc.js';
+import { Krpc } from '../../src/core/net/krpc-engine.js';
 import { RealClock } from '../../src/core/net/real-clock.js';
 import { UdpTransport } from '../../src/core/net/udp-transport.js';
-import { DhtNode } from '../../src/core/dht/dht-node.js';
+import { DhtClient } from '../../src/core/dht/dht-client.js';
 import { ItemStore } from '../../src/core/dht/item-store.js';
 import { randomId } from '../../src/core/dht/node-id.js';
 import { PeerStore } from '../../src/core/dht/peer-store.js';
@@ -27,7 +27,7 @@ export interface StorerNode {
 export interface ItemTestNetwork {
   nodes: StorerNode[];
   bootstrap: string;
-  client(): Promise<DhtNode>;
+  client(): Promise<DhtClient>;
   close(): Promise<void>;
 }
 
@@ -69,7 +69,7 @@ export async function startItemNetwork(size: number): Promise<ItemTestNetwork> {
       const policy = new AddressPolicy({ localAddresses: ['127.0.0.1'] });
       const engine = new Krpc({ transport, clock, id, timeoutMs: 1000, retries: 0, policy, rateLimit: false, readOnly: true, closeTransport: true });
       closers.push(() => engine.close());
-      return new DhtNode({
+      return new DhtClient({
         engine,
         clock,
         table: new RoutingTable({ id, clock }),

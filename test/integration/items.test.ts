@@ -1,7 +1,7 @@
 // BEP 44 over real UDP on loopback: bitscrape clients putting to and getting from bitscrape
 // responders (Responder + item handlers + ItemStore).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { immutableTarget, mutableTarget, publicKeyFromSeed, signMutableItem } from '../../src/core/dht/bep44.js';
+import { immutableTarget, mutableTarget, publicKeyFromSeed, signMutableItem } from '../../src/core/dht/item-rules.js';
 import { getItem, putItem, putToNodes } from '../../src/core/dht/items-client.js';
 import { compareDistance } from '../../src/core/dht/node-id.js';
 import { encode } from '../../src/core/wire/bencode.js';

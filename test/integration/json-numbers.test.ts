@@ -2,8 +2,8 @@
 // fields with no meaning in a run are left out rather than null.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/core/crawl/store/index.js';
-import { Testnet, type TestnetState } from '../../src/core/dht/testnet.js';
+import { SqliteStore } from '../../src/core/store/index.js';
+import { Testnet, type TestnetState } from '../../src/core/dht/udp-testnet.js';
 import { ndjson, runCli, tempHome } from '../support/cli.js';
 
 let net: Testnet;

@@ -3,12 +3,12 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hasIPv6Loopback } from '../support/ipv6.js';
-import { Krpc, type KrpcOptions } from '../../src/core/net/krpc.js';
+import { Krpc, type KrpcOptions } from '../../src/core/net/krpc-engine.js';
 import { RealClock } from '../../src/core/net/real-clock.js';
 import { UdpTransport } from '../../src/core/net/udp-transport.js';
 import { decode } from '../../src/core/wire/bencode.js';
 import { encodeNodes } from '../../src/core/wire/compact.js';
-import { encodeResponse } from '../../src/core/wire/krpc.js';
+import { encodeResponse } from '../../src/core/wire/krpc-codec.js';
 import type { NodeInfo } from '../../src/core/wire/types.js';
 
 const v6 = await hasIPv6Loopback();

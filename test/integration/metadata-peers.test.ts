@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionLimits, fetchFromPeer, fetchMetadata, newPeerId, type PeerFailure } from '../../src/core/metadata/index.js';
-import { SqliteStore } from '../../src/core/crawl/store/index.js';
+import { SqliteStore } from '../../src/core/store/index.js';
 import { AddressPolicy } from '../../src/core/net/address.js';
 import { toHex } from '../../src/core/wire/hex.js';
 import { ndjson, runCli, startCli } from '../support/cli.js';

@@ -5,14 +5,14 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Krpc } from '../../src/core/net/krpc.js';
+import { Krpc } from '../../src/core/net/krpc-engine.js';
 import { RealClock } from '../../src/core/net/real-clock.js';
 import { UdpTransport } from '../../src/core/net/udp-transport.js';
 import { AddressPolicy } from '../../src/core/net/address.js';
 import { encodeNodes } from '../../src/core/wire/compact.js';
 import { encode } from '../../src/core/wire/bencode.js';
-import { immutableTarget } from '../../src/core/dht/bep44.js';
-import { isSecureId } from '../../src/core/dht/bep42.js';
+import { immutableTarget } from '../../src/core/dht/item-rules.js';
+import { isSecureId } from '../../src/core/dht/secure-id.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 

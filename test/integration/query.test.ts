@@ -1,7 +1,7 @@
 // `query` against real bitscrape nodes on 127.0.0.1 (the in-process testnet): replies decoded
 // key by key, error replies reported with their code and exit 1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Testnet, type TestnetState } from '../../src/core/dht/testnet.js';
+import { Testnet, type TestnetState } from '../../src/core/dht/udp-testnet.js';
 import { ndjson, runCli } from '../support/cli.js';
 
 const HEX40 = /^[0-9a-f]{40}$/;

@@ -3,7 +3,7 @@
 // not by wall time: one node pinged 20 times at once fits the local burst of 50 but not a
 // public-style 0.5/s limit (burst 5, then one per 2 s, refused beyond a 10 s wait).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Testnet } from '../../src/core/dht/testnet.js';
+import { Testnet } from '../../src/core/dht/udp-testnet.js';
 import { ndjson, runCli } from '../support/cli.js';
 
 describe('per-node rate limit on loopback', () => {

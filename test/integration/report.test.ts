@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/core/crawl/store/index.js';
+import { SqliteStore } from '../../src/core/store/index.js';
 import { openInChromium, type BrowserPage } from '../support/browser.js';
 import { runCli, tempHome } from '../support/cli.js';
 

@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Testnet } from '../../src/core/dht/testnet.js';
+import { Testnet } from '../../src/core/dht/udp-testnet.js';
 import { ndjson, runCli, tempHome } from '../support/cli.js';
 
 let net: Testnet;

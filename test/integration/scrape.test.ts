@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli as runCliShared } from '../support/cli.js';
-import { SqliteStore } from '../../src/core/crawl/store/index.js';
+import { SqliteStore } from '../../src/core/store/index.js';
 import { fromHex, toHex } from '../../src/core/wire/hex.js';
 import { FakeDht, swarm, type SwarmPeer } from './scrape-fake-dht.js';
 

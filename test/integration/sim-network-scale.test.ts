@@ -1,7 +1,7 @@
 // SimNetwork carries 10,000 full bitscrape nodes (Krpc engine, routing table, responder, peer
 // store, tokens) in one process, on virtual time, deterministically for a seed.
 import { describe, expect, it } from 'vitest';
-import { Krpc } from '../../src/core/net/krpc.js';
+import { Krpc } from '../../src/core/net/krpc-engine.js';
 import { AddressPolicy } from '../../src/core/net/address.js';
 import { Prng } from '../../src/core/net/prng.js';
 import { SimNetwork } from '../../src/core/net/sim-network.js';

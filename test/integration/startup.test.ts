@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Testnet } from '../../src/core/dht/testnet.js';
+import { Testnet } from '../../src/core/dht/udp-testnet.js';
 import { cliEnv, cliNodeArgs, ROOT, tempHome, type CliResult } from '../support/cli.js';
 
 const RECORDER = join(ROOT, 'test', 'support', 'record-modules.mjs');

@@ -2,7 +2,7 @@
 // another command, through real shell pipes against the in-process testnet on 127.0.0.1.
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Testnet, type TestnetState } from '../../src/core/dht/testnet.js';
+import { Testnet, type TestnetState } from '../../src/core/dht/udp-testnet.js';
 import { cliNodeArgs, ndjson, runCli, runCommand, type CliResult } from '../support/cli.js';
 
 let net: Testnet;

@@ -2,9 +2,9 @@
 // then what only a server database has: URLs and passwords, a refused connection, two crawlers
 // migrating one new database at once.
 import { describe, expect, it } from 'vitest';
-import { PostgresStore, redactUrl } from '../../src/core/crawl/store/index.js';
-import { StoreError } from '../../src/core/crawl/store/errors.js';
-import { PG_SCHEMA_VERSION } from '../../src/core/crawl/store/postgres-schema.js';
+import { PostgresStore, redactUrl } from '../../src/core/store/index.js';
+import { StoreError } from '../../src/core/store/errors.js';
+import { PG_SCHEMA_VERSION } from '../../src/core/store/postgres-schema.js';
 import { storeContract } from '../unit/store/contract.js';
 import { cluster, freshDatabase, sql } from '../support/postgres-db.js';
 

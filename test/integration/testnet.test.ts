@@ -1,17 +1,17 @@
 // The testnet: real bitscrape nodes on loopback that answer like DHT nodes and hold known
-// infohashes. In-process (src/core/dht/testnet.ts) and as the `bitscrape testnet` command,
+// infohashes. In-process (src/core/dht/udp-testnet.ts) and as the `bitscrape testnet` command,
 // probed with our own Krpc client.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DhtNode } from '../../src/core/dht/dht-node.js';
+import { DhtClient } from '../../src/core/dht/dht-client.js';
 import { idFromHex, idToHex, randomId } from '../../src/core/dht/node-id.js';
 import { RoutingTable } from '../../src/core/dht/routing-table.js';
-import { Testnet, type TestnetState } from '../../src/core/dht/testnet.js';
+import { Testnet, type TestnetState } from '../../src/core/dht/udp-testnet.js';
 import { AddressPolicy } from '../../src/core/net/address.js';
-import { Krpc } from '../../src/core/net/krpc.js';
+import { Krpc } from '../../src/core/net/krpc-engine.js';
 import { RealClock } from '../../src/core/net/real-clock.js';
 import { UdpTransport } from '../../src/core/net/udp-transport.js';
 import { ROOT, runCli, tempHome } from '../support/cli.js';
@@ -22,7 +22,7 @@ afterEach(async () => {
 });
 
 /** Our own client: a read-only engine on a fresh loopback socket. */
-async function client(bootstrap?: { host: string; port: number }): Promise<DhtNode> {
+async function client(bootstrap?: { host: string; port: number }): Promise<DhtClient> {
   const transport = await UdpTransport.open({ bind: [{ host: '127.0.0.1', port: 0 }] });
   const clock = new RealClock();
   const policy = new AddressPolicy({ localAddresses: ['127.0.0.1'] });
@@ -32,7 +32,7 @@ async function client(bootstrap?: { host: string; port: number }): Promise<DhtNo
     await transport.close();
   });
   const table = new RoutingTable({ id: engine.id, clock });
-  return new DhtNode({ engine, clock, table, bootstrap: bootstrap ? [bootstrap] : [], lookupDefaults: { queryTimeoutMs: 1000 } });
+  return new DhtClient({ engine, clock, table, bootstrap: bootstrap ? [bootstrap] : [], lookupDefaults: { queryTimeoutMs: 1000 } });
 }
 
 function hostPort(address: string): { host: string; port: number } {

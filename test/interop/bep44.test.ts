@@ -4,13 +4,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { mutableTarget, publicKeyFromSeed, signMutableItem } from '../../src/core/dht/bep44.js';
-import { DhtNode } from '../../src/core/dht/dht-node.js';
+import { mutableTarget, publicKeyFromSeed, signMutableItem } from '../../src/core/dht/item-rules.js';
+import { DhtClient } from '../../src/core/dht/dht-client.js';
 import { getItem, putItem, putToNodes } from '../../src/core/dht/items-client.js';
 import { compareDistance } from '../../src/core/dht/node-id.js';
 import { RoutingTable } from '../../src/core/dht/routing-table.js';
 import { AddressPolicy } from '../../src/core/net/address.js';
-import { Krpc } from '../../src/core/net/krpc.js';
+import { Krpc } from '../../src/core/net/krpc-engine.js';
 import { RealClock } from '../../src/core/net/real-clock.js';
 import { UdpTransport } from '../../src/core/net/udp-transport.js';
 import { encode } from '../../src/core/wire/bencode.js';
@@ -117,7 +117,7 @@ afterAll(async () => {
 });
 
 /** A bitscrape client on its own socket, bootstrapped from the shared network. */
-async function ourNode(): Promise<DhtNode> {
+async function ourNode(): Promise<DhtClient> {
   const [bootHost, bootPort] = sharedLibtorrent().bootstrap[0].split(':');
   const clock = new RealClock();
   const transport = await UdpTransport.open({ bind: [{ host: '127.0.0.1', port: 0 }] });
@@ -125,7 +125,7 @@ async function ourNode(): Promise<DhtNode> {
   // one retry, as the CLI's session has: the shared libtorrent nodes answer late on a loaded machine
   const engine = new Krpc({ transport, clock, id, timeoutMs: 1500, retries: 1, readOnly: true, closeTransport: true, policy: new AddressPolicy({ localAddresses: ['127.0.0.1'] }) });
   closers.push(() => engine.close());
-  return new DhtNode({ engine, clock, table: new RoutingTable({ id, clock }), bootstrap: [{ host: bootHost, port: Number(bootPort) }], lookupDefaults: { queryTimeoutMs: 1500 } });
+  return new DhtClient({ engine, clock, table: new RoutingTable({ id, clock }), bootstrap: [{ host: bootHost, port: Number(bootPort) }], lookupDefaults: { queryTimeoutMs: 1500 } });
 }
 
 function closestLt(target: Uint8Array, n = 8): LtNode[] {

@@ -3,7 +3,7 @@ import { BaseCommand } from '../../cli/base-command.js';
 import { MAX_COUNT, atMost } from '../../cli/ceilings.js';
 import { BadInputError, NothingFoundError } from '../../cli/errors.js';
 import { dbFlag, openStore } from '../../cli/store.js';
-import { ftsQuery } from '../../core/crawl/store/index.js';
+import { ftsQuery } from '../../core/store/index.js';
 import { renderTable } from '../../output/table.js';
 import { humanSize } from '../../output/text.js';
 

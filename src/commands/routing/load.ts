@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
 import { openSession, dhtFlags, type DhtSession } from '../../cli/dht-session.js';
 import { BadInputError, NothingFoundError } from '../../cli/errors.js';
-import { describeFailure } from '../../core/dht/dht-node.js';
+import { describeFailure } from '../../core/dht/dht-client.js';
 import { idFromHex, idToHex, randomId } from '../../core/dht/node-id.js';
 import { loadRoutingFile, saveRoutingFile, type RoutingFileNode } from '../../core/dht/routing-persistence.js';
 import { address, jsonLine, roundMs, versionFields } from '../../output/records.js';

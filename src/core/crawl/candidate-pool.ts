@@ -1,7 +1,7 @@
 // Candidate nodes of a traversal in typed arrays with a min-heap by id: about 44 bytes a
 // candidate instead of an object, an id array and a host string each.
 import type { Family } from '../wire/types.js';
-import { v4Key, v4KeyToEndpoint } from './collections.js';
+import { v4Key, v4KeyToEndpoint } from './compact-sets.js';
 import { compareIds } from './id-bits.js';
 import type { CrawlNode } from './strategy.js';
 

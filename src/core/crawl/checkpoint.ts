@@ -6,7 +6,7 @@
 // matters on virtual time (`crawl --testnet --db`), where 5 engine seconds pass in milliseconds.
 import { performance } from 'node:perf_hooks';
 import type { Clock, TimerHandle } from '../net/clock.js';
-import type { InfohashStore } from './store/types.js';
+import type { InfohashStore } from '../store/types.js';
 import type { Strategy, StrategyContext } from './strategy.js';
 import type { CrawlSummary } from './types.js';
 

@@ -1,6 +1,6 @@
-// The one-call entry point for commands: a crawl from a session (or a DhtNode), a strategy name
+// The one-call entry point for commands: a crawl from a session (or a DhtClient), a strategy name
 // or instance, the address families, limits and sinks.
-import type { DhtNode } from '../dht/dht-node.js';
+import type { DhtClient } from '../dht/dht-client.js';
 import type { Family } from '../wire/types.js';
 import { CRAWL_DEFAULTS } from './defaults.js';
 import type { CrawlEngine, CrawlEngineOptions } from './engine.js';
@@ -10,9 +10,9 @@ import type { KeyRange, Strategy } from './strategy.js';
 import type { CrawlStats, CrawlSummary } from './types.js';
 
 export interface CreateCrawlOptions extends Omit<CrawlEngineOptions, 'node' | 'strategy' | 'shared' | 'recordRun'> {
-  /** A CLI session (anything with a DhtNode as `node`), or pass `node`. */
-  session?: { node: DhtNode };
-  node?: DhtNode;
+  /** A CLI session (anything with a DhtClient as `node`), or pass `node`. */
+  session?: { node: DhtClient };
+  node?: DhtClient;
   /**
    * A strategy name looked up in the registry (default 'keyspace'), a factory called once per
    * family, or an instance (one family only: a strategy instance walks one keyspace).

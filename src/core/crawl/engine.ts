@@ -1,5 +1,5 @@
 // The crawl engine: owns the query slots, the sanitizer, dedup, storage, statistics, stop
-// conditions and resume checkpoints; asks a Strategy whom to query next. It drives a DhtNode's
+// conditions and resume checkpoints; asks a Strategy whom to query next. It drives a DhtClient's
 // Krpc engine, so the same code runs over UDP on real time and inside SimNetwork on virtual time
 // (there the caller advances the clock, e.g. clock.runUntilAsync(() => done, ...)).
 //
@@ -7,7 +7,7 @@
 // each one), so everything printed is in the database even after a kill -9; without a store they
 // are emitted at once.
 import { randomFillSync } from 'node:crypto';
-import type { DhtNode } from '../dht/dht-node.js';
+import type { DhtClient } from '../dht/dht-client.js';
 import { commonPrefixBits, compareDistance, randomIdInPrefix } from '../dht/node-id.js';
 import { formatEndpoint } from '../net/address.js';
 import type { Clock, TimerHandle } from '../net/clock.js';
@@ -19,12 +19,12 @@ import { toHex } from '../wire/hex.js';
 import type { Family, KrpcResponse, NodeInfo } from '../wire/types.js';
 import { decodeVersion } from '../wire/version.js';
 import { RttEstimator } from '../net/rtt-estimator.js';
-import { BatchWriter } from './store/batch-writer.js';
+import { BatchWriter } from '../store/batch-writer.js';
 import { ConcurrencyWindow } from './concurrency-window.js';
 import { CRAWL_DEFAULTS } from './defaults.js';
 import { Checkpointer, DEFAULT_CHECKPOINT_EVERY_MS, restoreTraversal, savedState } from './checkpoint.js';
-import type { InfohashRecord, InfohashStore, NodeRecord, RecordResult } from './store/types.js';
-import { EndpointMap, Key20Set } from './collections.js';
+import type { InfohashRecord, InfohashStore, NodeRecord, RecordResult } from '../store/types.js';
+import { EndpointMap, Key20Set } from './compact-sets.js';
 import { CrawlStoreError } from './errors.js';
 import { Sanitizer, type SanitizerOptions } from './sanitizer.js';
 import type { CrawlNode, CrawlTask, Strategy, StrategyContext, StrategyHelpers, TaskFailure, TaskReply } from './strategy.js';
@@ -32,7 +32,7 @@ import type { CrawlInfohash, CrawlLimits, CrawlPacing, CrawlStats, CrawlSummary,
 
 export interface CrawlEngineOptions {
   /** The DHT client: its Krpc engine sends, its routing table seeds, its lookups serve ctx.lookup. */
-  node: DhtNode;
+  node: DhtClient;
   strategy: Strategy;
   /** Address family of the crawl (default 4). */
   family?: Family;
@@ -129,7 +129,7 @@ export class CrawlEngine {
   readonly strategy: Strategy;
   readonly sanitizer: Sanitizer;
   readonly family: Family;
-  private readonly node: DhtNode;
+  private readonly node: DhtClient;
   private readonly krpc: KrpcEngine;
   private readonly clock: Clock;
   private readonly opts: CrawlEngineOptions;

@@ -1,6 +1,6 @@
 // A crawl of one or more address families. BEP 32 makes IPv4 and IPv6 two DHTs with keyspaces,
 // routing tables and node lists of their own, so each family gets its own CrawlEngine and its
-// own strategy instance (a strategy sees one family, ctx.family), all on the same DhtNode. With
+// own strategy instance (a strategy sees one family, ctx.family), all on the same DhtClient. With
 // several families the engines share the infohash dedup set (an infohash met over both is
 // printed and stored once), the limits, the abort signal and one entry in the run log; the
 // summary adds the families up and reports each under by_family.
@@ -8,8 +8,8 @@
 // --resume: each family saves its own traversal; a family that finished its pass while another
 // was still running is written down (MARKER), so resuming continues only the unfinished ones.
 import type { Family } from '../wire/types.js';
-import { Key20Set } from './collections.js';
-import type { Crawl } from './create.js';
+import { Key20Set } from './compact-sets.js';
+import type { Crawl } from './create-crawl.js';
 import { CrawlEngine, type CrawlEngineOptions } from './engine.js';
 import type { Strategy, TaskFailure } from './strategy.js';
 import type { CrawlPacing, CrawlStats, CrawlSummary, FamilySummary, StopReason } from './types.js';

@@ -33,7 +33,7 @@
 import type { Family, NodeInfo } from '../wire/types.js';
 import { CandidatePool } from './candidate-pool.js';
 import { StripedKeyspace, stripeBitsFor } from './keyspace-stripes.js';
-import { EndpointMap, v4Key } from './collections.js';
+import { EndpointMap, v4Key } from './compact-sets.js';
 import { bitAt, compareIds, distanceFraction, flipBit, inPrefix, keyspaceFraction, prefixStart, top32, withBit } from './id-bits.js';
 import type { CrawlNode, CrawlTask, NextResult, Strategy, StrategyContext, StrategyDefinition, StrategyOptions, StrategyWait, TaskFailure, TaskReply } from './strategy.js';
 import { readStrategyOptions, type StrategyOptionSpec } from './strategy-options.js';

@@ -6,10 +6,10 @@
 // with a pass interval the crawler then waits and starts the next one.
 //
 // Lease times come from the injected clock (`now`), so a simulated network on virtual time works.
-import type { Crawl } from './create.js';
+import type { Crawl } from './create-crawl.js';
 import type { KeyRange } from './strategy.js';
 import type { CrawlSummary } from './types.js';
-import type { InfohashStore, LeaseClaim } from './store/types.js';
+import type { InfohashStore, LeaseClaim } from '../store/types.js';
 
 export interface LeasedCrawlOptions {
   store: InfohashStore;

@@ -10,7 +10,7 @@ import type { AddressPolicy } from '../net/address.js';
 import type { Clock } from '../net/clock.js';
 import { KeyedTokenBuckets } from '../net/token-bucket.js';
 import type { NodeInfo } from '../wire/types.js';
-import { EndpointMap, hash20 } from './collections.js';
+import { EndpointMap, hash20 } from './compact-sets.js';
 
 export interface SanitizerOptions {
   policy: AddressPolicy;

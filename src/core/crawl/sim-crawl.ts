@@ -1,17 +1,17 @@
 // `crawl --testnet N`: a crawl of an in-process simulated DHT on virtual time, with recall
 // against the world's ground truth. Also the harness of the crawl tests and bench.
 import { trackPendingCalls } from '../util/pending-calls.js';
-import { DhtNode } from '../dht/dht-node.js';
+import { DhtClient } from '../dht/dht-client.js';
 import { RoutingTable } from '../dht/routing-table.js';
 import { AddressPolicy } from '../net/address.js';
-import { Krpc } from '../net/krpc.js';
+import { Krpc } from '../net/krpc-engine.js';
 import { RATE_LIMIT_DEFAULTS, type RateLimitOptions } from '../net/rate-limiter.js';
 import { CRAWL_DEFAULTS } from './defaults.js';
 import { Prng } from '../net/prng.js';
 import { VirtualClock } from '../net/virtual-clock.js';
 import { SimWorld, stackBit, type WorldOptions } from '../sim/world.js';
 import type { Family } from '../wire/types.js';
-import { createCrawl, type Crawl, type CreateCrawlOptions } from './create.js';
+import { createCrawl, type Crawl, type CreateCrawlOptions } from './create-crawl.js';
 import type { CrawlInfohash, CrawlStats, CrawlSummary } from './types.js';
 
 export interface Testnet {
@@ -81,8 +81,8 @@ export function simulatedRateLimit(ratePerSec: number = CRAWL_DEFAULTS.ratePerSe
   };
 }
 
-/** A DhtNode for a crawler attached to the testnet (queries counted per destination by the world). */
-export function attachCrawler(net: Testnet, options: CrawlerOptions = {}): DhtNode {
+/** A DhtClient for a crawler attached to the testnet (queries counted per destination by the world). */
+export function attachCrawler(net: Testnet, options: CrawlerOptions = {}): DhtClient {
   const { clock, world } = net;
   const prng = new Prng(options.seed ?? world.seed ^ 0xc0ffee);
   const families = options.families ?? [4];
@@ -97,7 +97,7 @@ export function attachCrawler(net: Testnet, options: CrawlerOptions = {}): DhtNo
   const timeoutMs = options.queryTimeoutMs ?? CRAWL_DEFAULTS.timeoutMs;
   const engine = new Krpc({ transport, clock, id, policy, rateLimit: options.rateLimit ?? simulatedRateLimit(), timeoutMs });
   const table = new RoutingTable({ id, clock, oneNodePerIp: false });
-  return new DhtNode({
+  return new DhtClient({
     engine,
     clock,
     table,

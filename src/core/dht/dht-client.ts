@@ -5,11 +5,11 @@ import type { Clock } from '../net/clock.js';
 import type { Endpoint, KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
 import type { NodeInfo } from '../wire/types.js';
 import { ipFamily } from '../net/address.js';
-import { bep42Ok, ExternalIpVoter } from './bep42.js';
+import { bep42Ok, ExternalIpVoter } from './secure-id.js';
 import { findNode, getPeers, iterativeLookup, type ContactFilter, type LookupMethod, type LookupOptions, type LookupResult, type LookupToken } from './lookup.js';
 import { NodeFlag, type RoutingTable } from './routing-table.js';
 
-export interface DhtNodeOptions {
+export interface DhtClientOptions {
   engine: KrpcEngine;
   clock: Clock;
   table: RoutingTable;
@@ -37,7 +37,7 @@ export interface AnnounceResult {
   rttMs?: number;
 }
 
-export class DhtNode {
+export class DhtClient {
   readonly engine: KrpcEngine;
   readonly clock: Clock;
   readonly table: RoutingTable;
@@ -45,13 +45,13 @@ export class DhtNode {
   readonly externalIp: ExternalIpVoter;
   readonly allowPeer?: ContactFilter;
   private readonly allowContact?: ContactFilter;
-  private readonly lookupDefaults: DhtNodeOptions['lookupDefaults'];
+  private readonly lookupDefaults: DhtClientOptions['lookupDefaults'];
   private readonly fallbackBootstrap?: () => Promise<Endpoint[]>;
   private fallbackFetch: Promise<Endpoint[]> | null = null;
   /** Whether a lookup has been started yet (the first one asks the bootstrap contacts). */
   private looked = false;
 
-  constructor(opts: DhtNodeOptions) {
+  constructor(opts: DhtClientOptions) {
     this.engine = opts.engine;
     this.clock = opts.clock;
     this.table = opts.table;

@@ -12,7 +12,7 @@ import {
   mutableTarget,
   seqTooOldError,
   type Bep44Error,
-} from './bep44.js';
+} from './item-rules.js';
 
 export interface ItemStoreLimits {
   /** Most items kept; the least recently put one is evicted. Default 1000. */

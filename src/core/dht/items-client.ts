@@ -13,8 +13,8 @@ import {
   publicKeyFromSeed,
   signMutableItem,
   verifyItem,
-} from './bep44.js';
-import { describeFailure, type DhtNode } from './dht-node.js';
+} from './item-rules.js';
+import { describeFailure, type DhtClient } from './dht-client.js';
 import type { LookupNode, LookupOptions, LookupResult } from './lookup.js';
 import { compareDistance, equals } from './node-id.js';
 
@@ -63,7 +63,7 @@ export interface GetItemResult {
 }
 
 /** Runs a BEP 44 `get` lookup for `target` and verifies every returned item. */
-export async function getItem(node: DhtNode, target: Uint8Array, opts: GetItemOptions = {}): Promise<GetItemResult> {
+export async function getItem(node: DhtClient, target: Uint8Array, opts: GetItemOptions = {}): Promise<GetItemResult> {
   const salt = opts.salt && opts.salt.length > 0 ? opts.salt : undefined;
   const bad: BadItem[] = [];
   let best: FoundItem | null = null;
@@ -203,7 +203,7 @@ export function valueProblem(vRaw: Uint8Array): string | undefined {
  * nodes that gave a token. Throws RangeError for a value, salt or seq that no node may accept
  * (caller error, checked before any traffic).
  */
-export async function putItem(node: DhtNode, req: PutRequest, opts: PutItemOptions = {}): Promise<PutItemResult> {
+export async function putItem(node: DhtClient, req: PutRequest, opts: PutItemOptions = {}): Promise<PutItemResult> {
   const bad = checkValue(req.vRaw) ?? (req.kind === 'mutable' ? checkSalt(req.salt) : undefined);
   if (bad) throw new RangeError(bad.message);
   if (req.kind === 'immutable') {
@@ -236,7 +236,7 @@ export async function putItem(node: DhtNode, req: PutRequest, opts: PutItemOptio
   return finishPut(node, 'mutable', { ...unsigned, seq, sig: signed.sig }, before, opts.k);
 }
 
-async function finishPut(node: DhtNode, kind: 'immutable' | 'mutable', payload: PutPayload, before: GetItemResult, k = 8): Promise<PutItemResult> {
+async function finishPut(node: DhtClient, kind: 'immutable' | 'mutable', payload: PutPayload, before: GetItemResult, k = 8): Promise<PutItemResult> {
   const base = { target: payload.target, kind, payload, before };
   if (before.lookup.tokens.size === 0) {
     return { ...base, results: [], refused: { reason: 'no_tokens', message: 'no node returned a write token' } };
@@ -248,7 +248,7 @@ async function finishPut(node: DhtNode, kind: 'immutable' | 'mutable', payload: 
  * Sends `put` to the k token holders of `lookup` nearest the target. The lookup must come
  * from the same node (tokens are bound to our address) and be recent (tokens expire).
  */
-export async function putToNodes(node: DhtNode, payload: PutPayload, lookup: LookupResult, k = 8): Promise<PutNodeResult[]> {
+export async function putToNodes(node: DhtClient, payload: PutPayload, lookup: LookupResult, k = 8): Promise<PutNodeResult[]> {
   const v = decode(payload.vRaw);
   // The encoder takes decoded values; only canonical bytes survive the round trip unchanged.
   if (!v.ok || !equals(encode(v.value), payload.vRaw)) throw new RangeError('value is not canonical bencode');

@@ -4,7 +4,7 @@
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { link, open, readFile, unlink } from 'node:fs/promises';
-import { publicKeyFromSeed, PUBLIC_KEY_BYTES, SEED_BYTES } from './bep44.js';
+import { publicKeyFromSeed, PUBLIC_KEY_BYTES, SEED_BYTES } from './item-rules.js';
 import { quote } from '../util/quote.js';
 
 export interface Ed25519KeyPair {

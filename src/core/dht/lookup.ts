@@ -12,7 +12,7 @@
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { Endpoint, KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
 import type { BEncodable, Family, KrpcResponse, NodeInfo, PeerInfo } from '../wire/types.js';
-import { isSecureId } from './bep42.js';
+import { isSecureId } from './secure-id.js';
 import { ID_BYTES, compareDistance, equals, idToHex } from './node-id.js';
 import { NodeFlag, type RoutingTable } from './routing-table.js';
 

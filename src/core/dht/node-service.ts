@@ -4,13 +4,13 @@
 // periodic saves. All timers run on the injected clock; every loop is bounded per tick.
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { Endpoint } from '../net/krpc-types.js';
-import type { DhtNode } from './dht-node.js';
+import type { DhtClient } from './dht-client.js';
 import type { LookupResult } from './lookup.js';
 import type { PeerStore } from './peer-store.js';
 import type { RoutingEntry } from './routing-table.js';
 
 export interface NodeServiceOptions {
-  node: DhtNode;
+  node: DhtClient;
   peers: PeerStore;
   clock: Clock;
   /** Writes the routing file (periodically; the owner saves once more on exit). */
@@ -46,7 +46,7 @@ const MAX_CANDIDATES = 256;
 
 export class NodeService {
   readonly counters: NodeServiceCounters = { pingsSent: 0, pingsAnswered: 0, refreshes: 0, bootstraps: 0, saves: 0 };
-  private readonly node: DhtNode;
+  private readonly node: DhtClient;
   private readonly peers: PeerStore;
   private readonly clock: Clock;
   private readonly opts: NodeServiceOptions;

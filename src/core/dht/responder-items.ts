@@ -4,7 +4,7 @@
 import type { Endpoint } from '../net/krpc-types.js';
 import { decode } from '../wire/bencode.js';
 import { KRPC_ERRORS, type BValue, type KrpcQuery } from '../wire/types.js';
-import { immutableTarget, mutableTarget } from './bep44.js';
+import { immutableTarget, mutableTarget } from './item-rules.js';
 import type { ItemStore } from './item-store.js';
 
 /** What a method handler may do with the query it was given (the Responder supplies it). */

@@ -21,7 +21,7 @@
 //   else is dropped silently.
 import type { Clock } from '../net/clock.js';
 import type { AddressPolicy } from '../net/address.js';
-import { BITSCRAPE_CLIENT_TAG, type RawQueryHook } from '../net/krpc.js';
+import { BITSCRAPE_CLIENT_TAG, type RawQueryHook } from '../net/krpc-engine.js';
 import type { Endpoint, KrpcEngine } from '../net/krpc-types.js';
 import { parseIP } from '../wire/compact.js';
 import { F, KrpcView, scanKrpc } from '../wire/krpc-view.js';

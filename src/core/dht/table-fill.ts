@@ -1,7 +1,7 @@
 // Filling a routing table the way a fresh node does: a lookup for our own id (BEP 5 start-up),
 // then rounds of lookups for random ids inside every bucket that still has room, until the
 // table stops growing, holds enough nodes, or time runs out. Bounded in lookups and in time.
-import type { DhtNode } from './dht-node.js';
+import type { DhtClient } from './dht-client.js';
 import type { LookupResult } from './lookup.js';
 
 /** Why the fill stopped; `empty` = nobody answered, so there is nothing to refresh from. */
@@ -36,7 +36,7 @@ export interface FillResult {
   bootstrapReplies: number;
 }
 
-export async function fillTable(node: DhtNode, opts: FillOptions): Promise<FillResult> {
+export async function fillTable(node: DhtClient, opts: FillOptions): Promise<FillResult> {
   const { clock, table } = node;
   const started = clock.now();
   const deadline = started + opts.durationMs;

@@ -7,12 +7,12 @@
 import { AddressPolicy, formatEndpoint, ipFamily, isLoopback } from '../net/address.js';
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { Endpoint } from '../net/krpc-types.js';
-import { Krpc } from '../net/krpc.js';
+import { Krpc } from '../net/krpc-engine.js';
 import { Prng } from '../net/prng.js';
 import { RealClock } from '../net/real-clock.js';
 import { UdpTransport } from '../net/udp-transport.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
-import { DhtNode } from './dht-node.js';
+import { DhtClient } from './dht-client.js';
 import { ID_BYTES, idToHex } from './node-id.js';
 import { PeerStore } from './peer-store.js';
 import { ItemStore } from './item-store.js';
@@ -70,7 +70,7 @@ export interface TestnetNode {
   peers: PeerStore;
   tokens: TokenManager;
   responder: Responder;
-  dht: DhtNode;
+  dht: DhtClient;
 }
 
 export interface TestnetInfohash {
@@ -297,7 +297,7 @@ async function startNode(index: number, id: Uint8Array, host: string, port: numb
   const table = new RoutingTable({ id, clock, oneNodePerIp: false });
   const peers = new PeerStore({ clock });
   const tokens = new TokenManager({ clock });
-  let dht: DhtNode | null = null;
+  let dht: DhtClient | null = null;
   const responder = new Responder({
     engine,
     clock,
@@ -314,7 +314,7 @@ async function startNode(index: number, id: Uint8Array, host: string, port: numb
   });
   // BEP 44 items too, so `put` / `get` can be tried against a testnet.
   registerItemHandlers(responder, new ItemStore(clock));
-  dht = new DhtNode({
+  dht = new DhtClient({
     engine,
     clock,
     table,

@@ -2,7 +2,7 @@
 // runs, a bounded number at a time. The queue is the database itself (every infohash without a
 // torrent row is pending, metadata_queue holds attempts and retry times), so a killed run loses
 // nothing and the next one carries on. Each result is committed before it is reported.
-import type { TorrentStore } from '../crawl/store/types.js';
+import type { TorrentStore } from '../store/types.js';
 import type { MetadataResult } from './fetcher.js';
 import { torrentRecord } from './torrent-record.js';
 

@@ -1,5 +1,5 @@
 // A fetched torrent as a row of the crawl database.
-import type { TorrentRecord } from '../crawl/store/torrents.js';
+import type { TorrentRecord } from '../store/torrents.js';
 import type { MetadataResult } from './fetcher.js';
 
 /** The database row of a fetched torrent (r.ok). */

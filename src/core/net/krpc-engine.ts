@@ -6,7 +6,7 @@
 // dropped silently (answering it would make us an amplifier). query() never rejects.
 import { randomFillSync } from 'node:crypto';
 import { toHex } from '../wire/hex.js';
-import { encodeError, encodeQuery, encodeResponse, messageFromView } from '../wire/krpc.js';
+import { encodeError, encodeQuery, encodeResponse, messageFromView } from '../wire/krpc-codec.js';
 import { KrpcView, scanKrpc } from '../wire/krpc-view.js';
 import type { BEncodable, KrpcQuery, KrpcResponse, WireError } from '../wire/types.js';
 import { AddressPolicy, canonicalIp } from './address.js';

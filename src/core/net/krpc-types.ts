@@ -1,4 +1,4 @@
-// The public surface of the KRPC engine (implemented in krpc.ts). Lookups, the responder,
+// The public surface of the KRPC engine (implemented in krpc-engine.ts). Lookups, the responder,
 // crawl strategies and commands program against these types only.
 import type { BEncodable, KrpcErrorMessage, KrpcQuery, KrpcResponse, QueryMethod } from '../wire/types.js';
 

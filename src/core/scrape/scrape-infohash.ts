@@ -11,7 +11,7 @@ import { compareDistance, idToHex } from '../dht/node-id.js';
 import type { PeerInfo } from '../wire/types.js';
 import { ScrapeTally } from './tally.js';
 
-/** What a scrape needs from a DHT client; DhtNode provides it. */
+/** What a scrape needs from a DHT client; DhtClient provides it. */
 export interface ScrapeClient {
   readonly engine: KrpcEngine;
   readonly clock: Clock;

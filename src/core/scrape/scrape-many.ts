@@ -2,7 +2,7 @@
 // at a time, results as each one finishes.
 import { formatEndpoint } from '../net/address.js';
 import { toHex } from '../wire/hex.js';
-import type { ScrapeRecord } from '../crawl/store/types.js';
+import type { ScrapeRecord } from '../store/types.js';
 import { mapConcurrent } from '../util/pool.js';
 import { scrapeInfohash, type ScrapeClient, type ScrapeOptions, type ScrapeResult } from './scrape-infohash.js';
 import { roundEstimate } from './tally.js';

@@ -22,7 +22,7 @@ import { Prng } from '../net/prng.js';
 import { SimNetwork, ipv4ToNumber } from '../net/sim-network.js';
 import type { LocalEndpoint, MessageHandler, Transport } from '../net/transport.js';
 import type { Family } from '../wire/types.js';
-import { encodeError, encodeResponse } from '../wire/krpc.js';
+import { encodeError, encodeResponse } from '../wire/krpc-codec.js';
 import { F, KrpcView, scanKrpc } from '../wire/krpc-view.js';
 import { Tape } from '../wire/bencode.js';
 import { toHex } from '../wire/hex.js';

@@ -7,8 +7,8 @@
 // from the database. An engine that must guarantee "everything printed is stored" can flush()
 // before printing, or print from `onWritten`; both cost latency or throughput, so the choice is
 // the engine's, not this buffer's.
-import type { Clock, TimerHandle } from '../../net/clock.js';
-import { RealClock } from '../../net/real-clock.js';
+import type { Clock, TimerHandle } from '../net/clock.js';
+import { RealClock } from '../net/real-clock.js';
 
 export interface BatchWriterOptions<T, R> {
   /** Writes one batch (one transaction). May return synchronously or a promise. */

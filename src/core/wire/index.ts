@@ -5,4 +5,4 @@ export * from './compact.js';
 export * from './hex.js';
 export * from './version.js';
 export { F, W, KrpcView, scanKrpc, errorParts, warningTexts, DATAGRAM_SCAN, MAX_T_LENGTH, MAX_TOKEN_LENGTH, MAX_SALT_LENGTH, MAX_V_LENGTH, MAX_SEQ, BLOOM_LENGTH } from './krpc-view.js';
-export { decodeMessage, messageFromView, encodeQuery, encodeResponse, encodeError, type ArgsDict, type QueryEnvelope, type ResponseEnvelope } from './krpc.js';
+export { decodeMessage, messageFromView, encodeQuery, encodeResponse, encodeError, type ArgsDict, type QueryEnvelope, type ResponseEnvelope } from './krpc-codec.js';

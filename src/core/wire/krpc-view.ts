@@ -1,5 +1,5 @@
 // The KRPC hot path: one scan of a datagram, then the envelope and the fields of `a` / `r` are
-// located and validated by offset, without building objects. `decodeMessage` (krpc.ts) builds
+// located and validated by offset, without building objects. `decodeMessage` (krpc-codec.ts) builds
 // its objects from this same view, so the two readings cannot disagree.
 import { DICT, INT, LIST, STR, Tape, scan, type ScanOptions } from './bencode.js';
 import { ID_LENGTH, NODE4_LENGTH, NODE6_LENGTH, PEER4_LENGTH, PEER6_LENGTH } from './compact.js';

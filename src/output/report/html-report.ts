@@ -1,7 +1,7 @@
 // The report as one self-contained HTML file: inline CSS and SVG drawn here, no script, no
 // external resource, so it opens offline and can be mailed around. A chart whose data the
 // database does not hold says so (and which command fills it) instead of drawing an empty frame.
-import type { ReportData, ReportRun } from '../../core/crawl/store/types.js';
+import type { ReportData, ReportRun } from '../../core/store/types.js';
 import { percent } from '../records.js';
 import { humanSize } from '../text.js';
 import { escapeXml } from './escape.js';

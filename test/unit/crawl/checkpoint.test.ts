@@ -3,9 +3,9 @@
 // cost in real time, and a held output stops new queries without losing a record.
 import { describe, expect, it } from 'vitest';
 import { Checkpointer } from '../../../src/core/crawl/checkpoint.js';
-import { createCrawl } from '../../../src/core/crawl/create.js';
-import { SqliteStore } from '../../../src/core/crawl/store/sqlite-store.js';
-import { attachCrawler, createTestnet, driveCrawl, measureRecall } from '../../../src/core/crawl/testnet.js';
+import { createCrawl } from '../../../src/core/crawl/create-crawl.js';
+import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
+import { attachCrawler, createTestnet, driveCrawl, measureRecall } from '../../../src/core/crawl/sim-crawl.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 
 describe('Checkpointer', () => {

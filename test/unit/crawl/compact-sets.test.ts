@@ -1,6 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { EndpointMap, EndpointSet, Key20Set, v4Key, v4KeyToEndpoint } from '../../../src/core/crawl/collections.js';
+import { EndpointMap, EndpointSet, Key20Set, v4Key, v4KeyToEndpoint } from '../../../src/core/crawl/compact-sets.js';
 
 describe('Key20Set', () => {
   it('adds each 20-byte key once, across growth', () => {

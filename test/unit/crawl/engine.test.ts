@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { createCrawl } from '../../../src/core/crawl/create.js';
+import { createCrawl } from '../../../src/core/crawl/create-crawl.js';
 import { CrawlEngine } from '../../../src/core/crawl/engine.js';
 import { KeyspaceStrategy } from '../../../src/core/crawl/keyspace.js';
-import { SqliteStore } from '../../../src/core/crawl/store/sqlite-store.js';
+import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
 import type { CrawlTask, NextResult, Strategy, StrategyContext, TaskFailure, TaskReply } from '../../../src/core/crawl/strategy.js';
-import { attachCrawler, createTestnet, driveCrawl, measureRecall } from '../../../src/core/crawl/testnet.js';
+import { attachCrawler, createTestnet, driveCrawl, measureRecall } from '../../../src/core/crawl/sim-crawl.js';
 import type { CrawlInfohash } from '../../../src/core/crawl/types.js';
-import { DhtNode } from '../../../src/core/dht/dht-node.js';
+import { DhtClient } from '../../../src/core/dht/dht-client.js';
 import { RoutingTable } from '../../../src/core/dht/routing-table.js';
 import { AddressPolicy } from '../../../src/core/net/address.js';
-import { Krpc } from '../../../src/core/net/krpc.js';
+import { Krpc } from '../../../src/core/net/krpc-engine.js';
 import type { Transport } from '../../../src/core/net/transport.js';
 import { NodeKind, type SimWorld } from '../../../src/core/sim/world.js';
 
@@ -43,7 +43,7 @@ class ScriptedStrategy implements Strategy {
 }
 
 /** A crawler node whose transport records every destination. */
-function recordingCrawler(world: SimWorld, clock: ReturnType<typeof createTestnet>['clock'], sent: string[]): DhtNode {
+function recordingCrawler(world: SimWorld, clock: ReturnType<typeof createTestnet>['clock'], sent: string[]): DhtClient {
   const inner = world.attachClient('10.255.0.7', 6881);
   const transport: Transport = {
     get endpoints() {
@@ -58,7 +58,7 @@ function recordingCrawler(world: SimWorld, clock: ReturnType<typeof createTestne
   };
   const id = new Uint8Array(20).fill(3);
   const engine = new Krpc({ transport, clock, id, policy: AddressPolicy.simulated(), rateLimit: false, timeoutMs: 1000 });
-  return new DhtNode({ engine, clock, table: new RoutingTable({ id, clock }) });
+  return new DhtClient({ engine, clock, table: new RoutingTable({ id, clock }) });
 }
 
 const firstOf = (w: SimWorld, pred: (i: number) => boolean): number => {

@@ -1,12 +1,12 @@
 // Crawls over IPv6 and over both families (BEP 32) on a simulated dual-stack DHT: one engine and
 // one strategy per family, one dedup set, one database, one run, a summary per family.
 import { describe, expect, it } from 'vitest';
-import { createCrawl } from '../../../src/core/crawl/create.js';
+import { createCrawl } from '../../../src/core/crawl/create-crawl.js';
 import { KeyspaceStrategy } from '../../../src/core/crawl/keyspace.js';
-import { SqliteStore } from '../../../src/core/crawl/store/sqlite-store.js';
-import type { RunStart } from '../../../src/core/crawl/store/types.js';
+import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
+import type { RunStart } from '../../../src/core/store/types.js';
 import type { CrawlTask, StrategyContext, TaskReply } from '../../../src/core/crawl/strategy.js';
-import { attachCrawler, createTestnet, driveCrawl, measureRecall, measureTraffic, runTestnetCrawl, worldForFamilies } from '../../../src/core/crawl/testnet.js';
+import { attachCrawler, createTestnet, driveCrawl, measureRecall, measureTraffic, runTestnetCrawl, worldForFamilies } from '../../../src/core/crawl/sim-crawl.js';
 import type { CrawlInfohash } from '../../../src/core/crawl/types.js';
 import type { Family } from '../../../src/core/wire/types.js';
 import { toHex } from '../../../src/core/wire/hex.js';

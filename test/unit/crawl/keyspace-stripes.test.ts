@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createCrawl } from '../../../src/core/crawl/create.js';
+import { createCrawl } from '../../../src/core/crawl/create-crawl.js';
 import { keyspaceDefinition } from '../../../src/core/crawl/keyspace.js';
 import { StripedKeyspace, stripeBitsFor } from '../../../src/core/crawl/keyspace-stripes.js';
-import { attachCrawler, createTestnet, driveCrawl, measureRecall, measureTraffic } from '../../../src/core/crawl/testnet.js';
-import { SqliteStore } from '../../../src/core/crawl/store/sqlite-store.js';
+import { attachCrawler, createTestnet, driveCrawl, measureRecall, measureTraffic } from '../../../src/core/crawl/sim-crawl.js';
+import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
 
 describe('keyspace stripes', () => {
   it('one stripe per 32 slots, at most 64', () => {

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCrawl } from '../../../src/core/crawl/create.js';
+import { createCrawl } from '../../../src/core/crawl/create-crawl.js';
 import { KEYSPACE_OPTIONS, KeyspaceStrategy, keyspaceDefinition, keyspaceOptions } from '../../../src/core/crawl/keyspace.js';
 import { StrategyOptionError } from '../../../src/core/crawl/strategy-options.js';
 import { StrategyRegistry, UnknownStrategyError, strategies } from '../../../src/core/crawl/registry.js';
 import type { StrategyContext, StrategyDefinition } from '../../../src/core/crawl/strategy.js';
-import { attachCrawler, createTestnet, driveCrawl, measureRecall, measureTraffic, runTestnetCrawl, type TestnetResult } from '../../../src/core/crawl/testnet.js';
+import { attachCrawler, createTestnet, driveCrawl, measureRecall, measureTraffic, runTestnetCrawl, type TestnetResult } from '../../../src/core/crawl/sim-crawl.js';
 import type { CrawlSummary } from '../../../src/core/crawl/types.js';
 import { NodeKind } from '../../../src/core/sim/world.js';
 

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCrawl } from '../../../src/core/crawl/create.js';
+import { createCrawl } from '../../../src/core/crawl/create-crawl.js';
 import { runLeasedCrawl, type LeasedCrawlResult } from '../../../src/core/crawl/leased-crawl.js';
-import { SqliteStore } from '../../../src/core/crawl/store/index.js';
-import { attachCrawler, createTestnet, measureRecall, measureTraffic, runTestnetCrawl } from '../../../src/core/crawl/testnet.js';
+import { SqliteStore } from '../../../src/core/store/index.js';
+import { attachCrawler, createTestnet, measureRecall, measureTraffic, runTestnetCrawl } from '../../../src/core/crawl/sim-crawl.js';
 import type { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 
 const dirs: string[] = [];

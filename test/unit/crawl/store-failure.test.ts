@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CrawlStoreError } from '../../../src/core/crawl/errors.js';
-import { StoreWriteError } from '../../../src/core/crawl/store/errors.js';
-import { SqliteStore } from '../../../src/core/crawl/store/sqlite-store.js';
-import { runTestnetCrawl } from '../../../src/core/crawl/testnet.js';
+import { StoreWriteError } from '../../../src/core/store/errors.js';
+import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
+import { runTestnetCrawl } from '../../../src/core/crawl/sim-crawl.js';
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -1,7 +1,7 @@
 // After its sweep the keyspace crawl waits out BEP 51 intervals to re-sample nodes whose stores
 // were not read whole; its statistics say so, and so does the progress line (never a silent 100%).
 import { describe, expect, it } from 'vitest';
-import { runTestnetCrawl } from '../../../src/core/crawl/testnet.js';
+import { runTestnetCrawl } from '../../../src/core/crawl/sim-crawl.js';
 import type { CrawlStats } from '../../../src/core/crawl/types.js';
 import { crawlProgressFigures, crawlStatusLine } from '../../../src/output/crawl-records.js';
 

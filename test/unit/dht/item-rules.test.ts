@@ -17,7 +17,7 @@ import {
   signedBuffer,
   verify,
   verifyItem,
-} from '../../../src/core/dht/bep44.js';
+} from '../../../src/core/dht/item-rules.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const fromHex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));

@@ -7,7 +7,7 @@ import {
   publicKeyFromSeed,
   sign,
   signedBuffer,
-} from '../../../src/core/dht/bep44.js';
+} from '../../../src/core/dht/item-rules.js';
 import { ItemStore, type MutablePut } from '../../../src/core/dht/item-store.js';
 
 /** A clock that only moves when told to; the store never sets timers. */

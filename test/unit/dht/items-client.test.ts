@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { immutableTarget, mutableTarget, publicKeyFromSeed, signMutableItem } from '../../../src/core/dht/bep44.js';
+import { immutableTarget, mutableTarget, publicKeyFromSeed, signMutableItem } from '../../../src/core/dht/item-rules.js';
 import { getItem, putItem, putToNodes, valueProblem } from '../../../src/core/dht/items-client.js';
 import { idToHex } from '../../../src/core/dht/node-id.js';
 import { encode } from '../../../src/core/wire/bencode.js';

@@ -5,12 +5,12 @@ import { createHash } from 'node:crypto';
 import type { Endpoint, KrpcCounters, KrpcEngine, QueryOptions, QueryOutcome } from '../../../src/core/net/krpc-types.js';
 import { checkResponse } from '../../../src/core/net/response-rules.js';
 import { ItemStore } from '../../../src/core/dht/item-store.js';
-import { DhtNode } from '../../../src/core/dht/dht-node.js';
+import { DhtClient } from '../../../src/core/dht/dht-client.js';
 import { RoutingTable } from '../../../src/core/dht/routing-table.js';
 import { compareDistance, equals } from '../../../src/core/dht/node-id.js';
 import { registerItemHandlers, type ItemHandlerContext, type ItemHandlerStats, type ItemMethodHandler } from '../../../src/core/dht/responder-items.js';
 import { encodeNodes } from '../../../src/core/wire/compact.js';
-import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../../../src/core/wire/krpc.js';
+import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../../../src/core/wire/krpc-codec.js';
 import type { BEncodable, KrpcQuery } from '../../../src/core/wire/types.js';
 import { prng, randomBytesFrom } from './fake-engine.js';
 import type { VirtualClock } from './virtual-clock.js';
@@ -72,11 +72,11 @@ export class ItemNetwork {
     return this.byEndpoint.get(`${to.host}|${to.port}`);
   }
 
-  /** A client on this network: a DhtNode over a fake engine, bootstrapped from node 0. */
-  client(id = randomBytesFrom(prng(999), 20), host = '127.9.9.9'): { dht: DhtNode; engine: ItemEngine } {
+  /** A client on this network: a DhtClient over a fake engine, bootstrapped from node 0. */
+  client(id = randomBytesFrom(prng(999), 20), host = '127.9.9.9'): { dht: DhtClient; engine: ItemEngine } {
     const engine = new ItemEngine(this, id, host);
     const table = new RoutingTable({ id, clock: this.clock });
-    const dht = new DhtNode({ engine, clock: this.clock, table, bootstrap: [{ host: this.nodes[0].host, port: this.nodes[0].port }] });
+    const dht = new DhtClient({ engine, clock: this.clock, table, bootstrap: [{ host: this.nodes[0].host, port: this.nodes[0].port }] });
     return { dht, engine };
   }
 

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { immutableTarget, mutableTarget, signMutableItem } from '../../../src/core/dht/bep44.js';
+import { immutableTarget, mutableTarget, signMutableItem } from '../../../src/core/dht/item-rules.js';
 import { ItemStore } from '../../../src/core/dht/item-store.js';
 import { registerItemHandlers, type ItemHandlerContext, type ItemMethodHandler } from '../../../src/core/dht/responder-items.js';
 import { encode } from '../../../src/core/wire/bencode.js';
-import { decodeMessage, encodeQuery, encodeResponse } from '../../../src/core/wire/krpc.js';
+import { decodeMessage, encodeQuery, encodeResponse } from '../../../src/core/wire/krpc-codec.js';
 import type { BEncodable, KrpcQuery } from '../../../src/core/wire/types.js';
 import type { KrpcMessage, NodeInfo } from '../../../src/core/wire/types.js';
 import { makeHarness } from './responder-harness.js';

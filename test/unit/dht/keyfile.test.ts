@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { publicKeyFromSeed, sign, verify } from '../../../src/core/dht/bep44.js';
+import { publicKeyFromSeed, sign, verify } from '../../../src/core/dht/item-rules.js';
 import { generateKeyFile, KeyFileError, readKeyFile } from '../../../src/core/dht/keyfile.js';
 
 let dir: string;

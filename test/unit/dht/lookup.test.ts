@@ -6,7 +6,7 @@ import type { PeerInfo } from '../../../src/core/wire/types.js';
 import { FakeNetwork, prng, randomBytesFrom, type Behaviour, type FakeNode } from './fake-engine.js';
 import { VirtualClock } from './virtual-clock.js';
 import { AddressPolicy } from '../../../src/core/net/address.js';
-import { Krpc } from '../../../src/core/net/krpc.js';
+import { Krpc } from '../../../src/core/net/krpc-engine.js';
 import { VirtualClock as SimClock } from '../../../src/core/net/virtual-clock.js';
 import { SimWorld } from '../../../src/core/sim/world.js';
 

@@ -2,13 +2,13 @@
 // are pinged when questionable, stale buckets refreshed, the table saved on schedule.
 import { describe, expect, it } from 'vitest';
 import { AddressPolicy } from '../../../src/core/net/address.js';
-import { Krpc } from '../../../src/core/net/krpc.js';
+import { Krpc } from '../../../src/core/net/krpc-engine.js';
 import { SimNetwork } from '../../../src/core/net/sim-network.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
-import { DhtNode } from '../../../src/core/dht/dht-node.js';
+import { DhtClient } from '../../../src/core/dht/dht-client.js';
 import { PeerStore } from '../../../src/core/dht/peer-store.js';
 import { Responder } from '../../../src/core/dht/responder.js';
-import { NodeService } from '../../../src/core/dht/responder-service.js';
+import { NodeService } from '../../../src/core/dht/node-service.js';
 import { RoutingTable } from '../../../src/core/dht/routing-table.js';
 import { TokenManager } from '../../../src/core/dht/token-manager.js';
 
@@ -19,7 +19,7 @@ function fullNode(net: SimNetwork, clock: VirtualClock, host: string, idByte: nu
   const id = new Uint8Array(20).fill(idByte);
   const engine = new Krpc({ transport: net.attach(host, 6881), clock, id, policy, rateLimit: false, readOnly: false, timeoutMs: 500, retries: 0 });
   const table = new RoutingTable({ id, clock });
-  const node = new DhtNode({ engine, clock, table, bootstrap });
+  const node = new DhtClient({ engine, clock, table, bootstrap });
   const peers = new PeerStore({ clock });
   let service: NodeService | null = null;
   const responder = new Responder({

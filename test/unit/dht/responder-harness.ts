@@ -1,7 +1,7 @@
 // A responder on a real Krpc engine over a capture transport: tests inject datagrams from any
 // address (v4, v6, bogon, port 0) and read back exactly what would have been sent.
 import { AddressPolicy } from '../../../src/core/net/address.js';
-import { Krpc } from '../../../src/core/net/krpc.js';
+import { Krpc } from '../../../src/core/net/krpc-engine.js';
 import type { KrpcEngine } from '../../../src/core/net/krpc-types.js';
 import type { LocalEndpoint, MessageHandler, Transport } from '../../../src/core/net/transport.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
@@ -9,7 +9,7 @@ import { PeerStore, type PeerStoreOptions } from '../../../src/core/dht/peer-sto
 import { Responder, type ResponderEvent, type ResponderOptions } from '../../../src/core/dht/responder.js';
 import { RoutingTable } from '../../../src/core/dht/routing-table.js';
 import { TokenManager } from '../../../src/core/dht/token-manager.js';
-import { decodeMessage, encodeQuery } from '../../../src/core/wire/krpc.js';
+import { decodeMessage, encodeQuery } from '../../../src/core/wire/krpc-codec.js';
 import type { BEncodable, KrpcMessage } from '../../../src/core/wire/types.js';
 import { prng, randomBytesFrom } from './fake-engine.js';
 

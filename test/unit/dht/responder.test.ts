@@ -5,10 +5,10 @@ import { bloomEstimate } from '../../../src/core/dht/bloom.js';
 import { compareDistance } from '../../../src/core/dht/node-id.js';
 import { MAX_REPLY_BYTES } from '../../../src/core/dht/responder-reply.js';
 import { encode } from '../../../src/core/wire/bencode.js';
-import { encodeError, encodeResponse } from '../../../src/core/wire/krpc.js';
+import { encodeError, encodeResponse } from '../../../src/core/wire/krpc-codec.js';
 import { formatIPv4 } from '../../../src/core/wire/compact.js';
 import type { KrpcErrorMessage, KrpcMessage, KrpcResponse, NodeInfo } from '../../../src/core/wire/types.js';
-import { BITSCRAPE_CLIENT_TAG } from '../../../src/core/net/krpc.js';
+import { BITSCRAPE_CLIENT_TAG } from '../../../src/core/net/krpc-engine.js';
 import { makeHarness, OUR_ID } from './responder-harness.js';
 
 const hash = (n: number): Uint8Array => new Uint8Array(20).fill(n);
@@ -384,7 +384,7 @@ describe('Responder counters', () => {
 describe('Responder on SimNetwork, queried by our own Krpc client', () => {
   it('every method passes the client-side reply checks, in virtual time', async () => {
     const { AddressPolicy } = await import('../../../src/core/net/address.js');
-    const { Krpc } = await import('../../../src/core/net/krpc.js');
+    const { Krpc } = await import('../../../src/core/net/krpc-engine.js');
     const { SimNetwork } = await import('../../../src/core/net/sim-network.js');
     const { VirtualClock } = await import('../../../src/core/net/virtual-clock.js');
     const { PeerStore } = await import('../../../src/core/dht/peer-store.js');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExternalIpVoter, bep42Ok, crc32c, generateSecureId, isBep42Exempt, isSecureId } from '../../../src/core/dht/bep42.js';
+import { ExternalIpVoter, bep42Ok, crc32c, generateSecureId, isBep42Exempt, isSecureId } from '../../../src/core/dht/secure-id.js';
 import { idToHex } from '../../../src/core/dht/node-id.js';
 
 // BEP 42's table: ip, rand, id bytes 0-2 (the crc part only), crc32c of the masked ip.

@@ -3,7 +3,7 @@
 // attempt, and what a run leaves pending is what the next run does.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../../src/core/crawl/store/index.js';
+import { SqliteStore } from '../../../src/core/store/index.js';
 import { ConnectionLimits, MetadataQueue, fetchMetadata } from '../../../src/core/metadata/index.js';
 import { AddressPolicy } from '../../../src/core/net/address.js';
 import { toHex } from '../../../src/core/wire/hex.js';

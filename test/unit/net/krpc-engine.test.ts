@@ -1,10 +1,10 @@
 // Krpc engine over an in-memory transport and a manual clock: pure, deterministic, fast.
 import { describe, expect, it } from 'vitest';
 import { AddressPolicy } from '../../../src/core/net/address.js';
-import { BITSCRAPE_CLIENT_TAG, Krpc, type KrpcOptions } from '../../../src/core/net/krpc.js';
+import { BITSCRAPE_CLIENT_TAG, Krpc, type KrpcOptions } from '../../../src/core/net/krpc-engine.js';
 import type { LocalEndpoint, MessageHandler, Transport } from '../../../src/core/net/transport.js';
 import { decode, encode } from '../../../src/core/wire/bencode.js';
-import { decodeMessage, encodeError, encodeResponse } from '../../../src/core/wire/krpc.js';
+import { decodeMessage, encodeError, encodeResponse } from '../../../src/core/wire/krpc-codec.js';
 import type { KrpcQuery } from '../../../src/core/wire/types.js';
 import { ManualClock } from './fake-clock.js';
 

@@ -1,7 +1,7 @@
 // The same Krpc engine on SimNetwork and virtual time: deterministic and instant.
 import { describe, expect, it } from 'vitest';
 import { AddressPolicy } from '../../../src/core/net/address.js';
-import { Krpc } from '../../../src/core/net/krpc.js';
+import { Krpc } from '../../../src/core/net/krpc-engine.js';
 import { SimNetwork } from '../../../src/core/net/sim-network.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 

@@ -2,7 +2,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { AddressPolicy } from '../../../src/core/net/address.js';
-import { Krpc } from '../../../src/core/net/krpc.js';
+import { Krpc } from '../../../src/core/net/krpc-engine.js';
 import type { QueryOutcome } from '../../../src/core/net/krpc-types.js';
 import { Prng } from '../../../src/core/net/prng.js';
 import { SimNetwork, ipv4ToNumber, numberToIpv4 } from '../../../src/core/net/sim-network.js';

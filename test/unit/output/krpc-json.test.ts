@@ -1,7 +1,7 @@
 // The JSON view of KRPC replies (`query`, `--raw`): known keys decoded, the rest generic.
 import { describe, expect, it } from 'vitest';
 import { ScrapeBloom } from '../../../src/core/dht/bloom.js';
-import { decodeMessage, encodeResponse } from '../../../src/core/wire/krpc.js';
+import { decodeMessage, encodeResponse } from '../../../src/core/wire/krpc-codec.js';
 import { encodeNodes, encodePeer } from '../../../src/core/wire/compact.js';
 import { fromHex } from '../../../src/core/wire/hex.js';
 import type { BDict, KrpcResponse } from '../../../src/core/wire/types.js';

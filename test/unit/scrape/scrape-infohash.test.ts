@@ -3,7 +3,7 @@ import { ScrapeBloom } from '../../../src/core/dht/bloom.js';
 import { getPeers } from '../../../src/core/dht/lookup.js';
 import { idToHex } from '../../../src/core/dht/node-id.js';
 import type { Endpoint, KrpcEngine, QueryOptions, QueryOutcome } from '../../../src/core/net/krpc-types.js';
-import { scrapeInfohash, scrapeMany, type ScrapeClient } from '../../../src/core/scrape/index.js';
+import { scrapeInfohash, scrapeMany, type ScrapeClient } from '../../../src/core/scrape/scrape-many.js';
 import type { BEncodable, PeerInfo } from '../../../src/core/wire/types.js';
 import { FakeNetwork, prng, randomBytesFrom, type FakeEngine, type FakeNode } from '../dht/fake-engine.js';
 import { VirtualClock } from '../dht/virtual-clock.js';

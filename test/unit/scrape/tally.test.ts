@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScrapeBloom } from '../../../src/core/dht/bloom.js';
 import { ScrapeTally, bloomHas, roundEstimate } from '../../../src/core/scrape/tally.js';
-import { SATURATED_COUNT, scrapeRecord, scrapeRow, type ScrapeResult } from '../../../src/core/scrape/index.js';
+import { SATURATED_COUNT, scrapeRecord, scrapeRow, type ScrapeResult } from '../../../src/core/scrape/scrape-many.js';
 import { decodeMessage, encodeResponse } from '../../../src/core/wire/index.js';
 
 function filterOf(ips: string[]): Uint8Array {

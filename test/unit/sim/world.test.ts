@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AddressPolicy } from '../../../src/core/net/address.js';
-import { Krpc } from '../../../src/core/net/krpc.js';
+import { Krpc } from '../../../src/core/net/krpc-engine.js';
 import type { QueryOutcome } from '../../../src/core/net/krpc-types.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 import { NodeKind, SimWorld, Stack } from '../../../src/core/sim/world.js';

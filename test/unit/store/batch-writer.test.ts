@@ -1,9 +1,9 @@
 // BatchWriter: records reach the sink in batches by size, by age, on flush() and on close().
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BatchWriter } from '../../../src/core/crawl/store/batch-writer.js';
+import { BatchWriter } from '../../../src/core/store/batch-writer.js';
 import type { Clock, TimerHandle } from '../../../src/core/net/clock.js';
-import { SqliteStore } from '../../../src/core/crawl/store/sqlite-store.js';
+import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
 import { ih, tempDir } from './helpers.js';
 
 /** Timers that fire only when the test advances time. */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { SqliteStore } from '../../../src/core/crawl/store/index.js';
+import { SqliteStore } from '../../../src/core/store/index.js';
 import { storeContract } from './contract.js';
 import { tempDir } from './helpers.js';
 

@@ -2,7 +2,7 @@
 // and PostgreSQL (test/integration/store-postgres.test.ts). Everything is awaited, so the same
 // tests hold for the synchronous and the asynchronous implementation.
 import { describe, expect, it } from 'vitest';
-import type { InfohashRow, InfohashStore } from '../../../src/core/crawl/store/types.js';
+import type { InfohashRow, InfohashStore } from '../../../src/core/store/types.js';
 import { torrentContract } from './torrent-contract.js';
 
 const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../../src/core/crawl/store/sqlite-store.js';
+import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
 import { ih, tempDir } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

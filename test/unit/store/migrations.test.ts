@@ -2,8 +2,8 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS, SCHEMA_VERSION, migrate, schemaVersion, type Migration } from '../../../src/core/crawl/store/migrations.js';
-import { SqliteStore } from '../../../src/core/crawl/store/sqlite-store.js';
+import { MIGRATIONS, SCHEMA_VERSION, migrate, schemaVersion, type Migration } from '../../../src/core/store/migrations.js';
+import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
 import { hex, ih, tempDir } from './helpers.js';
 
 /** A database exactly as version 1 of the schema left it, with some rows. */

@@ -4,10 +4,10 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../../src/core/crawl/store/sqlite-store.js';
-import { StoreError, StoreWriteError } from '../../../src/core/crawl/store/errors.js';
-import { SCHEMA_VERSION } from '../../../src/core/crawl/store/migrations.js';
-import { defaultDbPath } from '../../../src/core/crawl/store/paths.js';
+import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
+import { StoreError, StoreWriteError } from '../../../src/core/store/errors.js';
+import { SCHEMA_VERSION } from '../../../src/core/store/migrations.js';
+import { defaultDbPath } from '../../../src/core/paths.js';
 import { ih, tempDir } from './helpers.js';
 
 function openError(path: string, options = {}): StoreError {

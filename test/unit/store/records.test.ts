@@ -1,8 +1,8 @@
 // Writing infohashes and nodes in batches, and the queries behind `bitscrape db`.
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../../src/core/crawl/store/sqlite-store.js';
-import type { InfohashRow } from '../../../src/core/crawl/store/types.js';
+import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
+import type { InfohashRow } from '../../../src/core/store/types.js';
 import { hex, ih, tempDir } from './helpers.js';
 
 let store: SqliteStore;

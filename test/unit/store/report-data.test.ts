@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../../src/core/crawl/store/index.js';
-import { discoveryBucket, log2Bucket } from '../../../src/core/crawl/store/report-queries.js';
+import { SqliteStore } from '../../../src/core/store/index.js';
+import { discoveryBucket, log2Bucket } from '../../../src/core/store/report-queries.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 1, 10, 0, 0);

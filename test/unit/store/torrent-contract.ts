@@ -2,7 +2,7 @@
 // words of its name and paths, listed by name, and the infohashes still without metadata. Run
 // against SQLite (FTS5) and PostgreSQL (indexed words) by contract.ts.
 import { describe, expect, it } from 'vitest';
-import type { InfohashRow, InfohashStore, TorrentRecord } from '../../../src/core/crawl/store/types.js';
+import type { InfohashRow, InfohashStore, TorrentRecord } from '../../../src/core/store/types.js';
 import { hex, ih } from './helpers.js';
 
 function torrent(n: number, name: string, paths: string[], extra: Partial<TorrentRecord> = {}): TorrentRecord {

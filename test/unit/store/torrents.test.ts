@@ -1,8 +1,8 @@
 // Query words for the two search back ends: FTS5 query quoting (SQLite) and the words the
 // PostgreSQL store indexes, which must split text the same way.
 import { describe, expect, it } from 'vitest';
-import { ftsQuery } from '../../../src/core/crawl/store/index.js';
-import { searchWords } from '../../../src/core/crawl/store/search-words.js';
+import { ftsQuery } from '../../../src/core/store/index.js';
+import { searchWords } from '../../../src/core/store/search-words.js';
 
 describe('search words', () => {
   it('quotes every word of a query, so FTS5 syntax is text', () => {

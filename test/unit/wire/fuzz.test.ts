@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { Tape, decode, encode, scan } from '../../../src/core/wire/bencode.js';
 import { encodeNodes, encodePeer } from '../../../src/core/wire/compact.js';
-import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../../../src/core/wire/krpc.js';
+import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../../../src/core/wire/krpc-codec.js';
 import { DATAGRAM_SCAN, F, KrpcView, errorParts, scanKrpc } from '../../../src/core/wire/krpc-view.js';
 import type { BDict, BValue, KrpcMessage, NodeInfo } from '../../../src/core/wire/types.js';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encode } from '../../../src/core/wire/bencode.js';
 import { encodeNodes, encodePeer } from '../../../src/core/wire/compact.js';
 import { fromHex, toHex } from '../../../src/core/wire/hex.js';
-import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../../../src/core/wire/krpc.js';
+import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../../../src/core/wire/krpc-codec.js';
 import { F, KrpcView, scanKrpc } from '../../../src/core/wire/krpc-view.js';
 import type { BEncodable, KrpcErrorMessage, KrpcMessage, KrpcQuery, KrpcResponse, NodeInfo, WireError } from '../../../src/core/wire/types.js';
 
