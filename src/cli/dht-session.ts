@@ -4,7 +4,7 @@
 import { Errors, Flags } from '@oclif/core';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { AddressPolicy, ipFamily, isLoopback, loopbackOnlyFromEnv, parseEndpoint, resolveEndpoint, type ResolvedEndpoint } from '../core/net/address.js';
+import { AddressPolicy, isLoopback, loopbackOnlyFromEnv, parseEndpoint } from '../core/net/address.js';
 import { Krpc } from '../core/net/krpc-engine.js';
 import { RATE_LIMIT_DEFAULTS, type RateLimitOptions } from '../core/net/rate-limiter.js';
 import { RealClock } from '../core/net/real-clock.js';
@@ -17,7 +17,9 @@ import { RoutingTable } from '../core/dht/routing-table.js';
 import { defaultRoutingFile } from '../core/paths.js';
 import { BadInputError, CliError, quote } from './errors.js';
 import { durationFlag } from './base-command.js';
+import { ipFamily } from '../core/wire/ip.js';
 import type { Family } from '../core/wire/types.js';
+import { resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
 import { onSignalShutdown } from './signals.js';
 
 /** The public routers (PROTOCOL.md §6); used only when nothing else is known. */

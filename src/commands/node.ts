@@ -11,7 +11,8 @@ import { registerItemHandlers, type ItemHandlerStats } from '../core/dht/respond
 import { DEFAULT_INBOUND_RATE, DEFAULT_SAMPLE_INTERVAL_S, Responder, type InfohashKind } from '../core/dht/responder.js';
 import { NodeService } from '../core/dht/node-service.js';
 import { TokenManager } from '../core/dht/token-manager.js';
-import { ipFamily, loopbackOnlyFromEnv } from '../core/net/address.js';
+import { loopbackOnlyFromEnv } from '../core/net/address.js';
+import { ipFamily } from '../core/wire/ip.js';
 import type { Endpoint } from '../core/net/krpc-types.js';
 import { repeat } from '../core/net/clock.js';
 import { RealClock } from '../core/net/real-clock.js';

@@ -7,9 +7,10 @@
 import { randomFillSync } from 'node:crypto';
 import { toHex } from '../wire/hex.js';
 import { encodeError, encodeQuery, encodeResponse, messageFromView } from '../wire/krpc-codec.js';
+import { canonicalIp } from '../wire/ip.js';
 import { KrpcView, scanKrpc } from '../wire/krpc-view.js';
 import type { BEncodable, KrpcQuery, KrpcResponse, WireError } from '../wire/types.js';
-import { AddressPolicy, canonicalIp } from './address.js';
+import { AddressPolicy } from './address.js';
 import type { Clock } from './clock.js';
 import type {
   Endpoint,

@@ -19,7 +19,8 @@
 // the same world as before IPv6 existed here: the families draw from their own generator).
 import type { Clock } from '../net/clock.js';
 import { Prng } from '../net/prng.js';
-import { SimNetwork, ipv4ToNumber } from '../net/sim-network.js';
+import { SimNetwork } from '../net/sim-network.js';
+import { ipv4ToNumber } from '../wire/ip.js';
 import type { LocalEndpoint, MessageHandler, Transport } from '../net/transport.js';
 import type { Family } from '../wire/types.js';
 import { encodeError, encodeResponse } from '../wire/krpc-codec.js';
