@@ -3,8 +3,8 @@ import { immutableTarget, mutableTarget, publicKeyFromSeed, signMutableItem } fr
 import { getItem, putItem, putToNodes, valueProblem } from '../../../src/core/dht/items-client.js';
 import { idToHex } from '../../../src/core/dht/node-id.js';
 import { encode } from '../../../src/core/wire/bencode.js';
-import { ItemNetwork, type ItemBehaviour, type ItemNode } from './items-fake-network.js';
-import { prng, randomBytesFrom } from './fake-engine.js';
+import { ItemNetwork, type ItemBehaviour, type ItemNode } from '../../support/fake-item-network.js';
+import { prng, randomBytesFrom } from '../../support/fake-engine.js';
 import { VirtualClock } from './virtual-clock.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -3,7 +3,7 @@ import { findNode, getPeers, iterativeLookup, type LookupResult } from '../../..
 import { compareDistance, idToHex } from '../../../src/core/dht/node-id.js';
 import { RoutingTable } from '../../../src/core/dht/routing-table.js';
 import type { PeerInfo } from '../../../src/core/wire/types.js';
-import { FakeNetwork, prng, randomBytesFrom, type Behaviour, type FakeNode } from './fake-engine.js';
+import { FakeNetwork, prng, randomBytesFrom, type Behaviour, type FakeNode } from '../../support/fake-engine.js';
 import { VirtualClock } from './virtual-clock.js';
 import { AddressPolicy } from '../../../src/core/net/address.js';
 import { Krpc } from '../../../src/core/net/krpc-engine.js';

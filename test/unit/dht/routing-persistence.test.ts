@@ -12,7 +12,7 @@ import {
   type RoutingFileNode,
 } from '../../../src/core/dht/routing-persistence.js';
 import { NodeFlag, RoutingTable } from '../../../src/core/dht/routing-table.js';
-import { prng, randomBytesFrom } from './fake-engine.js';
+import { prng, randomBytesFrom } from '../../support/fake-engine.js';
 import { VirtualClock } from './virtual-clock.js';
 
 // Lets one test make the next rename or write fail, the way a full disk or a crash would.

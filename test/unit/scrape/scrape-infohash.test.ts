@@ -5,7 +5,7 @@ import { idToHex } from '../../../src/core/dht/node-id.js';
 import type { Endpoint, KrpcEngine, QueryOptions, QueryOutcome } from '../../../src/core/net/krpc-types.js';
 import { scrapeInfohash, scrapeMany, type ScrapeClient } from '../../../src/core/scrape/scrape-many.js';
 import type { BEncodable, PeerInfo } from '../../../src/core/wire/types.js';
-import { FakeNetwork, prng, randomBytesFrom, type FakeEngine, type FakeNode } from '../dht/fake-engine.js';
+import { FakeNetwork, prng, randomBytesFrom, type FakeEngine, type FakeNode } from '../../support/fake-engine.js';
 import { VirtualClock } from '../dht/virtual-clock.js';
 
 /** How a storing node answers get_peers with scrape=1. */
