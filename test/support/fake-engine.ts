@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Endpoint, KrpcCounters, KrpcEngine, QueryOptions, QueryOutcome } from '../../src/core/net/krpc-types.js';
 import { commonPrefixBits, compareDistance, equals, idToHex } from '../../src/core/dht/node-id.js';
 import type { BEncodable, KrpcResponse, NodeInfo, PeerInfo, ResponseBody } from '../../src/core/wire/types.js';
-import type { VirtualClock } from '../unit/dht/virtual-clock.js';
+import type { VirtualClock } from '../../src/core/net/virtual-clock.js';
 
 /**
  * ok: answers truthfully. silent: never answers. error: answers 202. liar: answers under

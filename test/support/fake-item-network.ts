@@ -13,7 +13,7 @@ import { encodeNodes } from '../../src/core/wire/compact.js';
 import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../../src/core/wire/krpc-codec.js';
 import type { BEncodable, KrpcQuery } from '../../src/core/wire/types.js';
 import { prng, randomBytesFrom } from './fake-engine.js';
-import type { VirtualClock } from '../unit/dht/virtual-clock.js';
+import type { VirtualClock } from '../../src/core/net/virtual-clock.js';
 
 /**
  * ok: honest. silent: never answers. forger: answers get with a tampered item (when it holds
