@@ -22,8 +22,9 @@ import type { Family } from '../core/wire/types.js';
 import { resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
 import { onSignalShutdown } from './signals.js';
 
-/** The public routers (PROTOCOL.md §6); used only when nothing else is known. */
-export const PUBLIC_ROUTERS = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881', 'dht.libtorrent.org:25401'];
+/** The well-known bootstrap routers (libtorrent's and Transmission's defaults); used only when
+ * nothing else is known. */
+const PUBLIC_ROUTERS = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881', 'dht.libtorrent.org:25401'];
 
 /** A rate in queries per second: a positive decimal number (0.5, 5, 200). */
 export function parseRate(text: string): number | null {
@@ -116,7 +117,7 @@ export interface DhtSession {
 }
 
 /** Parses and resolves the --bootstrap values; bad ones are a one-line usage error. */
-export async function resolveBootstrap(values: string[]): Promise<ResolvedEndpoint[]> {
+async function resolveBootstrap(values: string[]): Promise<ResolvedEndpoint[]> {
   const out: ResolvedEndpoint[] = [];
   for (const text of values) {
     const parsed = parseEndpoint(text);

@@ -1,6 +1,6 @@
 // A loopback DHT of real bitscrape nodes for BEP 44 tests: each node is a Krpc engine on its own
 // UDP socket with the real Responder, its item handlers and an ItemStore; every routing table
-// knows every node. Clients are DhtNodes on their own sockets.
+// knows every node. Clients are DhtClients on their own sockets.
 import { AddressPolicy } from '../../src/core/net/address.js';
 import { Krpc } from '../../src/core/net/krpc-engine.js';
 import { RealClock } from '../../src/core/net/real-clock.js';

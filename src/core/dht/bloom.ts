@@ -56,7 +56,7 @@ export class ScrapeBloom {
   }
 }
 
-export function bloomZeroBits(bits: Uint8Array): number {
+function bloomZeroBits(bits: Uint8Array): number {
   let ones = 0;
   for (let i = 0; i < bits.length; i++) {
     let b = bits[i];

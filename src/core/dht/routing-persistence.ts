@@ -9,7 +9,7 @@ import { ipFamily } from '../wire/ip.js';
 import { equals, idFromHex, idToHex, isHexId, type NodeId } from './node-id.js';
 import { NodeFlag, RoutingTable, type RoutingEntry, type RoutingTableOptions } from './routing-table.js';
 
-export const ROUTING_FILE_VERSION = 1;
+const ROUTING_FILE_VERSION = 1;
 
 export interface RoutingFileNode {
   id: string;
@@ -47,7 +47,7 @@ export function toRoutingFile(table: RoutingTable, wallNow: number = Date.now())
 }
 
 /** Validates a parsed document; errors name the offending field (and node index). */
-export function validateRoutingFile(doc: unknown): Result<RoutingFile, string> {
+function validateRoutingFile(doc: unknown): Result<RoutingFile, string> {
   if (!isObject(doc)) return fail('expected a JSON object');
   if (doc.version === undefined) return fail('version: missing');
   if (doc.version !== ROUTING_FILE_VERSION) {

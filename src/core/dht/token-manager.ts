@@ -13,7 +13,7 @@ import { hash, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../net/clock.js';
 import { parseHostIp, unmapV4 } from '../wire/ip.js';
 
-export const TOKEN_BYTES = 4;
+const TOKEN_BYTES = 4;
 const SECRET_BYTES = 16;
 
 export interface TokenManagerOptions {

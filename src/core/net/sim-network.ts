@@ -19,7 +19,7 @@ import { Prng } from './prng.js';
 import type { LocalEndpoint, MessageHandler, Transport } from './transport.js';
 
 /** The largest UDP payload over IPv4. */
-export const MAX_UDP_PAYLOAD = 65_507;
+const MAX_UDP_PAYLOAD = 65_507;
 
 export type EndpointBehaviour =
   | { kind: 'normal' }

@@ -72,11 +72,11 @@ export interface WorldOptions {
 }
 
 /** The world's round-trip model by default (docs/architecture.md, "Crawl pacing"). */
-export const WORLD_RTT = { medianMs: 150, sigma: 0.8 } as const;
+const WORLD_RTT = { medianMs: 150, sigma: 0.8 } as const;
 /** Datagrams lost in transit by default (each way). */
-export const WORLD_LOSS = 0.005;
+const WORLD_LOSS = 0.005;
 /** One-way jitter per datagram by default, on top of the node's path delay, ms. */
-export const WORLD_JITTER_MS = { min: 0, max: 5 } as const;
+const WORLD_JITTER_MS = { min: 0, max: 5 } as const;
 
 /** Address families of a node (bits of SimWorld.stack). */
 export const Stack = { v4: 1, v6: 2 } as const;
