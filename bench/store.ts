@@ -5,6 +5,12 @@
 // (test/support/postgres.ts: fsync off, so this measures the statements, not the disk), four
 // writers as four stores of one process. Rates are wall-clock, the ratio against SQLite with one
 // writer measured in the same run.
+//
+// PostgreSQL runs two ways of writing a batch (issue 13: "multi-row INSERT … ON CONFLICT or COPY,
+// picked by benchmark"): the store's one statement over unnest() of arrays, and COPY of the batch
+// into a temporary table followed by one INSERT … SELECT … ON CONFLICT with the same SET list and
+// RETURNING (two round trips: the COPY, then the upsert and the emptying of the table in one
+// transaction). docs/architecture.md (PostgreSQL, one contract) records the figures and the choice.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +19,9 @@ import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { PostgresStore } from '../src/core/store/postgres-store.js';
 import { SqliteStore } from '../src/core/store/sqlite-store.js';
 import type { InfohashRecord, InfohashStore } from '../src/core/store/types.js';
@@ -75,6 +84,83 @@ function sqliteThreads(file: string, pool: Buffer, count: number, writers: numbe
   });
 }
 
+/** One writer of batches into a database. */
+interface Writer {
+  write(batch: InfohashRecord[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+function storeWriter(store: PostgresStore): Writer {
+  return {
+    write: async (batch) => (await store.recordInfohashes(batch)).filter((r) => r.isNew).length,
+    close: () => store.close(),
+  };
+}
+
+async function sql(url: string, text: string): Promise<unknown[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** COPY text format: a field with its backslash, tab and line breaks escaped; \N is NULL. */
+function copyField(v: string | Uint8Array | number | undefined): string {
+  if (v === undefined) return '\\N';
+  if (typeof v === 'number') return String(v);
+  if (v instanceof Uint8Array) return `\\\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
+  return v.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
+}
+
+/**
+ * The COPY candidate: the batch is copied into a temporary table of the connection, then upserted
+ * with the statement PostgresStore.recordInfohashes runs on unnest() (same SET list, same
+ * RETURNING), and the table emptied, in one transaction. The batches here hold no infohash twice,
+ * so the merge of repeats the store does before either statement is left out of both.
+ */
+class CopyWriter implements Writer {
+  private constructor(private readonly client: pg.Client) {}
+
+  static async open(url: string): Promise<CopyWriter> {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`CREATE TEMP TABLE staging (infohash bytea, first_seen bigint, last_seen bigint, times_seen bigint,
+      source_id bytea, source_addr text, source_client text, source_version_hex text)`);
+    return new CopyWriter(client);
+  }
+
+  async write(batch: InfohashRecord[]): Promise<number> {
+    const lines = batch.map((r) =>
+      [r.infohash, r.seenAt, r.seenAt, 1, r.sourceId, r.sourceAddr, r.sourceClient, r.sourceVersionHex].map(copyField).join('\t') + '\n',
+    );
+    await pipeline(Readable.from([lines.join('')]), this.client.query(copyFrom('COPY staging FROM STDIN')));
+    // one simple-protocol round trip: the upsert's rows are its result's
+    const results = (await this.client.query(
+      `BEGIN;
+       INSERT INTO infohashes AS t (infohash, first_seen, last_seen, times_seen, source_id, source_addr, source_client, source_version_hex)
+       SELECT * FROM staging
+       ON CONFLICT (infohash) DO UPDATE SET
+         first_seen = least(t.first_seen, excluded.first_seen),
+         last_seen = greatest(t.last_seen, excluded.last_seen),
+         times_seen = t.times_seen + excluded.times_seen,
+         source_id = coalesce(t.source_id, excluded.source_id),
+         source_addr = coalesce(t.source_addr, excluded.source_addr),
+         source_client = coalesce(t.source_client, excluded.source_client),
+         source_version_hex = coalesce(t.source_version_hex, excluded.source_version_hex)
+       RETURNING encode(infohash, 'hex') AS infohash, (xmax = 0) AS inserted;
+       TRUNCATE staging;
+       COMMIT`,
+    )) as unknown as pg.QueryResult<{ inserted: boolean }>[];
+    return results[1].rows.filter((r) => r.inserted).length;
+  }
+
+  async close(): Promise<void> {
+    await this.client.end();
+  }
+}
 
 export async function run(count = Number(process.env.BENCH_STORE_COUNT ?? 100_000)): Promise<Rate[]> {
   const dir = mkdtempSync(join(tmpdir(), 'bitscrape-bench-store-'));
@@ -104,35 +190,36 @@ export async function run(count = Number(process.env.BENCH_STORE_COUNT ?? 100_00
       const known = await sqliteThreads(file, pool, count, 4, now + 1);
       rates.push({ label: 'SQLite, 4 writers', newPerS: perSecond(count, fresh), knownPerS: perSecond(count, known) });
     }
-    // PostgreSQL, one writer and four
+    // PostgreSQL: the store's unnest upsert and the COPY candidate, one writer and four, each in a database of its own
     const admin = new pg.Client({ connectionString: `${cluster.base}/postgres` });
     await admin.connect();
-    await admin.query('CREATE DATABASE one');
-    await admin.query('CREATE DATABASE four');
+    for (const db of ['unnest1', 'unnest4', 'copy1', 'copy4']) await admin.query(`CREATE DATABASE ${db}`);
     await admin.end();
-    {
-      const store = await PostgresStore.open(`${cluster.base}/one`);
-      let t = performance.now();
-      await writeAll(store, batches(pool, 0, count, now));
-      const fresh = performance.now() - t;
-      t = performance.now();
-      await writeAll(store, batches(pool, 0, count, now + 1));
-      const known = performance.now() - t;
-      await store.close();
-      rates.push({ label: 'PostgreSQL, 1 writer', newPerS: perSecond(count, fresh), knownPerS: perSecond(count, known) });
-    }
-    {
-      const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresStore.open(`${cluster.base}/four`)));
-      const share = Math.ceil(count / 4);
-      const timed = async (seenAt: number): Promise<number> => {
-        const t = performance.now();
-        await Promise.all(stores.map((s, w) => writeAll(s, batches(pool, w * share, Math.min(count, (w + 1) * share), seenAt))));
-        return performance.now() - t;
-      };
-      const fresh = await timed(now);
-      const known = await timed(now + 1);
-      for (const s of stores) await s.close();
-      rates.push({ label: 'PostgreSQL, 4 writers', newPerS: perSecond(count, fresh), knownPerS: perSecond(count, known) });
+    const methods: Array<{ name: string; open(url: string): Promise<Writer> }> = [
+      { name: 'unnest', open: async (url) => storeWriter(await PostgresStore.open(url)) },
+      { name: 'COPY', open: (url) => CopyWriter.open(url) },
+    ];
+    for (const method of methods) {
+      for (const writers of [1, 4]) {
+        const url = `${cluster.base}/${method.name.toLowerCase()}${writers}`;
+        await (await PostgresStore.open(url)).close(); // the schema
+        const opened = await Promise.all(Array.from({ length: writers }, () => method.open(url)));
+        const share = Math.ceil(count / writers);
+        const timed = async (seenAt: number): Promise<number> => {
+          const t = performance.now();
+          await Promise.all(opened.map(async (w, i) => {
+            for (const batch of batches(pool, i * share, Math.min(count, (i + 1) * share), seenAt)) await w.write(batch);
+          }));
+          return performance.now() - t;
+        };
+        const fresh = await timed(now);
+        const known = await timed(now + 1);
+        // both rounds landed: every infohash once, seen twice
+        const [{ n, seen }] = (await sql(url, 'SELECT count(*)::int AS n, sum(times_seen)::int AS seen FROM infohashes')) as Array<{ n: number; seen: number }>;
+        if (n !== count || seen !== 2 * count) throw new Error(`${method.name}: ${n} rows seen ${seen} times, ${count} written twice`);
+        for (const w of opened) await w.close();
+        rates.push({ label: `PostgreSQL ${method.name}, ${writers} writer${writers > 1 ? 's' : ''}`, newPerS: perSecond(count, fresh), knownPerS: perSecond(count, known) });
+      }
     }
   } finally {
     await cluster.stop();
@@ -142,7 +229,7 @@ export async function run(count = Number(process.env.BENCH_STORE_COUNT ?? 100_00
   console.log(`recordInfohashes, batches of ${BATCH}, ${count.toLocaleString('en-US')} infohashes (ratio: against SQLite with 1 writer, this run)`);
   for (const r of rates) {
     console.log(
-      `  ${r.label.padEnd(22)} new ${r.newPerS.toLocaleString('en-US').padStart(9)}/s (${(r.newPerS / base.newPerS).toFixed(2)}x)   ` +
+      `  ${r.label.padEnd(30)} new ${r.newPerS.toLocaleString('en-US').padStart(9)}/s (${(r.newPerS / base.newPerS).toFixed(2)}x)   ` +
         `already stored ${r.knownPerS.toLocaleString('en-US').padStart(9)}/s (${(r.knownPerS / base.knownPerS).toFixed(2)}x)`,
     );
   }

@@ -1,7 +1,9 @@
 // The commands with `--db postgres://…` (and BITSCRAPE_DB) against the run's throwaway
 // PostgreSQL cluster, as a user runs them.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ndjson, runCli, tempHome } from '../support/cli.js';
+import { ROOT, ndjson, runCli, runCommand, tempHome } from '../support/cli.js';
 import { cluster, freshDatabase, sql } from '../support/postgres-db.js';
 
 describe('--db postgres://', () => {
@@ -60,7 +62,60 @@ describe('--db postgres://', () => {
     const noPassword = url.replace(`:${encodeURIComponent(c.password)}@`, '@');
     const viaEnv = await runCli(['crawl', '--testnet', '200', '--db', noPassword, '--max-queries', '50'], { home, env: { PGPASSWORD: c.password } });
     expect(viaEnv.code, viaEnv.stderr).toBe(0);
+    expect(viaEnv.stderr).not.toContain(c.password);
   }, 120_000);
+
+  it('a URL without a password takes it from the password file, as psql does: PGPASSFILE, else ~/.pgpass; PGPASSWORD comes first', async () => {
+    const c = cluster();
+    const home = tempHome();
+    const url = await freshDatabase();
+    const noPassword = url.replace(`:${encodeURIComponent(c.password)}@`, '@');
+    const database = new URL(url).pathname.slice(1);
+    const line = (password: string): string => `# host:port:database:user:password\n${c.host}:${c.port}:${database}:${c.user}:${password.replace(/[\\:]/g, '\\$&')}\n`;
+    const withoutEnv = { PGPASSWORD: undefined, PGPASSFILE: undefined };
+
+    // PGPASSFILE names the file
+    const file = join(home, 'passwords');
+    writeFileSync(file, line(c.password), { mode: 0o600 });
+    const viaFile = await runCli(['crawl', '--testnet', '200', '--db', noPassword], { home, env: { ...withoutEnv, PGPASSFILE: file } });
+    expect(viaFile.code, viaFile.stderr).toBe(0);
+    expect(viaFile.stderr).not.toContain(c.password);
+
+    // ~/.pgpass; run without --no-warnings, so a warning of node-postgres (its own pgpass reading is deprecated) would show
+    const userHome = join(home, 'user');
+    mkdirSync(userHome);
+    writeFileSync(join(userHome, '.pgpass'), `*:*:other:*:nope\n${line(c.password)}`, { mode: 0o600 });
+    const stats = await runCommand(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'dev.js'), 'db', 'stats', '--db', noPassword, '--json'], { home, env: { ...withoutEnv, HOME: userHome } });
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(stats.stderr).toBe('');
+    expect((JSON.parse(stats.stdout) as { infohashes: number }).infohashes).toBeGreaterThan(0);
+
+    // a wrong password in the file: one line, exit 2, neither password shown
+    writeFileSync(join(userHome, '.pgpass'), line('hunter2:from\\file'), { mode: 0o600 });
+    const wrong = await runCli(['db', 'stats', '--db', noPassword], { home, env: { ...withoutEnv, HOME: userHome } });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
+    expect(wrong.stderr).toMatch(/authentication failed/);
+    expect(wrong.stderr).not.toMatch(/hunter2|from\\?file/);
+    expect(wrong.stderr).not.toContain(c.password);
+
+    // PGPASSWORD wins over the file, as with psql
+    const envFirst = await runCli(['db', 'stats', '--db', noPassword, '--json'], { home, env: { PGPASSWORD: c.password, PGPASSFILE: undefined, HOME: userHome } });
+    expect(envFirst.code, envFirst.stderr).toBe(0);
+
+    // a file others may read is ignored with psql's warning: no password, so authentication fails
+    chmodSync(join(userHome, '.pgpass'), 0o644);
+    writeFileSync(join(userHome, '.pgpass'), line(c.password));
+    const loose = await runCli(['db', 'stats', '--db', noPassword], { home, env: { ...withoutEnv, HOME: userHome } });
+    expect(loose.code).toBe(2);
+    expect(loose.stderr).toMatch(/group or world access/);
+    expect(loose.stderr).not.toContain(c.password);
+
+    // a progress line and a summary of a human-readable crawl show the URL without the password
+    const human = await runCli(['crawl', '--testnet', '200', '--db', url, '--max-queries', '50'], { home, env: { CI: undefined } });
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stderr).not.toContain(c.password);
+  }, 180_000);
 });
 
 describe('db copy', () => {

@@ -155,7 +155,7 @@ describe.each([
       ['keyspace', 'probes=1e12', /^crawl: keyspace: --strategy-opt 'probes=1e12': expected an integer within 0\.\.64$/],
       ['random-target', 'rotate=abc', /^crawl: random-target: --strategy-opt 'rotate=abc': expected a number within 0\.001\.\.3600$/],
       ['multi-table', 'tables=100000', /^crawl: multi-table: --strategy-opt 'tables=100000': expected an integer within 1\.\.256$/],
-      ['multi-table', 'depth=3', /^crawl: multi-table: unknown --strategy-opt 'depth' \(known: tables, k, window, tables-total, pool\)$/],
+      ['multi-table', 'depth=3', /^crawl: multi-table: unknown --strategy-opt 'depth' \(known: tables, k, window, tables-total, pool, dry-tables\)$/],
     ] as const;
     const dir = mkdtempSync(join(tmpdir(), 'bitscrape-opt-'));
     const runs = await Promise.all(

@@ -11,13 +11,19 @@
 //
 // A table is swapped out after `window` answers in a row without a new infohash, or when it
 // has nothing left to ask. Without `tables-total` there is no end: the crawl's limits stop it.
+//
+// Given a range (a lease of `crawl --leases`, or `--shard`), it walks that part only: tables are
+// homed inside it, only nodes inside it are sampled, and a node outside it is asked only with the
+// home as target while it brings the table closer (the way in), never to fill a bucket outside.
+// The range is done after `dry-tables` tables in a row sampled no node for the first time.
 
 /**
- * @import { CrawlNode, CrawlTask, NextResult, Strategy, StrategyContext, StrategyDefinition,
+ * @import { CrawlNode, CrawlTask, KeyRange, NextResult, Strategy, StrategyContext, StrategyDefinition,
  *   TaskFailure, TaskReply } from 'bitscrape'
  */
 
 import { ContactIndex, endpointKey } from './contact-index.js';
+import { KeyPart } from './key-range.js';
 
 /**
  * @typedef {object} MultiTableOptions
@@ -26,6 +32,9 @@ import { ContactIndex, endpointKey } from './contact-index.js';
  * @property {number} [window] answers in a row without a new infohash before a table is swapped (default 16)
  * @property {number} [tablesTotal] temporary tables to use before the crawl is done (default 0: no end)
  * @property {number} [pool] nodes the main table keeps (default 10000)
+ * @property {KeyRange} [range] the part of the keyspace to walk (default: all of it)
+ * @property {number} [dryTables] tables in a row that sample no node for the first time before
+ *   the crawl is done (default 16 with a range, else 0: no such end)
  */
 
 /**
@@ -59,6 +68,8 @@ class TempTable {
     this.deepest = 0;
     this.asked = 0;
     this.found = 0;
+    /** Nodes this table sampled, the first time any table met them. */
+    this.fresh = 0;
     this.retired = false;
   }
 
@@ -76,6 +87,10 @@ export class MultiTableStrategy {
     this.k = options.k ?? 8;
     this.window = options.window ?? 16;
     this.tablesTotal = options.tablesTotal ?? 0;
+    this.part = new KeyPart(options.range);
+    this.dryLimit = options.dryTables ?? (this.part.whole ? 0 : 16);
+    /** Tables retired in a row that sampled no node for the first time. */
+    this.dryRun = 0;
     this.main = new ContactIndex(options.pool ?? 10_000);
     /** @type {Map<string, number>} endpoint → status bits */
     this.status = new Map();
@@ -89,7 +104,7 @@ export class MultiTableStrategy {
 
   /** @param {StrategyContext} ctx */
   async seed(ctx) {
-    for (const n of ctx.closestKnown(ctx.helpers.randomId(), 64)) this.main.add(n);
+    for (const n of ctx.closestKnown(this.part.randomId(ctx.helpers), 64)) this.main.add(n);
     while (this.tables.length < this.width && this.mayStart()) this.tables.push(this.startTable(ctx));
   }
 
@@ -188,7 +203,7 @@ export class MultiTableStrategy {
   // ---- tables ---------------------------------------------------------------------------------
 
   mayStart() {
-    return this.tablesTotal <= 0 || this.started < this.tablesTotal;
+    return (this.tablesTotal <= 0 || this.started < this.tablesTotal) && (this.dryLimit <= 0 || this.dryRun < this.dryLimit);
   }
 
   /**
@@ -196,7 +211,7 @@ export class MultiTableStrategy {
    * @returns {TempTable}
    */
   startTable(ctx) {
-    const table = new TempTable(++this.started, ctx.helpers.randomId());
+    const table = new TempTable(++this.started, this.part.randomId(ctx.helpers));
     const compare = ctx.helpers.compareDistance;
     for (const c of this.main.closest(table.home, 2 * this.k, compare, (c) => ctx.allowed(c))) this.offer(table, c, ctx);
     for (const n of ctx.closestKnown(table.home, this.k)) this.offer(table, n, ctx);
@@ -210,6 +225,7 @@ export class MultiTableStrategy {
     table.candidates = [];
     table.keys.clear();
     this.retired++;
+    this.dryRun = table.fresh > 0 ? 0 : this.dryRun + 1;
   }
 
   /**
@@ -257,7 +273,8 @@ export class MultiTableStrategy {
       const status = this.status.get(key) ?? 0;
       const bucket = helpers.commonPrefixBits(node.id, table.home);
       const frontier = bucket + 1 >= table.deepest;
-      const sample = (status & (SAMPLED | NO_BEP51 | DEAD)) === 0 && ctx.sampleAllowedAt(node) <= now;
+      // outside the range (a bucket the home shares fewer bits with than the range has): the frontier only
+      const sample = this.part.has(node.id) && (status & (SAMPLED | NO_BEP51 | DEAD)) === 0 && ctx.sampleAllowedAt(node) <= now;
       // a node met before is worth a query only to bring the table closer to its home
       const useful = (status & DEAD) === 0 && table.counts[bucket] < this.k && (sample || frontier) && ctx.allowed(node);
       if (!useful) {
@@ -269,7 +286,10 @@ export class MultiTableStrategy {
       table.counts[bucket]++;
       table.inFlight++;
       table.asked++;
-      if (sample) this.mark(key, SAMPLED);
+      if (sample) {
+        this.mark(key, SAMPLED);
+        table.fresh++;
+      }
       const target = frontier ? table.home : inBucket(table.home, bucket, ctx);
       /** @type {Tag} */
       const tag = { table, key, bucket };
@@ -307,6 +327,7 @@ const PARAMS = {
   window: { field: 'window', min: 1, max: 1_000_000 },
   'tables-total': { field: 'tablesTotal', min: 0, max: 1_000_000_000 },
   pool: { field: 'pool', min: 1, max: 1_000_000 },
+  'dry-tables': { field: 'dryTables', min: 0, max: 1_000_000 },
 };
 
 /**
@@ -337,7 +358,7 @@ export const multiTableDefinition = {
       }
       parsed[spec.field] = value;
     }
-    return new MultiTableStrategy(parsed);
+    return new MultiTableStrategy({ ...parsed, ...(options.range ? { range: options.range } : {}) });
   },
 };
 

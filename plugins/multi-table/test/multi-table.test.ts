@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { commonPrefixBits, compareDistance, randomIdInPrefix } from '../../../src/core/dht/node-id.js';
 import { Prng } from '../../../src/core/net/prng.js';
 import { attachCrawler, createTestnet, driveCrawl } from '../../../src/core/crawl/sim-crawl.js';
+import { inRange } from '../../../src/core/crawl/key-range.js';
 import { createCrawl } from '../../../src/core/crawl/create-crawl.js';
-import type { CrawlNode, CrawlTask, StrategyContext, TaskReply } from '../../../src/core/crawl/strategy.js';
+import type { CrawlNode, CrawlTask, KeyRange, StrategyContext, TaskReply } from '../../../src/core/crawl/strategy.js';
 import strategiesHook from '../lib/hooks/strategies.js';
 import { MultiTableStrategy, multiTableDefinition } from '../lib/multi-table.js';
 
@@ -133,7 +134,7 @@ describe('multi-table strategy', () => {
     const s = multiTableDefinition.create({ concurrency: 8, params: { tables: '4', k: '6', window: '10', 'tables-total': '3', pool: '500' } }) as MultiTableStrategy;
     expect(s).toBeInstanceOf(MultiTableStrategy);
     expect([s.width, s.k, s.window, s.tablesTotal]).toEqual([4, 6, 10, 3]);
-    expect(() => multiTableDefinition.create({ concurrency: 8, params: { depth: '1' } })).toThrow(/unknown --strategy-opt 'depth' \(known: tables, k, window, tables-total, pool\)/);
+    expect(() => multiTableDefinition.create({ concurrency: 8, params: { depth: '1' } })).toThrow(/unknown --strategy-opt 'depth' \(known: tables, k, window, tables-total, pool, dry-tables\)/);
     expect(() => multiTableDefinition.create({ concurrency: 8, params: { tables: '0' } })).toThrow(/'tables=0': expected an integer within 1\.\.256/);
     expect(() => multiTableDefinition.create({ concurrency: 8, params: { k: '300' } })).toThrow(/k=300/);
     // every option has a range, and a bad value is an error bitscrape reports as bad input (by its name)
@@ -189,4 +190,68 @@ describe('multi-table strategy', () => {
     expect(sampledNodes).toBeGreaterThan(200);
     expect(found.size).toBeGreaterThan(2000);
   }, 60_000);
+});
+
+describe('multi-table under a range (crawl --leases, --shard)', () => {
+  it('homes its tables inside the range, samples only nodes inside it, asks outside nodes only towards the home, and ends after dry-tables dry tables', async () => {
+    const known = nodes(80, 9);
+    const range: KeyRange = { bits: 3, index: 5 };
+    const ctx = fakeContext(known, []);
+    const s = multiTableDefinition.create({ concurrency: 8, params: { tables: '2', k: '2', 'dry-tables': '3' }, range }) as MultiTableStrategy;
+    await s.seed(ctx);
+    const sampled: string[] = [];
+    let last: ReturnType<MultiTableStrategy['next']> | undefined;
+    for (let i = 0; i < 2000; i++) {
+      last = s.next(ctx);
+      if (!('task' in last)) break;
+      const t = last.task;
+      const tag = t.tag as { table: { home: Uint8Array } };
+      expect(inRange(range, tag.table.home), 'home').toBe(true);
+      expect(inRange(range, t.target), 'target').toBe(true);
+      if (t.method === 'sample_infohashes') {
+        expect(inRange(range, t.node.id!), 'sampled node').toBe(true);
+        sampled.push(key(t.node));
+      } else if (!inRange(range, t.node.id!)) {
+        // outside: only on the way in, towards the home
+        expect(t.target).toEqual(tag.table.home);
+      }
+      // every answer lists a few known nodes, so the tables have somewhere to go
+      s.onReply(t, reply(t, { nodes: known.slice(i % 70, (i % 70) + 6) }), ctx);
+    }
+    expect(last).toEqual({ done: true });
+    expect(new Set(sampled).size).toBe(sampled.length);
+    expect(sampled.length).toBeGreaterThan(0);
+    expect(s.tablesRetired).toBe(s.tablesStarted);
+  });
+
+  it('without a range it has no dry end (dry-tables 0) unless asked for one', () => {
+    expect((multiTableDefinition.create({ concurrency: 8, params: {} }) as MultiTableStrategy).dryLimit).toBe(0);
+    expect((multiTableDefinition.create({ concurrency: 8, params: {}, range: { bits: 4, index: 3 } }) as MultiTableStrategy).dryLimit).toBe(16);
+    expect((multiTableDefinition.create({ concurrency: 8, params: { 'dry-tables': '2' } }) as MultiTableStrategy).dryLimit).toBe(2);
+  });
+
+  it('walks one quarter of a simulated DHT to its end: samples only there, each node once, most of its BEP 51 nodes', async () => {
+    const net = createTestnet({ nodes: 3000, infohashes: 6000, seed: 22 });
+    const node = attachCrawler(net, { seed: 6 });
+    const range: KeyRange = { bits: 2, index: 2 };
+    const strategy = multiTableDefinition.create({ concurrency: 16, params: {}, range }) as MultiTableStrategy;
+    const crawl = createCrawl({ node, strategy, concurrency: 16, seed: 4 });
+    const summary = await driveCrawl(net, crawl, 6 * 3600_000);
+    const world = net.world;
+    await world.close();
+
+    expect(summary.stopped_by).toBe('done');
+    let outside = 0;
+    let twice = 0;
+    let covered = 0;
+    for (let i = 0; i < world.size; i++) {
+      if (world.sampled[i] > 1) twice++;
+      if (world.sampled[i] > 0 && !inRange(range, world.idOf(i))) outside++;
+    }
+    const targets = world.responsiveBep51([4]).filter((i) => inRange(range, world.idOf(i)));
+    for (const i of targets) if (world.sampled[i] > 0) covered++;
+    expect(outside).toBe(0);
+    expect(twice).toBe(0);
+    expect(covered / targets.length).toBeGreaterThan(0.9);
+  }, 120_000);
 });

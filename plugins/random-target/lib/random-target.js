@@ -7,13 +7,20 @@
 //
 // No pass over the keyspace, so no natural end: it runs until the crawl's limits stop it, or
 // for `rounds` targets. It is the baseline the keyspace strategy is measured against.
+//
+// Given a range (a lease of `crawl --leases`, or `--shard`), it walks that part only: targets are
+// drawn inside it, only nodes inside it are sampled, each once, and the range is done after
+// `dry-rounds` targets in a row whose lookup settled brought no node of the range to sample for
+// the first time.
+// Nodes outside it still answer the lookups' find_node: they are the way in.
 
 /**
- * @import { CrawlNode, CrawlTask, NextResult, Strategy, StrategyContext, StrategyDefinition,
+ * @import { CrawlNode, CrawlTask, KeyRange, NextResult, Strategy, StrategyContext, StrategyDefinition,
  *   StrategyOptions, TaskFailure, TaskReply } from 'bitscrape'
  */
 
 import { ContactIndex, endpointKey } from './contact-index.js';
+import { KeyPart } from './key-range.js';
 
 /**
  * @typedef {object} RandomTargetOptions
@@ -21,6 +28,9 @@ import { ContactIndex, endpointKey } from './contact-index.js';
  * @property {number} [k] closest nodes a lookup settles on (default 8)
  * @property {number} [rounds] targets to walk before the crawl is done (default 0: no end)
  * @property {number} [pool] contacts kept for seeding lookups (default 10000)
+ * @property {KeyRange} [range] the part of the keyspace to walk (default: all of it)
+ * @property {number} [dryRounds] targets in a row without a node to sample for the first time
+ *   before the crawl is done (default 8 with a range, else 0: no such end)
  */
 
 /**
@@ -39,6 +49,7 @@ import { ContactIndex, endpointKey } from './contact-index.js';
  * @property {Map<string, Candidate>} byKey
  * @property {number} inFlight lookup queries of this round waiting for an answer
  * @property {CrawlNode[] | null} toSample the settled closest nodes still to sample (null while looking up)
+ * @property {number} fresh nodes this round sampled for the first time
  */
 
 /** @typedef {{ round: number, key: string }} Tag */
@@ -56,9 +67,15 @@ export class RandomTargetStrategy {
     this.rotateMs = (options.rotateS ?? 5) * 1000;
     this.k = options.k ?? 8;
     this.maxRounds = options.rounds ?? 0;
+    this.part = new KeyPart(options.range);
+    this.dryLimit = options.dryRounds ?? (this.part.whole ? 0 : 8);
+    /** Settled rounds in a row, before the current one, that sampled no node for the first time. */
+    this.dry = 0;
     this.index = new ContactIndex(options.pool ?? 10_000);
     /** Endpoints that answered sample_infohashes without samples (no BEP 51): find_node only. */
     this.noSample = new Set();
+    /** Endpoints sampled so far (with a range, each is sampled once). */
+    this.sampled = new Set();
     /** @type {Round | null} */
     this.round = null;
     this.roundsStarted = 0;
@@ -68,7 +85,7 @@ export class RandomTargetStrategy {
   /** @param {StrategyContext} ctx */
   async seed(ctx) {
     // the engine has bootstrapped its routing table; its contacts seed the first lookups
-    for (const n of ctx.closestKnown(ctx.helpers.randomId(), 64)) this.index.add(n);
+    for (const n of ctx.closestKnown(this.part.randomId(ctx.helpers), 64)) this.index.add(n);
   }
 
   /**
@@ -79,10 +96,13 @@ export class RandomTargetStrategy {
     const now = ctx.now();
     let round = this.round;
     if (round === null || now >= round.startedAt + this.rotateMs) {
-      if (this.maxRounds > 0 && this.roundsStarted >= this.maxRounds) {
+      // a round cut short before its lookup settled says nothing about the range
+      const dry = round === null || round.fresh > 0 ? 0 : round.toSample === null ? this.dry : this.dry + 1;
+      if ((this.maxRounds > 0 && this.roundsStarted >= this.maxRounds) || (this.dryLimit > 0 && dry >= this.dryLimit)) {
         if (round !== null && round.inFlight > 0) return { wait: true };
         return { done: true };
       }
+      this.dry = dry;
       round = this.startRound(ctx, now);
     }
     const task = this.pick(round, ctx, now);
@@ -131,7 +151,7 @@ export class RandomTargetStrategy {
 
   memoryBytes() {
     const shortlist = this.round ? this.round.shortlist.length * 160 : 0;
-    return this.index.bytes + this.noSample.size * 90 + shortlist;
+    return this.index.bytes + (this.noSample.size + this.sampled.size) * 90 + shortlist;
   }
 
   /** Contacts in the index (for tests). */
@@ -151,9 +171,9 @@ export class RandomTargetStrategy {
    * @returns {Round}
    */
   startRound(ctx, now) {
-    const target = ctx.helpers.randomId();
+    const target = this.part.randomId(ctx.helpers);
     /** @type {Round} */
-    const round = { n: ++this.roundsStarted, target, startedAt: now, shortlist: [], byKey: new Map(), inFlight: 0, toSample: null };
+    const round = { n: ++this.roundsStarted, target, startedAt: now, shortlist: [], byKey: new Map(), inFlight: 0, toSample: null, fresh: 0 };
     // replies of the previous target still count towards the index; they no longer steer a lookup
     this.round = round;
     const compare = ctx.helpers.compareDistance;
@@ -209,6 +229,12 @@ export class RandomTargetStrategy {
     if (!node) return undefined;
     /** @type {Tag} */
     const tag = { round: round.n, key: endpointKey(node.host, node.port) };
+    if (!this.sampled.has(tag.key)) {
+      round.fresh++;
+      // bounded like noSample: a long crawl samples more nodes than it needs to remember
+      if (this.sampled.size >= this.index.capacity * 4) this.sampled.clear();
+      this.sampled.add(tag.key);
+    }
     return { node, method: 'sample_infohashes', target: round.target, tag };
   }
 
@@ -242,7 +268,8 @@ export class RandomTargetStrategy {
   }
 
   /**
-   * The k closest nodes that answered the lookup and may be sampled now, closest first.
+   * The k closest nodes that answered the lookup and may be sampled now, closest first; with a
+   * range, only those inside it not sampled yet.
    * @param {Round} round
    * @param {number} now
    * @param {StrategyContext} ctx
@@ -254,6 +281,7 @@ export class RandomTargetStrategy {
     for (const c of round.shortlist) {
       if (out.length >= this.k) break;
       if (c.state !== ANSWERED) continue;
+      if (!this.part.whole && (!this.part.has(/** @type {Uint8Array} */ (c.node.id)) || this.sampled.has(c.key))) continue;
       if (!this.noSample.has(c.key) && ctx.sampleAllowedAt(c.node) <= now && ctx.allowed(c.node)) out.push(c.node);
     }
     return out;
@@ -277,6 +305,7 @@ const PARAMS = {
   k: { field: 'k', integer: true, min: 1, max: 64 },
   rounds: { field: 'rounds', integer: true, min: 0, max: 1_000_000_000 },
   pool: { field: 'pool', integer: true, min: 1, max: 1_000_000 },
+  'dry-rounds': { field: 'dryRounds', integer: true, min: 0, max: 1_000_000 },
 };
 
 /**
@@ -307,7 +336,7 @@ export const randomTargetDefinition = {
       }
       parsed[spec.field] = value;
     }
-    return new RandomTargetStrategy(parsed);
+    return new RandomTargetStrategy({ ...parsed, ...(options.range ? { range: options.range } : {}) });
   },
 };
 

@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { commonPrefixBits, compareDistance, randomIdInPrefix } from '../../../src/core/dht/node-id.js';
 import { Prng } from '../../../src/core/net/prng.js';
 import { attachCrawler, createTestnet, driveCrawl } from '../../../src/core/crawl/sim-crawl.js';
+import { inRange } from '../../../src/core/crawl/key-range.js';
 import { createCrawl } from '../../../src/core/crawl/create-crawl.js';
-import type { CrawlNode, CrawlTask, StrategyContext, TaskReply } from '../../../src/core/crawl/strategy.js';
+import type { CrawlNode, CrawlTask, KeyRange, StrategyContext, TaskReply } from '../../../src/core/crawl/strategy.js';
 import strategiesHook from '../lib/hooks/strategies.js';
 import { RandomTargetStrategy, randomTargetDefinition } from '../lib/random-target.js';
 
@@ -159,7 +160,7 @@ describe('random-target strategy', () => {
     expect(s).toBeInstanceOf(RandomTargetStrategy);
     expect((s as RandomTargetStrategy).rotateMs).toBe(2500);
     expect(s.progress()).toBe(0);
-    expect(() => randomTargetDefinition.create({ concurrency: 8, params: { speed: '1' } })).toThrow(/unknown --strategy-opt 'speed' \(known: rotate, k, rounds, pool\)/);
+    expect(() => randomTargetDefinition.create({ concurrency: 8, params: { speed: '1' } })).toThrow(/unknown --strategy-opt 'speed' \(known: rotate, k, rounds, pool, dry-rounds\)/);
     expect(() => randomTargetDefinition.create({ concurrency: 8, params: { k: '0' } })).toThrow(/'k=0': expected an integer within 1\.\.64/);
     expect(() => randomTargetDefinition.create({ concurrency: 8, params: { rounds: '-1' } })).toThrow(/rounds=-1/);
     // every option has a range, and a bad value is an error bitscrape reports as bad input (by its name)
@@ -215,4 +216,72 @@ describe('random-target strategy', () => {
     expect(sampledNodes).toBe(summary.nodes_answered_sample);
     expect(sampledNodes).toBeLessThan(world.responsiveBep51().length);
   }, 60_000);
+});
+
+describe('random-target under a range (crawl --leases, --shard)', () => {
+  it('draws every target inside the range, samples only nodes inside it, each once, and ends after dry-rounds dry targets', async () => {
+    const known = nodes(60, 8);
+    const range: KeyRange = { bits: 2, index: 2 };
+    const inside = known.filter((n) => inRange(range, n.id));
+    expect(inside.length).toBeGreaterThan(5);
+    const { ctx, clock } = fakeContext(known, []);
+    const s = randomTargetDefinition.create({ concurrency: 8, params: { k: '3', rotate: '1', 'dry-rounds': '4' }, range }) as RandomTargetStrategy;
+    await s.seed(ctx);
+    const sampled: string[] = [];
+    let end: ReturnType<RandomTargetStrategy['next']> | undefined;
+    for (let round = 0; round < 500 && !end; round++) {
+      const lookup = drain(s, ctx);
+      if ('done' in lookup.last) end = lookup.last;
+      for (const t of lookup.tasks) {
+        expect(inRange(range, t.target), 'target').toBe(true);
+        s.onReply(t, reply(t), ctx);
+      }
+      const samples = drain(s, ctx);
+      for (const t of samples.tasks) {
+        expect(t.method).toBe('sample_infohashes');
+        expect(inRange(range, t.target), 'target').toBe(true);
+        expect(inRange(range, t.node.id!), 'sampled node').toBe(true);
+        sampled.push(key(t.node));
+        s.onReply(t, reply(t, { samples: [], num: 0, interval: 0 }), ctx);
+      }
+      clock.ms += 1000;
+    }
+    expect(end).toEqual({ done: true });
+    expect(new Set(sampled).size).toBe(sampled.length);
+    // the lookups found nothing new (the replies list no contacts): the range's nodes the known ones reach
+    expect(sampled.length).toBeGreaterThanOrEqual(Math.min(3, inside.length));
+    // the last four targets sampled nobody new: that is the end
+    expect(s.rounds).toBeGreaterThan(4);
+  });
+
+  it('without a range it has no dry end (dry-rounds 0) unless asked for one', () => {
+    expect((randomTargetDefinition.create({ concurrency: 8, params: {} }) as RandomTargetStrategy).dryLimit).toBe(0);
+    expect((randomTargetDefinition.create({ concurrency: 8, params: {}, range: { bits: 4, index: 3 } }) as RandomTargetStrategy).dryLimit).toBe(8);
+    expect((randomTargetDefinition.create({ concurrency: 8, params: { 'dry-rounds': '2' } }) as RandomTargetStrategy).dryLimit).toBe(2);
+  });
+
+  it('walks one quarter of a simulated DHT to its end: samples only there, each node once, most of its BEP 51 nodes', async () => {
+    const net = createTestnet({ nodes: 3000, infohashes: 6000, seed: 22 });
+    const node = attachCrawler(net, { seed: 6 });
+    const range: KeyRange = { bits: 2, index: 1 };
+    const strategy = randomTargetDefinition.create({ concurrency: 16, params: {}, range }) as RandomTargetStrategy;
+    const crawl = createCrawl({ node, strategy, concurrency: 16, seed: 4 });
+    const summary = await driveCrawl(net, crawl, 6 * 3600_000);
+    const world = net.world;
+    await world.close();
+
+    expect(summary.stopped_by).toBe('done');
+    let outside = 0;
+    let twice = 0;
+    let covered = 0;
+    for (let i = 0; i < world.size; i++) {
+      if (world.sampled[i] > 1) twice++;
+      if (world.sampled[i] > 0 && !inRange(range, world.idOf(i))) outside++;
+    }
+    const targets = world.responsiveBep51([4]).filter((i) => inRange(range, world.idOf(i)));
+    for (const i of targets) if (world.sampled[i] > 0) covered++;
+    expect(outside).toBe(0);
+    expect(twice).toBe(0);
+    expect(covered / targets.length).toBeGreaterThan(0.75);
+  }, 120_000);
 });

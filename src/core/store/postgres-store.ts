@@ -8,6 +8,7 @@ import { StoreError, StoreWriteError } from './errors.js';
 import { MIGRATION_LOCK, PASS_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
 import { REPORT_FILE_TYPES, REPORT_TOP_TORRENTS, discoveryBucket } from './report-queries.js';
 import { searchWords } from './search-words.js';
+import { withPassword } from './pg-password.js';
 import { endedRun, reportRun, storeStats, type StoredRun } from './run-rows.js';
 import type {
   ClientStats,
@@ -149,13 +150,12 @@ export class PostgresStore implements InfohashStore {
     } catch (err) {
       throw new StoreError('cannot_open', shown, `the pg package is missing: ${(err as Error).message}`);
     }
-    let config;
     try {
-      config = { connectionString: url };
       new URL(url);
     } catch {
       throw new StoreError('bad_url', shown, 'not a valid postgres:// URL');
     }
+    const config = { connectionString: await withPassword(url) };
     // bigint columns (times, counts) come back as numbers: every value we store fits in 2^53
     const types = {
       getTypeParser: (oid: number, format?: string) => (oid === 20 ? (v: string) => Number(v) : pgModule.types.getTypeParser(oid, format as 'text')),

@@ -147,6 +147,14 @@ describe('AddressPolicy', () => {
     expect(p.refusal('10.0.0.1', 7000)).not.toBeNull();
   });
 
+  it('bound to another loopback address (crawlers side by side, --bind 127.0.0.2): nodes on 127.0.0.1 are ours', () => {
+    const p = new AddressPolicy({ loopbackOnly: false, localAddresses: ['127.0.0.2'] });
+    expect(p.refusal('127.0.0.1', 6881)).toBeNull();
+    expect(p.isBogon('127.0.0.1', 6881)).toBe(false);
+    expect(p.isBogonPeer('127.0.0.1', 6881)).toBe(false);
+    expect(p.rateLimitKey('127.0.0.1', 6881)).toBe('127.0.0.1:6881');
+  });
+
   it('bootstrapped from a private address (added later): private is ours', () => {
     const p = new AddressPolicy({ loopbackOnly: false });
     expect(p.mayQuery('192.168.1.20', 6881)).toBe(false);
