@@ -12,6 +12,15 @@ export function rangeStart(range: KeyRange): Uint8Array {
   return id;
 }
 
+/** Whether an id lies in the range. */
+export function inRange(range: KeyRange, id: Uint8Array): boolean {
+  for (let b = 0; b < range.bits; b++) {
+    const want = (range.index >> (range.bits - 1 - b)) & 1;
+    if (((id[b >> 3] >> (7 - (b & 7))) & 1) !== want) return false;
+  }
+  return true;
+}
+
 /** Bits of a count of ranges that is a power of two (1, 2, 4, … 2^MAX_RANGE_BITS), else null. */
 export function rangeBits(count: number): number | null {
   if (!Number.isInteger(count) || count < 1) return null;
