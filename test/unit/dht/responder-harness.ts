@@ -2,7 +2,6 @@
 // address (v4, v6, bogon, port 0) and read back exactly what would have been sent.
 import { AddressPolicy } from '../../../src/core/net/address.js';
 import { Krpc } from '../../../src/core/net/krpc-engine.js';
-import type { KrpcEngine } from '../../../src/core/net/krpc-types.js';
 import type { LocalEndpoint, MessageHandler, Transport } from '../../../src/core/net/transport.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 import { PeerStore, type PeerStoreOptions } from '../../../src/core/dht/peer-store.js';
@@ -41,32 +40,7 @@ export class CaptureTransport implements Transport {
   }
 }
 
-/** Only the KrpcEngine interface of a Krpc: no raw fast path, so the responder takes onQuery. */
-export function objectOnlyEngine(k: Krpc): KrpcEngine {
-  return {
-    get id() {
-      return k.id;
-    },
-    query: (to, method, args, opts) => k.query(to, method, args, opts),
-    onQuery: (h) => k.onQuery(h),
-    onResponse: (o) => k.onResponse(o),
-    respond: (to, t, body) => k.respond(to, t, body),
-    respondError: (to, t, code, message) => k.respondError(to, t, code, message),
-    sendRaw: (to, data) => k.sendRaw(to, data),
-    get counters() {
-      return k.counters;
-    },
-    get inFlight() {
-      return k.inFlight;
-    },
-    close: () => k.close(),
-    // The malformed-query hook is a Krpc extra; keep it so 203s still work.
-    onMalformedQuery: (hook: Parameters<Krpc['onMalformedQuery']>[0]) => k.onMalformedQuery(hook),
-  } as KrpcEngine;
-}
-
 export interface HarnessOptions extends Partial<Omit<ResponderOptions, 'engine' | 'clock' | 'table' | 'peers' | 'tokens' | 'policy'>> {
-  objectPath?: boolean;
   peerStore?: Partial<Omit<PeerStoreOptions, 'clock'>>;
   /** Nodes per family put in the table (verified). */
   tableNodes?: number;
@@ -79,7 +53,7 @@ export function makeHarness(opts: HarnessOptions = {}) {
   const transport = new CaptureTransport();
   const policy = new AddressPolicy({ loopbackOnly: false });
   const krpc = new Krpc({ transport, clock, id: OUR_ID, policy, rateLimit: false });
-  const engine = opts.objectPath ? objectOnlyEngine(krpc) : krpc;
+  const engine = krpc;
   const table = new RoutingTable({ id: OUR_ID, clock });
   const rand = prng(99);
   const n = opts.tableNodes ?? 40;
@@ -91,7 +65,7 @@ export function makeHarness(opts: HarnessOptions = {}) {
   const tokens = new TokenManager({ clock });
   const events: ResponderEvent[] = [];
   const harvested: Array<{ infohash: string; kind: string; from: string }> = [];
-  const { objectPath: _o, peerStore: _p, tableNodes: _t, ...rest } = opts;
+  const { peerStore: _p, tableNodes: _t, ...rest } = opts;
   const responder = new Responder({
     engine,
     clock,

@@ -53,6 +53,7 @@ class Bep33Engine implements KrpcEngine {
     return out;
   }
   onQuery(): void {}
+  onMalformedQuery(): void {}
   onResponse(): void {}
   respond(): void {}
   respondError(): void {}
