@@ -222,9 +222,9 @@ describe('BEP 44 responder: put errors', () => {
   });
 });
 
-// BEP 44 `get` goes through the responder's method registry; its `nodes` / `nodes6` must follow
-// BEP 32 `want` exactly as find_node does (libtorrent sends want with get when it runs both
-// families).
+// BEP 44 `get` goes through the responder's method registry (createFullNode registers it); its
+// `nodes` / `nodes6` must follow BEP 32 `want` exactly as find_node does (libtorrent sends want
+// with get when it runs both families).
 describe('BEP 44 get on the Responder honours BEP 32 want', () => {
   const ids = (nodes: NodeInfo[] | undefined): string[] | undefined => nodes?.map((n) => hex(n.id));
   const nodesOf = (msg: KrpcMessage | undefined) => {
@@ -241,8 +241,7 @@ describe('BEP 44 get on the Responder honours BEP 32 want', () => {
     ['IPv4 querier, want naming neither family', '1.2.3.4', ['zz']],
   ];
   it.each(cases)('%s: the same nodes as find_node', (_name, host, want) => {
-    const h = makeHarness();
-    registerItemHandlers(h.responder, new ItemStore(h.clock));
+    const h = makeHarness(); // a full node: get / put are registered with its item store
     const target = new Uint8Array(20).fill(0x33);
     const get = nodesOf(h.query(host, 1, 'get', { target, want }));
     const findNode = nodesOf(h.query(host, 1, 'find_node', { target, want }));
@@ -254,8 +253,7 @@ describe('BEP 44 get on the Responder honours BEP 32 want', () => {
   });
 
   it('a want that is not a list is a malformed get (203), as for find_node', () => {
-    const h = makeHarness();
-    registerItemHandlers(h.responder, new ItemStore(h.clock));
+    const h = makeHarness(); // a full node: get / put are registered with its item store
     const reply = h.query('1.2.3.4', 1, 'get', { target: new Uint8Array(20).fill(0x33), want: 'n6' });
     expect(reply?.y === 'e' && reply.code).toBe(203);
   });

@@ -253,9 +253,11 @@ describe('Responder', () => {
     expect(ids(withTarget.r.nodes)).toEqual(bruteClosest(h, hash(0x21), 4));
     const withHash = r(h.query('1.2.3.4', 1, 'whatever', { info_hash: hash(0x22), want: ['n6'] }));
     expect(ids(withHash.r.nodes6)).toEqual(bruteClosest(h, hash(0x22), 6));
-    // BEP 44 get with no handler registered falls in the same case.
-    expect(ids(r(h.query('1.2.3.4', 1, 'get', { target: hash(0x23) })).r.nodes)).toHaveLength(8);
-    expect(h.responder.counters.byMethod.unknown).toEqual({ received: 4, answered: 3, errors: 1 });
+    expect(h.responder.counters.byMethod.unknown).toEqual({ received: 3, answered: 2, errors: 1 });
+    // BEP 44 get is not unknown on a full node: its registered handler answers it (with a token).
+    expect(r(h.query('1.2.3.4', 1, 'get', { target: hash(0x23) })).r.token).toBeDefined();
+    expect(h.responder.counters.byMethod.unknown.received).toBe(3);
+    expect(h.responder.counters.byMethod.get).toEqual({ received: 1, answered: 1, errors: 0 });
   });
 
   it('malformed queries with a readable t get 203; unreadable ones are dropped', () => {
@@ -383,17 +385,16 @@ describe('Responder on SimNetwork, queried by our own Krpc client', () => {
     const { Krpc } = await import('../../../src/core/net/krpc-engine.js');
     const { SimNetwork } = await import('../../../src/core/net/sim-network.js');
     const { VirtualClock } = await import('../../../src/core/net/virtual-clock.js');
-    const { PeerStore } = await import('../../../src/core/dht/peer-store.js');
-    const { Responder } = await import('../../../src/core/dht/responder.js');
+    const { DhtClient } = await import('../../../src/core/dht/dht-client.js');
+    const { createFullNode } = await import('../../../src/core/dht/full-node.js');
     const { RoutingTable } = await import('../../../src/core/dht/routing-table.js');
-    const { TokenManager } = await import('../../../src/core/dht/token-manager.js');
     const clock = new VirtualClock();
     const net = new SimNetwork({ clock, seed: 3, latencyMs: { min: 5, max: 30 } });
     const policy = AddressPolicy.simulated();
     const server = new Krpc({ transport: net.attach('10.0.0.1', 6881), clock, id: OUR_ID, policy, rateLimit: false, readOnly: false });
     const table = new RoutingTable({ id: OUR_ID, clock });
     for (let i = 0; i < 50; i++) table.onReply({ id: new Uint8Array(20).fill(i + 1), host: `10.1.0.${i + 1}`, port: 6881, family: 4 });
-    const responder = new Responder({ engine: server, clock, table, peers: new PeerStore({ clock }), tokens: new TokenManager({ clock }), policy, inboundRate: { ratePerSec: 100, burst: 100 } });
+    const { responder } = createFullNode({ client: new DhtClient({ engine: server, clock, table }), policy, responder: { inboundRate: { ratePerSec: 100, burst: 100 } } });
     const client = new Krpc({ transport: net.attach('10.0.0.2', 7000), clock, id: hash(0xcc), policy, rateLimit: false, readOnly: false });
     const to = { host: '10.0.0.1', port: 6881 };
     const ih = hash(0x42);
