@@ -4,7 +4,7 @@ import { dhtFlags, openSession, type DhtSession } from '../cli/dht-session.js';
 import { formatDuration } from '../cli/duration.js';
 import { BadInputError, quote } from '../cli/errors.js';
 import { generateSecureId } from '../core/dht/secure-id.js';
-import { createFullNode, secureIdChange, type FullNode } from '../core/dht/full-node.js';
+import { createFullNode, secureIdChange, type FullNode, type FullNodeStores } from '../core/dht/full-node.js';
 import { idFromHex, idToHex } from '../core/dht/node-id.js';
 import { DEFAULT_INBOUND_RATE, DEFAULT_SAMPLE_INTERVAL_S, type InfohashKind } from '../core/dht/responder.js';
 import { ipFamily, loopbackOnlyFromEnv } from '../core/net/address.js';
@@ -114,7 +114,7 @@ export default class Node extends BaseCommand {
     const durationTimer = flags.duration !== undefined ? clock.setTimeout(() => stop.stop('duration'), flags.duration) : null;
 
     // Kept across an id change: stored peers, BEP 44 items and tokens do not depend on our id.
-    let stores: Pick<FullNode, 'peers' | 'items' | 'tokens'> | undefined;
+    let stores: FullNodeStores | undefined;
     let port = flags.port;
     let summary: Record<string, unknown> = {};
     let metricsServer: MetricsServer | undefined;
@@ -181,10 +181,10 @@ export default class Node extends BaseCommand {
   private async serve(
     session: DhtSession,
     flags: { json: boolean; infohashes: boolean; 'stats-every': number; 'save-every': number; 'inbound-rate': number; 'id-from-ip': boolean; 'external-ip'?: string },
-    stores: Pick<FullNode, 'peers' | 'items' | 'tokens'> | undefined,
+    stores: FullNodeStores | undefined,
     sampleIntervalS: number,
     stop: StopController,
-  ): Promise<{ summary: Record<string, unknown>; stores: Pick<FullNode, 'peers' | 'items' | 'tokens'>; newId?: Uint8Array; externalIp?: string }> {
+  ): Promise<{ summary: Record<string, unknown>; stores: FullNodeStores; newId?: Uint8Array; externalIp?: string }> {
     const { node, clock } = session;
     const json = flags.json;
     const events = json && flags.infohashes;

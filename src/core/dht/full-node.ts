@@ -52,6 +52,9 @@ export interface FullNode {
   stop(): Promise<void>;
 }
 
+/** What does not depend on our id: a node restarting under a new id passes these back in. */
+export type FullNodeStores = Pick<FullNode, 'peers' | 'items' | 'tokens'>;
+
 export function createFullNode(config: FullNodeConfig): FullNode {
   const { client, policy } = config;
   const clock = client.clock;
