@@ -1,9 +1,9 @@
 // A local DHT of real bitscrape nodes in one process: each node has its own UDP socket on a
 // loopback address, its own Krpc engine (not read-only) and routing table, and is a full node
-// (createFullNode: responder, tokens, peer store, BEP 44 items). Nodes join one after another through the first node and each other, fill their
-// tables as a real node would, then announce infohashes through the DHT (get_peers for a
-// token, announce_peer to the closest nodes), so other bitscrape processes can probe a network
-// whose contents are known.
+// (createFullNode: responder, tokens, peer store, BEP 44 items). Nodes join one after another
+// through the first node and each other, fill their tables as a real node would, then announce
+// infohashes through the DHT (get_peers for a token, announce_peer to the closest nodes), so
+// other bitscrape processes can probe a network whose contents are known.
 import { AddressPolicy, formatEndpoint, ipFamily, isLoopback } from '../net/address.js';
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { Endpoint } from '../net/krpc-types.js';
