@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Every test refuses non-loopback destinations (ARCHITECTURE.md, address policy).
+// Every test refuses non-loopback destinations (docs/architecture.md, "Tests set BITSCRAPE_LOOPBACK_ONLY").
 process.env.BITSCRAPE_LOOPBACK_ONLY = '1';
 
 export default defineConfig({

@@ -2,7 +2,7 @@
 // binary or huge stdin must not flood the terminal with one error per line.
 
 /** Bad lines shown before the rest are only counted. */
-export const SHOWN_BAD_LINES = 5;
+const SHOWN_BAD_LINES = 5;
 
 export class BadLines {
   count = 0;

@@ -1,7 +1,7 @@
 // The shared base of every command: --json (NDJSON straight to stdout, never oclif's pretty JSON),
-// --debug, one-line errors with ARCHITECTURE.md's exit codes, stdin inputs with `-`, and SIGINT /
-// SIGTERM (signals.ts): a long command calls stopSignal() and stops when it aborts; the exit code
-// after a signal is decided here, once, for every command.
+// --debug, one-line errors with the exit codes of docs/architecture.md ("Errors at the edge"),
+// stdin inputs with `-`, and SIGINT / SIGTERM (signals.ts): a long command calls stopSignal() and
+// stops when it aborts; the exit code after a signal is decided here, once, for every command.
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { createInterface } from 'node:readline';
 import { BadLines } from './bad-lines.js';

@@ -2,7 +2,7 @@
 // says so; without it, the families of the --bootstrap contacts, else those of the sockets the
 // session bound (which follow the routing file's nodes and the routers). A family needs a socket.
 import { Flags } from '@oclif/core';
-import { ipFamily } from '../core/net/address.js';
+import { ipFamily } from '../core/wire/ip.js';
 import type { Family } from '../core/wire/types.js';
 import { BadInputError } from './errors.js';
 

@@ -4,7 +4,7 @@
 import { Errors, Flags } from '@oclif/core';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { AddressPolicy, ipFamily, isLoopback, loopbackOnlyFromEnv, parseEndpoint, resolveEndpoint, type ResolvedEndpoint } from '../core/net/address.js';
+import { AddressPolicy, isLoopback, loopbackOnlyFromEnv, parseEndpoint } from '../core/net/address.js';
 import { Krpc } from '../core/net/krpc-engine.js';
 import { RATE_LIMIT_DEFAULTS, type RateLimitOptions } from '../core/net/rate-limiter.js';
 import { RealClock } from '../core/net/real-clock.js';
@@ -17,11 +17,14 @@ import { RoutingTable } from '../core/dht/routing-table.js';
 import { defaultRoutingFile } from '../core/paths.js';
 import { BadInputError, CliError, quote } from './errors.js';
 import { durationFlag } from './base-command.js';
+import { ipFamily } from '../core/wire/ip.js';
 import type { Family } from '../core/wire/types.js';
+import { resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
 import { onSignalShutdown } from './signals.js';
 
-/** The public routers (PROTOCOL.md §6); used only when nothing else is known. */
-export const PUBLIC_ROUTERS = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881', 'dht.libtorrent.org:25401'];
+/** The well-known bootstrap routers (libtorrent's and Transmission's defaults); used only when
+ * nothing else is known. */
+const PUBLIC_ROUTERS = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881', 'dht.libtorrent.org:25401'];
 
 /** A rate in queries per second: a positive decimal number (0.5, 5, 200). */
 export function parseRate(text: string): number | null {
@@ -114,7 +117,7 @@ export interface DhtSession {
 }
 
 /** Parses and resolves the --bootstrap values; bad ones are a one-line usage error. */
-export async function resolveBootstrap(values: string[]): Promise<ResolvedEndpoint[]> {
+async function resolveBootstrap(values: string[]): Promise<ResolvedEndpoint[]> {
   const out: ResolvedEndpoint[] = [];
   for (const text of values) {
     const parsed = parseEndpoint(text);

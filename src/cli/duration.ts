@@ -10,7 +10,7 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
  * 2^31 ms timers); the ceiling only keeps a typo from meaning "never".
  */
 export const MAX_DURATION_MS = 36_525 * UNITS.d;
-export const MAX_DURATION_TEXT = '36525d (100 years)';
+const MAX_DURATION_TEXT = '36525d (100 years)';
 
 /** How one flag takes a duration: zero only where it means something, and its own ceiling. */
 export type DurationRule = {

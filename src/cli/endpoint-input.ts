@@ -1,9 +1,10 @@
 // Addresses given on the command line or stdin (plain host:port, or NDJSON records with an
 // `address` field): parsed strictly, resolved (DNS names allowed), bad ones reported with where
 // they came from.
-import { parseEndpoint, resolveEndpoint, type ResolvedEndpoint } from '../core/net/address.js';
+import { parseEndpoint } from '../core/net/address.js';
 import type { InputLine } from './base-command.js';
 import { INPUT_FIELDS, lineValue } from './input-record.js';
+import { resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
 
 export interface EndpointInput {
   text: string;

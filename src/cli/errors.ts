@@ -1,5 +1,6 @@
-// Errors a command reports as one line. exitCode follows ARCHITECTURE.md: 2 = usage / bad input,
-// 1 = nothing answered or nothing found. Input echoed in a message goes through quote().
+// Errors a command reports as one line. exitCode follows docs/architecture.md ("Errors at the
+// edge"): 2 = usage / bad input, 1 = nothing answered or nothing found. Input echoed in a
+// message goes through quote().
 import { printable } from '../core/util/quote.js';
 
 export { printable, printableBlock, quote } from '../core/util/quote.js';

@@ -4,7 +4,8 @@
 // Other parameters (dn, tr, ...) are not read.
 import { fromHex } from '../core/wire/hex.js';
 import type { PeerInfo, Result } from '../core/wire/types.js';
-import { canonicalIp, ipFamily, parseEndpoint } from '../core/net/address.js';
+import { parseEndpoint } from '../core/net/address.js';
+import { canonicalIp, ipFamily } from '../core/wire/ip.js';
 import { quote } from './errors.js';
 
 const HEX40 = /^[0-9a-f]{40}$/i;

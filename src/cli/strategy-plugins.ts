@@ -9,7 +9,7 @@ import { BUILTIN_STRATEGIES, StrategyRegistry } from '../core/crawl/registry.js'
 import type { StrategyDefinition } from '../core/crawl/strategy.js';
 
 /** The oclif event a strategy plugin hooks. */
-export const STRATEGIES_EVENT = 'strategies';
+const STRATEGIES_EVENT = 'strategies';
 
 /** Version of the plugin API this bitscrape speaks; handed to every hook as `api`. */
 export const STRATEGY_API_VERSION = 1;
@@ -27,7 +27,7 @@ export type StrategiesHook = (options: StrategiesHookOptions) => StrategyDefinit
 export type ProvidedStrategyDefinition = StrategyDefinition & { plugin: string };
 
 /** Package name reported for the strategies built into bitscrape. */
-export const BUILTIN_PLUGIN = 'bitscrape';
+const BUILTIN_PLUGIN = 'bitscrape';
 
 export interface LoadStrategiesOptions {
   /** Where one-line warnings go (default: stderr, prefixed `bitscrape: warning: `). */

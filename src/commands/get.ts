@@ -24,7 +24,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * How a value is shown: a bencoded byte string by its content, any other bencoded value by its
  * bencoding; as UTF-8 text when the bytes are valid UTF-8, else hex.
  */
-export function describeValue(vRaw: Uint8Array): { value: string; value_encoding: 'utf8' | 'hex'; value_type: 'string' | 'bencoded' } {
+function describeValue(vRaw: Uint8Array): { value: string; value_encoding: 'utf8' | 'hex'; value_type: 'string' | 'bencoded' } {
   const decoded = decode(vRaw);
   const isString = decoded.ok && decoded.value instanceof Uint8Array;
   const bytes = isString ? (decoded.value as Uint8Array) : vRaw;

@@ -3,7 +3,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 
-export function dataDir(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
+function dataDir(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
   // The spec says a relative XDG_DATA_HOME is invalid and must be ignored.
   const xdg = env.XDG_DATA_HOME;
   return join(xdg && isAbsolute(xdg) ? xdg : join(home, '.local', 'share'), 'bitscrape');

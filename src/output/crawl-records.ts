@@ -22,7 +22,7 @@ export interface CrawlProgressExtra {
   metadataFetched?: number;
 }
 
-export function waitingText(w: CrawlWaiting): string {
+function waitingText(w: CrawlWaiting): string {
   const next = w.next_in_ms === null ? '' : `, next in ${formatDuration(w.next_in_ms)}`;
   if (w.for === 'bep51_interval') return `the BEP 51 interval of ${w.nodes} ${w.nodes === 1 ? 'node' : 'nodes'}${next}`;
   return `${w.nodes} ${w.nodes === 1 ? 'node' : 'nodes'} (${w.for})${next}`;

@@ -84,7 +84,7 @@ class SilentProgress implements Progress {
   }
 }
 
-export function progressEnabled(stream: NodeJS.WriteStream = process.stderr): boolean {
+function progressEnabled(stream: NodeJS.WriteStream = process.stderr): boolean {
   return Boolean(stream.isTTY) && (stream.columns ?? 0) > 0 && !process.env.CI;
 }
 

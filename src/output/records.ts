@@ -34,7 +34,7 @@ function isMsField(key: string): boolean {
 }
 
 /** JSON.stringify replacer: every number of a record rounded by the rule for its field. */
-export function roundedNumbers(key: string, value: unknown): unknown {
+function roundedNumbers(key: string, value: unknown): unknown {
   if (typeof value !== 'number') return value;
   return isMsField(key) ? roundMs(value) : roundNumber(value);
 }

@@ -13,7 +13,7 @@ import { jsonLine } from './records.js';
 export type JsonRecord = Record<string, unknown>;
 
 /** offer() drops records while more than this is waiting for the reader. */
-export const DEFAULT_DROP_ABOVE_BYTES = 1024 * 1024;
+const DEFAULT_DROP_ABOVE_BYTES = 1024 * 1024;
 
 /** settle(): give up when the reader took nothing for this long, or after maxMs in all. */
 const SETTLE_IDLE_MS = 1000;

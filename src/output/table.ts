@@ -33,7 +33,7 @@ const GUTTER = '  ';
 const MIN_WRAP = 10;
 const WORD_CAP = 24;
 
-export function useColour(stream: NodeJS.WriteStream = process.stdout): boolean {
+function useColour(stream: NodeJS.WriteStream = process.stdout): boolean {
   return Boolean(stream.isTTY) && !process.env.NO_COLOR;
 }
 

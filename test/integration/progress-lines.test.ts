@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHex } from '../../src/core/wire/hex.js';
 import { cliEnv, cliNodeArgs, ROOT, tempHome } from '../support/cli.js';
-import { FakeDht, swarm } from './scrape-fake-dht.js';
+import { FakeDht, swarm } from '../support/fake-scrape-dht.js';
 
 describe('progress lines', () => {
   let dht: FakeDht;

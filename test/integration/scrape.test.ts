@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli as runCliShared } from '../support/cli.js';
 import { SqliteStore } from '../../src/core/store/index.js';
 import { fromHex, toHex } from '../../src/core/wire/hex.js';
-import { FakeDht, swarm, type SwarmPeer } from './scrape-fake-dht.js';
+import { FakeDht, swarm, type SwarmPeer } from '../support/fake-scrape-dht.js';
 
 
 // The shared runner, with this suite's environment (XDG dirs) and a time cap.

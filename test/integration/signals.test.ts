@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ndjson, runCli, tempHome } from '../support/cli.js';
 import { DEV_CLI, startInPty, type PtyRun } from '../support/pty.js';
 import { fromHex } from '../../src/core/wire/hex.js';
-import { FakeDht, swarm } from './scrape-fake-dht.js';
+import { FakeDht, swarm } from '../support/fake-scrape-dht.js';
 
 const running: PtyRun[] = [];
 afterAll(() => {

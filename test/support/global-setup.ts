@@ -1,5 +1,5 @@
 // Global setup for every test run.
-// - Every test refuses non-loopback destinations (ARCHITECTURE.md, address policy).
+// - Every test refuses non-loopback destinations (docs/architecture.md, "Tests set BITSCRAPE_LOOPBACK_ONLY").
 // - When the run includes interop tests (test/interop/), one shared network of real libtorrent
 //   nodes is started and provided as inject('libtorrent'). Tests that need another shape
 //   (e.g. distinct IPs for BEP 33) start their own with startLibtorrentNetwork().

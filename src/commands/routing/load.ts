@@ -5,6 +5,7 @@ import { BadInputError, NothingFoundError } from '../../cli/errors.js';
 import { describeFailure } from '../../core/dht/dht-client.js';
 import { idFromHex, idToHex, randomId } from '../../core/dht/node-id.js';
 import { loadRoutingFile, saveRoutingFile, type RoutingFileNode } from '../../core/dht/routing-persistence.js';
+import { mapConcurrent } from '../../core/util/pool.js';
 import { address, jsonLine, roundMs, versionFields } from '../../output/records.js';
 import { renderKeyValues, renderTable } from '../../output/table.js';
 
@@ -100,16 +101,16 @@ export default class RoutingLoad extends BaseCommand {
   /** Pings every saved node, `concurrency` at a time, streaming NDJSON records as they come. */
   private async pingAll(session: DhtSession, nodes: RoutingFileNode[], concurrency: number, json: boolean): Promise<Array<{ node: RoutingFileNode; record: LoadRecord }>> {
     const out: Array<{ node: RoutingFileNode; record: LoadRecord } | undefined> = new Array(nodes.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < nodes.length && !this.stdout.closed) {
-        const i = next++;
-        const record = await pingOne(session, nodes[i]);
-        out[i] = { node: nodes[i], record };
-        if (json) this.stdout.record({ ...record });
-      }
+    const stdout = this.stdout;
+    // the pool pulls an index only when a slot is free, so a closed stdout stops further pings
+    const untilClosed = function* () {
+      for (let i = 0; i < nodes.length && !stdout.closed; i++) yield i;
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, nodes.length) }, worker));
+    const pings = mapConcurrent(untilClosed(), concurrency, async (i) => ({ i, record: await pingOne(session, nodes[i]) }));
+    for await (const { i, record } of pings) {
+      out[i] = { node: nodes[i], record };
+      if (json) stdout.record({ ...record });
+    }
     // Unfilled slots: stdout closed before they were pinged.
     return out.filter((p) => p !== undefined);
   }

@@ -139,7 +139,7 @@ export default class RoutingShow extends BaseCommand {
 }
 
 /** One node of a routing file as an NDJSON record (docs/output.md, `routing show`). */
-export function nodeRecord(table: RoutingTable, e: RoutingEntry, bucket: number, live: boolean) {
+function nodeRecord(table: RoutingTable, e: RoutingEntry, bucket: number, live: boolean) {
   const lastSeenWall = Date.now() - Math.max(0, table.clock.now() - e.lastSeen);
   return {
     id: idToHex(e.id),

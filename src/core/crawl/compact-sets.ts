@@ -1,6 +1,7 @@
 // Compact sets for a crawl that meets millions of infohashes and nodes: open addressing over
 // typed arrays instead of JS Sets of hex strings (a 40-char hex string in a Set costs ~100 B;
 // a 20-byte slot here costs ~27 B at the maximum load factor).
+import { ipv4ToNumber, numberToIpv4 } from '../wire/ip.js';
 
 const EMPTY = 0;
 
@@ -94,31 +95,13 @@ function same20(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
 
 /** ip * 65536 + port for a dotted-quad IPv4 host (exact in a double, never 0 for port ≥ 1), else -1. */
 export function v4Key(host: string, port: number): number {
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < host.length; i++) {
-    const c = host.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || part > 255 || ++dots > 3) return -1;
-      value = value * 256 + part;
-      part = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3) {
-      part = part * 10 + (c - 48);
-      digits++;
-    } else {
-      return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0 || part > 255 || !(port >= 1 && port <= 65535)) return -1;
-  return (value * 256 + part) * 65536 + port;
+  if (!(port >= 1 && port <= 65535)) return -1;
+  const ip = ipv4ToNumber(host);
+  return ip < 0 ? -1 : ip * 65536 + port;
 }
 
 export function v4KeyToEndpoint(key: number): { host: string; port: number } {
-  const ip = Math.floor(key / 65536);
-  return { host: `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`, port: key % 65536 };
+  return { host: numberToIpv4(Math.floor(key / 65536)), port: key % 65536 };
 }
 
 function hashNumber(k: number): number {

@@ -3,22 +3,13 @@
 import type { KeyRange } from './strategy.js';
 
 /** Most bits a range may have: with the keyspace walk's own stripes (up to 6 bits) within the 16 it supports. */
-export const MAX_RANGE_BITS = 10;
+const MAX_RANGE_BITS = 10;
 
 /** The first id of the range. */
 export function rangeStart(range: KeyRange): Uint8Array {
   const id = new Uint8Array(20);
   for (let b = 0; b < range.bits; b++) if ((range.index >> (range.bits - 1 - b)) & 1) id[b >> 3] |= 0x80 >> (b & 7);
   return id;
-}
-
-/** Whether an id lies in the range. */
-export function inRange(range: KeyRange, id: Uint8Array): boolean {
-  for (let b = 0; b < range.bits; b++) {
-    const want = (range.index >> (range.bits - 1 - b)) & 1;
-    if (((id[b >> 3] >> (7 - (b & 7))) & 1) !== want) return false;
-  }
-  return true;
 }
 
 /** Bits of a count of ranges that is a power of two (1, 2, 4, … 2^MAX_RANGE_BITS), else null. */

@@ -45,7 +45,7 @@ export interface LeasedCrawlResult {
   summaries: CrawlSummary[];
 }
 
-export function stateKeyOf(strategy: string, pass: number, range: number): string {
+function stateKeyOf(strategy: string, pass: number, range: number): string {
   return `crawl:${strategy}:pass:${pass}:range:${range}`;
 }
 

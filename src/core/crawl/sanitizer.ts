@@ -86,17 +86,8 @@ export class Sanitizer {
     this.bansMax = options.bansMax ?? 65_536;
   }
 
-  /** Not usable unicast for us, port 0, 0.0.0.0/8 or multicast, whatever the policy opens. */
+  /** Not usable unicast for us, or port 0. 0.0.0.0/8 and multicast stay bogons whatever the policy opens. */
   isBogon(host: string, port: number): boolean {
-    if (!(port >= 1 && port <= 65535)) return true;
-    if (host.startsWith('0.')) return true;
-    const dot = host.indexOf('.');
-    if (dot > 0 && !host.includes(':')) {
-      const first = Number(host.slice(0, dot));
-      if (first >= 224) return true; // multicast and reserved
-    } else if (/^ff/i.test(host)) {
-      return true; // IPv6 multicast
-    }
     return this.policy.isBogon(host, port);
   }
 

@@ -22,7 +22,7 @@ export type StrategyOptionSpec =
   | { field: string; kind: 'integer' | 'number'; min: number; max: number };
 
 /** `an integer within 0..64`, the range as --help-like docs write it. */
-export function describeSpec(spec: StrategyOptionSpec): string {
+function describeSpec(spec: StrategyOptionSpec): string {
   if (spec.kind === 'boolean') return 'true or false';
   return `${spec.kind === 'integer' ? 'an integer' : 'a number'} within ${spec.min}..${spec.max}`;
 }

@@ -1,7 +1,7 @@
 // BEP 33 scrape bloom filters: 2048 bits, two hash positions per IP taken from sha1(ip).
 import { createHash } from 'node:crypto';
+import { parseHostIp, unmapV4 } from '../wire/ip.js';
 import type { Result } from '../wire/types.js';
-import { ipToBytes, unmapV4 } from './ip-bytes.js';
 
 export const BLOOM_BYTES = 256;
 export const BLOOM_BITS = BLOOM_BYTES * 8;
@@ -22,7 +22,7 @@ export class ScrapeBloom {
 
   /** Adds an address: 4 or 16 bytes, or its text form. The port never goes in. */
   insertIp(ip: Uint8Array | string): void {
-    const raw = typeof ip === 'string' ? ipToBytes(ip) : ip;
+    const raw = typeof ip === 'string' ? parseHostIp(ip) : ip;
     if (!raw || (raw.length !== 4 && raw.length !== 16)) throw new TypeError(`not an IP address: ${String(ip)}`);
     const h = createHash('sha1').update(unmapV4(raw)).digest();
     this.setBit((h[0] | (h[1] << 8)) % BLOOM_BITS);
@@ -56,7 +56,7 @@ export class ScrapeBloom {
   }
 }
 
-export function bloomZeroBits(bits: Uint8Array): number {
+function bloomZeroBits(bits: Uint8Array): number {
   let ones = 0;
   for (let i = 0; i < bits.length; i++) {
     let b = bits[i];

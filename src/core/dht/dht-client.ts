@@ -4,7 +4,7 @@
 import type { Clock } from '../net/clock.js';
 import type { Endpoint, KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
 import type { NodeInfo } from '../wire/types.js';
-import { ipFamily } from '../net/address.js';
+import { ipFamily } from '../wire/ip.js';
 import { bep42Ok, ExternalIpVoter } from './secure-id.js';
 import { findNode, getPeers, iterativeLookup, type ContactFilter, type LookupMethod, type LookupOptions, type LookupResult, type LookupToken } from './lookup.js';
 import { NodeFlag, type RoutingTable } from './routing-table.js';

@@ -18,7 +18,7 @@ export const MAX_SALT_BYTES = 64;
 export const MAX_SEQ = (1n << 63n) - 1n;
 export const PUBLIC_KEY_BYTES = 32;
 export const SEED_BYTES = 32;
-export const SIGNATURE_BYTES = 64;
+const SIGNATURE_BYTES = 64;
 
 // DER headers that wrap a raw 32-byte ed25519 key so node:crypto can import it.
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -154,7 +154,7 @@ export function checkSeq(seq: bigint): Bep44Error | undefined {
   return undefined;
 }
 
-export function signatureError(): Bep44Error {
+function signatureError(): Bep44Error {
   return { code: KRPC_ERRORS.BAD_SIGNATURE, message: 'invalid signature' };
 }
 

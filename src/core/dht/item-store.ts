@@ -23,7 +23,7 @@ export interface ItemStoreLimits {
   ttlMs?: number;
 }
 
-export const DEFAULT_ITEM_LIMITS: Required<ItemStoreLimits> = {
+const DEFAULT_ITEM_LIMITS: Required<ItemStoreLimits> = {
   maxItems: 1000,
   maxBytes: 1024 * 1024,
   ttlMs: 2 * 60 * 60 * 1000,

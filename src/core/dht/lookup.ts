@@ -174,7 +174,7 @@ export function findNode(opts: LookupOptions & { want?: string[] }): Promise<Loo
  * BEP 32 `want` for a lookup that follows one family only: without it a node answers in the
  * family the query reached it on, so a router asked over IPv4 would list no IPv6 contacts.
  */
-export function wantFor(families: readonly Family[] | undefined): string[] | undefined {
+function wantFor(families: readonly Family[] | undefined): string[] | undefined {
   if (families?.length !== 1) return undefined;
   return [families[0] === 6 ? 'n6' : 'n4'];
 }

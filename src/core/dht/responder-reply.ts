@@ -4,8 +4,7 @@
 // are built and the generic encoder is not involved.
 //
 //   d 2:ip 6:<ip><port> 1:r d <body keys, sorted> e 1:t <n>:<t> [1:v 4:<v>] 1:y 1:r e
-import { parseIP } from '../wire/compact.js';
-import type { Family } from '../wire/types.js';
+import { parseIp } from '../wire/ip.js';
 import type { RoutingEntry } from './routing-table.js';
 
 /** BEP 32: replies are kept to at most this many bytes. */
@@ -46,7 +45,7 @@ export class CompactNodeCache {
   get(e: RoutingEntry): Uint8Array | null {
     let bytes = this.cache.get(e);
     if (bytes !== undefined) return bytes;
-    const ip = parseIP(e.host);
+    const ip = parseIp(e.host);
     if (ip === null || ip.length !== (e.family === 4 ? 4 : 16) || e.id.length !== 20) return null;
     bytes = new Uint8Array(20 + ip.length + 2);
     bytes.set(e.id, 0);
@@ -203,11 +202,6 @@ export class ReplyWriter {
     const s = String(n);
     for (let i = 0; i < s.length; i++) buf[this.pos++] = s.charCodeAt(i);
   }
-}
-
-/** Family of a compact IP (4 or 16 bytes). */
-export function familyOfIp(ip: Uint8Array): Family {
-  return ip.length === 4 ? 4 : 6;
 }
 
 function digits(n: number): number {

@@ -23,7 +23,7 @@ import type { Clock } from '../net/clock.js';
 import type { AddressPolicy } from '../net/address.js';
 import { BITSCRAPE_CLIENT_TAG } from '../net/krpc-engine.js';
 import type { Endpoint, KrpcEngine, QueryHandler } from '../net/krpc-types.js';
-import { parseIP } from '../wire/compact.js';
+import { ipv4NumberAt, parseIp } from '../wire/ip.js';
 import { messageFromView } from '../wire/krpc-codec.js';
 import { F, type KrpcView } from '../wire/krpc-view.js';
 import type { BEncodable, Family, KrpcQuery, PeerInfo, WireError } from '../wire/types.js';
@@ -317,13 +317,13 @@ export class Responder implements MethodRegistry {
       this.sources.clear();
       this.sourcesSince = now;
     }
-    const ip = parseIP(host);
+    const ip = parseIp(host);
     src = {
       ip,
       family: ip !== null && ip.length === 16 ? 6 : 4,
       bogon: this.policy.isBogon(host, 1),
       keyByPort: this.policy.rateLimitKey(host, 1) !== host,
-      v4: ip !== null && ip.length === 4 ? ((ip[0] << 24) | (ip[1] << 16) | (ip[2] << 8) | ip[3]) >>> 0 : -1,
+      v4: ip !== null && ip.length === 4 ? ipv4NumberAt(ip) : -1,
     };
     this.sources.set(host, src);
     return src;

@@ -5,11 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Result } from '../wire/types.js';
-import { ipFamily } from './ip-bytes.js';
+import { ipFamily } from '../wire/ip.js';
 import { equals, idFromHex, idToHex, isHexId, type NodeId } from './node-id.js';
 import { NodeFlag, RoutingTable, type RoutingEntry, type RoutingTableOptions } from './routing-table.js';
 
-export const ROUTING_FILE_VERSION = 1;
+const ROUTING_FILE_VERSION = 1;
 
 export interface RoutingFileNode {
   id: string;
@@ -47,7 +47,7 @@ export function toRoutingFile(table: RoutingTable, wallNow: number = Date.now())
 }
 
 /** Validates a parsed document; errors name the offending field (and node index). */
-export function validateRoutingFile(doc: unknown): Result<RoutingFile, string> {
+function validateRoutingFile(doc: unknown): Result<RoutingFile, string> {
   if (!isObject(doc)) return fail('expected a JSON object');
   if (doc.version === undefined) return fail('version: missing');
   if (doc.version !== ROUTING_FILE_VERSION) {
@@ -62,7 +62,7 @@ export function validateRoutingFile(doc: unknown): Result<RoutingFile, string> {
     const at = `nodes[${i}]`;
     if (!isObject(n)) return fail(`${at}: expected an object`);
     if (!isHexId(n.id)) return fail(`${at}.id: expected 40 hex digits`);
-    if (typeof n.host !== 'string' || ipFamily(n.host) === null) return fail(`${at}.host: expected an IP address`);
+    if (typeof n.host !== 'string' || ipFamily(n.host) === 0) return fail(`${at}.host: expected an IP address`);
     if (!Number.isInteger(n.port) || (n.port as number) < 1 || (n.port as number) > 65535) return fail(`${at}.port: expected an integer 1-65535`);
     if (!isIsoTime(n.last_seen)) return fail(`${at}.last_seen: expected an ISO 8601 time`);
     if (!Number.isInteger(n.flags) || (n.flags as number) < 0 || (n.flags as number) > 0xff) return fail(`${at}.flags: expected an integer 0-255`);
@@ -145,7 +145,7 @@ export function restoreRoutingTable(file: RoutingFile, opts: RestoreOptions): Re
   for (const n of file.nodes) {
     const id = idFromHex(n.id);
     const family = ipFamily(n.host);
-    if (!id.ok || family === null) continue;
+    if (!id.ok || family === 0) continue;
     const age = Math.max(0, wallNow - Date.parse(n.last_seen));
     const lastSeen = now - age;
     entries.push({

@@ -1,6 +1,6 @@
 // BEP 42: node ids bound to the node's external IP, plus learning that IP from replies.
 import { randomFillSync } from 'node:crypto';
-import { ipToBytes, unmapV4 } from './ip-bytes.js';
+import { parseHostIp, unmapV4 } from '../wire/ip.js';
 import { ID_BYTES, type NodeId } from './node-id.js';
 
 const CRC32C_TABLE = buildCrc32cTable();
@@ -26,7 +26,7 @@ const V4_MASK = [0x03, 0x0f, 0x3f, 0xff];
 const V6_MASK = [0x01, 0x03, 0x07, 0x0f, 0x1f, 0x3f, 0x7f, 0xff];
 
 function toIpBytes(ip: Uint8Array | string): Uint8Array | null {
-  const bytes = typeof ip === 'string' ? ipToBytes(ip) : ip;
+  const bytes = typeof ip === 'string' ? parseHostIp(ip) : ip;
   if (!bytes || (bytes.length !== 4 && bytes.length !== 16)) return null;
   return unmapV4(bytes);
 }

@@ -3,6 +3,7 @@
 // table stops growing, holds enough nodes, or time runs out. Bounded in lookups and in time.
 import type { DhtClient } from './dht-client.js';
 import type { LookupResult } from './lookup.js';
+import { mapConcurrent } from '../util/pool.js';
 
 /** Why the fill stopped; `empty` = nobody answered, so there is nothing to refresh from. */
 export type FillEnd = 'min_nodes' | 'converged' | 'deadline' | 'max_lookups' | 'aborted' | 'empty';
@@ -92,16 +93,18 @@ export async function fillTable(node: DhtClient, opts: FillOptions): Promise<Fil
     }
     if (targets.length === 0) break; // every bucket is full
     result.rounds++;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < targets.length && stopReason() === null) {
-        const t = targets[next++];
-        const r = await lookup(t.target);
-        count(r);
-        table.markRefreshed(Math.min(t.index, table.bucketCount - 1));
+    // the pool pulls a target only when a slot is free, so a stop ends the round between lookups
+    const untilStop = function* () {
+      for (const t of targets) {
+        if (stopReason() !== null) return;
+        yield t;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(parallel, targets.length) }, worker));
+    const refreshes = mapConcurrent(untilStop(), parallel, async (t) => ({ index: t.index, r: await lookup(t.target) }));
+    for await (const { index, r } of refreshes) {
+      count(r);
+      table.markRefreshed(Math.min(index, table.bucketCount - 1));
+    }
     const grew = table.size > before || table.bucketCount > bucketsBefore;
     idle = grew ? 0 : idle + 1;
     if (idle >= idleRounds) {

@@ -11,9 +11,9 @@
 // injected clock on each call: no timers to clean up.
 import { hash, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../net/clock.js';
-import { ipToBytes, unmapV4 } from './ip-bytes.js';
+import { parseHostIp, unmapV4 } from '../wire/ip.js';
 
-export const TOKEN_BYTES = 4;
+const TOKEN_BYTES = 4;
 const SECRET_BYTES = 16;
 
 export interface TokenManagerOptions {
@@ -75,7 +75,7 @@ let scratch = Buffer.alloc(64);
 function ipBytesOf(ip: string): Uint8Array {
   let bytes = ipCache.get(ip);
   if (bytes !== undefined) return bytes;
-  const raw = ipToBytes(ip);
+  const raw = parseHostIp(ip);
   // A host that is not an IP literal still gets a stable token, from its text.
   bytes = raw ? Uint8Array.from(unmapV4(raw)) : Buffer.from(ip, 'utf8');
   if (ipCache.size >= IP_CACHE_MAX) ipCache.clear();

@@ -4,7 +4,8 @@
 // through the first node and each other, fill their tables as a real node would, then announce
 // infohashes through the DHT (get_peers for a token, announce_peer to the closest nodes), so
 // other bitscrape processes can probe a network whose contents are known.
-import { AddressPolicy, formatEndpoint, ipFamily, isLoopback } from '../net/address.js';
+import { AddressPolicy, formatEndpoint, isLoopback } from '../net/address.js';
+import { ipFamily } from '../wire/ip.js';
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { Endpoint } from '../net/krpc-types.js';
 import { Krpc } from '../net/krpc-engine.js';

@@ -209,7 +209,7 @@ export function fetchFromPeer(opts: PeerFetchOptions): Promise<PeerFetchResult> 
  * Whether `info` is the dictionary of `infohash`: its SHA-1 (v1), or its SHA-256 cut to 20 bytes
  * (BEP 52: how a v2 or hybrid torrent is announced on the DHT, next to its v1 hash).
  */
-export function hashesTo(info: Uint8Array, infohash: Uint8Array): boolean {
+function hashesTo(info: Uint8Array, infohash: Uint8Array): boolean {
   if (createHash('sha1').update(info).digest().equals(infohash)) return true;
   return createHash('sha256').update(info).digest().subarray(0, 20).equals(infohash);
 }

@@ -1,124 +1,10 @@
 // The one address policy: endpoint parsing and formatting, IP classification, and the rules
 // deciding where we may send, what counts as a bogon for us, and how rate limits are keyed.
-// Parsing and classification are pure; DNS resolution is a separate async helper.
-import { lookup as dnsLookup } from 'node:dns/promises';
+// Pure: IP literals are parsed by wire/ip.ts; host names are resolved in cli/resolve-endpoint.ts.
 import { quote } from '../util/quote.js';
-import { formatIPv6 } from '../wire/compact.js';
-import type { Family, Result } from '../wire/types.js';
+import { ipv4NumberAt, ipv4ToNumber, parseHostIp, parseScopedIPv6, unmapV4 } from '../wire/ip.js';
+import type { Result } from '../wire/types.js';
 import type { Endpoint } from './krpc-types.js';
-
-// ---------------------------------------------------------------------------------------------
-// IP literal parsing (strict; no octal, no shorthand IPv4 forms)
-
-/** Parses a dotted-quad IPv4 address to an unsigned 32-bit number, or -1. */
-export function parseIPv4(s: string): number {
-  const n = s.length;
-  if (n < 7 || n > 15) return -1;
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return -1;
-      value = value * 256 + part;
-      part = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return -1; // leading zero
-      part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return -1;
-    } else {
-      return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return value * 256 + part;
-}
-
-/** Parses an IPv6 address (with optional %zone and embedded IPv4 tail) to 16 bytes, or null. */
-export function parseIPv6(s: string): Uint8Array | null {
-  const pct = s.indexOf('%');
-  if (pct >= 0) {
-    if (pct === s.length - 1) return null;
-    s = s.slice(0, pct);
-  }
-  if (s.length < 2 || s.length > 45) return null;
-  const out = new Uint8Array(16);
-  const dbl = s.indexOf('::');
-  if (dbl >= 0 && s.indexOf('::', dbl + 1) >= 0) return null;
-  const headText = dbl >= 0 ? s.slice(0, dbl) : s;
-  const tailText = dbl >= 0 ? s.slice(dbl + 2) : '';
-  const head = headText === '' ? [] : headText.split(':');
-  const tail = tailText === '' ? [] : tailText.split(':');
-  const groups: number[] = [];
-  const parseGroups = (parts: string[], allowV4Last: boolean): number[] | null => {
-    const res: number[] = [];
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i];
-      if (allowV4Last && i === parts.length - 1 && p.includes('.')) {
-        const v4 = parseIPv4(p);
-        if (v4 < 0) return null;
-        res.push(v4 >>> 16, v4 & 0xffff);
-        continue;
-      }
-      if (p.length < 1 || p.length > 4) return null;
-      let g = 0;
-      for (let j = 0; j < p.length; j++) {
-        const d = hexDigit(p.charCodeAt(j));
-        if (d < 0) return null;
-        g = g * 16 + d;
-      }
-      res.push(g);
-    }
-    return res;
-  };
-  const h = parseGroups(head, dbl < 0);
-  const t = parseGroups(tail, true);
-  if (!h || !t) return null;
-  if (dbl >= 0) {
-    const fill = 8 - h.length - t.length;
-    if (fill < 1) return null;
-    groups.push(...h);
-    for (let i = 0; i < fill; i++) groups.push(0);
-    groups.push(...t);
-  } else {
-    if (h.length !== 8) return null;
-    groups.push(...h);
-  }
-  for (let i = 0; i < 8; i++) {
-    out[2 * i] = groups[i] >>> 8;
-    out[2 * i + 1] = groups[i] & 0xff;
-  }
-  return out;
-}
-
-function hexDigit(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
-
-/** 4 or 6 for an IP literal, 0 for anything else (host names included). */
-export function ipFamily(host: string): 0 | Family {
-  if (host.includes(':')) return parseIPv6(host) ? 6 : 0;
-  return parseIPv4(host) >= 0 ? 4 : 0;
-}
-
-/**
- * The canonical text of an IP literal, as sockets report source addresses (IPv6 lowercase and
- * compressed the RFC 5952 way; a %zone is kept). Anything else is returned unchanged.
- */
-export function canonicalIp(host: string): string {
-  if (!host.includes(':')) return host;
-  const b = parseIPv6(host);
-  if (!b) return host;
-  const pct = host.indexOf('%');
-  const text = formatIPv6(b, 0);
-  return pct >= 0 ? text + host.slice(pct) : text;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Classification
@@ -150,7 +36,7 @@ const V4_RANGES: ReadonlyArray<readonly [string, number, AddressClass]> = [
 ];
 const V4_TABLE = V4_RANGES.map(([net, len, cls]) => {
   const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return { net: parseIPv4(net) & mask, mask, cls };
+  return { net: ipv4ToNumber(net) & mask, mask, cls };
 });
 
 /** Classifies an IPv4 address given as an unsigned 32-bit number. */
@@ -171,9 +57,9 @@ export function classifyIPv6(b: Uint8Array, off = 0): AddressClass {
   if (zeroPrefix) {
     const b10 = b[off + 10];
     const b11 = b[off + 11];
-    if (b10 === 0xff && b11 === 0xff) return classifyIPv4(readU32(b, off + 12)); // ::ffff:a.b.c.d
+    if (b10 === 0xff && b11 === 0xff) return classifyIPv4(ipv4NumberAt(b, off + 12)); // ::ffff:a.b.c.d
     if (b10 === 0 && b11 === 0) {
-      const low = readU32(b, off + 12);
+      const low = ipv4NumberAt(b, off + 12);
       if (low === 1) return 'loopback'; // ::1
       return 'bogon'; // :: and deprecated IPv4-compatible addresses
     }
@@ -187,17 +73,13 @@ export function classifyIPv6(b: Uint8Array, off = 0): AddressClass {
   if ((b0 & 0xe0) !== 0x20) {
     // outside 2000::/3; the NAT64 well-known prefix 64:ff9b::/96 carries an IPv4 address
     if (b0 === 0x00 && b1 === 0x64 && b[off + 2] === 0xff && b[off + 3] === 0x9b && isZero(b, off + 4, 8)) {
-      return classifyIPv4(readU32(b, off + 12));
+      return classifyIPv4(ipv4NumberAt(b, off + 12));
     }
     return 'bogon';
   }
   if (b0 === 0x20 && b1 === 0x01 && b[off + 2] === 0x0d && b[off + 3] === 0xb8) return 'bogon'; // 2001:db8::/32 documentation
   if (b0 === 0x3f && b1 === 0xff && (b[off + 2] & 0xf0) === 0) return 'bogon'; // 3fff::/20 documentation
   return 'global';
-}
-
-function readU32(b: Uint8Array, off: number): number {
-  return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
 }
 
 function isZero(b: Uint8Array, off: number, len: number): boolean {
@@ -208,10 +90,10 @@ function isZero(b: Uint8Array, off: number, len: number): boolean {
 /** Classifies an IP literal (IPv4 dotted quad or IPv6 text). Host names are 'invalid'. */
 export function classifyIp(host: string): AddressClass {
   if (host.includes(':')) {
-    const b = parseIPv6(host);
+    const b = parseScopedIPv6(host);
     return b ? classifyIPv6(b) : 'invalid';
   }
-  const n = parseIPv4(host);
+  const n = ipv4ToNumber(host);
   return n >= 0 ? classifyIPv4(n) : 'invalid';
 }
 
@@ -228,13 +110,10 @@ const DARK_SET = new Set(DARK_INTERNET_V4_SLASH8);
 
 /** True for an IPv4 address (or IPv4-mapped IPv6) inside one of DARK_INTERNET_V4_SLASH8. */
 export function isDarkInternet(host: string): boolean {
-  if (host.includes(':')) {
-    const b = parseIPv6(host);
-    if (!b || !isZero(b, 0, 10) || b[10] !== 0xff || b[11] !== 0xff) return false;
-    return DARK_SET.has(b[12]);
-  }
-  const n = parseIPv4(host);
-  return n >= 0 && DARK_SET.has(n >>> 24);
+  const b = parseHostIp(host);
+  if (!b) return false;
+  const v4 = unmapV4(b);
+  return v4.length === 4 && DARK_SET.has(v4[0]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,12 +162,12 @@ export function parseEndpoint(text: string, options: ParseEndpointOptions = {}):
       portText = rest.slice(1);
     }
     if (host === '') return fail('empty host');
-    if (!parseIPv6(host)) return fail('bad IPv6 address');
+    if (!parseScopedIPv6(host)) return fail('bad IPv6 address');
     return withPort(host, 'ipv6', portText, options, fail);
   }
   const colons = countChar(s, ':');
   if (colons > 1) {
-    if (parseIPv6(s) || parseIPv6(s.slice(0, s.lastIndexOf(':')))) return fail('IPv6 address needs brackets', 'write [addr]:port');
+    if (parseScopedIPv6(s) || parseScopedIPv6(s.slice(0, s.lastIndexOf(':')))) return fail('IPv6 address needs brackets', 'write [addr]:port');
     return fail('too many colons');
   }
   if (colons === 1) {
@@ -300,7 +179,7 @@ export function parseEndpoint(text: string, options: ParseEndpointOptions = {}):
   }
   if (host === '') return fail('empty host');
   if (/^[0-9.]+$/.test(host)) {
-    if (parseIPv4(host) < 0) return fail('bad IPv4 address');
+    if (ipv4ToNumber(host) < 0) return fail('bad IPv4 address');
     return withPort(host, 'ipv4', portText, options, fail);
   }
   if (!HOST_NAME.test(host)) return fail('bad host name');
@@ -334,58 +213,6 @@ function countChar(s: string, ch: string): number {
 /** 'h:p' for IPv4 and names, '[h]:p' for IPv6. */
 export function formatEndpoint(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// DNS
-
-export interface ResolvedEndpoint extends Endpoint {
-  family: Family;
-}
-
-export type LookupFn = (host: string) => Promise<Array<{ address: string; family: number }>>;
-
-export interface ResolveOptions {
-  /** Only addresses of this family. */
-  family?: Family;
-  /** Replaces node:dns lookup (tests). */
-  lookup?: LookupFn;
-}
-
-const defaultLookup: LookupFn = (host) => dnsLookup(host, { all: true, verbatim: true });
-
-/**
- * Resolves an endpoint to every address of its host (an IP literal resolves to itself). Rejects
- * with a one-line Error when the name does not resolve or has no address of the wanted family.
- */
-export async function resolveEndpoint(ep: Endpoint, options: ResolveOptions = {}): Promise<ResolvedEndpoint[]> {
-  const fam = ipFamily(ep.host);
-  if (fam !== 0) {
-    if (options.family && options.family !== fam) {
-      throw new Error(`${formatEndpoint(ep.host, ep.port)} is not an IPv${options.family} address`);
-    }
-    return [{ host: ep.host, port: ep.port, family: fam }];
-  }
-  let records: Array<{ address: string; family: number }>;
-  try {
-    records = await (options.lookup ?? defaultLookup)(ep.host);
-  } catch (err) {
-    const code = (err as { code?: string }).code ?? (err as Error).message;
-    throw new Error(`cannot resolve ${quote(ep.host)}: ${code}`);
-  }
-  const out: ResolvedEndpoint[] = [];
-  const seen = new Set<string>();
-  for (const r of records) {
-    const family = r.family === 6 ? 6 : 4;
-    if (options.family && options.family !== family) continue;
-    if (seen.has(r.address)) continue;
-    seen.add(r.address);
-    out.push({ host: r.address, port: ep.port, family });
-  }
-  if (out.length === 0) {
-    throw new Error(`cannot resolve ${quote(ep.host)}: no ${options.family ? `IPv${options.family} ` : ''}address`);
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

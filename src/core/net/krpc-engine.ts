@@ -7,9 +7,10 @@
 import { randomFillSync } from 'node:crypto';
 import { toHex } from '../wire/hex.js';
 import { encodeError, encodeQuery, encodeResponse, messageFromView } from '../wire/krpc-codec.js';
+import { canonicalIp } from '../wire/ip.js';
 import { KrpcView, scanKrpc } from '../wire/krpc-view.js';
 import type { BEncodable, KrpcQuery, KrpcResponse } from '../wire/types.js';
-import { AddressPolicy, canonicalIp } from './address.js';
+import { AddressPolicy } from './address.js';
 import type { Clock } from './clock.js';
 import type {
   Endpoint,
@@ -27,7 +28,7 @@ import { TimerWheel, type TimerRef } from './timer-wheel.js';
 import type { Transport } from './transport.js';
 
 /** A BEP 20 style client tag: two letters, then major and minor<<4|tiny (libtorrent's layout). */
-export function clientTag(letters: string, major: number, minor: number, tiny = 0): Uint8Array {
+function clientTag(letters: string, major: number, minor: number, tiny = 0): Uint8Array {
   if (letters.length !== 2) throw new Error(`client tag needs two letters (got '${letters}')`);
   return Uint8Array.of(letters.charCodeAt(0) & 0xff, letters.charCodeAt(1) & 0xff, major & 0xff, ((minor & 0x0f) << 4) | (tiny & 0x0f));
 }
@@ -35,7 +36,7 @@ export function clientTag(letters: string, major: number, minor: number, tiny = 
 /** Our tag: 'BS' 0.1.0. */
 export const BITSCRAPE_CLIENT_TAG: Uint8Array = clientTag('BS', 0, 1, 0);
 
-export const KRPC_DEFAULTS = {
+const KRPC_DEFAULTS = {
   timeoutMs: 2000,
   retries: 1,
   readOnly: true,

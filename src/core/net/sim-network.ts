@@ -12,15 +12,14 @@
 //
 // Memory: an endpoint costs one Map entry and one small SimTransport object; behaviours live
 // in a separate map holding only the endpoints that have one. No per-endpoint timers or closures.
-import { formatIPv6 } from '../wire/compact.js';
+import { canonicalIp, formatIPv6, ipv4NumberAt, ipv4ToNumber, numberToIpv4, parseScopedIPv6 } from '../wire/ip.js';
 import type { Family } from '../wire/types.js';
-import { canonicalIp, parseIPv6 } from './address.js';
 import type { Clock } from './clock.js';
 import { Prng } from './prng.js';
 import type { LocalEndpoint, MessageHandler, Transport } from './transport.js';
 
 /** The largest UDP payload over IPv4. */
-export const MAX_UDP_PAYLOAD = 65_507;
+const MAX_UDP_PAYLOAD = 65_507;
 
 export type EndpointBehaviour =
   | { kind: 'normal' }
@@ -79,34 +78,6 @@ interface BehaviourState {
 }
 
 const EPHEMERAL_FIRST = 49_152;
-
-/** Parses a dotted-quad IPv4 literal to an unsigned 32-bit number, or -1. */
-export function ipv4ToNumber(host: string): number {
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < host.length; i++) {
-    const c = host.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return -1;
-      value = value * 256 + part;
-      part = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3 && !(digits > 0 && part === 0)) {
-      part = part * 10 + (c - 48);
-      digits++;
-      if (part > 255) return -1;
-    } else {
-      return -1;
-    }
-  }
-  return dots === 3 && digits > 0 ? value * 256 + part : -1;
-}
-
-export function numberToIpv4(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
 
 /** IPv6 addresses get numbers from here up (IPv4 ones are their own 32-bit value). */
 const V6_BASE = 2 ** 32;
@@ -222,10 +193,10 @@ export class SimNetwork {
 
   /** The index of a hostFor6 address, or -1 for any other text. */
   static indexOf6(host: string): number {
-    const b = parseIPv6(host);
+    const b = parseScopedIPv6(host);
     if (!b) return -1;
     for (let k = 0; k < 12; k++) if (b[k] !== SIM_V6_PREFIX[k]) return -1;
-    const low = ((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0;
+    const low = ipv4NumberAt(b, 12);
     const index = low - 0x0a000001;
     return index >= 0 && index < 0xfffffe ? index : -1;
   }
@@ -409,7 +380,7 @@ export class SimNetwork {
     if (!host.includes(':')) return ipv4ToNumber(host);
     let n = this.v6Numbers.get(host);
     if (n !== undefined) return n;
-    if (!parseIPv6(host)) return -1;
+    if (!parseScopedIPv6(host)) return -1;
     const text = canonicalIp(host);
     n = this.v6Numbers.get(text);
     if (n === undefined) {

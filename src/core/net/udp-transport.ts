@@ -2,8 +2,9 @@
 // socket chosen by the destination's family. send() never throws and handler exceptions are
 // caught: a bad datagram or a failing send is a counter, never a crash.
 import dgram from 'node:dgram';
+import { ipFamily } from '../wire/ip.js';
 import type { Family } from '../wire/types.js';
-import { formatEndpoint, isLoopback, loopbackOnlyFromEnv, parseIPv4, parseIPv6 } from './address.js';
+import { formatEndpoint, isLoopback, loopbackOnlyFromEnv } from './address.js';
 import type { LocalEndpoint, MessageHandler, Transport } from './transport.js';
 
 export interface UdpBind {
@@ -76,7 +77,7 @@ export class UdpTransport implements Transport {
     if (options.bind.length === 0) throw new Error('UDP transport: nothing to bind');
     const byFamily = new Map<Family, UdpBind>();
     for (const b of options.bind) {
-      const family = bindFamily(b.host);
+      const family = ipFamily(b.host);
       if (family === 0) throw new Error(`cannot bind UDP ${formatEndpoint(b.host, b.port)}: not an IP address`);
       if (!(Number.isInteger(b.port) && b.port >= 0 && b.port <= 65535)) {
         throw new Error(`cannot bind UDP ${formatEndpoint(b.host, b.port)}: bad port`);
@@ -110,12 +111,8 @@ export class UdpTransport implements Transport {
       return;
     }
     // Choose the socket by family without a DNS lookup: dgram would resolve a host name.
-    let socket: dgram.Socket | null;
-    if (host.includes(':')) {
-      socket = parseIPv6(host) ? this.v6 : null;
-    } else {
-      socket = parseIPv4(host) >= 0 ? this.v4 : null;
-    }
+    const family = ipFamily(host);
+    const socket = family === 6 ? this.v6 : family === 4 ? this.v4 : null;
     if (!socket) {
       this.counters.sendErrors++;
       return;
@@ -167,11 +164,6 @@ export class UdpTransport implements Transport {
     this.counters.socketErrors++;
     this.lastError = err;
   };
-}
-
-function bindFamily(host: string): 0 | Family {
-  if (host.includes(':')) return parseIPv6(host) ? 6 : 0;
-  return parseIPv4(host) >= 0 ? 4 : 0;
 }
 
 function bindSocket(family: Family, b: UdpBind, options: UdpTransportOptions): Promise<dgram.Socket> {

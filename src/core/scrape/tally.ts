@@ -3,7 +3,7 @@
 // counted as downloaders in a filter of our own, unless the seed filter already holds their IP.
 import { createHash } from 'node:crypto';
 import { BLOOM_BITS, ScrapeBloom, bloomEstimate } from '../dht/bloom.js';
-import { ipToBytes, unmapV4 } from '../dht/ip-bytes.js';
+import { parseHostIp, unmapV4 } from '../wire/ip.js';
 
 export interface SwarmEstimate {
   /** Estimated distinct seed IPs; Infinity when the merged filter is saturated. */
@@ -60,7 +60,7 @@ export class ScrapeTally {
   estimate(): SwarmEstimate {
     const downloaders = new ScrapeBloom(this.downloaders.bits);
     for (const host of this.unclassified) {
-      const ip = ipToBytes(host);
+      const ip = parseHostIp(host);
       if (!ip || bloomHas(this.seeds.bits, ip)) continue;
       downloaders.insertIp(ip);
     }

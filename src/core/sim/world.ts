@@ -19,7 +19,8 @@
 // the same world as before IPv6 existed here: the families draw from their own generator).
 import type { Clock } from '../net/clock.js';
 import { Prng } from '../net/prng.js';
-import { SimNetwork, ipv4ToNumber } from '../net/sim-network.js';
+import { SimNetwork } from '../net/sim-network.js';
+import { ipv4ToNumber } from '../wire/ip.js';
 import type { LocalEndpoint, MessageHandler, Transport } from '../net/transport.js';
 import type { Family } from '../wire/types.js';
 import { encodeError, encodeResponse } from '../wire/krpc-codec.js';
@@ -71,11 +72,11 @@ export interface WorldOptions {
 }
 
 /** The world's round-trip model by default (docs/architecture.md, "Crawl pacing"). */
-export const WORLD_RTT = { medianMs: 150, sigma: 0.8 } as const;
+const WORLD_RTT = { medianMs: 150, sigma: 0.8 } as const;
 /** Datagrams lost in transit by default (each way). */
-export const WORLD_LOSS = 0.005;
+const WORLD_LOSS = 0.005;
 /** One-way jitter per datagram by default, on top of the node's path delay, ms. */
-export const WORLD_JITTER_MS = { min: 0, max: 5 } as const;
+const WORLD_JITTER_MS = { min: 0, max: 5 } as const;
 
 /** Address families of a node (bits of SimWorld.stack). */
 export const Stack = { v4: 1, v6: 2 } as const;

@@ -2,11 +2,9 @@
 // oldest waiting record is `maxDelayMs` old, on flush() and on close(). One batch is one
 // transaction, so a process killed with SIGKILL loses at most what is buffered (`pending`).
 //
-// Durability versus latency: the crawl prints each infohash as it finds it, before its batch is
-// committed, so after a kill -9 the last printed lines (at most `pending` of them) may be missing
-// from the database. An engine that must guarantee "everything printed is stored" can flush()
-// before printing, or print from `onWritten`; both cost latency or throughput, so the choice is
-// the engine's, not this buffer's.
+// Durability versus latency: the crawl prints an infohash from `onWritten`, after its batch is
+// committed, so every printed line is in the database, and a line reaches stdout up to
+// `maxDelayMs` after it was found. A kill -9 loses only records not yet printed.
 import type { Clock, TimerHandle } from '../net/clock.js';
 import { RealClock } from '../net/real-clock.js';
 

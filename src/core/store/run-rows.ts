@@ -10,7 +10,7 @@ export interface StoredRun {
 }
 
 /** A stored summary, parsed; undefined when there is none or it cannot be read. */
-export function parseSummary(text: string | null): unknown {
+function parseSummary(text: string | null): unknown {
   if (text === null) return undefined;
   try {
     return JSON.parse(text) as unknown;

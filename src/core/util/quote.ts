@@ -3,7 +3,7 @@
 // binary line cannot drive the terminal (no raw ESC, NUL, CR...).
 
 /** Characters of the input shown before the quote is cut. */
-export const QUOTE_PREFIX_CHARS = 64;
+const QUOTE_PREFIX_CHARS = 64;
 
 /**
  * `'text'`, or `'first 64 chars…' (N chars)` when longer; non-printable characters appear as

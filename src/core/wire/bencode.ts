@@ -21,7 +21,7 @@ export const STR = 1;
 export const LIST = 2;
 export const DICT = 3;
 /** Set on a dict token whose keys are not in ascending byte order (non-canonical). */
-export const UNSORTED = 8;
+const UNSORTED = 8;
 const KIND_MASK = 7;
 
 const CH_D = 0x64;
@@ -44,9 +44,9 @@ export interface ScanOptions {
   allowTrailing?: boolean;
 }
 
-export const DEFAULT_MAX_DEPTH = 16;
-export const DEFAULT_MAX_TOKENS = 1000;
-export const DEFAULT_MAX_STRING = 8192;
+const DEFAULT_MAX_DEPTH = 16;
+const DEFAULT_MAX_TOKENS = 1000;
+const DEFAULT_MAX_STRING = 8192;
 
 const NO_OPTIONS: ScanOptions = {};
 
@@ -404,7 +404,7 @@ const KEYS_BY_LENGTH: string[][] = [];
 for (const k of KNOWN_KEYS) (KEYS_BY_LENGTH[k.length] ??= []).push(k);
 
 /** A dict key as latin1, returning an interned string for common KRPC keys. */
-export function keyString(buf: Uint8Array, start: number, end: number): string {
+function keyString(buf: Uint8Array, start: number, end: number): string {
   const len = end - start;
   if (len === 1) return CHAR[buf[start]];
   const candidates = KEYS_BY_LENGTH[len];

@@ -10,7 +10,7 @@ export const DATAGRAM_SCAN: ScanOptions = { maxDepth: 16, maxTokens: 1000, maxSt
 /** Longest transaction id accepted (LT sends 2 bytes, JC 4, ML 6). */
 export const MAX_T_LENGTH = 32;
 /** Longest method name accepted. */
-export const MAX_METHOD_LENGTH = 64;
+const MAX_METHOD_LENGTH = 64;
 /** Longest write token accepted (LT / ML use 4 bytes, JC 8). */
 export const MAX_TOKEN_LENGTH = 64;
 /** BEP 44 limits. */
@@ -91,7 +91,7 @@ export const W = {
   ERROR_SHAPE: 1 << 20,
 } as const;
 
-export const WARNING_TEXT: ReadonlyArray<readonly [number, string]> = [
+const WARNING_TEXT: ReadonlyArray<readonly [number, string]> = [
   [W.NODES_RAGGED, 'nodes: length not a multiple of 26, tail ignored'],
   [W.NODES_BAD_TYPE, 'nodes: not a string, ignored'],
   [W.NODES6_RAGGED, 'nodes6: length not a multiple of 38, tail ignored'],
@@ -259,7 +259,7 @@ for (const [key, field] of BODY_KEYS) {
 }
 
 /** The field (see `F`) of a key of `a` / `r` at buf[s, s + len), or -1. */
-export function bodyField(buf: Uint8Array, s: number, len: number): number {
+function bodyField(buf: Uint8Array, s: number, len: number): number {
   if (len > 12) return -1;
   const candidates = BODY_KEY_BYTES[len];
   for (let c = 0; c < candidates.length; c++) {

@@ -5,7 +5,7 @@
 import { decode, encode, scan, Tape, wireError } from './bencode.js';
 import type { BDict, BEncodable, BValue, Result, WireError } from './types.js';
 
-export const PROTOCOL_NAME = 'BitTorrent protocol';
+const PROTOCOL_NAME = 'BitTorrent protocol';
 /** 1 + 19 + 8 reserved + 20 infohash + 20 peer id. */
 export const HANDSHAKE_LENGTH = 68;
 /** BEP 9: metadata travels in pieces of 16 KiB; only the last may be shorter. */
@@ -18,7 +18,7 @@ export const MAX_METADATA_SIZE = 8 * 1024 * 1024;
  */
 export const MAX_MESSAGE_LENGTH = 128 * 1024;
 /** Longest extension handshake (libtorrent's is ~200 bytes). */
-export const MAX_EXTENDED_HANDSHAKE = 16 * 1024;
+const MAX_EXTENDED_HANDSHAKE = 16 * 1024;
 /** BEP 3 message id of BEP 10 extended messages; sub-id 0 is the extension handshake. */
 export const MSG_EXTENDED = 20;
 export const EXT_HANDSHAKE = 0;
@@ -28,7 +28,6 @@ export const OUR_UT_METADATA_ID = 1;
 export const MAX_CLIENT_LENGTH = 64;
 
 const PROTOCOL_BYTES = new TextEncoder().encode(PROTOCOL_NAME);
-const KEEP_ALIVE = new Uint8Array(4);
 
 export interface Handshake {
   reserved: Uint8Array;
@@ -105,10 +104,6 @@ export function encodeMessage(id: number, payload: Uint8Array = new Uint8Array(0
   return out;
 }
 
-export function encodeKeepAlive(): Uint8Array {
-  return KEEP_ALIVE.slice();
-}
-
 /** A framed BEP 10 extended message: id 20, the sub-id, then `body`. */
 export function encodeExtended(extId: number, body: Uint8Array): Uint8Array {
   const payload = new Uint8Array(1 + body.length);
@@ -179,9 +174,9 @@ export function parseExtendedHandshake(body: Uint8Array): Result<ExtendedHandsha
 // ---------------------------------------------------------------------------------------------
 // BEP 9 ut_metadata
 
-export const UT_REQUEST = 0;
-export const UT_DATA = 1;
-export const UT_REJECT = 2;
+const UT_REQUEST = 0;
+const UT_DATA = 1;
+const UT_REJECT = 2;
 
 export type MetadataMessage =
   | { type: 'request'; piece: number }

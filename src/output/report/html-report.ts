@@ -33,7 +33,7 @@ function bucketName(bucketMs: number): string {
 }
 
 /** Labels of log2 buckets: 0, 1, 2-3, 4-7, ... */
-export function log2Labels(n: number): string[] {
+function log2Labels(n: number): string[] {
   return Array.from({ length: n }, (_, i) => (i === 0 ? '0' : i === 1 ? '1' : `${2 ** (i - 1)}–${2 ** i - 1}`));
 }
 

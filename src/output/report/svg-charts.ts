@@ -3,11 +3,11 @@
 // units, and a fixed viewBox that reads well at 1280 px.
 import { escapeXml } from './escape.js';
 
-export const CHART_WIDTH = 1200;
+const CHART_WIDTH = 1200;
 const FONT = 'font-family="system-ui, sans-serif"';
 const AXIS = '#444';
 const GRID = '#e3e3e3';
-export const COLORS = ['#2f6db5', '#e07b24', '#3a9a4a', '#b83b5e', '#7a5cc4', '#8c6d31'];
+const COLORS = ['#2f6db5', '#e07b24', '#3a9a4a', '#b83b5e', '#7a5cc4', '#8c6d31'];
 
 interface Frame {
   /** Plot area inside the svg. */
@@ -27,7 +27,7 @@ function svgOpen(title: string, height: number, kind: string): string {
 }
 
 /** Round tick steps (1, 2, 5 x 10^n) covering 0..max with about `count` ticks. */
-export function niceTicks(max: number, count = 5): number[] {
+function niceTicks(max: number, count = 5): number[] {
   if (!(max > 0)) return [0, 1];
   const raw = max / count;
   const mag = 10 ** Math.floor(Math.log10(raw));

@@ -3,9 +3,10 @@ import { immutableTarget, mutableTarget, publicKeyFromSeed, signMutableItem } fr
 import { getItem, putItem, putToNodes, valueProblem } from '../../../src/core/dht/items-client.js';
 import { idToHex } from '../../../src/core/dht/node-id.js';
 import { encode } from '../../../src/core/wire/bencode.js';
-import { ItemNetwork, type ItemBehaviour, type ItemNode } from './items-fake-network.js';
-import { prng, randomBytesFrom } from './fake-engine.js';
-import { VirtualClock } from './virtual-clock.js';
+import { ItemNetwork, type ItemBehaviour, type ItemNode } from '../../support/fake-item-network.js';
+import { prng, randomBytesFrom } from '../../support/fake-engine.js';
+import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
+import { runUntilSettled } from '../../support/virtual-time.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const latin1 = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
@@ -25,7 +26,7 @@ const holding = (net: ItemNetwork, target: Uint8Array): ItemNode[] => net.nodes.
 describe('putItem / getItem: immutable', () => {
   it('stores "Hello World!" on the 8 closest nodes under the BEP 44 target, and reads it back', async () => {
     const { clock, net, dht, newClient } = setup();
-    const put = await clock.run(putItem(dht, { kind: 'immutable', vRaw: HELLO }));
+    const put = await runUntilSettled(clock, putItem(dht, { kind: 'immutable', vRaw: HELLO }));
     expect(hex(put.target)).toBe('e5f96f6f38320f0f33959cb4d3d656452117aadb');
     expect(put.refused).toBeUndefined();
     expect(put.results).toHaveLength(8);
@@ -36,7 +37,7 @@ describe('putItem / getItem: immutable', () => {
     expect(Buffer.from((net.closest(put.target, 1)[0].store.get(put.target) as { vRaw: Uint8Array }).vRaw).toString()).toBe('12:Hello World!');
 
     const reader = newClient(1).dht;
-    const got = await clock.run(getItem(reader, put.target));
+    const got = await runUntilSettled(clock, getItem(reader, put.target));
     expect(got.item?.kind).toBe('immutable');
     expect(Buffer.from(got.item!.vRaw).toString()).toBe('12:Hello World!');
     expect(got.holders).toBeGreaterThanOrEqual(8);
@@ -47,7 +48,7 @@ describe('putItem / getItem: immutable', () => {
 
   it('finds nothing for a target nobody stores', async () => {
     const { clock, dht } = setup();
-    const got = await clock.run(getItem(dht, immutableTarget(latin1('5:nope!'))));
+    const got = await runUntilSettled(clock, getItem(dht, immutableTarget(latin1('5:nope!'))));
     expect(got.item).toBeNull();
     expect(got.holders).toBe(0);
     expect(got.lookup.stats.replies).toBeGreaterThanOrEqual(8);
@@ -56,10 +57,10 @@ describe('putItem / getItem: immutable', () => {
   it('ignores and counts tampered items, still returning the genuine one', async () => {
     // Every third node forges what it returns.
     const { clock, net, dht, newClient } = setup(60, (i) => (i % 3 === 1 ? 'forger' : 'ok'));
-    const put = await clock.run(putItem(dht, { kind: 'immutable', vRaw: HELLO }));
+    const put = await runUntilSettled(clock, putItem(dht, { kind: 'immutable', vRaw: HELLO }));
     const forgers = holding(net, put.target).filter((n) => n.behaviour === 'forger').length;
     expect(forgers).toBeGreaterThan(0);
-    const got = await clock.run(getItem(newClient(2).dht, put.target));
+    const got = await runUntilSettled(clock, getItem(newClient(2).dht, put.target));
     expect(Buffer.from(got.item!.vRaw).toString()).toBe('12:Hello World!');
     expect(got.bad.length).toBe(forgers);
     expect(got.bad.every((b) => b.reason === 'v does not hash to the target')).toBe(true);
@@ -68,14 +69,14 @@ describe('putItem / getItem: immutable', () => {
 
   it('skips nodes that give no token and reports when nobody does', async () => {
     const { clock, net, dht } = setup(60, (i) => (i % 2 === 0 ? 'tokenless' : 'ok'));
-    const put = await clock.run(putItem(dht, { kind: 'immutable', vRaw: HELLO }));
+    const put = await runUntilSettled(clock, putItem(dht, { kind: 'immutable', vRaw: HELLO }));
     // Tokens come only from the nodes the lookup heard; the put goes to (at most 8 of) them.
     expect(put.results).toHaveLength(Math.min(8, put.before.lookup.tokens.size));
     expect(put.results.length).toBeGreaterThanOrEqual(3);
     expect(put.results.every((r) => r.ok && net.find(r.node)!.behaviour === 'ok')).toBe(true);
 
     const none = setup(30, () => 'tokenless');
-    const r = await none.clock.run(putItem(none.dht, { kind: 'immutable', vRaw: HELLO }));
+    const r = await runUntilSettled(none.clock, putItem(none.dht, { kind: 'immutable', vRaw: HELLO }));
     expect(r.refused?.reason).toBe('no_tokens');
     expect(r.results).toEqual([]);
     expect(none.net.nodes.every((n) => n.stats.puts === 0)).toBe(true);
@@ -83,7 +84,7 @@ describe('putItem / getItem: immutable', () => {
 
   it('tolerates silent nodes', async () => {
     const { clock, net, dht } = setup(60, (i) => (i % 4 === 2 ? 'silent' : 'ok'));
-    const put = await clock.run(putItem(dht, { kind: 'immutable', vRaw: HELLO }));
+    const put = await runUntilSettled(clock, putItem(dht, { kind: 'immutable', vRaw: HELLO }));
     expect(put.results.filter((r) => r.ok)).toHaveLength(8);
     expect(ids(holding(net, put.target))).toEqual(ids(net.closest(put.target, 8, (n) => n.behaviour === 'ok')));
   });
@@ -91,8 +92,8 @@ describe('putItem / getItem: immutable', () => {
   it('puts a dict value and reads the same bytes back', async () => {
     const { clock, dht, newClient } = setup();
     const vRaw = encode({ name: 'x', list: [1, 2, latin1('\xff\x00')] });
-    const put = await clock.run(putItem(dht, { kind: 'immutable', vRaw }));
-    const got = await clock.run(getItem(newClient(3).dht, put.target));
+    const put = await runUntilSettled(clock, putItem(dht, { kind: 'immutable', vRaw }));
+    const got = await runUntilSettled(clock, getItem(newClient(3).dht, put.target));
     expect(hex(got.item!.vRaw)).toBe(hex(vRaw));
   });
 
@@ -111,18 +112,18 @@ describe('putItem / getItem: mutable', () => {
   it('starts at seq 1, then bumps the seq found by the lookup', async () => {
     const { clock, net, dht, newClient } = setup();
     const k = publicKeyFromSeed(SEED);
-    const first = await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO }));
+    const first = await runUntilSettled(clock, putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO }));
     expect(first.payload.seq).toBe(1n);
     expect(hex(first.target)).toBe(hex(mutableTarget(k)));
     expect(first.results.filter((r) => r.ok)).toHaveLength(8);
 
     const writer2 = newClient(4).dht;
-    const second = await clock.run(putItem(writer2, { kind: 'mutable', seed: SEED, vRaw: latin1('3:two') }));
+    const second = await runUntilSettled(clock, putItem(writer2, { kind: 'mutable', seed: SEED, vRaw: latin1('3:two') }));
     expect(second.before.item?.seq).toBe(1n);
     expect(second.payload.seq).toBe(2n);
     expect(second.results.every((r) => r.ok)).toBe(true);
 
-    const got = await clock.run(getItem(newClient(5).dht, first.target, { pubkey: k }));
+    const got = await runUntilSettled(clock, getItem(newClient(5).dht, first.target, { pubkey: k }));
     expect(got.item).toMatchObject({ kind: 'mutable', seq: 2n });
     expect(Buffer.from(got.item!.vRaw).toString()).toBe('3:two');
     expect(hex(got.item!.k!)).toBe(hex(k));
@@ -140,7 +141,7 @@ describe('putItem / getItem: mutable', () => {
       const item = signMutableItem(SEED, latin1(`i${seq}e`), seq);
       expect(n.store.putMutable({ k: item.k, seq, sig: item.sig, vRaw: item.vRaw }).ok).toBe(true);
     }
-    const got = await clock.run(getItem(dht, target));
+    const got = await runUntilSettled(clock, getItem(dht, target));
     expect(got.item?.seq).toBe(9n);
     expect(Buffer.from(got.item!.vRaw).toString()).toBe('i9e');
     expect(got.item!.from.map((n) => idToHex(n.id))).toEqual([idToHex(near[5].id)]);
@@ -150,22 +151,22 @@ describe('putItem / getItem: mutable', () => {
   it('uses the salt: another salt is another target, and a get must know it', async () => {
     const { clock, dht, newClient } = setup();
     const salt = latin1('foobar');
-    const put = await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO, salt }));
+    const put = await runUntilSettled(clock, putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO, salt }));
     expect(hex(put.target)).toBe(hex(mutableTarget(publicKeyFromSeed(SEED), salt)));
     const reader = newClient(6).dht;
-    expect((await clock.run(getItem(reader, put.target, { salt }))).item?.seq).toBe(1n);
+    expect((await runUntilSettled(clock, getItem(reader, put.target, { salt }))).item?.seq).toBe(1n);
     // Without the salt the signature cannot verify: every copy is counted as bad.
-    const blind = await clock.run(getItem(reader, put.target));
+    const blind = await runUntilSettled(clock, getItem(reader, put.target));
     expect(blind.item).toBeNull();
     expect(blind.bad.length).toBeGreaterThanOrEqual(8);
   });
 
   it('counts forged signatures as bad and keeps the valid item', async () => {
     const { clock, net, dht, newClient } = setup(60, (i) => (i % 3 === 0 ? 'forger' : 'ok'));
-    const put = await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO }));
+    const put = await runUntilSettled(clock, putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO }));
     const forgers = holding(net, put.target).filter((n) => n.behaviour === 'forger').length;
     expect(forgers).toBeGreaterThan(0);
-    const got = await clock.run(getItem(newClient(7).dht, put.target));
+    const got = await runUntilSettled(clock, getItem(newClient(7).dht, put.target));
     expect(got.item?.seq).toBe(1n);
     expect(got.bad).toHaveLength(forgers);
     expect(got.bad.every((b) => b.reason === 'bad signature')).toBe(true);
@@ -173,18 +174,18 @@ describe('putItem / getItem: mutable', () => {
 
   it('get with seq: up-to-date nodes answer with seq only', async () => {
     const { clock, dht, newClient } = setup();
-    const put = await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO, seq: 4n }));
-    const got = await clock.run(getItem(newClient(8).dht, put.target, { seq: 4n }));
+    const put = await runUntilSettled(clock, putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO, seq: 4n }));
+    const got = await runUntilSettled(clock, getItem(newClient(8).dht, put.target, { seq: 4n }));
     expect(got.item).toBeNull();
     expect(got.seqOnly).toBe(4n);
-    const older = await clock.run(getItem(newClient(9).dht, put.target, { seq: 3n }));
+    const older = await runUntilSettled(clock, getItem(newClient(9).dht, put.target, { seq: 3n }));
     expect(older.item?.seq).toBe(4n);
   });
 
   it('an explicit older seq is refused by the nodes with 302, reported per node', async () => {
     const { clock, dht } = setup();
-    await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO, seq: 5n }));
-    const r = await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: latin1('3:old'), seq: 2n }));
+    await runUntilSettled(clock, putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO, seq: 5n }));
+    const r = await runUntilSettled(clock, putItem(dht, { kind: 'mutable', seed: SEED, vRaw: latin1('3:old'), seq: 2n }));
     expect(r.results).toHaveLength(8);
     expect(r.results.every((x) => !x.ok && x.code === 302)).toBe(true);
     expect(r.results[0].error).toMatch(/^error 302/);
@@ -192,24 +193,24 @@ describe('putItem / getItem: mutable', () => {
 
   it('an explicit seq equal to the current one: a refresh of the same value, refused for a new value', async () => {
     const { clock, net, dht } = setup();
-    await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO, seq: 4n }));
-    const refresh = await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO, seq: 4n }));
+    await runUntilSettled(clock, putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO, seq: 4n }));
+    const refresh = await runUntilSettled(clock, putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO, seq: 4n }));
     expect(refresh.refused).toBeUndefined();
     expect(refresh.results.filter((r) => r.ok)).toHaveLength(8);
     expect(net.nodes.reduce((s, n) => s + n.stats.refreshed, 0)).toBe(8);
-    const conflict = await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: latin1('3:new'), seq: 4n }));
+    const conflict = await runUntilSettled(clock, putItem(dht, { kind: 'mutable', seed: SEED, vRaw: latin1('3:new'), seq: 4n }));
     expect(conflict.refused).toMatchObject({ reason: 'seq_conflict', currentSeq: 4n });
     expect(conflict.results).toEqual([]);
   });
 
   it('cas: refused before sending when the DHT holds another seq; accepted when it matches', async () => {
     const { clock, net, dht } = setup();
-    await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO }));
+    await runUntilSettled(clock, putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO }));
     const putsBefore = net.nodes.reduce((s, n) => s + n.stats.puts, 0);
-    const bad = await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: latin1('3:cas'), cas: 7n }));
+    const bad = await runUntilSettled(clock, putItem(dht, { kind: 'mutable', seed: SEED, vRaw: latin1('3:cas'), cas: 7n }));
     expect(bad.refused).toMatchObject({ reason: 'cas_mismatch', currentSeq: 1n });
     expect(net.nodes.reduce((s, n) => s + n.stats.puts, 0)).toBe(putsBefore);
-    const good = await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: latin1('3:cas'), cas: 1n }));
+    const good = await runUntilSettled(clock, putItem(dht, { kind: 'mutable', seed: SEED, vRaw: latin1('3:cas'), cas: 1n }));
     expect(good.refused).toBeUndefined();
     expect(good.payload).toMatchObject({ seq: 2n, cas: 1n });
     expect(good.results.filter((r) => r.ok)).toHaveLength(8);
@@ -217,20 +218,20 @@ describe('putItem / getItem: mutable', () => {
 
   it('cas: a writer racing between lookup and put makes the nodes answer 301', async () => {
     const { clock, net, dht } = setup();
-    const first = await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO }));
-    const lookup = await clock.run(getItem(dht, first.target));
+    const first = await runUntilSettled(clock, putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO }));
+    const lookup = await runUntilSettled(clock, getItem(dht, first.target));
     // Someone else publishes seq 2 everywhere before our put lands.
     const rival = signMutableItem(SEED, latin1('5:rival'), 2n);
     for (const n of net.nodes) if (n.store.get(first.target)) n.store.putMutable({ k: rival.k, seq: 2n, sig: rival.sig, vRaw: rival.vRaw });
     const mine = signMutableItem(SEED, latin1('4:mine'), 2n);
-    const results = await clock.run(putToNodes(dht, { target: first.target, vRaw: mine.vRaw, k: mine.k, seq: 2n, sig: mine.sig, cas: 1n }, lookup.lookup));
+    const results = await runUntilSettled(clock, putToNodes(dht, { target: first.target, vRaw: mine.vRaw, k: mine.k, seq: 2n, sig: mine.sig, cas: 1n }, lookup.lookup));
     expect(results).toHaveLength(8);
     expect(results.map((r) => r.code)).toEqual(new Array(8).fill(301));
   });
 
   it('sends the wire fields of a mutable put: v as bytes, k, seq, sig, salt, cas, token', async () => {
     const { clock, dht, engine } = setup();
-    await clock.run(putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO, salt: latin1('s1'), seq: 3n }));
+    await runUntilSettled(clock, putItem(dht, { kind: 'mutable', seed: SEED, vRaw: HELLO, salt: latin1('s1'), seq: 3n }));
     const puts = engine.sent.filter((q) => q.method === 'put');
     expect(puts).toHaveLength(8);
     const a = puts[0].args;

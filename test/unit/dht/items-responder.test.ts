@@ -9,7 +9,7 @@ import { decodeMessage, encodeQuery, encodeResponse } from '../../../src/core/wi
 import type { BEncodable, KrpcQuery } from '../../../src/core/wire/types.js';
 import type { KrpcMessage, NodeInfo } from '../../../src/core/wire/types.js';
 import { makeHarness } from './responder-harness.js';
-import { VirtualClock } from './virtual-clock.js';
+import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const bytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));

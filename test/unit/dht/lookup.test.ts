@@ -3,11 +3,11 @@ import { findNode, getPeers, iterativeLookup, type LookupResult } from '../../..
 import { compareDistance, idToHex } from '../../../src/core/dht/node-id.js';
 import { RoutingTable } from '../../../src/core/dht/routing-table.js';
 import type { PeerInfo } from '../../../src/core/wire/types.js';
-import { FakeNetwork, prng, randomBytesFrom, type Behaviour, type FakeNode } from './fake-engine.js';
-import { VirtualClock } from './virtual-clock.js';
+import { FakeNetwork, prng, randomBytesFrom, type Behaviour, type FakeNode } from '../../support/fake-engine.js';
+import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
+import { runUntilSettled } from '../../support/virtual-time.js';
 import { AddressPolicy } from '../../../src/core/net/address.js';
 import { Krpc } from '../../../src/core/net/krpc-engine.js';
-import { VirtualClock as SimClock } from '../../../src/core/net/virtual-clock.js';
 import { SimWorld } from '../../../src/core/sim/world.js';
 
 const hexes = (xs: Array<{ id: Uint8Array }>): string[] => xs.map((x) => idToHex(x.id));
@@ -29,7 +29,7 @@ describe('iterative lookup on a 500-node network', () => {
     let queries = 0;
     for (let i = 0; i < 20; i++) {
       const target = randomBytesFrom(rand, 20);
-      const r = await clock.run(findNode({ engine, clock, target, bootstrap }));
+      const r = await runUntilSettled(clock, findNode({ engine, clock, target, bootstrap }));
       expect(r.end).toBe('converged');
       expect(hexes(r.closest)).toEqual(hexes(net.trueClosest(target, 8)));
       expect(r.stats.replies).toBeGreaterThanOrEqual(8);
@@ -44,7 +44,7 @@ describe('iterative lookup on a 500-node network', () => {
   it('sends the right method and arguments, with expectId when the id is known', async () => {
     const { clock, engine, bootstrap } = setup(100);
     const target = randomBytesFrom(prng(3), 20);
-    await clock.run(findNode({ engine, clock, target, bootstrap, want: ['n4'] }));
+    await runUntilSettled(clock, findNode({ engine, clock, target, bootstrap, want: ['n4'] }));
     expect(engine.sent[0].opts.expectId).toBeUndefined(); // the bootstrap contact
     expect(engine.sent[0].args.target).toEqual(target);
     expect(engine.sent[0].args.id).toEqual(engine.id);
@@ -62,7 +62,7 @@ describe('iterative lookup on a 500-node network', () => {
   it('keeps at most alpha queries in flight while answers come fast', async () => {
     for (const alpha of [3, 5, 8]) {
       const { clock, engine, bootstrap } = setup(300);
-      await clock.run(findNode({ engine, clock, target: randomBytesFrom(prng(alpha), 20), bootstrap, alpha }));
+      await runUntilSettled(clock, findNode({ engine, clock, target: randomBytesFrom(prng(alpha), 20), bootstrap, alpha }));
       expect(engine.maxInFlight).toBeLessThanOrEqual(alpha);
       expect(engine.maxInFlight).toBeGreaterThan(1);
     }
@@ -81,7 +81,7 @@ describe('iterative lookup on a 500-node network', () => {
     for (let i = 0; i < 10; i++) {
       const target = randomBytesFrom(rand, 20);
       const sentBefore = engine.sent.length;
-      const r = await clock.run(findNode({ engine, clock, target, bootstrap, allowContact: noBogons, queryTimeoutMs: 2000 }));
+      const r = await runUntilSettled(clock, findNode({ engine, clock, target, bootstrap, allowContact: noBogons, queryTimeoutMs: 2000 }));
       expect(r.end).toBe('converged');
       // Only real, answering nodes are reported, nearest first.
       const truth = net.trueClosest(target, 8, answers);
@@ -126,13 +126,13 @@ describe('iterative lookup on a 500-node network', () => {
     // Everyone is slow (1.5 s): after 1 s each query frees its slot, so more than alpha go out.
     const { clock, net, engine, bootstrap } = setup(200, () => 'slow');
     const target = randomBytesFrom(prng(11), 20);
-    const r = await clock.run(findNode({ engine, clock, target, bootstrap, alpha: 3, queryTimeoutMs: 5000 }));
+    const r = await runUntilSettled(clock, findNode({ engine, clock, target, bootstrap, alpha: 3, queryTimeoutMs: 5000 }));
     expect(r.end).toBe('converged');
     expect(hexes(r.closest)).toEqual(hexes(net.trueClosest(target, 8)));
     expect(engine.maxInFlight).toBeGreaterThan(3);
     // And with a short timeout longer than the latency, alpha holds.
     const again = setup(200, () => 'slow');
-    await again.clock.run(findNode({ engine: again.engine, clock: again.clock, target, bootstrap: again.bootstrap, alpha: 3, queryTimeoutMs: 5000, shortTimeoutMs: 2000 }));
+    await runUntilSettled(again.clock, findNode({ engine: again.engine, clock: again.clock, target, bootstrap: again.bootstrap, alpha: 3, queryTimeoutMs: 5000, shortTimeoutMs: 2000 }));
     expect(again.engine.maxInFlight).toBe(3);
   });
 
@@ -144,7 +144,7 @@ describe('iterative lookup on a 500-node network', () => {
     const truth = net.trueClosest(target, 8);
     const late = truth.filter((n) => n !== net.nodes[0]).slice(0, 3);
     for (const n of late) n.latencyMs = 2600;
-    const r = await clock.run(findNode({ engine, clock, target, bootstrap, queryTimeoutMs: 2000 }));
+    const r = await runUntilSettled(clock, findNode({ engine, clock, target, bootstrap, queryTimeoutMs: 2000 }));
     expect(r.end).toBe('converged');
     expect(hexes(r.closest)).toEqual(hexes(truth));
     expect(r.stats.timeouts).toBe(0);
@@ -154,11 +154,11 @@ describe('iterative lookup on a 500-node network', () => {
 
   it('stops at the query budget and at the deadline', async () => {
     const { clock, engine, bootstrap } = setup(500);
-    const r = await clock.run(findNode({ engine, clock, target: randomBytesFrom(prng(1), 20), bootstrap, maxQueries: 6 }));
+    const r = await runUntilSettled(clock, findNode({ engine, clock, target: randomBytesFrom(prng(1), 20), bootstrap, maxQueries: 6 }));
     expect(r.stats.queries).toBe(6);
     expect(r.end).toBe('max_queries');
     const slow = setup(500, () => 'slow'); // every answer takes 1.5 s
-    const d = await slow.clock.run(findNode({ engine: slow.engine, clock: slow.clock, target: randomBytesFrom(prng(2), 20), bootstrap: slow.bootstrap, deadlineMs: 4000, queryTimeoutMs: 10_000 }));
+    const d = await runUntilSettled(slow.clock, findNode({ engine: slow.engine, clock: slow.clock, target: randomBytesFrom(prng(2), 20), bootstrap: slow.bootstrap, deadlineMs: 4000, queryTimeoutMs: 10_000 }));
     expect(d.end).toBe('deadline');
     expect(d.stats.ms).toBe(4000);
     expect(d.stats.replies).toBeGreaterThan(0);
@@ -166,11 +166,11 @@ describe('iterative lookup on a 500-node network', () => {
 
   it('ends at once with nothing to ask, and when everything times out', async () => {
     const { clock, engine } = setup(10);
-    const r = await clock.run(findNode({ engine, clock, target: new Uint8Array(20) }));
+    const r = await runUntilSettled(clock, findNode({ engine, clock, target: new Uint8Array(20) }));
     expect(r.end).toBe('exhausted');
     expect(r.stats.queries).toBe(0);
     const dead = setup(50, (i) => (i === 0 ? 'ok' : 'silent'));
-    const t = await dead.clock.run(findNode({ engine: dead.engine, clock: dead.clock, target: randomBytesFrom(prng(4), 20), bootstrap: dead.bootstrap }));
+    const t = await runUntilSettled(dead.clock, findNode({ engine: dead.engine, clock: dead.clock, target: randomBytesFrom(prng(4), 20), bootstrap: dead.bootstrap }));
     expect(t.end).toBe('exhausted');
     expect(t.closest.length).toBe(1); // the bootstrap node itself answered
     expect(t.stats.timeouts).toBe(t.stats.queries - 1);
@@ -181,7 +181,7 @@ describe('iterative lookup on a 500-node network', () => {
     const ac = new AbortController();
     const p = findNode({ engine, clock, target: randomBytesFrom(prng(8), 20), bootstrap, signal: ac.signal });
     clock.setTimeout(() => ac.abort(), 50);
-    const r = await clock.run(p);
+    const r = await runUntilSettled(clock, p);
     expect(r.end).toBe('aborted');
   });
 
@@ -190,7 +190,7 @@ describe('iterative lookup on a 500-node network', () => {
     const table = new RoutingTable({ id: engine.id, clock });
     for (const n of net.nodes.slice(0, 5)) table.onReply({ id: n.id, host: n.host, port: n.port, family: 4 });
     const target = randomBytesFrom(prng(12), 20);
-    const r = await clock.run(findNode({ engine, clock, target, table, bootstrap: [{ host: '127.250.0.1', port: 1 }] }));
+    const r = await runUntilSettled(clock, findNode({ engine, clock, target, table, bootstrap: [{ host: '127.250.0.1', port: 1 }] }));
     expect(r.end).toBe('converged');
     expect(engine.sent.some((q) => q.to.host === '127.250.0.1')).toBe(false); // 5 seeds: no bootstrap needed
     expect(hexes(r.closest)).toEqual(hexes(net.trueClosest(target, 8, answers)));
@@ -200,7 +200,7 @@ describe('iterative lookup on a 500-node network', () => {
       if (e) expect(e.rtt).toBe(n.rttMs);
     }
     // A lookup seeded from the fuller table needs fewer queries than a cold one.
-    const again = await clock.run(findNode({ engine, clock, target, table }));
+    const again = await runUntilSettled(clock, findNode({ engine, clock, target, table }));
     expect(hexes(again.closest)).toEqual(hexes(r.closest));
     expect(again.stats.queries).toBeLessThanOrEqual(r.stats.queries);
   });
@@ -219,7 +219,7 @@ describe('a stale routing table', () => {
     const table = staleTable(engine.id, clock, prng(31));
     expect(table.size).toBeGreaterThanOrEqual(8);
     const target = randomBytesFrom(prng(32), 20);
-    const r = await clock.run(findNode({ engine, clock, target, table, bootstrap }));
+    const r = await runUntilSettled(clock, findNode({ engine, clock, target, table, bootstrap }));
     // The seeds were tried first (a table of 8+ good-looking nodes needs no router), then the
     // bootstrap contact, which led to the live network.
     expect(engine.sent.slice(0, 4).every((q) => q.to.host.startsWith('127.201.'))).toBe(true);
@@ -234,7 +234,7 @@ describe('a stale routing table', () => {
     const { clock, net, engine, bootstrap } = setup(300);
     const table = staleTable(engine.id, clock, prng(33));
     const target = randomBytesFrom(prng(34), 20);
-    const r = await clock.run(findNode({ engine, clock, target, table, bootstrap, forceBootstrap: true }));
+    const r = await runUntilSettled(clock, findNode({ engine, clock, target, table, bootstrap, forceBootstrap: true }));
     expect(engine.sent[0].to).toEqual(bootstrap[0]);
     expect(r.end).toBe('converged');
     expect(hexes(r.closest)).toEqual(hexes(net.trueClosest(target, 8)));
@@ -249,18 +249,18 @@ describe('a stale routing table', () => {
     };
     const table = staleTable(engine.id, clock, prng(35));
     const target = randomBytesFrom(prng(36), 20);
-    const r = await clock.run(findNode({ engine, clock, target, table, moreBootstrap }));
+    const r = await runUntilSettled(clock, findNode({ engine, clock, target, table, moreBootstrap }));
     expect(fetched).toBe(1);
     expect(r.end).toBe('converged');
     expect(hexes(r.closest)).toEqual(hexes(net.trueClosest(target, 8)));
     // Now the table holds live nodes: no fetch.
-    const again = await clock.run(findNode({ engine, clock, target: randomBytesFrom(prng(37), 20), table, moreBootstrap }));
+    const again = await runUntilSettled(clock, findNode({ engine, clock, target: randomBytesFrom(prng(37), 20), table, moreBootstrap }));
     expect(again.end).toBe('converged');
     expect(fetched).toBe(1);
     // A fetch that fails or finds nothing ends the lookup as before.
     const lonely = setup(10);
     const dead = staleTable(lonely.engine.id, lonely.clock, prng(38));
-    const none = await lonely.clock.run(findNode({ engine: lonely.engine, clock: lonely.clock, target, table: dead, moreBootstrap: async () => Promise.reject(new Error('no DNS')) }));
+    const none = await runUntilSettled(lonely.clock, findNode({ engine: lonely.engine, clock: lonely.clock, target, table: dead, moreBootstrap: async () => Promise.reject(new Error('no DNS')) }));
     expect(none.end).toBe('exhausted');
     expect(none.closest).toEqual([]);
   });
@@ -276,7 +276,7 @@ describe('get_peers lookup', () => {
       [{ host: '2001:db8::1', port: 51413, family: 6 }, false],
     ];
     const holders = net.storePeers(infohash, peers, 5);
-    const r: LookupResult = await clock.run(getPeers({ engine, clock, target: infohash, bootstrap, scrape: true }));
+    const r: LookupResult = await runUntilSettled(clock, getPeers({ engine, clock, target: infohash, bootstrap, scrape: true }));
     expect(r.end).toBe('converged');
     expect(engine.sent.every((q) => q.method === 'get_peers' && q.args.scrape === 1 && q.args.info_hash === infohash)).toBe(true);
     expect(r.peers.map((p) => `${p.peer.host}:${p.peer.port}`).sort()).toEqual(['198.51.100.1:6881', '198.51.100.2:6881', '2001:db8::1:51413']);
@@ -305,10 +305,10 @@ describe('get_peers lookup', () => {
       [{ host: '2001:db8::1', port: 0, family: 6 }, false],
     ];
     net.storePeers(infohash, peers, 5); // five holders return the same bad peers: counted once each
-    const open = await clock.run(getPeers({ engine, clock, target: infohash, bootstrap }));
+    const open = await runUntilSettled(clock, getPeers({ engine, clock, target: infohash, bootstrap }));
     expect(open.peers.map((p) => `${p.peer.host}:${p.peer.port}`).sort()).toEqual(['0.0.0.0:6881', '198.51.100.1:6881']);
     expect(open.stats.droppedPeers).toBe(2);
-    const filtered = await clock.run(getPeers({ engine, clock, target: infohash, bootstrap, allowPeer: noBogons }));
+    const filtered = await runUntilSettled(clock, getPeers({ engine, clock, target: infohash, bootstrap, allowPeer: noBogons }));
     expect(filtered.peers.map((p) => `${p.peer.host}:${p.peer.port}`)).toEqual(['198.51.100.1:6881']);
     expect(filtered.stats.droppedPeers).toBe(3);
     expect(filtered.droppedPeers.map((p) => `${p.host}:${p.port}`).sort()).toEqual(['0.0.0.0:6881', '198.51.100.2:0', '2001:db8::1:0']);
@@ -321,10 +321,10 @@ describe('get_peers lookup', () => {
       [{ host: '198.51.100.1', port: 1, family: 4 }, true],
       [{ host: '198.51.100.2', port: 2, family: 4 }, false],
     ]);
-    const r = await clock.run(getPeers({ engine, clock, target: infohash, bootstrap, noseed: true }));
+    const r = await runUntilSettled(clock, getPeers({ engine, clock, target: infohash, bootstrap, noseed: true }));
     expect(r.peers.map((p) => p.peer.host)).toEqual(['198.51.100.2']);
     const seen: string[] = [];
-    const custom = await clock.run(
+    const custom = await runUntilSettled(clock, 
       iterativeLookup(
         { engine, clock, target: infohash, bootstrap },
         { method: 'get', args: () => ({ id: engine.id, target: infohash }), onReply: (msg, from) => seen.push(idToHex(from.id)) },
@@ -337,7 +337,7 @@ describe('get_peers lookup', () => {
 
 describe('lookups restricted to one address family (BEP 32)', () => {
   it('ask for that family with want, so IPv4 routers lead to IPv6 nodes', async () => {
-    const clock = new SimClock();
+    const clock = new VirtualClock();
     const world = SimWorld.create({ nodes: 600, infohashes: 0, seed: 3, clock, dualStack: 0.5, unresponsive: 0, spoofers: 0 });
     const transport = world.attachClientOn([{ host: '10.255.0.1', port: 6881 }, { host: 'fd00::aff:1', port: 6881 }]);
     const engine = new Krpc({ transport, clock, id: new Uint8Array(20).fill(9), policy: AddressPolicy.simulated(), rateLimit: false, timeoutMs: 1000 });

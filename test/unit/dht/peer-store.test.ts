@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ScrapeBloom } from '../../../src/core/dht/bloom.js';
 import { PeerStore } from '../../../src/core/dht/peer-store.js';
 import type { PeerInfo } from '../../../src/core/wire/types.js';
-import { VirtualClock } from './virtual-clock.js';
+import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 
 const hash = (n: number): Uint8Array => new Uint8Array(20).fill(n);
 const v4 = (host: string, port = 6881): PeerInfo => ({ host, port, family: 4 });

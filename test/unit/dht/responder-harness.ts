@@ -11,7 +11,7 @@ import type { ResponderEvent } from '../../../src/core/dht/responder.js';
 import { RoutingTable } from '../../../src/core/dht/routing-table.js';
 import { decodeMessage, encodeQuery } from '../../../src/core/wire/krpc-codec.js';
 import type { BEncodable, KrpcMessage } from '../../../src/core/wire/types.js';
-import { prng, randomBytesFrom } from './fake-engine.js';
+import { prng, randomBytesFrom } from '../../support/fake-engine.js';
 
 export interface Sent {
   data: Uint8Array;

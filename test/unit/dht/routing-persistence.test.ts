@@ -12,8 +12,8 @@ import {
   type RoutingFileNode,
 } from '../../../src/core/dht/routing-persistence.js';
 import { NodeFlag, RoutingTable } from '../../../src/core/dht/routing-table.js';
-import { prng, randomBytesFrom } from './fake-engine.js';
-import { VirtualClock } from './virtual-clock.js';
+import { prng, randomBytesFrom } from '../../support/fake-engine.js';
+import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 
 // Lets one test make the next rename or write fail, the way a full disk or a crash would.
 const faults = vi.hoisted(() => ({ rename: null as Error | null, write: null as Error | null }));
@@ -57,7 +57,7 @@ afterEach(async () => {
 });
 
 function populated(n = 300): { table: RoutingTable; clock: VirtualClock } {
-  const clock = new VirtualClock(5 * MIN);
+  const clock = new VirtualClock({ startMs: 5 * MIN });
   const table = new RoutingTable({ id: randomId(), clock });
   for (let i = 0; i < n; i++) {
     const id = randomId();
@@ -94,7 +94,7 @@ describe('routing file', () => {
     const loaded = await loadRoutingFile(path);
     expect(loaded.ok).toBe(true);
     if (!loaded.ok) return;
-    const clock = new VirtualClock(0);
+    const clock = new VirtualClock();
     const { table: back, keptId, live } = restoreRoutingTable(loaded.value, { clock, wallNow: WALL + 2 * MIN });
     expect(keptId).toBe(true);
     expect(live).toBe(table.size);
@@ -167,7 +167,7 @@ describe('routing file', () => {
     const started = process.cpuUsage();
     const parsed = parseRoutingFile(text);
     if (!parsed.ok) throw new Error(parsed.error);
-    const { table, keptId, live } = restoreRoutingTable(parsed.value, { clock: new VirtualClock(WALL), wallNow: WALL });
+    const { table, keptId, live } = restoreRoutingTable(parsed.value, { clock: new VirtualClock({ startMs: WALL }), wallNow: WALL });
     expect(cpuMs(started)).toBeLessThan(5000);
     expect(keptId).toBe(true);
 
@@ -207,7 +207,7 @@ describe('routing file', () => {
 
     // A new id re-inserts the same 100k nodes through normal admission, also fast.
     const again = process.cpuUsage();
-    const other = restoreRoutingTable(parsed.value, { clock: new VirtualClock(WALL), wallNow: WALL, id: randomBytesFrom(rand, 20) });
+    const other = restoreRoutingTable(parsed.value, { clock: new VirtualClock({ startMs: WALL }), wallNow: WALL, id: randomBytesFrom(rand, 20) });
     expect(cpuMs(again)).toBeLessThan(5000);
     expect(other.keptId).toBe(false);
     const ids = other.table.entries().map((e) => idToHex(e.id));

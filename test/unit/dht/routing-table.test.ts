@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { commonPrefixBits, compareDistance, idToHex, randomId } from '../../../src/core/dht/node-id.js';
 import { NodeFlag, RoutingTable, type RoutingEntry } from '../../../src/core/dht/routing-table.js';
 import type { NodeInfo } from '../../../src/core/wire/types.js';
-import { VirtualClock } from './virtual-clock.js';
+import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 
 const MIN = 60_000;
 const OWN = Uint8Array.from(Buffer.from('00112233445566778899aabbccddeeff00112233', 'hex'));
@@ -26,7 +26,7 @@ function node(id: Uint8Array, host?: string, port = 6881): NodeInfo {
 }
 
 function table(opts: Partial<ConstructorParameters<typeof RoutingTable>[0]> = {}): { t: RoutingTable; clock: VirtualClock } {
-  const clock = new VirtualClock(1_000_000);
+  const clock = new VirtualClock({ startMs: 1_000_000 });
   return { t: new RoutingTable({ id: OWN, clock, ...opts }), clock };
 }
 

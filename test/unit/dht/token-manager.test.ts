@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TokenManager } from '../../../src/core/dht/token-manager.js';
-import { VirtualClock } from './virtual-clock.js';
+import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 
 const target = new Uint8Array(20).fill(7);
 const other = new Uint8Array(20).fill(8);
@@ -24,7 +24,7 @@ describe('TokenManager', () => {
   });
 
   it('keeps a token valid through the next rotation and no longer', () => {
-    const clock = new VirtualClock(1_000);
+    const clock = new VirtualClock({ startMs: 1_000 });
     const tm = new TokenManager({ clock });
     clock.advance(4 * MIN + 59_000); // just before the first rotation
     const t = tm.issue('198.51.100.2', target);

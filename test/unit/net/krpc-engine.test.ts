@@ -6,7 +6,7 @@ import type { LocalEndpoint, MessageHandler, Transport } from '../../../src/core
 import { decode, encode } from '../../../src/core/wire/bencode.js';
 import { decodeMessage, encodeError, encodeResponse } from '../../../src/core/wire/krpc-codec.js';
 import type { KrpcQuery } from '../../../src/core/wire/types.js';
-import { ManualClock } from './fake-clock.js';
+import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 import { F } from '../../../src/core/wire/krpc-view.js';
 
 interface Sent {
@@ -39,7 +39,7 @@ const REMOTE_ID = new Uint8Array(20).fill(2);
 const PEER = { host: '127.0.0.2', port: 2000 };
 
 function setup(opts: Partial<KrpcOptions> = {}) {
-  const clock = new ManualClock();
+  const clock = new VirtualClock();
   const transport = new FakeTransport();
   const krpc = new Krpc({ transport, clock, id: ID, timeoutMs: 1000, retries: 0, ...opts });
   const lastQuery = (): KrpcQuery => {
@@ -354,7 +354,7 @@ describe('Krpc (in-memory)', () => {
   it('uses one clock timer for all query timeouts', () => {
     const { clock, krpc } = setup({ rateLimit: false });
     for (let i = 0; i < 200; i++) void krpc.query({ host: '127.0.0.2', port: 3000 + i }, 'ping', {});
-    expect(clock.pendingTimers).toBe(1);
+    expect(clock.pending).toBe(1);
   });
 
   it('close() resolves pending and queued queries as refused, and refuses later ones', async () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RateLimiter, RATE_LIMIT_DEFAULTS } from '../../../src/core/net/rate-limiter.js';
 import { KeyedTokenBuckets, TokenBucket } from '../../../src/core/net/token-bucket.js';
-import { ManualClock } from './fake-clock.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 
 describe('TokenBucket', () => {
@@ -60,7 +59,7 @@ describe('KeyedTokenBuckets', () => {
 describe('RateLimiter', () => {
   type Decision = { id: number; granted: boolean; at: number };
   const setup = (opts = {}) => {
-    const clock = new ManualClock();
+    const clock = new VirtualClock();
     const limiter = new RateLimiter(clock, opts);
     const decisions: Decision[] = [];
     const cb = (id: number, granted: boolean) => decisions.push({ id, granted, at: clock.now() });

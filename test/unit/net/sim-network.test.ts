@@ -5,7 +5,7 @@ import { AddressPolicy } from '../../../src/core/net/address.js';
 import { Krpc } from '../../../src/core/net/krpc-engine.js';
 import type { QueryOutcome } from '../../../src/core/net/krpc-types.js';
 import { Prng } from '../../../src/core/net/prng.js';
-import { SimNetwork, ipv4ToNumber, numberToIpv4 } from '../../../src/core/net/sim-network.js';
+import { SimNetwork } from '../../../src/core/net/sim-network.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 import { F } from '../../../src/core/wire/krpc-view.js';
 
@@ -239,9 +239,6 @@ describe('SimNetwork', () => {
     expect(SimNetwork.hostFor(0)).toBe('10.0.0.1');
     expect(SimNetwork.hostFor(254)).toBe('10.0.0.255');
     expect(SimNetwork.hostFor(99_999)).toBe('10.1.134.160');
-    expect(numberToIpv4(ipv4ToNumber('10.1.134.160'))).toBe('10.1.134.160');
-    expect(ipv4ToNumber('01.2.3.4')).toBe(-1);
-    expect(ipv4ToNumber('1.2.3')).toBe(-1);
     const host = SimNetwork.hostFor(12_345);
     // the sim never touches a socket, so a sim node's policy opts out of the loopback-only guard
     const policy = new AddressPolicy({ allowPrivate: true, loopbackOnly: false });

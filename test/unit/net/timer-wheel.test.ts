@@ -1,10 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TimerWheel } from '../../../src/core/net/timer-wheel.js';
-import { ManualClock } from './fake-clock.js';
+import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 
 describe('TimerWheel', () => {
   it('fires callbacks at their deadlines, in deadline order, with their argument', () => {
-    const clock = new ManualClock();
+    const clock = new VirtualClock();
     const wheel = new TimerWheel(clock, { slackMs: 0 });
     const fired: Array<[string, number]> = [];
     const record = (name: string) => fired.push([name, clock.now()]);
@@ -22,11 +22,11 @@ describe('TimerWheel', () => {
       ['c', 300],
     ]);
     expect(wheel.size).toBe(0);
-    expect(clock.pendingTimers).toBe(0);
+    expect(clock.pending).toBe(0);
   });
 
   it('keeps insertion order for equal deadlines', () => {
-    const clock = new ManualClock();
+    const clock = new VirtualClock();
     const wheel = new TimerWheel(clock);
     const fired: number[] = [];
     for (let i = 0; i < 50; i++) wheel.add(10, (n: number) => fired.push(n), i);
@@ -35,24 +35,25 @@ describe('TimerWheel', () => {
   });
 
   it('drives many timers with one clock timer at a time', () => {
-    const clock = new ManualClock();
+    const clock = new VirtualClock();
+    const setTimeoutCalls = vi.spyOn(clock, 'setTimeout');
     const wheel = new TimerWheel(clock);
     let count = 0;
     const inc = () => count++;
     for (let i = 0; i < 1000; i++) wheel.add(1000 + (i % 7), inc, null);
-    expect(clock.pendingTimers).toBe(1);
-    expect(clock.setCalls).toBe(1);
+    expect(clock.pending).toBe(1);
+    expect(setTimeoutCalls).toHaveBeenCalledTimes(1);
     clock.advance(2000);
     expect(count).toBe(1000);
   });
 
   it('re-arms for an earlier deadline added later', () => {
-    const clock = new ManualClock();
+    const clock = new VirtualClock();
     const wheel = new TimerWheel(clock);
     const fired: string[] = [];
     wheel.add(1000, (s: string) => fired.push(s), 'late');
     wheel.add(10, (s: string) => fired.push(s), 'early');
-    expect(clock.pendingTimers).toBe(1);
+    expect(clock.pending).toBe(1);
     clock.advance(10);
     expect(fired).toEqual(['early']);
     clock.advance(990);
@@ -60,7 +61,7 @@ describe('TimerWheel', () => {
   });
 
   it('cancels timers, including the earliest, and reports double cancels', () => {
-    const clock = new ManualClock();
+    const clock = new VirtualClock();
     const wheel = new TimerWheel(clock);
     const fired: number[] = [];
     const refs = [...Array(20).keys()].map((i) => wheel.add(10 * (i + 1), (n: number) => fired.push(n), i));
@@ -75,16 +76,16 @@ describe('TimerWheel', () => {
   });
 
   it('disarms the clock timer when the last entry is cancelled', () => {
-    const clock = new ManualClock();
+    const clock = new VirtualClock();
     const wheel = new TimerWheel(clock);
     const ref = wheel.add(100, () => {}, null);
-    expect(clock.pendingTimers).toBe(1);
+    expect(clock.pending).toBe(1);
     wheel.cancel(ref);
-    expect(clock.pendingTimers).toBe(0);
+    expect(clock.pending).toBe(0);
   });
 
   it('keeps heap order under random adds and cancels', () => {
-    const clock = new ManualClock();
+    const clock = new VirtualClock();
     const wheel = new TimerWheel(clock, { slackMs: 0 });
     let seed = 12345;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
@@ -108,7 +109,7 @@ describe('TimerWheel', () => {
   });
 
   it('lets callbacks add and cancel timers while firing', () => {
-    const clock = new ManualClock();
+    const clock = new VirtualClock();
     const wheel = new TimerWheel(clock);
     const fired: string[] = [];
     const victim = wheel.add(50, () => fired.push('victim'), null);
@@ -125,7 +126,7 @@ describe('TimerWheel', () => {
   });
 
   it('survives a throwing callback and counts it', () => {
-    const clock = new ManualClock();
+    const clock = new VirtualClock();
     const errors: unknown[] = [];
     const wheel = new TimerWheel(clock, { onError: (e) => errors.push(e) });
     const fired: number[] = [];
@@ -141,13 +142,13 @@ describe('TimerWheel', () => {
   });
 
   it('clear() drops everything without firing', () => {
-    const clock = new ManualClock();
+    const clock = new VirtualClock();
     const wheel = new TimerWheel(clock);
     let count = 0;
     for (let i = 0; i < 10; i++) wheel.add(i, () => count++, null);
     wheel.clear();
     clock.advance(100);
     expect(count).toBe(0);
-    expect(clock.pendingTimers).toBe(0);
+    expect(clock.pending).toBe(0);
   });
 });

@@ -5,8 +5,9 @@ import { idToHex } from '../../../src/core/dht/node-id.js';
 import type { Endpoint, KrpcEngine, QueryOptions, QueryOutcome } from '../../../src/core/net/krpc-types.js';
 import { scrapeInfohash, scrapeMany, type ScrapeClient } from '../../../src/core/scrape/scrape-many.js';
 import type { BEncodable, PeerInfo } from '../../../src/core/wire/types.js';
-import { FakeNetwork, prng, randomBytesFrom, type FakeEngine, type FakeNode } from '../dht/fake-engine.js';
-import { VirtualClock } from '../dht/virtual-clock.js';
+import { FakeNetwork, prng, randomBytesFrom, type FakeEngine, type FakeNode } from '../../support/fake-engine.js';
+import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
+import { runUntilSettled } from '../../support/virtual-time.js';
 
 /** How a storing node answers get_peers with scrape=1. */
 type Style = 'libtorrent' | 'mldht' | 'no-bep33';
@@ -89,7 +90,7 @@ describe('scrapeInfohash', () => {
     const { clock, net, engine, client } = setup(() => 'libtorrent');
     const ih = randomBytesFrom(prng(5), 20);
     const holders = net.storePeers(ih, SWARM);
-    const r = await clock.run(scrapeInfohash(client, ih));
+    const r = await runUntilSettled(clock, scrapeInfohash(client, ih));
 
     expect(Math.abs(r.seeders - 3)).toBeLessThan(0.5);
     expect(Math.abs(r.leechers - 2)).toBeLessThan(0.5);
@@ -121,7 +122,7 @@ describe('scrapeInfohash', () => {
     const holders = net.storePeers(ih, SWARM);
     // Each storer knows a single peer (as if each announcer reached one node), cycling.
     holders.forEach((h, i) => h.peers.set(idToHex(ih), [SWARM[i % SWARM.length]]));
-    const r = await clock.run(scrapeInfohash(client, ih));
+    const r = await runUntilSettled(clock, scrapeInfohash(client, ih));
     expect(Math.abs(r.seeders - 3)).toBeLessThan(0.5);
     expect(Math.abs(r.leechers - 2)).toBeLessThan(0.5);
     expect(r.peers).toHaveLength(5);
@@ -140,7 +141,7 @@ describe('scrapeInfohash', () => {
     const { clock, net, engine, client } = setup(() => 'mldht');
     const ih = randomBytesFrom(prng(6), 20);
     net.storePeers(ih, SWARM);
-    const r = await clock.run(scrapeInfohash(client, ih));
+    const r = await runUntilSettled(clock, scrapeInfohash(client, ih));
     expect(r.valueQueries).toBe(0);
     expect(engine.sent.every((q) => q.args.scrape === 1)).toBe(true);
     expect(Math.abs(r.seeders - 3)).toBeLessThan(0.5);
@@ -153,7 +154,7 @@ describe('scrapeInfohash', () => {
       const { clock, net, client } = setup(() => 'no-bep33');
       const ih = randomBytesFrom(prng(7), 20);
       net.storePeers(ih, SWARM);
-      const r = await clock.run(scrapeInfohash(client, ih));
+      const r = await runUntilSettled(clock, scrapeInfohash(client, ih));
       expect(r.nodesWithFilters).toBe(0);
       expect(r.seeders).toBe(0);
       expect(Math.abs(r.leechers - 5)).toBeLessThan(0.5);
@@ -168,7 +169,7 @@ describe('scrapeInfohash', () => {
       });
       const ih = randomBytesFrom(prng(8), 20);
       net.storePeers(ih, SWARM);
-      const r = await clock.run(scrapeInfohash(client, ih));
+      const r = await runUntilSettled(clock, scrapeInfohash(client, ih));
       expect(r.nodesWithFilters).toBeGreaterThan(0);
       expect(Math.abs(r.seeders - 3)).toBeLessThan(0.5);
       expect(Math.abs(r.leechers - 2)).toBeLessThan(0.5);
@@ -192,7 +193,7 @@ describe('scrapeInfohash', () => {
       [peer('224.0.0.1', 6881), false],
     ];
     net.storePeers(ih, [...SWARM, ...bad]);
-    const r = await clock.run(scrapeInfohash(client, ih));
+    const r = await runUntilSettled(clock, scrapeInfohash(client, ih));
     expect(r.peers.map((p) => `${p.host}:${p.port}`).sort()).toEqual(SWARM.map(([p]) => `${p.host}:${p.port}`).sort());
     expect(r.droppedPeers).toBe(bad.length);
     // libtorrent storers send no values with scrape=1: only the follow-ups saw the bad peers.
@@ -202,7 +203,7 @@ describe('scrapeInfohash', () => {
 
   it('an infohash nobody stores: zero estimates, zero peers, nodes still answered', async () => {
     const { clock, engine, client } = setup(() => 'libtorrent');
-    const r = await clock.run(scrapeInfohash(client, randomBytesFrom(prng(9), 20)));
+    const r = await runUntilSettled(clock, scrapeInfohash(client, randomBytesFrom(prng(9), 20)));
     expect(r).toMatchObject({ seeders: 0, leechers: 0, peers: [], nodesWithFilters: 0, valueQueries: 0 });
     expect(r.nodesAnswered).toBeGreaterThanOrEqual(8);
     expect(engine.sent.every((q) => q.args.scrape === 1)).toBe(true);
@@ -212,9 +213,9 @@ describe('scrapeInfohash', () => {
     const { clock, net, client } = setup(() => 'libtorrent');
     const ih = randomBytesFrom(prng(10), 20);
     net.storePeers(ih, SWARM);
-    const two = await clock.run(scrapeInfohash(client, ih, { maxValueFetches: 2 }));
+    const two = await runUntilSettled(clock, scrapeInfohash(client, ih, { maxValueFetches: 2 }));
     expect(two.valueQueries).toBe(2);
-    const none = await clock.run(scrapeInfohash(client, ih, { maxValueFetches: 0 }));
+    const none = await runUntilSettled(clock, scrapeInfohash(client, ih, { maxValueFetches: 0 }));
     expect(none.valueQueries).toBe(0);
     expect(none.peers).toEqual([]);
     expect(Math.abs(none.seeders - 3)).toBeLessThan(0.5);
@@ -245,7 +246,7 @@ describe('scrapeMany', () => {
       for await (const r of scrapeMany(counting, hashes, { concurrency: 3 })) out.push(r);
       return out;
     };
-    const results = await clock.run(collect());
+    const results = await runUntilSettled(clock, collect());
     expect(results.map((r) => idToHex(r.infohash)).sort()).toEqual(hashes.map(idToHex).sort());
     for (const r of results) {
       const stored = hashes.slice(0, 5).some((h) => idToHex(h) === idToHex(r.infohash));

@@ -2,42 +2,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BatchWriter } from '../../../src/core/store/batch-writer.js';
-import type { Clock, TimerHandle } from '../../../src/core/net/clock.js';
+import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
 import { ih, tempDir } from './helpers.js';
 
-/** Timers that fire only when the test advances time. */
-class ManualClock implements Pick<Clock, 'setTimeout' | 'clearTimeout'> {
-  private time = 0;
-  private nextId = 1;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = this.nextId++;
-    this.timers.set(id, { at: this.time + ms, fn });
-    return { id };
-  }
-
-  clearTimeout(handle: TimerHandle): void {
-    this.timers.delete(handle.id);
-  }
-
-  get armed(): number {
-    return this.timers.size;
-  }
-
-  advance(ms: number): void {
-    this.time += ms;
-    for (const [id, timer] of [...this.timers]) {
-      if (timer.at <= this.time) {
-        this.timers.delete(id);
-        timer.fn();
-      }
-    }
-  }
-}
-
-function recorder(clock = new ManualClock(), options: { maxItems?: number; maxDelayMs?: number } = {}) {
+function recorder(clock = new VirtualClock(), options: { maxItems?: number; maxDelayMs?: number } = {}) {
   const batches: number[][] = [];
   const writer = new BatchWriter<number, number>({
     write: (items) => {
@@ -72,7 +41,7 @@ describe('BatchWriter', () => {
     clock.advance(1);
     expect(batches).toEqual([[1, 2]]);
     expect(writer.pending).toBe(0);
-    expect(clock.armed).toBe(0);
+    expect(clock.pending).toBe(0);
   });
 
   it('cancels the timer when a size flush empties the buffer', () => {
@@ -80,7 +49,7 @@ describe('BatchWriter', () => {
     writer.add(1);
     writer.add(2);
     writer.add(3);
-    expect(clock.armed).toBe(0);
+    expect(clock.pending).toBe(0);
     clock.advance(1000);
     expect(batches).toEqual([[1, 2, 3]]);
   });
@@ -154,7 +123,7 @@ describe('BatchWriter', () => {
 
   it('hands errors of unattended flushes to onError', () => {
     const errors: unknown[] = [];
-    const clock = new ManualClock();
+    const clock = new VirtualClock();
     const writer = new BatchWriter<number, void>({
       write: () => {
         throw new Error('disk full');
@@ -171,7 +140,7 @@ describe('BatchWriter', () => {
   });
 
   it('without onError, rethrows an unattended failure on the next call', async () => {
-    const clock = new ManualClock();
+    const clock = new VirtualClock();
     let fail = true;
     const writer = new BatchWriter<number, void>({
       write: () => {

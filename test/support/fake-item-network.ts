@@ -2,19 +2,19 @@
 // ItemStore, and every query and reply goes through the real wire encoder and decoder (so the
 // tests see exactly the bytes a UDP peer would), on a virtual clock.
 import { createHash } from 'node:crypto';
-import type { Endpoint, KrpcCounters, KrpcEngine, QueryOptions, QueryOutcome } from '../../../src/core/net/krpc-types.js';
-import { checkResponse } from '../../../src/core/net/response-rules.js';
-import { ItemStore } from '../../../src/core/dht/item-store.js';
-import { DhtClient } from '../../../src/core/dht/dht-client.js';
-import { RoutingTable } from '../../../src/core/dht/routing-table.js';
-import { compareDistance, equals } from '../../../src/core/dht/node-id.js';
-import { registerItemHandlers, type ItemHandlerStats } from '../../../src/core/dht/responder-items.js';
-import type { MethodContext, MethodHandler } from '../../../src/core/dht/responder.js';
-import { encodeNodes } from '../../../src/core/wire/compact.js';
-import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../../../src/core/wire/krpc-codec.js';
-import type { BEncodable, KrpcQuery } from '../../../src/core/wire/types.js';
+import type { Endpoint, KrpcCounters, KrpcEngine, QueryOptions, QueryOutcome } from '../../src/core/net/krpc-types.js';
+import { checkResponse } from '../../src/core/net/response-rules.js';
+import { ItemStore } from '../../src/core/dht/item-store.js';
+import { DhtClient } from '../../src/core/dht/dht-client.js';
+import { RoutingTable } from '../../src/core/dht/routing-table.js';
+import { compareDistance, equals } from '../../src/core/dht/node-id.js';
+import { registerItemHandlers, type ItemHandlerStats } from '../../src/core/dht/responder-items.js';
+import type { MethodContext, MethodHandler } from '../../src/core/dht/responder.js';
+import { encodeNodes } from '../../src/core/wire/compact.js';
+import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../../src/core/wire/krpc-codec.js';
+import type { BEncodable, KrpcQuery } from '../../src/core/wire/types.js';
 import { prng, randomBytesFrom } from './fake-engine.js';
-import type { VirtualClock } from './virtual-clock.js';
+import type { VirtualClock } from '../../src/core/net/virtual-clock.js';
 
 /**
  * ok: honest. silent: never answers. forger: answers get with a tampered item (when it holds

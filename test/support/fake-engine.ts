@@ -1,10 +1,10 @@
 // An in-memory stand-in for the KRPC engine: a simulated network of nodes that answer
 // find_node / get_peers from what they know, on a virtual clock. Only what lookups need.
 import { createHash } from 'node:crypto';
-import type { Endpoint, KrpcCounters, KrpcEngine, QueryOptions, QueryOutcome } from '../../../src/core/net/krpc-types.js';
-import { commonPrefixBits, compareDistance, equals, idToHex } from '../../../src/core/dht/node-id.js';
-import type { BEncodable, KrpcResponse, NodeInfo, PeerInfo, ResponseBody } from '../../../src/core/wire/types.js';
-import type { VirtualClock } from './virtual-clock.js';
+import type { Endpoint, KrpcCounters, KrpcEngine, QueryOptions, QueryOutcome } from '../../src/core/net/krpc-types.js';
+import { commonPrefixBits, compareDistance, equals, idToHex } from '../../src/core/dht/node-id.js';
+import type { BEncodable, KrpcResponse, NodeInfo, PeerInfo, ResponseBody } from '../../src/core/wire/types.js';
+import type { VirtualClock } from '../../src/core/net/virtual-clock.js';
 
 /**
  * ok: answers truthfully. silent: never answers. error: answers 202. liar: answers under
