@@ -142,7 +142,7 @@ async function startOurs(home: string, profileDir: string | null): Promise<Serve
     `${STATS_MS}ms`,
     // The limiter stays in the path, with a limit no load here reaches.
     '--inbound-rate',
-    '100000000',
+    '1000000',
     // Info-hash events are a stream for a consumer to read; bittorrent-dht has no such output.
     ...(process.env.BENCH_NODE_EVENTS ? [] : ['--no-infohashes']),
   ];

@@ -3,14 +3,10 @@ import { durationFlag, BaseCommand } from '../cli/base-command.js';
 import { dhtFlags, openSession, type DhtSession } from '../cli/dht-session.js';
 import { formatDuration } from '../cli/duration.js';
 import { BadInputError, quote } from '../cli/errors.js';
-import { bep42Ok, generateSecureId, isBep42Exempt } from '../core/dht/secure-id.js';
+import { generateSecureId } from '../core/dht/secure-id.js';
+import { createFullNode, secureIdChange, type FullNode, type FullNodeStores } from '../core/dht/full-node.js';
 import { idFromHex, idToHex } from '../core/dht/node-id.js';
-import { ItemStore } from '../core/dht/item-store.js';
-import { PeerStore } from '../core/dht/peer-store.js';
-import { registerItemHandlers, type ItemHandlerStats } from '../core/dht/responder-items.js';
-import { DEFAULT_INBOUND_RATE, DEFAULT_SAMPLE_INTERVAL_S, Responder, type InfohashKind } from '../core/dht/responder.js';
-import { NodeService } from '../core/dht/node-service.js';
-import { TokenManager } from '../core/dht/token-manager.js';
+import { DEFAULT_INBOUND_RATE, DEFAULT_SAMPLE_INTERVAL_S, type InfohashKind } from '../core/dht/responder.js';
 import { loopbackOnlyFromEnv } from '../core/net/address.js';
 import { ipFamily } from '../core/wire/ip.js';
 import type { Endpoint } from '../core/net/krpc-types.js';
@@ -18,6 +14,7 @@ import { repeat } from '../core/net/clock.js';
 import { RealClock } from '../core/net/real-clock.js';
 import { address, jsonLine } from '../output/records.js';
 import { createMetrics } from '../output/metrics.js';
+import { humanNodeStats, nodeStatsRecord } from '../output/node-stats.js';
 import { metricsFlag, parseMetricsAddress, serveMetrics, type MetricsServer } from '../cli/metrics-server.js';
 
 /** --inbound-rate ceiling: more than one process answers anyway; 0 turns the limit off. */
@@ -98,7 +95,7 @@ export default class Node extends BaseCommand {
   private readonly distinct = new Set<string>();
   private readonly startedAt = Date.now();
   /** The session being served (a new one after an id change), for the metrics endpoint. */
-  private live: { session: DhtSession; responder: Responder } | null = null;
+  private live: FullNode | null = null;
   private metricsUrl: string | undefined;
 
   async run(): Promise<void> {
@@ -118,18 +115,16 @@ export default class Node extends BaseCommand {
     const durationTimer = flags.duration !== undefined ? clock.setTimeout(() => stop.stop('duration'), flags.duration) : null;
 
     // Kept across an id change: stored peers, BEP 44 items and tokens do not depend on our id.
-    const peers = new PeerStore({ clock });
-    const items = new ItemStore(clock);
-    const tokens = new TokenManager({ clock });
+    let stores: FullNodeStores | undefined;
     let port = flags.port;
     let summary: Record<string, unknown> = {};
     let metricsServer: MetricsServer | undefined;
     try {
       if (metricsAt) {
         const metrics = createMetrics({
-          engine: () => this.live?.session.engine.counters,
+          engine: () => this.live?.client.engine.counters,
           responder: () => this.live?.responder.counters,
-          routing: () => this.live?.session.node.table.stats(),
+          routing: () => this.live?.client.table.stats(),
           infohashes: () => this.distinct.size,
         });
         metricsServer = await serveMetrics(metrics, metricsAt);
@@ -148,8 +143,9 @@ export default class Node extends BaseCommand {
         );
         // Restart on the same port after an id change, even when it was picked at random.
         port = session.transport.endpoints[0]?.port ?? port;
-        const result = await this.serve(session, flags, { peers, items, tokens }, sampleIntervalS, stop);
+        const result = await this.serve(session, flags, stores, sampleIntervalS, stop);
         summary = result.summary;
+        stores = result.stores;
         if (stop.reason === 'id change' && result.newId) {
           id = result.newId;
           if (flags.json) this.stdout.offer({ event: 'id_changed', id: idToHex(id), external_ip: result.externalIp ?? null });
@@ -166,7 +162,7 @@ export default class Node extends BaseCommand {
     }
     const final = { summary: 'node', reason: stop.reason ?? 'stopped', ...summary };
     if (flags.json) this.note(jsonLine(final));
-    else this.note(`node: stopped (${final.reason}) after ${formatDuration(Date.now() - this.startedAt)}; ${humanStats(summary)}`);
+    else this.note(`node: stopped (${final.reason}) after ${formatDuration(Date.now() - this.startedAt)}; ${humanNodeStats(summary)}`);
   }
 
   private initialId(flags: { id?: string; 'id-from-ip': boolean; 'external-ip'?: string }): Uint8Array | undefined {
@@ -182,49 +178,46 @@ export default class Node extends BaseCommand {
     return undefined;
   }
 
-  /** Runs one session until `stop` fires; returns its final stats (and a new id on an id change). */
+  /** Runs one session until `stop` fires; returns its final stats, its stores (and a new id on an id change). */
   private async serve(
     session: DhtSession,
     flags: { json: boolean; infohashes: boolean; 'stats-every': number; 'save-every': number; 'inbound-rate': number; 'id-from-ip': boolean; 'external-ip'?: string },
-    stores: { peers: PeerStore; items: ItemStore; tokens: TokenManager },
+    stores: FullNodeStores | undefined,
     sampleIntervalS: number,
     stop: StopController,
-  ): Promise<{ summary: Record<string, unknown>; newId?: Uint8Array; externalIp?: string }> {
-    const { node, engine, policy, clock } = session;
-    const { peers, items, tokens } = stores;
+  ): Promise<{ summary: Record<string, unknown>; stores: FullNodeStores; newId?: Uint8Array; externalIp?: string }> {
+    const { node, clock } = session;
     const json = flags.json;
     const events = json && flags.infohashes;
     const inboundRate = flags['inbound-rate'];
-    let service: NodeService | null = null;
-    const responder = new Responder({
-      engine,
-      clock,
-      table: node.table,
-      peers,
-      tokens,
-      policy,
-      sampleIntervalS,
-      inboundRate: inboundRate === 0 ? false : { ratePerSec: inboundRate, burst: inboundRate * 5 },
-      onInfohash: (ih, kind, from) => this.onInfohash(events, ih, kind, from),
-      onEvent: (e) => {
-        if (e.type === 'ping_candidate') service?.offer(e.entry);
+    const full = createFullNode({
+      client: node,
+      policy: session.policy,
+      ...stores,
+      responder: {
+        sampleIntervalS,
+        inboundRate: inboundRate === 0 ? false : { ratePerSec: inboundRate, burst: inboundRate * 5 },
+        onInfohash: (ih, kind, from) => this.onInfohash(events, ih, kind, from),
+      },
+      service: {
+        save: session.routingFile ? () => session.save() : undefined,
+        // --save-every 0: only on exit
+        saveEveryMs: flags['save-every'] === 0 ? Infinity : flags['save-every'],
+        onEvent: (e) => {
+          if (e.type === 'save_failed') this.note(`node: warning: ${e.error}`);
+        },
       },
     });
-    // BEP 44 get / put, through the responder's method registry.
-    const itemStats = registerItemHandlers(responder, items);
-    service = new NodeService({
-      node,
-      peers,
-      clock,
-      save: session.routingFile ? () => session.save() : undefined,
-      // --save-every 0: only on exit
-      saveEveryMs: flags['save-every'] === 0 ? Infinity : flags['save-every'],
-      onEvent: (e) => {
-        if (e.type === 'save_failed') this.note(`node: warning: ${e.error}`);
-      },
-    });
-    const stats = (): Record<string, unknown> => this.stats(session, responder, service, peers, items, itemStats);
-    this.live = { session, responder };
+    const stats = (): Record<string, unknown> =>
+      nodeStatsRecord(full, {
+        uptimeMs: Date.now() - this.startedAt,
+        infohashesSeen: this.infohashEvents,
+        infohashesDistinct: this.distinct.size,
+        eventsDropped: this.stdout.dropped,
+        cpu: process.cpuUsage(),
+        rssBytes: process.memoryUsage.rss(),
+      });
+    this.live = full;
 
     const addresses = session.transport.endpoints.map((e) => address(e));
     if (json) {
@@ -246,7 +239,7 @@ export default class Node extends BaseCommand {
     // --stats-every 0: off
     const stopStats = flags['stats-every'] === 0 ? () => undefined : repeat(clock, flags['stats-every'], () => {
       if (json) this.stdout.offer({ event: 'stats', ...stats() });
-      else this.note(`node: ${humanStats(stats())}`);
+      else this.note(`node: ${humanNodeStats(stats())}`);
     });
 
     // --id-from-ip without --external-ip: wait for the voters (BEP 42 `ip` of replies) to agree.
@@ -254,15 +247,14 @@ export default class Node extends BaseCommand {
     const idTimer =
       flags['id-from-ip'] && flags['external-ip'] === undefined
         ? setInterval(() => {
-            const consensus = node.externalIp.consensus();
-            if (idChange || !consensus || isBep42Exempt(consensus.ip) || bep42Ok(node.table.id, consensus.ip)) return;
-            idChange = { id: generateSecureId(consensus.ip), ip: consensus.ip };
-            stop.stop('id change');
+            if (idChange) return;
+            idChange = secureIdChange(node);
+            if (idChange) stop.stop('id change');
           }, 5000)
         : null;
 
     try {
-      const bootstrap = service.start().then((result) => {
+      const bootstrap = full.service.start().then((result) => {
         const rec = { event: 'bootstrapped', nodes: node.table.size, queries: result.stats.queries, replies: result.stats.replies, ms: result.stats.ms };
         if (json) this.stdout.offer(rec);
         else this.note(`node: bootstrapped, ${rec.nodes} nodes in the table (${rec.replies}/${rec.queries} queries answered in ${formatDuration(rec.ms)})`);
@@ -272,13 +264,13 @@ export default class Node extends BaseCommand {
     } finally {
       stopStats();
       if (idTimer) clearInterval(idTimer);
-      await service.stop();
-      responder.close();
+      await full.stop();
       await session.close({ save: true });
     }
     const summary = stats();
+    const kept = { peers: full.peers, items: full.items, tokens: full.tokens };
     const change = idChange as { id: Uint8Array; ip: string } | null;
-    return change ? { summary, newId: change.id, externalIp: change.ip } : { summary };
+    return change ? { summary, stores: kept, newId: change.id, externalIp: change.ip } : { summary, stores: kept };
   }
 
   private onInfohash(json: boolean, ih: Uint8Array, kind: InfohashKind, from: Endpoint): void {
@@ -287,63 +279,4 @@ export default class Node extends BaseCommand {
     if (this.distinct.size < DISTINCT_CAP) this.distinct.add(hex);
     if (json) this.stdout.offer({ event: 'infohash', infohash: hex, kind, from: address(from), at: new Date().toISOString() });
   }
-
-  private stats(session: DhtSession, responder: Responder, service: NodeService, peers: PeerStore, items: ItemStore, itemStats: ItemHandlerStats): Record<string, unknown> {
-    const t = session.node.table.stats();
-    const c = responder.counters;
-    const k = session.engine.counters;
-    const cpu = process.cpuUsage();
-    const byMethod: Record<string, unknown> = {};
-    for (const [name, m] of Object.entries(c.byMethod)) if (m.received > 0) byMethod[name] = { ...m };
-    const consensus = session.node.externalIp.consensus();
-    return {
-      at: new Date().toISOString(),
-      uptime_ms: Date.now() - this.startedAt,
-      id: idToHex(session.node.table.id),
-      nodes: t.nodes,
-      good: t.good,
-      questionable: t.questionable,
-      bad: t.bad,
-      replacements: t.replacements,
-      buckets: t.buckets,
-      queries_in: c.queries,
-      answered: c.answered,
-      errors: c.errors,
-      refused: c.refused,
-      rate_limited: c.rateLimited,
-      malformed: c.malformed,
-      read_only: c.readOnly,
-      bad_tokens: c.badTokens,
-      by_method: byMethod,
-      infohashes_seen: this.infohashEvents,
-      infohashes_distinct: this.distinct.size,
-      infohashes_stored: peers.infohashCount,
-      peers_stored: peers.peerCount,
-      items_stored: items.size,
-      item_puts_stored: itemStats.stored,
-      queries_out: k.queriesSent,
-      replies_in: k.responses,
-      timeouts: k.timeouts,
-      pings_sent: service.counters.pingsSent,
-      refreshes: service.counters.refreshes,
-      external_ip: consensus?.ip ?? null,
-      // --json events the reader was too slow for (dropped rather than queued without bound)
-      events_dropped: this.stdout.dropped,
-      cpu_user_us: cpu.user,
-      cpu_system_us: cpu.system,
-      rss_bytes: process.memoryUsage.rss(),
-    };
-  }
-}
-
-function humanStats(s: Record<string, unknown>): string {
-  const uptimeS = Math.max(1, Number(s.uptime_ms ?? 0) / 1000);
-  const rate = (Number(s.queries_in ?? 0) / uptimeS).toFixed(1);
-  return (
-    `${s.nodes} nodes (${s.good} good, ${s.buckets} buckets); ` +
-    `${s.queries_in} queries in (${rate}/s), ${s.answered} answered, ${s.errors} errors, ${s.rate_limited} rate-limited, ${s.refused} refused; ` +
-    `${s.infohashes_seen} info-hashes seen (${s.infohashes_distinct} distinct), ${s.infohashes_stored} stored; ` +
-    (Number(s.events_dropped) > 0 ? `${s.events_dropped} events dropped (slow reader); ` : '') +
-    `rss ${Math.round(Number(s.rss_bytes ?? 0) / 1048576)} MB`
-  );
 }

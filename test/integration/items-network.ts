@@ -1,25 +1,24 @@
 // A loopback DHT of real bitscrape nodes for BEP 44 tests: each node is a Krpc engine on its own
-// UDP socket with the real Responder, its item handlers and an ItemStore; every routing table
-// knows every node. Clients are DhtClients on their own sockets.
+// UDP socket and a full node (createFullNode: responder, item handlers, ItemStore); every routing
+// table knows every node. Clients are DhtClients on their own sockets.
 import { AddressPolicy } from '../../src/core/net/address.js';
 import { Krpc } from '../../src/core/net/krpc-engine.js';
 import { RealClock } from '../../src/core/net/real-clock.js';
 import { UdpTransport } from '../../src/core/net/udp-transport.js';
 import { DhtClient } from '../../src/core/dht/dht-client.js';
-import { ItemStore } from '../../src/core/dht/item-store.js';
+import { createFullNode } from '../../src/core/dht/full-node.js';
+import type { ItemStorage } from '../../src/core/dht/item-store.js';
 import { randomId } from '../../src/core/dht/node-id.js';
-import { PeerStore } from '../../src/core/dht/peer-store.js';
-import { Responder } from '../../src/core/dht/responder.js';
-import { registerItemHandlers, type ItemHandlerStats } from '../../src/core/dht/responder-items.js';
+import type { Responder } from '../../src/core/dht/responder.js';
+import type { ItemHandlerStats } from '../../src/core/dht/responder-items.js';
 import { RoutingTable } from '../../src/core/dht/routing-table.js';
-import { TokenManager } from '../../src/core/dht/token-manager.js';
 import type { NodeInfo } from '../../src/core/wire/types.js';
 
 export interface StorerNode {
   info: NodeInfo;
   engine: Krpc;
   responder: Responder;
-  store: ItemStore;
+  store: ItemStorage;
   stats: ItemHandlerStats;
   table: RoutingTable;
 }
@@ -41,20 +40,10 @@ export async function startItemNetwork(size: number): Promise<ItemTestNetwork> {
     const policy = new AddressPolicy({ localAddresses: ['127.0.0.1'] });
     const engine = new Krpc({ transport, clock, id, timeoutMs: 1000, retries: 0, policy, rateLimit: false, closeTransport: true });
     const table = new RoutingTable({ id, clock });
-    const responder = new Responder({
-      engine,
-      clock,
-      table,
-      peers: new PeerStore({ clock }),
-      tokens: new TokenManager({ clock }),
-      policy,
-      inboundRate: false,
-    });
-    const store = new ItemStore(clock);
-    const stats = registerItemHandlers(responder, store);
-    nodes.push({ info: { id, host: '127.0.0.1', port: transport.endpoints[0].port, family: 4 }, engine, responder, store, stats, table });
+    const full = createFullNode({ client: new DhtClient({ engine, clock, table }), policy, responder: { inboundRate: false } });
+    nodes.push({ info: { id, host: '127.0.0.1', port: transport.endpoints[0].port, family: 4 }, engine, responder: full.responder, store: full.items, stats: full.itemStats, table });
     closers.push(async () => {
-      responder.close();
+      await full.stop();
       await engine.close();
     });
   }

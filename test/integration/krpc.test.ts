@@ -10,6 +10,7 @@ import { decode } from '../../src/core/wire/bencode.js';
 import { encodeNodes } from '../../src/core/wire/compact.js';
 import { encodeResponse } from '../../src/core/wire/krpc-codec.js';
 import type { NodeInfo } from '../../src/core/wire/types.js';
+import { F } from '../../src/core/wire/krpc-view.js';
 
 const v6 = await hasIPv6Loopback();
 
@@ -30,10 +31,12 @@ async function engine(host: string, id: Uint8Array, opts: Partial<KrpcOptions> =
 
 /** A trivial responder: ping → id, find_node → one known node. */
 function respondTrivially(krpc: Krpc): void {
-  krpc.onQuery((msg, from) => {
-    if (msg.q === 'ping') krpc.respond(from, msg.t, {});
-    else if (msg.q === 'find_node') krpc.respond(from, msg.t, { nodes: encodeNodes([KNOWN]) });
-    else krpc.respondError(from, msg.t, 204, 'Method Unknown');
+  krpc.onQuery((view, host, port) => {
+    const from = { host, port };
+    const t = view.bytes(F.t)!;
+    if (view.method === 'ping') krpc.respond(from, t, {});
+    else if (view.method === 'find_node') krpc.respond(from, t, { nodes: encodeNodes([KNOWN]) });
+    else krpc.respondError(from, t, 204, 'Method Unknown');
   });
 }
 

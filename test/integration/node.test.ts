@@ -13,6 +13,7 @@ import { encodeNodes } from '../../src/core/wire/compact.js';
 import { encode } from '../../src/core/wire/bencode.js';
 import { immutableTarget } from '../../src/core/dht/item-rules.js';
 import { isSecureId } from '../../src/core/dht/secure-id.js';
+import { F } from '../../src/core/wire/krpc-view.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -82,7 +83,7 @@ async function client(id: Uint8Array): Promise<{ krpc: Krpc; transport: UdpTrans
     policy: new AddressPolicy({ localAddresses: ['127.0.0.1'] }),
   });
   // Answer the node's bootstrap lookup and pings, so it has someone to put in its table.
-  krpc.onQuery((q, from) => krpc.respond(from, q.t, q.q === 'find_node' || q.q === 'get_peers' ? { nodes: encodeNodes([]) } : {}));
+  krpc.onQuery((q, host, port) => krpc.respond({ host, port }, q.bytes(F.t)!, q.method === 'find_node' || q.method === 'get_peers' ? { nodes: encodeNodes([]) } : {}));
   return { krpc, transport, port: transport.endpoints[0].port };
 }
 

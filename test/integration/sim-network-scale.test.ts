@@ -1,17 +1,17 @@
-// SimNetwork carries 10,000 full bitscrape nodes (Krpc engine, routing table, responder, peer
-// store, tokens) in one process, on virtual time, deterministically for a seed.
+// SimNetwork carries 10,000 full bitscrape nodes (Krpc engine, routing table and createFullNode's
+// responder, stores and tokens) in one process, on virtual time, deterministically for a seed.
 import { describe, expect, it } from 'vitest';
 import { Krpc } from '../../src/core/net/krpc-engine.js';
 import { AddressPolicy } from '../../src/core/net/address.js';
 import { Prng } from '../../src/core/net/prng.js';
 import { SimNetwork } from '../../src/core/net/sim-network.js';
 import { VirtualClock } from '../../src/core/net/virtual-clock.js';
+import { DhtClient } from '../../src/core/dht/dht-client.js';
+import { createFullNode } from '../../src/core/dht/full-node.js';
 import { findNode } from '../../src/core/dht/lookup.js';
 import { compareDistance } from '../../src/core/dht/node-id.js';
-import { PeerStore } from '../../src/core/dht/peer-store.js';
-import { Responder } from '../../src/core/dht/responder.js';
+import type { Responder } from '../../src/core/dht/responder.js';
 import { RoutingTable } from '../../src/core/dht/routing-table.js';
-import { TokenManager } from '../../src/core/dht/token-manager.js';
 
 const N = Number(process.env.SIM_SCALE_NODES ?? 10_000);
 
@@ -37,9 +37,9 @@ async function buildNetwork(seed: number): Promise<{ clock: VirtualClock; net: S
     const transport = net.attach(host, 6881);
     const engine = new Krpc({ transport, clock, id, policy, readOnly: false, rateLimit: false, timeoutMs: 1000, retries: 0 });
     const table = new RoutingTable({ id, clock });
-    const responder = new Responder({ engine, clock, table, peers: new PeerStore({ clock }), tokens: new TokenManager({ clock }), policy, inboundRate: false });
+    const full = createFullNode({ client: new DhtClient({ engine, clock, table }), policy, responder: { inboundRate: false } });
     nodes.push({ id, host, engine, table });
-    responders.push(responder);
+    responders.push(full.responder);
   }
   // Each node meets 8 random others (a ping each way fills both tables).
   const pings: Array<Promise<unknown>> = [];

@@ -241,6 +241,7 @@ export class FakeEngine implements KrpcEngine {
   }
 
   onQuery(): void {}
+  onMalformedQuery(): void {}
   onResponse(): void {}
   respond(): void {}
   respondError(): void {}

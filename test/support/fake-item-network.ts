@@ -8,7 +8,8 @@ import { ItemStore } from '../../src/core/dht/item-store.js';
 import { DhtClient } from '../../src/core/dht/dht-client.js';
 import { RoutingTable } from '../../src/core/dht/routing-table.js';
 import { compareDistance, equals } from '../../src/core/dht/node-id.js';
-import { registerItemHandlers, type ItemHandlerContext, type ItemHandlerStats, type ItemMethodHandler } from '../../src/core/dht/responder-items.js';
+import { registerItemHandlers, type ItemHandlerStats } from '../../src/core/dht/responder-items.js';
+import type { MethodContext, MethodHandler } from '../../src/core/dht/responder.js';
 import { encodeNodes } from '../../src/core/wire/compact.js';
 import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../../src/core/wire/krpc-codec.js';
 import type { BEncodable, KrpcQuery } from '../../src/core/wire/types.js';
@@ -28,7 +29,7 @@ export interface ItemNode {
   behaviour: ItemBehaviour;
   store: ItemStore;
   stats: ItemHandlerStats;
-  handlers: Map<string, ItemMethodHandler>;
+  handlers: Map<string, MethodHandler>;
   /** The part of the network this node knows (and reports in `nodes`). */
   known: ItemNode[];
 }
@@ -53,7 +54,7 @@ export class ItemNetwork {
   ) {
     const rand = prng(seed);
     for (let i = 0; i < size; i++) {
-      const handlers = new Map<string, ItemMethodHandler>();
+      const handlers = new Map<string, MethodHandler>();
       const store = new ItemStore(clock);
       const stats = registerItemHandlers({ registerMethod: (name, h) => handlers.set(name, h) }, store);
       const node: ItemNode = { id: randomBytesFrom(rand, 20), host: `127.0.${i >> 8}.${(i & 255) + 1}`, port: 7000 + i, behaviour: behaviour(i), store, stats, handlers, known: [] };
@@ -92,7 +93,7 @@ export class ItemNetwork {
     this.beforeQuery?.(node, q.q);
     let out: Uint8Array | null = null;
     const token = (target: Uint8Array) => sha1(from.host, node.id, target).subarray(0, 4);
-    const ctx: ItemHandlerContext = {
+    const ctx: MethodContext = {
       reply: (body) => {
         const full: Record<string, BEncodable> = { ...(body as Record<string, BEncodable>), id: node.id };
         if (node.behaviour === 'tokenless') delete full.token;
@@ -177,6 +178,7 @@ export class ItemEngine implements KrpcEngine {
   }
 
   onQuery(): void {}
+  onMalformedQuery(): void {}
   onResponse(): void {}
   respond(): void {}
   respondError(): void {}

@@ -1,6 +1,6 @@
 // A DHT client: the engine, the routing table and the bootstrap contacts tied together, with
 // the operations every command and strategy uses (ping, lookups, announce, sample). The
-// responder (answering queries) attaches to the same engine separately.
+// responder (answering queries) attaches to the same engine in a full node (full-node.ts).
 import type { Clock } from '../net/clock.js';
 import type { Endpoint, KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
 import type { NodeInfo } from '../wire/types.js';

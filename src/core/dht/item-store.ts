@@ -82,7 +82,17 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 // crafted immutable value can never shadow someone's mutable slot.
 const keyOf = (kind: Entry['kind'], target: Uint8Array) => `${kind === 'immutable' ? 'i' : 'm'}:${hex(target)}`;
 
-export class ItemStore {
+/** What a full node needs of its BEP 44 item store: ItemStore is the in-memory one. */
+export interface ItemStorage {
+  putImmutable(target: Uint8Array, vRaw: Uint8Array): Result<PutOutcome, Bep44Error>;
+  putMutable(put: MutablePut): Result<PutOutcome, Bep44Error>;
+  /** The item under `target`; a mutable one without v/k/sig when the requester holds seqAtLeast. */
+  get(target: Uint8Array, seqAtLeast?: bigint): StoredItem | undefined;
+  /** Items held. */
+  readonly size: number;
+}
+
+export class ItemStore implements ItemStorage {
   private readonly limits: Required<ItemStoreLimits>;
   /** Insertion order = order of last put, so the oldest (and the first to expire) come first. */
   private readonly entries = new Map<string, Entry>();

@@ -6,12 +6,12 @@ import type { Clock, TimerHandle } from '../net/clock.js';
 import type { Endpoint } from '../net/krpc-types.js';
 import type { DhtClient } from './dht-client.js';
 import type { LookupResult } from './lookup.js';
-import type { PeerStore } from './peer-store.js';
+import type { PeerStorage } from './peer-store.js';
 import type { RoutingEntry } from './routing-table.js';
 
 export interface NodeServiceOptions {
   node: DhtClient;
-  peers: PeerStore;
+  peers: PeerStorage;
   clock: Clock;
   /** Writes the routing file (periodically; the owner saves once more on exit). */
   save?: () => Promise<void>;
@@ -47,7 +47,7 @@ const MAX_CANDIDATES = 256;
 export class NodeService {
   readonly counters: NodeServiceCounters = { pingsSent: 0, pingsAnswered: 0, refreshes: 0, bootstraps: 0, saves: 0 };
   private readonly node: DhtClient;
-  private readonly peers: PeerStore;
+  private readonly peers: PeerStorage;
   private readonly clock: Clock;
   private readonly opts: NodeServiceOptions;
   private readonly tickMs: number;

@@ -30,6 +30,25 @@ export interface SwarmCounts {
   peers: number;
 }
 
+/**
+ * What a full node needs of its peer store (BEP 5 announces, BEP 33 filters, BEP 51 samples):
+ * PeerStore is the in-memory one; another (shared, persistent) can stand in its place.
+ */
+export interface PeerStorage {
+  /** Stores or refreshes `peer` for `infohash`. */
+  announce(infohash: Uint8Array, peer: PeerInfo, seed?: boolean): AnnounceOutcome;
+  /** What announce would answer now, without storing (a token is only worth giving for a yes). */
+  check(infohash: Uint8Array, peer?: PeerInfo): AnnounceOutcome;
+  getPeers(infohash: Uint8Array, max: number, opts?: { noseed?: boolean; family?: Family }): PeerInfo[];
+  has(infohash: Uint8Array): boolean;
+  blooms(infohash: Uint8Array): { seeds: ScrapeBloom; peers: ScrapeBloom } | undefined;
+  sampleInfohashes(max: number): Uint8Array[];
+  /** Drops expired entries; returns how many. */
+  expire(): number;
+  readonly infohashCount: number;
+  readonly peerCount: number;
+}
+
 interface Swarm {
   key: string;
   infohash: Uint8Array;
@@ -45,7 +64,7 @@ interface Swarm {
   slot: number;
 }
 
-export class PeerStore {
+export class PeerStore implements PeerStorage {
   private readonly clock: Clock;
   private readonly maxPerHash: number;
   private readonly maxPerIp: number;

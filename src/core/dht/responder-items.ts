@@ -1,27 +1,11 @@
 // The responder's BEP 44 side: answers `get` from the item store (with a write token bound to
 // the target) and stores `put`s after a token check. Limits, signature, cas and seq rules live
 // in ItemStore; this module only maps queries onto it and its errors onto KRPC error replies.
-import type { Endpoint } from '../net/krpc-types.js';
 import { decode } from '../wire/bencode.js';
-import { KRPC_ERRORS, type BValue, type KrpcQuery } from '../wire/types.js';
+import { KRPC_ERRORS, type BValue } from '../wire/types.js';
 import { immutableTarget, mutableTarget } from './item-rules.js';
-import type { ItemStore } from './item-store.js';
-
-/** What a method handler may do with the query it was given (the Responder supplies it). */
-export interface ItemHandlerContext {
-  reply(body: object): void;
-  error(code: number, msg: string): void;
-  issueToken(target: Uint8Array): Uint8Array;
-  checkToken(token: Uint8Array, target: Uint8Array): boolean;
-  closestNodes(target: Uint8Array, want?: string[]): { nodes?: Uint8Array; nodes6?: Uint8Array };
-}
-
-export type ItemMethodHandler = (q: KrpcQuery, from: Endpoint, ctx: ItemHandlerContext) => void;
-
-/** The one Responder method this module needs. */
-export interface MethodRegistry {
-  registerMethod(name: string, handler: ItemMethodHandler): void;
-}
+import type { ItemStorage } from './item-store.js';
+import type { MethodContext, MethodHandler, MethodRegistry } from './responder.js';
 
 export interface ItemHandlerStats {
   gets: number;
@@ -41,7 +25,7 @@ export function newItemHandlerStats(): ItemHandlerStats {
 }
 
 /** Registers `get` and `put` on the responder; returns live counters. */
-export function registerItemHandlers(responder: MethodRegistry, store: ItemStore): ItemHandlerStats {
+export function registerItemHandlers(responder: MethodRegistry, store: ItemStorage): ItemHandlerStats {
   const stats = newItemHandlerStats();
   responder.registerMethod('get', itemGetHandler(store, stats));
   responder.registerMethod('put', itemPutHandler(store, stats));
@@ -58,7 +42,7 @@ function storedValue(vRaw: Uint8Array): BValue | undefined {
   return decoded.ok ? decoded.value : undefined;
 }
 
-export function itemGetHandler(store: ItemStore, stats: ItemHandlerStats = newItemHandlerStats()): ItemMethodHandler {
+export function itemGetHandler(store: ItemStorage, stats: ItemHandlerStats = newItemHandlerStats()): MethodHandler {
   return (q, _from, ctx) => {
     stats.gets++;
     const target = q.a.target;
@@ -89,8 +73,8 @@ export function itemGetHandler(store: ItemStore, stats: ItemHandlerStats = newIt
   };
 }
 
-export function itemPutHandler(store: ItemStore, stats: ItemHandlerStats = newItemHandlerStats()): ItemMethodHandler {
-  const reject = (ctx: ItemHandlerContext, code: number, message: string): void => {
+export function itemPutHandler(store: ItemStorage, stats: ItemHandlerStats = newItemHandlerStats()): MethodHandler {
+  const reject = (ctx: MethodContext, code: number, message: string): void => {
     stats.rejected[code] = (stats.rejected[code] ?? 0) + 1;
     ctx.error(code, message);
   };

@@ -2,11 +2,11 @@
 // announce_peer, sample_infohashes, 204 for anything else), so that we are a useful member of
 // the DHT and stay in other nodes' tables.
 //
-// Hot path: the Krpc engine hands us the scanned view of each datagram (onRawQuery) before any
-// object is built; we read t / q / a.* by offset and write the reply bytes from pre-encoded
-// pieces (responder-reply.ts). Closest nodes come from RoutingTable.closest (bucket walk, no
-// sort). Engines without the fast path are served through onQuery, by rescanning the raw bytes,
-// so both routes run the same code.
+// One path for every method: the engine hands us the scanned view of each query (onQuery)
+// before any object is built. Built-in methods read t / q / a.* by offset and write the reply
+// bytes from pre-encoded pieces (responder-reply.ts); closest nodes come from
+// RoutingTable.closest (bucket walk, no sort). A registered method (BEP 44 get / put) passes the
+// same admission and gets the query decoded once from that view.
 //
 // Decisions (documented in docs/output.md under `node` as well):
 // - Without `want`, nodes come in the querier's family; `want` with neither n4 nor n6 is read
@@ -21,12 +21,13 @@
 //   else is dropped silently.
 import type { Clock } from '../net/clock.js';
 import type { AddressPolicy } from '../net/address.js';
-import { BITSCRAPE_CLIENT_TAG, type RawQueryHook } from '../net/krpc-engine.js';
-import type { Endpoint, KrpcEngine } from '../net/krpc-types.js';
+import { BITSCRAPE_CLIENT_TAG } from '../net/krpc-engine.js';
+import type { Endpoint, KrpcEngine, QueryHandler } from '../net/krpc-types.js';
 import { ipv4NumberAt, parseIp } from '../wire/ip.js';
-import { F, KrpcView, scanKrpc } from '../wire/krpc-view.js';
+import { messageFromView } from '../wire/krpc-codec.js';
+import { F, type KrpcView } from '../wire/krpc-view.js';
 import type { BEncodable, Family, KrpcQuery, PeerInfo, WireError } from '../wire/types.js';
-import type { AnnounceOutcome, PeerStore } from './peer-store.js';
+import type { AnnounceOutcome, PeerStorage } from './peer-store.js';
 import { InboundLimiter } from './responder-limiter.js';
 import { KEY, MAX_REPLY_BYTES, ReplyWriter } from './responder-reply.js';
 import { NodeFlag, type RoutingEntry, type RoutingTable } from './routing-table.js';
@@ -51,6 +52,7 @@ export interface InboundRateOptions {
 /** Default per-source limit: well above what an honest node sends, well below a flood. */
 export const DEFAULT_INBOUND_RATE: Required<InboundRateOptions> = { ratePerSec: 5, burst: 25, maxKeys: 20_000 };
 
+/** What a registered method's handler may do with the query it was given. */
 export interface MethodContext {
   /** Sends `body` as the reply (our `id`, `ip` and `v` are added). */
   reply(body: object): void;
@@ -62,8 +64,16 @@ export interface MethodContext {
   closestNodes(target: Uint8Array, want?: string[]): { nodes?: Uint8Array; nodes6?: Uint8Array };
 }
 
-/** A handler for a method the responder does not implement itself (BEP 44 get / put). */
+/**
+ * A handler for a method the responder does not implement itself (BEP 44 get / put). It runs
+ * during the datagram's delivery: byte fields of `q` alias the datagram, so copy what is kept.
+ */
 export type MethodHandler = (q: KrpcQuery, from: Endpoint, ctx: MethodContext) => void;
+
+/** The Responder's method registry (what responder-items.ts needs). */
+export interface MethodRegistry {
+  registerMethod(name: string, handler: MethodHandler): void;
+}
 
 export type InfohashKind = 'get_peers' | 'announce_peer';
 
@@ -77,7 +87,7 @@ export interface ResponderOptions {
   engine: KrpcEngine;
   clock: Clock;
   table: RoutingTable;
-  peers: PeerStore;
+  peers: PeerStorage;
   tokens: TokenManager;
   policy: AddressPolicy;
   /** BEP 51 `interval` (seconds, 0–21600); default 21600. */
@@ -152,19 +162,12 @@ function isGood6(e: RoutingEntry): boolean {
   return e.family === 6 && e.failures === 0 && (e.flags & NodeFlag.BAD) === 0;
 }
 
-interface RawCapable {
-  onRawQuery(hook: RawQueryHook | null): void;
-}
-interface MalformedCapable {
-  onMalformedQuery(hook: ((err: WireError, from: Endpoint) => void) | null): void;
-}
-
-export class Responder {
+export class Responder implements MethodRegistry {
   readonly counters: ResponderCounters;
   private readonly engine: KrpcEngine;
   private readonly clock: Clock;
   private readonly table: RoutingTable;
-  private readonly peers: PeerStore;
+  private readonly peers: PeerStorage;
   private readonly tokens: TokenManager;
   private readonly policy: AddressPolicy;
   private readonly sampleIntervalS: number;
@@ -176,9 +179,6 @@ export class Responder {
   private readonly methods = new Map<string, MethodHandler>();
   private readonly sources = new Map<string, Source>();
   private sourcesSince: number;
-  /** For engines without the fast path: our own view to rescan raw bytes into. */
-  private readonly view = new KrpcView();
-  private readonly rawAttached: boolean;
   private readonly m: Record<(typeof BUILT_IN)[number] | 'unknown', MethodCounters>;
   private closed = false;
 
@@ -222,11 +222,8 @@ export class Responder {
       byMethod: { ...this.m },
     };
 
-    const engine = opts.engine as KrpcEngine & Partial<RawCapable> & Partial<MalformedCapable>;
-    this.rawAttached = typeof engine.onRawQuery === 'function';
-    if (this.rawAttached) engine.onRawQuery!(this.onRaw);
-    engine.onQuery(this.onDecoded);
-    if (typeof engine.onMalformedQuery === 'function') engine.onMalformedQuery(this.onMalformed);
+    opts.engine.onQuery(this.handle);
+    opts.engine.onMalformedQuery(this.onMalformed);
   }
 
   /**
@@ -244,27 +241,11 @@ export class Responder {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const engine = this.engine as KrpcEngine & Partial<RawCapable> & Partial<MalformedCapable>;
-    if (this.rawAttached) engine.onRawQuery!(null);
-    engine.onQuery(() => undefined);
-    if (typeof engine.onMalformedQuery === 'function') engine.onMalformedQuery(null);
+    this.engine.onQuery(null);
+    this.engine.onMalformedQuery(null);
   }
 
   // ---- entry points -------------------------------------------------------------------------
-
-  private readonly onRaw: RawQueryHook = (view, host, port) => this.handle(view, host, port);
-
-  private readonly onDecoded = (msg: KrpcQuery, from: Endpoint, raw: Uint8Array): void => {
-    if (this.closed) return;
-    if (this.rawAttached) {
-      // Only registered methods come this way, already admitted by handle().
-      this.runRegistered(msg, from);
-      return;
-    }
-    const view = scanKrpc(raw, this.view);
-    if (view.error !== null || view.y !== 0x71) return;
-    if (!this.handle(view, from.host, from.port)) this.runRegistered(msg, from);
-  };
 
   private readonly onMalformed = (err: WireError, from: Endpoint): void => {
     if (this.closed) return;
@@ -279,15 +260,14 @@ export class Responder {
 
   // ---- the hot path -------------------------------------------------------------------------
 
-  /** Handles a well-formed query; false hands it to a registered method through onQuery. */
-  private handle(view: KrpcView, host: string, port: number): boolean {
-    if (this.closed) return true;
+  /** Every well-formed query, whatever its method: admission, the answer, the routing table. */
+  private readonly handle: QueryHandler = (view, host, port) => {
+    if (this.closed) return;
     this.counters.queries++;
     const src = this.admit(host, port);
-    if (src === null) return true;
+    if (src === null) return;
 
     const method = view.method;
-    let handled = true;
     switch (method) {
       case 'ping':
         this.ping(view, src, host, port);
@@ -304,15 +284,14 @@ export class Responder {
       case 'sample_infohashes':
         this.sampleInfohashes(view, src, host, port);
         break;
-      default:
-        if (this.methods.has(method)) {
-          this.counters.byMethod[method].received++;
-          handled = false;
-        } else this.unknown(view, src, host, port);
+      default: {
+        const handler = this.methods.get(method);
+        if (handler !== undefined) this.runRegistered(handler, view, src, host, port);
+        else this.unknown(view, src, host, port);
+      }
     }
     this.admitToTable(view, src, host, port);
-    return handled;
-  }
+  };
 
   /** The source's facts when it may be answered (policy, port, rate limit), else null. */
   private admit(host: string, port: number): Source | null {
@@ -546,12 +525,13 @@ export class Responder {
 
   // ---- registered methods -------------------------------------------------------------------
 
-  private runRegistered(msg: KrpcQuery, from: Endpoint): void {
-    const handler = this.methods.get(msg.q);
-    if (!handler) return;
+  private runRegistered(handler: MethodHandler, view: KrpcView, src: Source, host: string, port: number): void {
+    const msg = messageFromView(view) as KrpcQuery;
     const mc = this.counters.byMethod[msg.q];
+    mc.received++;
+    const from: Endpoint = { host, port };
     const t = Uint8Array.from(msg.t);
-    const family: Family = from.host.includes(':') ? 6 : 4;
+    const family = src.family;
     const ctx: MethodContext = {
       reply: (body) => {
         this.engine.respond(from, t, body as { [key: string]: BEncodable | undefined });
@@ -563,8 +543,8 @@ export class Responder {
         mc.errors++;
         this.counters.errors++;
       },
-      issueToken: (target) => this.tokens.issue(from.host, target),
-      checkToken: (token, target) => this.tokens.verify(token, from.host, target),
+      issueToken: (target) => this.tokens.issue(host, target),
+      checkToken: (token, target) => this.tokens.verify(token, host, target),
       closestNodes: (target, want) => this.closestNodes(target, family, want),
     };
     try {

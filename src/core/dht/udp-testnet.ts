@@ -1,9 +1,9 @@
 // A local DHT of real bitscrape nodes in one process: each node has its own UDP socket on a
-// loopback address, its own Krpc engine (not read-only), routing table, peer store, tokens and
-// responder. Nodes join one after another through the first node and each other, fill their
-// tables as a real node would, then announce infohashes through the DHT (get_peers for a
-// token, announce_peer to the closest nodes), so other bitscrape processes can probe a network
-// whose contents are known.
+// loopback address, its own Krpc engine (not read-only) and routing table, and is a full node
+// (createFullNode: responder, tokens, peer store, BEP 44 items). Nodes join one after another
+// through the first node and each other, fill their tables as a real node would, then announce
+// infohashes through the DHT (get_peers for a token, announce_peer to the closest nodes), so
+// other bitscrape processes can probe a network whose contents are known.
 import { AddressPolicy, formatEndpoint, isLoopback } from '../net/address.js';
 import { ipFamily } from '../wire/ip.js';
 import type { Clock, TimerHandle } from '../net/clock.js';
@@ -13,15 +13,12 @@ import { Prng } from '../net/prng.js';
 import { RealClock } from '../net/real-clock.js';
 import { UdpTransport } from '../net/udp-transport.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { mapConcurrent } from '../util/pool.js';
 import { DhtClient } from './dht-client.js';
+import { createFullNode, type FullNode } from './full-node.js';
 import { ID_BYTES, idToHex } from './node-id.js';
-import { PeerStore } from './peer-store.js';
-import { ItemStore } from './item-store.js';
-import { Responder } from './responder.js';
-import { registerItemHandlers } from './responder-items.js';
 import { RoutingTable } from './routing-table.js';
 import { fillTable } from './table-fill.js';
-import { TokenManager } from './token-manager.js';
 
 export interface TestnetOptions {
   /** Nodes to start (1–4096). */
@@ -68,10 +65,9 @@ export interface TestnetNode {
   transport: UdpTransport;
   engine: Krpc;
   table: RoutingTable;
-  peers: PeerStore;
-  tokens: TokenManager;
-  responder: Responder;
   dht: DhtClient;
+  /** Responder, tokens, peer and item stores; its service is not started (the testnet maintains itself). */
+  full: FullNode;
 }
 
 export interface TestnetInfohash {
@@ -252,7 +248,7 @@ export class Testnet {
       infohashes: this.infohashes.map((ih) => ({
         infohash: idToHex(ih.infohash),
         announcers: ih.announcers.map((n) => n.address),
-        holders: this.nodes.filter((n) => n.peers.has(ih.infohash)).map((n) => n.address),
+        holders: this.nodes.filter((n) => n.full.peers.has(ih.infohash)).map((n) => n.address),
       })),
     };
   }
@@ -270,7 +266,7 @@ export class Testnet {
       s.queries_received += n.engine.counters.queriesReceived;
       s.queries_sent += n.engine.counters.queriesSent;
       s.timeouts += n.engine.counters.timeouts;
-      s.peers_stored += n.peers.peerCount;
+      s.peers_stored += n.full.peers.peerCount;
     }
     const count = this.nodes.length;
     return { nodes: count, table_nodes_min: count ? min : 0, table_nodes_avg: count ? Math.round((sum / count) * 10) / 10 : 0, table_nodes_max: max, ...s };
@@ -282,7 +278,7 @@ export class Testnet {
     if (this.maintenanceTimer) this.clock.clearTimeout(this.maintenanceTimer);
     await Promise.all(
       this.nodes.map(async (n) => {
-        n.responder.close();
+        await n.full.stop();
         await n.engine.close();
         await n.transport.close();
       }),
@@ -296,26 +292,7 @@ async function startNode(index: number, id: Uint8Array, host: string, port: numb
   const policy = new AddressPolicy({ localAddresses: [bound.host] });
   const engine = new Krpc({ transport, clock, id, readOnly: false, timeoutMs: opts.timeoutMs ?? 1000, retries: 1, policy, rateLimit: LOCAL_RATE_LIMIT });
   const table = new RoutingTable({ id, clock, oneNodePerIp: false });
-  const peers = new PeerStore({ clock });
-  const tokens = new TokenManager({ clock });
-  let dht: DhtClient | null = null;
-  const responder = new Responder({
-    engine,
-    clock,
-    table,
-    peers,
-    tokens,
-    policy,
-    sampleIntervalS: 60,
-    inboundRate: LOCAL_INBOUND_RATE,
-    // A querier the table would take once verified: ping it, as a real node does.
-    onEvent: (ev) => {
-      if (ev.type === 'ping_candidate' && dht) void dht.ping({ host: ev.entry.host, port: ev.entry.port });
-    },
-  });
-  // BEP 44 items too, so `put` / `get` can be tried against a testnet.
-  registerItemHandlers(responder, new ItemStore(clock));
-  dht = new DhtClient({
+  const dht = new DhtClient({
     engine,
     clock,
     table,
@@ -323,7 +300,14 @@ async function startNode(index: number, id: Uint8Array, host: string, port: numb
     allowContact: (h, p) => !policy.isBogon(h, p) && policy.mayQuery(h, p),
     lookupDefaults: { queryTimeoutMs: opts.timeoutMs ?? 1000, oneContactPerIp: false },
   });
-  return { index, id, host: bound.host, port: bound.port, address: formatEndpoint(bound.host, bound.port), transport, engine, table, peers, tokens, responder, dht };
+  const full = createFullNode({
+    client: dht,
+    policy,
+    responder: { sampleIntervalS: 60, inboundRate: LOCAL_INBOUND_RATE },
+    // A querier the table would take once verified: ping it, as a real node does.
+    pingCandidates: 'now',
+  });
+  return { index, id, host: bound.host, port: bound.port, address: formatEndpoint(bound.host, bound.port), transport, engine, table, dht, full };
 }
 
 /** get_peers for a token from the closest nodes, then announce_peer to them (our own port, implied). */
@@ -335,11 +319,9 @@ async function announceFrom(node: TestnetNode, infohash: Uint8Array): Promise<nu
 
 /** Runs `fn` over `items` with at most `limit` at a time. */
 async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  for await (const _ of mapConcurrent(items, limit, fn)) {
+    // results are void: only completion counts
+  }
 }
 
 /** Writes the state as JSON atomically (temp file in the same directory, then rename). */

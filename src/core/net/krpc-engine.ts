@@ -9,13 +9,14 @@ import { toHex } from '../wire/hex.js';
 import { encodeError, encodeQuery, encodeResponse, messageFromView } from '../wire/krpc-codec.js';
 import { canonicalIp } from '../wire/ip.js';
 import { KrpcView, scanKrpc } from '../wire/krpc-view.js';
-import type { BEncodable, KrpcQuery, KrpcResponse, WireError } from '../wire/types.js';
+import type { BEncodable, KrpcQuery, KrpcResponse } from '../wire/types.js';
 import { AddressPolicy } from './address.js';
 import type { Clock } from './clock.js';
 import type {
   Endpoint,
   KrpcCounters,
   KrpcEngine,
+  MalformedQueryHandler,
   QueryHandler,
   QueryOptions,
   QueryOutcome,
@@ -41,15 +42,6 @@ const KRPC_DEFAULTS = {
   readOnly: true,
 } as const;
 
-export type MalformedQueryHook = (err: WireError, from: Endpoint) => void;
-
-/**
- * The responder's fast path: sees every well-formed incoming query as a scanned view, before
- * any object is built. Returns true when it dealt with the query; false passes it on to the
- * onQuery handler as a decoded KrpcQuery. The view is only valid during the call.
- */
-export type RawQueryHook = (view: KrpcView, host: string, port: number, raw: Uint8Array) => boolean;
-
 export interface KrpcOptions {
   transport: Transport;
   clock: Clock;
@@ -68,7 +60,7 @@ export interface KrpcOptions {
   /** Address policy; default one built from the transport's bound addresses. */
   policy?: AddressPolicy;
   /** A datagram that failed to decode but was recognisably a query with a t (a 203 may be due). */
-  onMalformedQuery?: MalformedQueryHook;
+  onMalformedQuery?: MalformedQueryHandler;
   /** close() also closes the transport (default false: whoever opened it closes it). */
   closeTransport?: boolean;
 }
@@ -147,8 +139,7 @@ export class Krpc implements KrpcEngine {
   private readonly pending = new Map<string, Pending>();
   private queryHandler: QueryHandler | null = null;
   private readonly observers: ResponseObserver[] = [];
-  private malformedHook: MalformedQueryHook | undefined;
-  private rawQueryHook: RawQueryHook | null = null;
+  private malformedHandler: MalformedQueryHandler | null;
   /** One view for incoming datagrams, reused: nothing keeps it past onDatagram. */
   private readonly view = new KrpcView();
   private readonly hasV4: boolean;
@@ -167,7 +158,7 @@ export class Krpc implements KrpcEngine {
     this.timeoutMs = options.timeoutMs ?? KRPC_DEFAULTS.timeoutMs;
     this.retries = options.retries ?? KRPC_DEFAULTS.retries;
     this.closeTransport = options.closeTransport ?? false;
-    this.malformedHook = options.onMalformedQuery;
+    this.malformedHandler = options.onMalformedQuery ?? null;
     const endpoints = options.transport.endpoints;
     this.policy = options.policy ?? new AddressPolicy({ localAddresses: endpoints.map((e) => e.host) });
     // With no endpoints reported (a bare test transport) do not guess: allow both families.
@@ -244,7 +235,7 @@ export class Krpc implements KrpcEngine {
     });
   }
 
-  onQuery(handler: QueryHandler): void {
+  onQuery(handler: QueryHandler | null): void {
     this.queryHandler = handler;
   }
 
@@ -252,14 +243,8 @@ export class Krpc implements KrpcEngine {
     this.observers.push(observer);
   }
 
-  /** Installs (or with null removes) the fast path for incoming queries (see RawQueryHook). */
-  onRawQuery(hook: RawQueryHook | null): void {
-    this.rawQueryHook = hook;
-  }
-
-  /** Replaces the hook for undecodable queries that carried a readable t (see KrpcOptions). */
-  onMalformedQuery(hook: MalformedQueryHook | null): void {
-    this.malformedHook = hook ?? undefined;
+  onMalformedQuery(handler: MalformedQueryHandler | null): void {
+    this.malformedHandler = handler;
   }
 
   respond(to: Endpoint, t: Uint8Array, body: { [key: string]: BEncodable | undefined }): void {
@@ -418,23 +403,22 @@ export class Krpc implements KrpcEngine {
     if (view.error !== null) {
       c.malformed++;
       const err = view.error;
-      if (err.y === 'q' && err.t && this.malformedHook) this.callSafely(this.malformedHook, err, { host, port });
+      const handler = this.malformedHandler;
+      if (err.y === 'q' && err.t && handler) {
+        try {
+          handler(err, { host, port });
+        } catch {
+          c.handlerErrors++;
+        }
+      }
       return;
     }
     if (view.y === 0x71) {
       c.queriesReceived++;
-      const raw = this.rawQueryHook;
-      if (raw) {
+      const handler = this.queryHandler;
+      if (handler) {
         try {
-          if (raw(view, host, port, data)) return;
-        } catch {
-          c.handlerErrors++;
-          return;
-        }
-      }
-      if (this.queryHandler) {
-        try {
-          this.queryHandler(messageFromView(view) as KrpcQuery, { host, port }, data);
+          handler(view, host, port);
         } catch {
           c.handlerErrors++;
         }
@@ -485,14 +469,6 @@ export class Krpc implements KrpcEngine {
       } catch {
         this.counters.handlerErrors++;
       }
-    }
-  }
-
-  private callSafely(hook: MalformedQueryHook, err: WireError, from: Endpoint): void {
-    try {
-      hook(err, from);
-    } catch {
-      this.counters.handlerErrors++;
     }
   }
 }

@@ -1,6 +1,7 @@
 // The public surface of the KRPC engine (implemented in krpc-engine.ts). Lookups, the responder,
 // crawl strategies and commands program against these types only.
-import type { BEncodable, KrpcErrorMessage, KrpcQuery, KrpcResponse, QueryMethod } from '../wire/types.js';
+import type { KrpcView } from '../wire/krpc-view.js';
+import type { BEncodable, KrpcErrorMessage, KrpcResponse, QueryMethod, WireError } from '../wire/types.js';
 
 export interface Endpoint {
   host: string;
@@ -59,22 +60,32 @@ export interface KrpcCounters {
   badReplies?: number;
   /** Replies whose id differed from QueryOptions.expectId (outcome id_mismatch). */
   idMismatches?: number;
-  /** Exceptions thrown by onQuery/onResponse/malformed-query callbacks, or encode failures in respond (caught). */
+  /** Exceptions thrown by onQuery/onMalformedQuery/onResponse callbacks, or encode failures in respond (caught). */
   handlerErrors?: number;
   byMethod: Record<string, { sent: number; ok: number; timeout: number; error: number }>;
   /** Replies by remote client tag (hex of `v`, or '' for none). */
   byVersion: Record<string, number>;
 }
 
-export type QueryHandler = (msg: KrpcQuery, from: Endpoint, raw: Uint8Array) => void;
+/**
+ * Sees every well-formed incoming query as its scanned view, before any object is built: the
+ * responder reads fields by offset; messageFromView (wire/krpc-codec.ts) builds the decoded query
+ * for a handler that wants one. The view, and byte fields read from it, alias the datagram and
+ * are valid only during the call.
+ */
+export type QueryHandler = (view: KrpcView, host: string, port: number) => void;
+/** A datagram that failed to decode but was recognisably a query with a readable t (a 203 may be due). */
+export type MalformedQueryHandler = (err: WireError, from: Endpoint) => void;
 export type ResponseObserver = (msg: KrpcResponse, from: Endpoint, method: string) => void;
 
 export interface KrpcEngine {
   readonly id: Uint8Array;
   /** Sends a query and resolves (never rejects) with the outcome. */
   query(to: Endpoint, method: QueryMethod | string, args: { [key: string]: BEncodable | undefined }, opts?: QueryOptions): Promise<QueryOutcome>;
-  /** Incoming queries go to this handler (the responder). */
-  onQuery(handler: QueryHandler): void;
+  /** Incoming queries go to this handler (the responder); null drops them. */
+  onQuery(handler: QueryHandler | null): void;
+  /** Undecodable queries with a readable t go to this handler (the responder); null drops them. */
+  onMalformedQuery(handler: MalformedQueryHandler | null): void;
   /** Sees every matched response (routing table updates, BEP 42 external-ip learning). */
   onResponse(observer: ResponseObserver): void;
   /** Send a response / error for a query we received (echoes t; adds ip, v). */

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { immutableTarget, mutableTarget, signMutableItem } from '../../../src/core/dht/item-rules.js';
 import { ItemStore } from '../../../src/core/dht/item-store.js';
-import { registerItemHandlers, type ItemHandlerContext, type ItemMethodHandler } from '../../../src/core/dht/responder-items.js';
+import { registerItemHandlers } from '../../../src/core/dht/responder-items.js';
+import type { MethodContext, MethodHandler } from '../../../src/core/dht/responder.js';
 import { encode } from '../../../src/core/wire/bencode.js';
 import { decodeMessage, encodeQuery, encodeResponse } from '../../../src/core/wire/krpc-codec.js';
 import type { BEncodable, KrpcQuery } from '../../../src/core/wire/types.js';
@@ -44,12 +45,12 @@ interface Answer {
 function setup() {
   const clock = new VirtualClock();
   const store = new ItemStore(clock);
-  const handlers = new Map<string, ItemMethodHandler>();
+  const handlers = new Map<string, MethodHandler>();
   const stats = registerItemHandlers({ registerMethod: (name, h) => handlers.set(name, h) }, store);
   const call = (method: string, q: KrpcQuery): Answer => {
     const answer: Answer = {};
     let calls = 0;
-    const ctx: ItemHandlerContext = {
+    const ctx: MethodContext = {
       reply: (body) => {
         calls++;
         answer.body = body as Record<string, unknown>;
@@ -190,7 +191,7 @@ describe('BEP 44 responder: put errors', () => {
     const { handlers } = setup();
     const big = new Uint8Array(1001).fill(0x61);
     const codes: number[] = [];
-    const ctx: ItemHandlerContext = {
+    const ctx: MethodContext = {
       reply: () => codes.push(0),
       error: (code) => codes.push(code),
       issueToken: tokenFor,
@@ -208,7 +209,7 @@ describe('BEP 44 responder: put errors', () => {
   it('refuses a put whose v is not canonical bencode (203)', () => {
     const { handlers } = setup();
     const codes: number[] = [];
-    const ctx: ItemHandlerContext = {
+    const ctx: MethodContext = {
       reply: () => codes.push(0),
       error: (code) => codes.push(code),
       issueToken: tokenFor,
@@ -221,43 +222,39 @@ describe('BEP 44 responder: put errors', () => {
   });
 });
 
-// BEP 44 `get` goes through the responder's method registry; its `nodes` / `nodes6` must follow
-// BEP 32 `want` exactly as find_node does (libtorrent sends want with get when it runs both
-// families).
-for (const objectPath of [false, true]) {
-  describe(`BEP 44 get on the Responder honours BEP 32 want (${objectPath ? 'object path' : 'raw fast path'})`, () => {
-    const ids = (nodes: NodeInfo[] | undefined): string[] | undefined => nodes?.map((n) => hex(n.id));
-    const nodesOf = (msg: KrpcMessage | undefined) => {
-      if (!msg || msg.y !== 'r') throw new Error(`expected a reply, got ${msg?.y ?? 'nothing'}`);
-      return { nodes: ids(msg.r.nodes), nodes6: ids(msg.r.nodes6) };
-    };
-    const cases: Array<[string, string, string[] | undefined]> = [
-      ['IPv4 querier, no want', '1.2.3.4', undefined],
-      ['IPv6 querier, no want', '2a02::1', undefined],
-      ['IPv4 querier, want n6', '1.2.3.4', ['n6']],
-      ['IPv6 querier, want n4', '2a02::1', ['n4']],
-      ['IPv4 querier, want n4 and n6', '1.2.3.4', ['n4', 'n6']],
-      ['IPv6 querier, want n6 and n4', '2a02::1', ['n6', 'n4']],
-      ['IPv4 querier, want naming neither family', '1.2.3.4', ['zz']],
-    ];
-    it.each(cases)('%s: the same nodes as find_node', (_name, host, want) => {
-      const h = makeHarness({ objectPath });
-      registerItemHandlers(h.responder, new ItemStore(h.clock));
-      const target = new Uint8Array(20).fill(0x33);
-      const get = nodesOf(h.query(host, 1, 'get', { target, want }));
-      const findNode = nodesOf(h.query(host, 1, 'find_node', { target, want }));
-      expect(get).toEqual(findNode);
-      const wants4 = want?.includes('n4') || (!want?.includes('n6') && !host.includes(':'));
-      const wants6 = want?.includes('n6') || (!want?.includes('n4') && host.includes(':'));
-      expect(get.nodes?.length ?? 0).toBe(wants4 ? 8 : 0);
-      expect(get.nodes6?.length ?? 0).toBe(wants6 ? 8 : 0);
-    });
-
-    it('a want that is not a list is a malformed get (203), as for find_node', () => {
-      const h = makeHarness({ objectPath });
-      registerItemHandlers(h.responder, new ItemStore(h.clock));
-      const reply = h.query('1.2.3.4', 1, 'get', { target: new Uint8Array(20).fill(0x33), want: 'n6' });
-      expect(reply?.y === 'e' && reply.code).toBe(203);
-    });
+// BEP 44 `get` goes through the responder's method registry (createFullNode registers it); its
+// `nodes` / `nodes6` must follow BEP 32 `want` exactly as find_node does (libtorrent sends want
+// with get when it runs both families).
+describe('BEP 44 get on the Responder honours BEP 32 want', () => {
+  const ids = (nodes: NodeInfo[] | undefined): string[] | undefined => nodes?.map((n) => hex(n.id));
+  const nodesOf = (msg: KrpcMessage | undefined) => {
+    if (!msg || msg.y !== 'r') throw new Error(`expected a reply, got ${msg?.y ?? 'nothing'}`);
+    return { nodes: ids(msg.r.nodes), nodes6: ids(msg.r.nodes6) };
+  };
+  const cases: Array<[string, string, string[] | undefined]> = [
+    ['IPv4 querier, no want', '1.2.3.4', undefined],
+    ['IPv6 querier, no want', '2a02::1', undefined],
+    ['IPv4 querier, want n6', '1.2.3.4', ['n6']],
+    ['IPv6 querier, want n4', '2a02::1', ['n4']],
+    ['IPv4 querier, want n4 and n6', '1.2.3.4', ['n4', 'n6']],
+    ['IPv6 querier, want n6 and n4', '2a02::1', ['n6', 'n4']],
+    ['IPv4 querier, want naming neither family', '1.2.3.4', ['zz']],
+  ];
+  it.each(cases)('%s: the same nodes as find_node', (_name, host, want) => {
+    const h = makeHarness(); // a full node: get / put are registered with its item store
+    const target = new Uint8Array(20).fill(0x33);
+    const get = nodesOf(h.query(host, 1, 'get', { target, want }));
+    const findNode = nodesOf(h.query(host, 1, 'find_node', { target, want }));
+    expect(get).toEqual(findNode);
+    const wants4 = want?.includes('n4') || (!want?.includes('n6') && !host.includes(':'));
+    const wants6 = want?.includes('n6') || (!want?.includes('n4') && host.includes(':'));
+    expect(get.nodes?.length ?? 0).toBe(wants4 ? 8 : 0);
+    expect(get.nodes6?.length ?? 0).toBe(wants6 ? 8 : 0);
   });
-}
+
+  it('a want that is not a list is a malformed get (203), as for find_node', () => {
+    const h = makeHarness(); // a full node: get / put are registered with its item store
+    const reply = h.query('1.2.3.4', 1, 'get', { target: new Uint8Array(20).fill(0x33), want: 'n6' });
+    expect(reply?.y === 'e' && reply.code).toBe(203);
+  });
+});

@@ -6,11 +6,8 @@ import { Krpc } from '../../../src/core/net/krpc-engine.js';
 import { SimNetwork } from '../../../src/core/net/sim-network.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 import { DhtClient } from '../../../src/core/dht/dht-client.js';
-import { PeerStore } from '../../../src/core/dht/peer-store.js';
-import { Responder } from '../../../src/core/dht/responder.js';
-import { NodeService } from '../../../src/core/dht/node-service.js';
+import { createFullNode } from '../../../src/core/dht/full-node.js';
 import { RoutingTable } from '../../../src/core/dht/routing-table.js';
-import { TokenManager } from '../../../src/core/dht/token-manager.js';
 
 const MIN = 60_000;
 
@@ -20,23 +17,14 @@ function fullNode(net: SimNetwork, clock: VirtualClock, host: string, idByte: nu
   const engine = new Krpc({ transport: net.attach(host, 6881), clock, id, policy, rateLimit: false, readOnly: false, timeoutMs: 500, retries: 0 });
   const table = new RoutingTable({ id, clock });
   const node = new DhtClient({ engine, clock, table, bootstrap });
-  const peers = new PeerStore({ clock });
-  let service: NodeService | null = null;
-  const responder = new Responder({
-    engine,
-    clock,
-    table,
-    peers,
-    tokens: new TokenManager({ clock }),
-    policy,
-    inboundRate: false,
-    onEvent: (e) => {
-      if (e.type === 'ping_candidate') service?.offer(e.entry);
-    },
-  });
   let saves = 0;
-  service = new NodeService({ node, peers, clock, save: async () => void saves++, saveEveryMs: 2 * MIN });
-  return { engine, table, node, responder, service, saves: () => saves };
+  const full = createFullNode({
+    client: node,
+    policy,
+    responder: { inboundRate: false },
+    service: { save: async () => void saves++, saveEveryMs: 2 * MIN },
+  });
+  return { engine, table, node, responder: full.responder, service: full.service, saves: () => saves };
 }
 
 describe('NodeService', () => {

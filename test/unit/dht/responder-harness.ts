@@ -1,14 +1,14 @@
-// A responder on a real Krpc engine over a capture transport: tests inject datagrams from any
-// address (v4, v6, bogon, port 0) and read back exactly what would have been sent.
+// A full node (createFullNode) on a real Krpc engine over a capture transport: tests inject
+// datagrams from any address (v4, v6, bogon, port 0) and read back exactly what would have been sent.
 import { AddressPolicy } from '../../../src/core/net/address.js';
 import { Krpc } from '../../../src/core/net/krpc-engine.js';
-import type { KrpcEngine } from '../../../src/core/net/krpc-types.js';
 import type { LocalEndpoint, MessageHandler, Transport } from '../../../src/core/net/transport.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
+import { DhtClient } from '../../../src/core/dht/dht-client.js';
+import { createFullNode, type FullNodeConfig } from '../../../src/core/dht/full-node.js';
 import { PeerStore, type PeerStoreOptions } from '../../../src/core/dht/peer-store.js';
-import { Responder, type ResponderEvent, type ResponderOptions } from '../../../src/core/dht/responder.js';
+import type { ResponderEvent } from '../../../src/core/dht/responder.js';
 import { RoutingTable } from '../../../src/core/dht/routing-table.js';
-import { TokenManager } from '../../../src/core/dht/token-manager.js';
 import { decodeMessage, encodeQuery } from '../../../src/core/wire/krpc-codec.js';
 import type { BEncodable, KrpcMessage } from '../../../src/core/wire/types.js';
 import { prng, randomBytesFrom } from '../../support/fake-engine.js';
@@ -41,32 +41,7 @@ export class CaptureTransport implements Transport {
   }
 }
 
-/** Only the KrpcEngine interface of a Krpc: no raw fast path, so the responder takes onQuery. */
-export function objectOnlyEngine(k: Krpc): KrpcEngine {
-  return {
-    get id() {
-      return k.id;
-    },
-    query: (to, method, args, opts) => k.query(to, method, args, opts),
-    onQuery: (h) => k.onQuery(h),
-    onResponse: (o) => k.onResponse(o),
-    respond: (to, t, body) => k.respond(to, t, body),
-    respondError: (to, t, code, message) => k.respondError(to, t, code, message),
-    sendRaw: (to, data) => k.sendRaw(to, data),
-    get counters() {
-      return k.counters;
-    },
-    get inFlight() {
-      return k.inFlight;
-    },
-    close: () => k.close(),
-    // The malformed-query hook is a Krpc extra; keep it so 203s still work.
-    onMalformedQuery: (hook: Parameters<Krpc['onMalformedQuery']>[0]) => k.onMalformedQuery(hook),
-  } as KrpcEngine;
-}
-
-export interface HarnessOptions extends Partial<Omit<ResponderOptions, 'engine' | 'clock' | 'table' | 'peers' | 'tokens' | 'policy'>> {
-  objectPath?: boolean;
+export interface HarnessOptions extends NonNullable<FullNodeConfig['responder']> {
   peerStore?: Partial<Omit<PeerStoreOptions, 'clock'>>;
   /** Nodes per family put in the table (verified). */
   tableNodes?: number;
@@ -79,7 +54,6 @@ export function makeHarness(opts: HarnessOptions = {}) {
   const transport = new CaptureTransport();
   const policy = new AddressPolicy({ loopbackOnly: false });
   const krpc = new Krpc({ transport, clock, id: OUR_ID, policy, rateLimit: false });
-  const engine = opts.objectPath ? objectOnlyEngine(krpc) : krpc;
   const table = new RoutingTable({ id: OUR_ID, clock });
   const rand = prng(99);
   const n = opts.tableNodes ?? 40;
@@ -87,22 +61,20 @@ export function makeHarness(opts: HarnessOptions = {}) {
     table.onReply({ id: randomBytesFrom(rand, 20), host: `8.8.${i >> 8}.${i & 0xff}`, port: 1000 + i, family: 4 });
     table.onReply({ id: randomBytesFrom(rand, 20), host: `2a01::${(i + 1).toString(16)}`, port: 2000 + i, family: 6 });
   }
-  const peers = new PeerStore({ clock, random: prng(7), ...opts.peerStore });
-  const tokens = new TokenManager({ clock });
   const events: ResponderEvent[] = [];
   const harvested: Array<{ infohash: string; kind: string; from: string }> = [];
-  const { objectPath: _o, peerStore: _p, tableNodes: _t, ...rest } = opts;
-  const responder = new Responder({
-    engine,
-    clock,
-    table,
-    peers,
-    tokens,
+  const { peerStore, tableNodes: _t, ...responderOptions } = opts;
+  const peers = new PeerStore({ clock, random: prng(7), ...peerStore });
+  const node = createFullNode({
+    client: new DhtClient({ engine: krpc, clock, table }),
     policy,
-    inboundRate: false,
+    peers,
+    responder: {
+      inboundRate: false,
+      onInfohash: (ih, kind, from) => harvested.push({ infohash: Buffer.from(ih).toString('hex'), kind, from: `${from.host}:${from.port}` }),
+      ...responderOptions,
+    },
     onEvent: (e) => events.push(e),
-    onInfohash: (ih, kind, from) => harvested.push({ infohash: Buffer.from(ih).toString('hex'), kind, from: `${from.host}:${from.port}` }),
-    ...rest,
   });
   let tid = 0;
 
@@ -130,11 +102,11 @@ export function makeHarness(opts: HarnessOptions = {}) {
     clock,
     transport,
     krpc,
-    engine,
     table,
+    node,
     peers,
-    tokens,
-    responder,
+    tokens: node.tokens,
+    responder: node.responder,
     events,
     harvested,
     query,

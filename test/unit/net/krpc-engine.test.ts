@@ -7,6 +7,7 @@ import { decode, encode } from '../../../src/core/wire/bencode.js';
 import { decodeMessage, encodeError, encodeResponse } from '../../../src/core/wire/krpc-codec.js';
 import type { KrpcQuery } from '../../../src/core/wire/types.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
+import { F } from '../../../src/core/wire/krpc-view.js';
 
 interface Sent {
   data: Uint8Array;
@@ -209,12 +210,12 @@ describe('Krpc (in-memory)', () => {
     expect((await p).ok).toBe(true);
   });
 
-  it('passes incoming queries to onQuery with the raw bytes; respond() adds id, ip and v', () => {
+  it('passes incoming queries to onQuery as the scanned datagram; respond() adds id, ip and v', () => {
     const { transport, krpc } = setup();
     const seen: Array<[string, string, number]> = [];
-    krpc.onQuery((msg, from, raw) => {
-      seen.push([msg.q, from.host, raw.length]);
-      krpc.respond(from, msg.t, {});
+    krpc.onQuery((view, host, port) => {
+      seen.push([view.method, host, view.buf.length]);
+      krpc.respond({ host, port }, view.bytes(F.t)!, {});
     });
     const q = encode({ a: { id: REMOTE_ID }, q: 'ping', t: 'xy', y: 'q' });
     transport.deliver(q, '127.0.0.9', 4242);

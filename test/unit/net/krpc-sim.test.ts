@@ -4,6 +4,7 @@ import { AddressPolicy } from '../../../src/core/net/address.js';
 import { Krpc } from '../../../src/core/net/krpc-engine.js';
 import { SimNetwork } from '../../../src/core/net/sim-network.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
+import { F } from '../../../src/core/wire/krpc-view.js';
 
 describe('Krpc on SimNetwork', () => {
   it('answers pings across the simulated network and times out on an unresponsive node, in virtual time', async () => {
@@ -11,7 +12,7 @@ describe('Krpc on SimNetwork', () => {
     const net = new SimNetwork({ clock, seed: 7, latencyMs: { min: 20, max: 20 } });
     const a = new Krpc({ transport: net.attach('10.0.0.1', 6881), clock, id: new Uint8Array(20).fill(1), policy: AddressPolicy.simulated() });
     const b = new Krpc({ transport: net.attach('10.0.0.2', 6881), clock, id: new Uint8Array(20).fill(2), policy: AddressPolicy.simulated() });
-    b.onQuery((m, from) => b.respond(from, m.t, {}));
+    b.onQuery((view, host, port) => b.respond({ host, port }, view.bytes(F.t)!, {}));
     net.setBehaviour('10.0.0.3', 6881, { kind: 'unresponsive' });
     net.attach('10.0.0.3', 6881);
 
@@ -35,7 +36,7 @@ describe('Krpc on SimNetwork', () => {
     const net = new SimNetwork({ clock, seed: 7, latencyMs: { min: 300, max: 300 } });
     const a = new Krpc({ transport: net.attach('10.0.0.1', 6881), clock, id: new Uint8Array(20).fill(1), policy: AddressPolicy.simulated(), rateLimit: false });
     const b = new Krpc({ transport: net.attach('10.0.0.2', 6881), clock, id: new Uint8Array(20).fill(2), policy: AddressPolicy.simulated() });
-    b.onQuery((m, from) => b.respond(from, m.t, {}));
+    b.onQuery((view, host, port) => b.respond({ host, port }, view.bytes(F.t)!, {}));
     const stalls: number[] = [];
     const slow = a.query({ host: '10.0.0.2', port: 6881 }, 'ping', {}, { timeoutMs: 2000, retries: 0, stallMs: 250, onStall: () => stalls.push(clock.now()) });
     // a reply before stallMs: no stall

@@ -7,6 +7,7 @@ import type { QueryOutcome } from '../../../src/core/net/krpc-types.js';
 import { Prng } from '../../../src/core/net/prng.js';
 import { SimNetwork } from '../../../src/core/net/sim-network.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
+import { F } from '../../../src/core/wire/krpc-view.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const text = (data: Uint8Array): string => new TextDecoder().decode(data);
@@ -298,7 +299,7 @@ describe('SimNetwork', () => {
       });
     const a = engine('10.0.0.1', 1);
     const b = engine('10.0.0.2', 2);
-    b.onQuery((msg, from) => b.respond(from, msg.t, {}));
+    b.onQuery((view, host, port) => b.respond({ host, port }, view.bytes(F.t)!, {}));
     let outcome: QueryOutcome | undefined;
     void a.query({ host: '10.0.0.2', port: 6881 }, 'ping', {}).then((o) => (outcome = o));
     expect(await clock.runUntilAsync(() => outcome !== undefined, 10_000)).toBe(true);

@@ -54,6 +54,7 @@ class Bep33Engine implements KrpcEngine {
     return out;
   }
   onQuery(): void {}
+  onMalformedQuery(): void {}
   onResponse(): void {}
   respond(): void {}
   respondError(): void {}
