@@ -24,7 +24,9 @@ import { ConcurrencyWindow } from './concurrency-window.js';
 import { CRAWL_DEFAULTS } from './defaults.js';
 import { Checkpointer, DEFAULT_CHECKPOINT_EVERY_MS, restoreTraversal, savedState } from './checkpoint.js';
 import type { InfohashRecord, InfohashStore, NodeRecord, RecordResult } from '../store/types.js';
-import { EndpointMap, Key20Set } from './compact-sets.js';
+import { Key20Set } from './compact-sets.js';
+import { ANSWERED, ANSWERED_SAMPLE_ANY, EndpointBook, QUERIED, SAMPLE_OK, SEEN } from './endpoint-book.js';
+import { IntervalBook } from './interval-book.js';
 import { CrawlStoreError } from './errors.js';
 import { Sanitizer, type SanitizerOptions } from './sanitizer.js';
 import type { CrawlNode, CrawlTask, Strategy, StrategyContext, StrategyHelpers, TaskFailure, TaskReply } from './strategy.js';
@@ -101,13 +103,6 @@ export interface SharedCrawlCounts {
   queriesSent(family?: Family): number;
 }
 
-/** Per-endpoint bookkeeping bits (EndpointMap value). */
-const SEEN = 1;
-const QUERIED = 2;
-const ANSWERED = 4;
-const ANSWERED_SAMPLE_ANY = 8;
-const SAMPLE_OK = 16;
-
 /**
  * The crawl sends every query once (no retries), its lookups too: they only seed the
  * traversal, which meets a node whose answer came late again anyway.
@@ -141,13 +136,11 @@ export class CrawlEngine {
   private readonly stateKey: string;
 
   private readonly dedup: Key20Set;
-  /** Endpoint → bookkeeping bits. */
-  private readonly book = new EndpointMap(4096);
-  /** Endpoint → clock second from which it may be sampled again. */
-  private readonly intervals = new EndpointMap(1024);
+  private readonly book = new EndpointBook();
+  private readonly intervals = new IntervalBook();
   private readonly clients: Record<string, number> = {};
   private readonly failures: Failures = { timeout: 0, error: 0, unsupported: 0, bad_reply: 0, id_mismatch: 0, refused: 0 };
-  private counts = { seen: 0, queried: 0, answered: 0, answeredSampleAny: 0, sampleOk: 0, unique: 0, stored: 0, newToDb: 0, intervalSkips: 0 };
+  private counts = { unique: 0, stored: 0, newToDb: 0, intervalSkips: 0 };
 
   private infohashWriter?: BatchWriter<InfohashRecord, RecordResult[]>;
   private nodeWriter?: BatchWriter<NodeRecord, unknown>;
@@ -324,16 +317,17 @@ export class CrawlEngine {
 
   stats(): CrawlStats {
     const c = this.counts;
+    const b = this.book.counts;
     const queries = this.runQueries();
     const newOnes = this.opts.store ? c.newToDb : c.unique;
     const traversal = this.strategy.memoryBytes?.() ?? 0;
     return {
       strategy: this.strategy.name,
-      nodes_seen: c.seen,
-      nodes_queried: c.queried,
-      nodes_answered: c.answered,
-      nodes_answered_sample: c.sampleOk,
-      bep51_rate: c.answeredSampleAny > 0 ? c.sampleOk / c.answeredSampleAny : null,
+      nodes_seen: b.seen,
+      nodes_queried: b.queried,
+      nodes_answered: b.answered,
+      nodes_answered_sample: b.sampleOk,
+      bep51_rate: b.answeredSampleAny > 0 ? b.sampleOk / b.answeredSampleAny : null,
       clients: { ...this.clients },
       unique_infohashes: c.unique,
       new_infohashes: this.opts.store ? c.newToDb : null,
@@ -347,7 +341,7 @@ export class CrawlEngine {
       duration_ms: (this.started ? this.clock.now() - this.startedAt : 0),
       memory: {
         traversal_bytes: traversal,
-        traversal_bytes_per_visited_node: c.queried > 0 ? traversal / c.queried : null,
+        traversal_bytes_per_visited_node: b.queried > 0 ? traversal / b.queried : null,
         dedup_bytes: this.dedup.bytes,
         engine_bytes: this.book.bytes + this.intervals.bytes + this.sanitizer.bytes,
       },
@@ -475,7 +469,7 @@ export class CrawlEngine {
       return false;
     }
     this.sanitizer.take(n.host, n.port);
-    this.markBook(n.host, n.port, SEEN | QUERIED);
+    this.book.mark(n.host, n.port, SEEN | QUERIED);
     this.inFlight++;
     const want = [this.family === 6 ? 'n6' : 'n4'];
     const args = { target: task.target, want };
@@ -573,7 +567,7 @@ export class CrawlEngine {
         return this.fail(task, 'timeout');
       case 'error':
         if (out.code === 204) {
-          this.markBook(n.host, n.port, ANSWERED | (task.method === 'sample_infohashes' ? ANSWERED_SAMPLE_ANY : 0));
+          this.book.mark(n.host, n.port, ANSWERED | (task.method === 'sample_infohashes' ? ANSWERED_SAMPLE_ANY : 0));
           if (task.method === 'sample_infohashes') this.recordNode(n, out.msg.v, { bep51: false });
           return this.fail(task, 'unsupported');
         }
@@ -649,7 +643,7 @@ export class CrawlEngine {
       return;
     }
     const isSample = task.method === 'sample_infohashes';
-    const bits = this.markBook(n.host, n.port, ANSWERED | (isSample ? ANSWERED_SAMPLE_ANY : 0) | (isSample && sampleOk ? SAMPLE_OK : 0));
+    const bits = this.book.mark(n.host, n.port, ANSWERED | (isSample ? ANSWERED_SAMPLE_ANY : 0) | (isSample && sampleOk ? SAMPLE_OK : 0));
     if (!(bits & ANSWERED)) {
       const client = decodeVersion(msg.v).client ?? 'unknown';
       this.clients[client] = (this.clients[client] ?? 0) + 1;
@@ -658,15 +652,14 @@ export class CrawlEngine {
 
     const raw = this.family === 6 ? msg.r.nodes6 : msg.r.nodes;
     const contacts = raw ? this.sanitizer.filterContacts(raw) : [];
-    for (const c of contacts) this.markBook(c.host, c.port, SEEN);
+    for (const c of contacts) this.book.mark(c.host, c.port, SEEN);
 
     const reply: TaskReply = { id, nodes: contacts, newSamples: 0, ...(msg.v ? { version: msg.v } : {}) };
     if (isSample && sampleOk) {
       const r = msg.r;
       const interval = r.interval ?? 0;
       const waitS = this.opts.minIntervalS ?? interval;
-      // whole seconds, rounded up: never early
-      this.intervals.set(n.host, n.port, 1, waitS > 0 ? Math.ceil(this.clock.now() / 1000 + waitS) : 0);
+      this.intervals.note(n.host, n.port, this.clock.now(), waitS);
       reply.samples = r.samples ?? [];
       reply.num = r.num;
       reply.interval = interval;
@@ -682,21 +675,6 @@ export class CrawlEngine {
   private fail(task: CrawlTask, failure: TaskFailure): void {
     this.failures[failure]++;
     this.strategy.onFailure(task, failure, this.ctx);
-  }
-
-  /** Marks bits for an endpoint; returns the bits it had before. Counts first sightings. */
-  private markBook(host: string, port: number, bits: number): number {
-    const before = this.book.get(host, port);
-    const after = before | bits;
-    if (after === before) return before;
-    this.book.set(host, port, after);
-    const added = after & ~before;
-    if (added & SEEN) this.counts.seen++;
-    if (added & QUERIED) this.counts.queried++;
-    if (added & ANSWERED) this.counts.answered++;
-    if (added & ANSWERED_SAMPLE_ANY) this.counts.answeredSampleAny++;
-    if (added & SAMPLE_OK) this.counts.sampleOk++;
-    return before;
   }
 
   // ---- infohashes and nodes -------------------------------------------------------------------
@@ -849,7 +827,7 @@ export class CrawlEngine {
 
   /** Nodes that answered a sample_infohashes at all (bep51_rate's denominator), for totals over families. */
   get sampleAnswers(): number {
-    return this.counts.answeredSampleAny;
+    return this.book.counts.answeredSampleAny;
   }
 
   // ---- counting -------------------------------------------------------------------------------
@@ -873,8 +851,7 @@ export class CrawlEngine {
   // ---- the strategy's view --------------------------------------------------------------------
 
   private sampleAllowedAt(n: CrawlNode): number {
-    const at = this.intervals.extraOf(n.host, n.port);
-    return at * 1000;
+    return this.intervals.allowedAt(n.host, n.port);
   }
 
   private log(text: string): void {
