@@ -2,14 +2,10 @@
 // conditions and resume checkpoints; asks a Strategy whom to query next. It drives a DhtClient's
 // Krpc engine, so the same code runs over UDP on real time and inside SimNetwork on virtual time
 // (there the caller advances the clock, e.g. clock.runUntilAsync(() => done, ...)).
-//
-// Infohash records are emitted once their batch is committed (the database says whether it had
-// each one), so everything printed is in the database even after a kill -9; without a store they
-// are emitted at once.
+// What the replies yield goes to the intake (crawl-intake.ts).
 import { randomFillSync } from 'node:crypto';
 import type { DhtClient } from '../dht/dht-client.js';
 import { commonPrefixBits, compareDistance, randomIdInPrefix } from '../dht/node-id.js';
-import { formatEndpoint } from '../net/address.js';
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
 import type { AddressPolicy } from '../net/address.js';
@@ -19,12 +15,12 @@ import { toHex } from '../wire/hex.js';
 import type { Family, KrpcResponse, NodeInfo } from '../wire/types.js';
 import { decodeVersion } from '../wire/version.js';
 import { RttEstimator } from '../net/rtt-estimator.js';
-import { BatchWriter } from '../store/batch-writer.js';
 import { ConcurrencyWindow } from './concurrency-window.js';
 import { CRAWL_DEFAULTS } from './defaults.js';
 import { Checkpointer, DEFAULT_CHECKPOINT_EVERY_MS, restoreTraversal, savedState } from './checkpoint.js';
-import type { InfohashRecord, InfohashStore, NodeRecord, RecordResult } from '../store/types.js';
+import type { InfohashStore } from '../store/types.js';
 import { Key20Set } from './compact-sets.js';
+import { CrawlIntake } from './crawl-intake.js';
 import { ANSWERED, ANSWERED_SAMPLE_ANY, EndpointBook, QUERIED, SAMPLE_OK, SEEN } from './endpoint-book.js';
 import { IntervalBook } from './interval-book.js';
 import { CrawlStoreError } from './errors.js';
@@ -140,10 +136,9 @@ export class CrawlEngine {
   private readonly intervals = new IntervalBook();
   private readonly clients: Record<string, number> = {};
   private readonly failures: Failures = { timeout: 0, error: 0, unsupported: 0, bad_reply: 0, id_mismatch: 0, refused: 0 };
-  private counts = { unique: 0, stored: 0, newToDb: 0, intervalSkips: 0 };
+  private intervalSkips = 0;
 
-  private infohashWriter?: BatchWriter<InfohashRecord, RecordResult[]>;
-  private nodeWriter?: BatchWriter<NodeRecord, unknown>;
+  private readonly intake: CrawlIntake;
   private storeError: unknown;
   private checkpointer?: Checkpointer;
   private seeded = false;
@@ -202,6 +197,16 @@ export class CrawlEngine {
     // IPv4 keeps the key it always had, so older databases resume
     this.stateKey = opts.stateKey ?? `crawl:${opts.strategy.name}${this.family === 6 ? ':v6' : ''}`;
     this.dedup = opts.shared?.dedup ?? new Key20Set(4096);
+    this.intake = new CrawlIntake({
+      clock: this.clock,
+      dedup: this.dedup,
+      wall: this.wall,
+      ...(this.limits.maxInfohashes !== undefined ? { maxInfohashes: this.limits.maxInfohashes } : {}),
+      ...(opts.batch ? { batch: opts.batch } : {}),
+      ...(opts.onInfohash ? { onInfohash: opts.onInfohash } : {}),
+      log: (text) => this.log(text),
+      onStoreError: (err) => this.onStoreError(err),
+    });
     this.prng = new Prng(opts.seed ?? randomSeed());
     const policy = opts.policy ?? (this.krpc as { policy?: AddressPolicy }).policy;
     if (opts.sanitizer instanceof Sanitizer) this.sanitizer = opts.sanitizer;
@@ -234,7 +239,7 @@ export class CrawlEngine {
     } catch (err) {
       throw this.storeFailure(err, false);
     }
-    if (store) this.openWriters(store);
+    if (store) this.intake.open(store);
     if (this.opts.signal?.aborted) this.stop('aborted');
     this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
 
@@ -278,7 +283,7 @@ export class CrawlEngine {
     let stateSaved = false;
     if (store) {
       await this.checkpointer?.stop();
-      await this.flushWriters();
+      await this.intake.flush();
       // stopped before the strategy was seeded: a saved traversal stays as it was
       if (this.storeError === undefined && this.seeded) {
         // a finished pass leaves nothing to resume; anything else can be continued
@@ -316,7 +321,7 @@ export class CrawlEngine {
   }
 
   stats(): CrawlStats {
-    const c = this.counts;
+    const c = this.intake.counts;
     const b = this.book.counts;
     const queries = this.runQueries();
     const newOnes = this.opts.store ? c.newToDb : c.unique;
@@ -335,7 +340,7 @@ export class CrawlEngine {
       queries_per_new_infohash: newOnes > 0 ? queries / newOnes : null,
       in_flight: this.inFlight + this.lingering,
       failures: { ...this.failures },
-      interval_skips: c.intervalSkips,
+      interval_skips: this.intervalSkips,
       sanitizer: { ...this.sanitizer.counters },
       progress: this.strategy.progress(),
       duration_ms: (this.started ? this.clock.now() - this.startedAt : 0),
@@ -464,7 +469,7 @@ export class CrawlEngine {
       return false;
     }
     if (task.method === 'sample_infohashes' && this.sampleAllowedAt(n) > this.clock.now()) {
-      this.counts.intervalSkips++;
+      this.intervalSkips++;
       this.fail(task, 'refused');
       return false;
     }
@@ -568,7 +573,7 @@ export class CrawlEngine {
       case 'error':
         if (out.code === 204) {
           this.book.mark(n.host, n.port, ANSWERED | (task.method === 'sample_infohashes' ? ANSWERED_SAMPLE_ANY : 0));
-          if (task.method === 'sample_infohashes') this.recordNode(n, out.msg.v, { bep51: false });
+          if (task.method === 'sample_infohashes') this.intake.recordNode(n, out.msg.v, { bep51: false });
           return this.fail(task, 'unsupported');
         }
         return this.fail(task, 'error');
@@ -663,10 +668,10 @@ export class CrawlEngine {
       reply.samples = r.samples ?? [];
       reply.num = r.num;
       reply.interval = interval;
-      reply.newSamples = this.takeSamples(reply.samples, id, n, msg.v);
-      this.recordNode(n, msg.v, { id, bep51: true, sampledAt: this.wall(), sampleIntervalS: interval, ...(r.num !== undefined ? { num: r.num } : {}) });
+      reply.newSamples = this.intake.takeSamples(reply.samples, id, n, msg.v);
+      this.intake.recordNode(n, msg.v, { id, bep51: true, sampledAt: this.wall(), sampleIntervalS: interval, ...(r.num !== undefined ? { num: r.num } : {}) });
     } else {
-      this.recordNode(n, msg.v, { id, ...(isSample ? { bep51: false } : {}) });
+      this.intake.recordNode(n, msg.v, { id, ...(isSample ? { bep51: false } : {}) });
     }
     this.strategy.onReply(task, reply, this.ctx);
     if (this.limits.maxInfohashes !== undefined && this.dedup.size >= this.limits.maxInfohashes) this.stop('max_infohashes');
@@ -677,101 +682,7 @@ export class CrawlEngine {
     this.strategy.onFailure(task, failure, this.ctx);
   }
 
-  // ---- infohashes and nodes -------------------------------------------------------------------
-
-  private takeSamples(samples: Uint8Array[], sourceId: Uint8Array, n: CrawlNode, v: Uint8Array | undefined): number {
-    let fresh = 0;
-    const limit = this.limits.maxInfohashes;
-    const version = decodeVersion(v);
-    const addr = formatEndpoint(n.host, n.port);
-    for (const s of samples) {
-      if (limit !== undefined && this.dedup.size >= limit) break;
-      if (s.length !== 20 || !this.dedup.add(s)) continue;
-      fresh++;
-      this.counts.unique++;
-      const record: InfohashRecord = {
-        infohash: Uint8Array.from(s),
-        seenAt: this.wall(),
-        sourceId: Uint8Array.from(sourceId),
-        sourceAddr: addr,
-        ...(version.client ? { sourceClient: version.client } : {}),
-        sourceVersionHex: version.hex,
-      };
-      if (this.infohashWriter) {
-        try {
-          this.infohashWriter.add(record);
-        } catch (err) {
-          this.onStoreError(err);
-        }
-      } else this.emit(record, false);
-    }
-    return fresh;
-  }
-
-  private emit(r: InfohashRecord, inDb: boolean): void {
-    if (!this.opts.onInfohash) return;
-    try {
-      this.opts.onInfohash({
-        infohash: toHex(r.infohash),
-        first_seen: new Date(r.seenAt).toISOString(),
-        in_db_before: inDb,
-        source_id: r.sourceId ? toHex(r.sourceId) : '',
-        source_addr: r.sourceAddr ?? '',
-        source_client: r.sourceClient ?? null,
-        source_version_hex: r.sourceVersionHex ?? '',
-      });
-    } catch (err) {
-      this.log(`crawl: onInfohash failed: ${(err as Error).message}`);
-    }
-  }
-
-  private recordNode(n: CrawlNode, v: Uint8Array | undefined, extra: Partial<NodeRecord>): void {
-    if (!this.nodeWriter) return;
-    const version = decodeVersion(v);
-    try {
-      this.nodeWriter.add({
-        addr: formatEndpoint(n.host, n.port),
-        seenAt: this.wall(),
-        ...(version.hex ? { versionHex: version.hex } : {}),
-        ...(version.client ? { client: version.client } : {}),
-        ...extra,
-      });
-    } catch (err) {
-      this.onStoreError(err);
-    }
-  }
-
-  private openWriters(store: InfohashStore): void {
-    const batch = this.opts.batch ?? {};
-    const common = {
-      clock: this.clock,
-      maxItems: batch.maxItems ?? 500,
-      maxDelayMs: batch.maxDelayMs ?? 250,
-      onError: (err: unknown) => this.onStoreError(err),
-    };
-    this.infohashWriter = new BatchWriter<InfohashRecord, RecordResult[]>({
-      ...common,
-      write: (items) => store.recordInfohashes(items),
-      onWritten: (results, items) => {
-        this.counts.stored += items.length;
-        for (let i = 0; i < items.length; i++) {
-          const isNew = results[i]?.isNew ?? false;
-          if (isNew) this.counts.newToDb++;
-          this.emit(items[i], !isNew);
-        }
-      },
-    });
-    this.nodeWriter = new BatchWriter<NodeRecord, unknown>({ ...common, maxItems: 1000, maxDelayMs: 1000, write: (items) => store.recordNodes(items) });
-  }
-
-  private async flushWriters(): Promise<void> {
-    try {
-      await this.infohashWriter?.flush();
-      await this.nodeWriter?.flush();
-    } catch (err) {
-      this.onStoreError(err);
-    }
-  }
+  // ---- store failures -------------------------------------------------------------------------
 
   /** The first store failure stops the crawl; run() then rejects with it (reported once, there). */
   private onStoreError(err: unknown): void {
@@ -781,7 +692,7 @@ export class CrawlEngine {
   }
 
   private storeFailure(err: unknown, resumed: boolean): CrawlStoreError {
-    return new CrawlStoreError(err, { infohashes: this.counts.stored, newInfohashes: this.counts.newToDb, stateSavedAt: this.stateSavedAt, resumed });
+    return new CrawlStoreError(err, { infohashes: this.intake.counts.stored, newInfohashes: this.intake.counts.newToDb, stateSavedAt: this.stateSavedAt, resumed });
   }
 
   // ---- resume ---------------------------------------------------------------------------------
@@ -798,9 +709,9 @@ export class CrawlEngine {
   private async saveState(): Promise<boolean> {
     const store = this.opts.store;
     if (!store || !this.strategy.saveState) return false;
-    await this.flushWriters();
+    await this.intake.flush();
     if (this.storeError !== undefined) return false;
-    const run = { queries: this.runQueries(), unique: this.counts.unique, savedAt: this.wall() };
+    const run = { queries: this.runQueries(), unique: this.intake.counts.unique, savedAt: this.wall() };
     const state = savedState(this.strategy, run, this.resumedFrom);
     try {
       await store.saveState(this.stateKey, state);
