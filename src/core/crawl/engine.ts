@@ -17,7 +17,7 @@ import { decodeVersion } from '../wire/version.js';
 import { RttEstimator } from '../net/rtt-estimator.js';
 import { ConcurrencyWindow } from './concurrency-window.js';
 import { CRAWL_DEFAULTS } from './defaults.js';
-import { Checkpointer, DEFAULT_CHECKPOINT_EVERY_MS, restoreTraversal, savedState } from './checkpoint.js';
+import { CrawlCheckpoints, DEFAULT_CHECKPOINT_EVERY_MS, defaultStateKey } from './checkpoint.js';
 import type { InfohashStore } from '../store/types.js';
 import { Key20Set } from './compact-sets.js';
 import { CrawlIntake } from './crawl-intake.js';
@@ -129,7 +129,6 @@ export class CrawlEngine {
   private readonly prng: Prng;
   private readonly ctx: StrategyContext;
   private readonly wall: () => number;
-  private readonly stateKey: string;
 
   private readonly dedup: Key20Set;
   private readonly book = new EndpointBook();
@@ -140,7 +139,8 @@ export class CrawlEngine {
 
   private readonly intake: CrawlIntake;
   private storeError: unknown;
-  private checkpointer?: Checkpointer;
+  /** The resume state in the store (absent without a store). */
+  private readonly checkpoints?: CrawlCheckpoints;
   private seeded = false;
   /** Waiting for the output (backpressure); the pump sends nothing meanwhile. */
   private held = false;
@@ -169,9 +169,6 @@ export class CrawlEngine {
   private timers: TimerHandle[] = [];
   private resolveDone!: () => void;
   private readonly done: Promise<void>;
-  private resumedFrom: CrawlSummary['resumed_from'];
-  /** When saveState last succeeded in this run (ISO). */
-  private stateSavedAt: string | null = null;
   private readonly onAbort = (): void => this.stop('aborted');
 
   constructor(opts: CrawlEngineOptions) {
@@ -194,8 +191,6 @@ export class CrawlEngine {
     );
     this.limits = opts.limits ?? {};
     this.wall = opts.wallClock ?? Date.now;
-    // IPv4 keeps the key it always had, so older databases resume
-    this.stateKey = opts.stateKey ?? `crawl:${opts.strategy.name}${this.family === 6 ? ':v6' : ''}`;
     this.dedup = opts.shared?.dedup ?? new Key20Set(4096);
     this.intake = new CrawlIntake({
       clock: this.clock,
@@ -215,6 +210,24 @@ export class CrawlEngine {
       this.sanitizer = new Sanitizer({ ...(opts.sanitizer ?? {}), policy, clock: this.clock });
     }
     this.ctx = this.buildContext();
+    if (opts.store) {
+      this.checkpoints = new CrawlCheckpoints({
+        store: opts.store,
+        key: opts.stateKey ?? defaultStateKey(opts.strategy.name, this.family),
+        strategy: this.strategy,
+        clock: this.clock,
+        everyMs: opts.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS,
+        mark: () => this.krpc.counters.queriesSent + this.settledCount,
+        finished: () => this.finished,
+        flush: async () => {
+          await this.intake.flush();
+          return this.storeError === undefined;
+        },
+        figures: () => ({ queries: this.runQueries(), unique: this.intake.counts.unique, savedAt: this.wall() }),
+        onStoreError: (err) => this.onStoreError(err),
+        log: (text) => this.log(text),
+      });
+    }
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -252,7 +265,7 @@ export class CrawlEngine {
       if (!this.stopReason && below > 0 && this.familyTableSize(below) < below) {
         await this.node.bootstrapTable({ families: [this.family], retries: CRAWL_LOOKUP_RETRIES });
       }
-      if (!this.stopReason && this.opts.resume) resumed = await this.restore();
+      if (!this.stopReason && this.opts.resume && this.checkpoints) resumed = await this.checkpoints.restore(this.ctx);
       if (!this.stopReason) {
         await this.strategy.seed(this.ctx);
         this.seeded = true;
@@ -261,15 +274,7 @@ export class CrawlEngine {
     // a stop during the bootstrap lookup (Ctrl-C) does not wait for it to end
     await Promise.race([seeding, this.done]);
 
-    if (store) {
-      this.checkpointer = new Checkpointer({
-        clock: this.clock,
-        everyMs: this.opts.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS,
-        mark: () => this.krpc.counters.queriesSent + this.settledCount,
-        save: () => (this.finished ? Promise.resolve(false) : this.saveState()),
-      });
-      this.checkpointer.start();
-    }
+    this.checkpoints?.start();
     if (this.opts.onProgress) this.armProgress(this.opts.progressEveryMs ?? 1000);
 
     this.pump();
@@ -281,21 +286,17 @@ export class CrawlEngine {
 
     const stoppedBy: StopReason = this.stopReason ?? 'done';
     let stateSaved = false;
-    if (store) {
-      await this.checkpointer?.stop();
+    if (this.checkpoints) {
+      await this.checkpoints.stop();
       await this.intake.flush();
       // stopped before the strategy was seeded: a saved traversal stays as it was
-      if (this.storeError === undefined && this.seeded) {
-        // a finished pass leaves nothing to resume; anything else can be continued
-        if (stoppedBy === 'done') await store.clearState(this.stateKey);
-        else stateSaved = await this.saveState();
-      }
+      if (this.storeError === undefined && this.seeded) stateSaved = await this.checkpoints.end(stoppedBy);
     }
     const summary: CrawlSummary = {
       ...this.stats(),
       stopped_by: stoppedBy,
       resumed,
-      ...(this.resumedFrom ? { resumed_from: this.resumedFrom } : {}),
+      ...(this.checkpoints?.resumedFrom ? { resumed_from: this.checkpoints.resumedFrom } : {}),
       state_saved: stateSaved,
     };
     if (store && runId !== undefined && this.storeError === undefined) {
@@ -692,35 +693,7 @@ export class CrawlEngine {
   }
 
   private storeFailure(err: unknown, resumed: boolean): CrawlStoreError {
-    return new CrawlStoreError(err, { infohashes: this.intake.counts.stored, newInfohashes: this.intake.counts.newToDb, stateSavedAt: this.stateSavedAt, resumed });
-  }
-
-  // ---- resume ---------------------------------------------------------------------------------
-
-  private async restore(): Promise<boolean> {
-    const store = this.opts.store;
-    if (!store) return false;
-    const from = await restoreTraversal(store, this.stateKey, this.strategy, this.ctx, (t) => this.log(t));
-    if (from) this.resumedFrom = from;
-    return from !== null;
-  }
-
-  /** Flushes the batches, then saves the traversal (so the saved state never runs ahead of the data). */
-  private async saveState(): Promise<boolean> {
-    const store = this.opts.store;
-    if (!store || !this.strategy.saveState) return false;
-    await this.intake.flush();
-    if (this.storeError !== undefined) return false;
-    const run = { queries: this.runQueries(), unique: this.intake.counts.unique, savedAt: this.wall() };
-    const state = savedState(this.strategy, run, this.resumedFrom);
-    try {
-      await store.saveState(this.stateKey, state);
-      this.stateSavedAt = state.saved_at;
-      return true;
-    } catch (err) {
-      this.onStoreError(err);
-      return false;
-    }
+    return new CrawlStoreError(err, { infohashes: this.intake.counts.stored, newInfohashes: this.intake.counts.newToDb, stateSavedAt: this.checkpoints?.savedAt ?? null, resumed });
   }
 
   private armProgress(every: number): void {
