@@ -13,20 +13,20 @@ import { Prng } from '../net/prng.js';
 import { checkResponse } from '../net/response-rules.js';
 import { toHex } from '../wire/hex.js';
 import type { Family, KrpcResponse, NodeInfo } from '../wire/types.js';
-import { decodeVersion } from '../wire/version.js';
 import { RttEstimator } from '../net/rtt-estimator.js';
 import { ConcurrencyWindow } from './concurrency-window.js';
 import { CRAWL_DEFAULTS } from './defaults.js';
 import { CrawlCheckpoints, DEFAULT_CHECKPOINT_EVERY_MS, defaultStateKey } from './checkpoint.js';
 import type { InfohashStore } from '../store/types.js';
 import { Key20Set } from './compact-sets.js';
+import { CrawlTally, ProgressTicker, crawlPacing, crawlStats, type StatsSources } from './crawl-stats.js';
 import { CrawlIntake } from './crawl-intake.js';
 import { ANSWERED, ANSWERED_SAMPLE_ANY, EndpointBook, QUERIED, SAMPLE_OK, SEEN } from './endpoint-book.js';
 import { IntervalBook } from './interval-book.js';
 import { CrawlStoreError } from './errors.js';
 import { Sanitizer, type SanitizerOptions } from './sanitizer.js';
 import type { CrawlNode, CrawlTask, Strategy, StrategyContext, StrategyHelpers, TaskFailure, TaskReply } from './strategy.js';
-import type { CrawlInfohash, CrawlLimits, CrawlPacing, CrawlStats, CrawlSummary, CrawlWaiting, StopReason } from './types.js';
+import type { CrawlInfohash, CrawlLimits, CrawlPacing, CrawlStats, CrawlSummary, StopReason } from './types.js';
 
 export interface CrawlEngineOptions {
   /** The DHT client: its Krpc engine sends, its routing table seeds, its lookups serve ctx.lookup. */
@@ -114,8 +114,6 @@ interface Flight {
   settled?: boolean;
 }
 
-type Failures = Record<TaskFailure, number>;
-
 export class CrawlEngine {
   readonly strategy: Strategy;
   readonly sanitizer: Sanitizer;
@@ -133,9 +131,9 @@ export class CrawlEngine {
   private readonly dedup: Key20Set;
   private readonly book = new EndpointBook();
   private readonly intervals = new IntervalBook();
-  private readonly clients: Record<string, number> = {};
-  private readonly failures: Failures = { timeout: 0, error: 0, unsupported: 0, bad_reply: 0, id_mismatch: 0, refused: 0 };
-  private intervalSkips = 0;
+  private readonly tally = new CrawlTally();
+  private readonly statsSources: StatsSources;
+  private progressTicker?: ProgressTicker;
 
   private readonly intake: CrawlIntake;
   private storeError: unknown;
@@ -151,8 +149,6 @@ export class CrawlEngine {
   private inFlight = 0;
   /** Stalled queries still waiting for a late reply (no slot held). */
   private lingering = 0;
-  private stallCount = 0;
-  private lateReplies = 0;
   private readonly rtt: RttEstimator;
   private readonly window: ConcurrencyWindow;
   private readonly ratePerSec: number;
@@ -210,6 +206,25 @@ export class CrawlEngine {
       this.sanitizer = new Sanitizer({ ...(opts.sanitizer ?? {}), policy, clock: this.clock });
     }
     this.ctx = this.buildContext();
+    this.statsSources = {
+      strategy: this.strategy,
+      book: this.book,
+      intervals: this.intervals,
+      intake: this.intake,
+      tally: this.tally,
+      sanitizer: this.sanitizer,
+      dedup: this.dedup,
+      database: opts.store !== undefined,
+      window: this.window,
+      rtt: this.rtt,
+      ratePerSec: this.ratePerSec,
+      adaptive: this.adaptive,
+      now: () => this.clock.now(),
+      queries: () => this.runQueries(),
+      inFlight: () => this.inFlight,
+      lingering: () => this.lingering,
+      durationMs: () => (this.started ? this.clock.now() - this.startedAt : 0),
+    };
     if (opts.store) {
       this.checkpoints = new CrawlCheckpoints({
         store: opts.store,
@@ -275,12 +290,19 @@ export class CrawlEngine {
     await Promise.race([seeding, this.done]);
 
     this.checkpoints?.start();
-    if (this.opts.onProgress) this.armProgress(this.opts.progressEveryMs ?? 1000);
+    const onProgress = this.opts.onProgress;
+    if (onProgress) {
+      this.progressTicker = new ProgressTicker(this.clock, this.opts.progressEveryMs ?? 1000, () => {
+        if (!this.finished) onProgress(this.stats());
+      });
+      this.progressTicker.start();
+    }
 
     this.pump();
     await this.done;
 
     for (const t of this.timers) this.clock.clearTimeout(t);
+    this.progressTicker?.stop();
     if (this.retryTimer) this.clock.clearTimeout(this.retryTimer.handle);
     this.opts.signal?.removeEventListener('abort', this.onAbort);
 
@@ -322,64 +344,12 @@ export class CrawlEngine {
   }
 
   stats(): CrawlStats {
-    const c = this.intake.counts;
-    const b = this.book.counts;
-    const queries = this.runQueries();
-    const newOnes = this.opts.store ? c.newToDb : c.unique;
-    const traversal = this.strategy.memoryBytes?.() ?? 0;
-    return {
-      strategy: this.strategy.name,
-      nodes_seen: b.seen,
-      nodes_queried: b.queried,
-      nodes_answered: b.answered,
-      nodes_answered_sample: b.sampleOk,
-      bep51_rate: b.answeredSampleAny > 0 ? b.sampleOk / b.answeredSampleAny : null,
-      clients: { ...this.clients },
-      unique_infohashes: c.unique,
-      new_infohashes: this.opts.store ? c.newToDb : null,
-      queries_sent: queries,
-      queries_per_new_infohash: newOnes > 0 ? queries / newOnes : null,
-      in_flight: this.inFlight + this.lingering,
-      failures: { ...this.failures },
-      interval_skips: this.intervalSkips,
-      sanitizer: { ...this.sanitizer.counters },
-      progress: this.strategy.progress(),
-      duration_ms: (this.started ? this.clock.now() - this.startedAt : 0),
-      memory: {
-        traversal_bytes: traversal,
-        traversal_bytes_per_visited_node: b.queried > 0 ? traversal / b.queried : null,
-        dedup_bytes: this.dedup.bytes,
-        engine_bytes: this.book.bytes + this.intervals.bytes + this.sanitizer.bytes,
-      },
-      pacing: this.pacing(),
-      waiting: this.waiting(),
-    };
-  }
-
-  private waiting(): CrawlWaiting | null {
-    const now = this.clock.now();
-    const w = this.strategy.waitingFor?.(now) ?? null;
-    if (!w) return null;
-    return { for: w.reason, nodes: w.nodes, next_in_ms: w.next_at === null ? null : Math.max(0, w.next_at - now) };
+    return crawlStats(this.statsSources);
   }
 
   /** The pacing figures now (window, adaptive timeout, round trips). */
   pacing(): CrawlPacing {
-    const w = this.window.snapshot();
-    const r = this.rtt.snapshot();
-    return {
-      rate_limit_per_s: Number.isFinite(this.ratePerSec) ? this.ratePerSec : null,
-      queries_per_s: w.rate_per_s,
-      window: w.window,
-      window_max: w.max,
-      timeout_ms: this.adaptive ? r.timeout_ms : this.rtt.hardMs,
-      hard_timeout_ms: this.rtt.hardMs,
-      rtt_p50_ms: r.p50_ms,
-      rtt_p90_ms: r.p90_ms,
-      stalled: this.stallCount,
-      late_replies: this.lateReplies,
-      waiting_late: this.lingering,
-    };
+    return crawlPacing(this.statsSources);
   }
 
   // ---- the loop -------------------------------------------------------------------------------
@@ -470,7 +440,7 @@ export class CrawlEngine {
       return false;
     }
     if (task.method === 'sample_infohashes' && this.sampleAllowedAt(n) > this.clock.now()) {
-      this.intervalSkips++;
+      this.tally.intervalSkips++;
       this.fail(task, 'refused');
       return false;
     }
@@ -515,7 +485,7 @@ export class CrawlEngine {
     flight.stalled = true;
     this.inFlight--;
     this.lingering++;
-    this.stallCount++;
+    this.tally.stalled++;
     this.window.onStall(this.clock.now());
     if (this.finished) return;
     if (!flight.claimed) {
@@ -536,7 +506,7 @@ export class CrawlEngine {
     if ('rttMs' in out && out.rttMs !== undefined) this.rtt.record(out.rttMs);
     if (flight.stalled) {
       this.lingering--;
-      if (out.ok || (out.kind !== 'timeout' && out.kind !== 'refused')) this.lateReplies++;
+      if (out.ok || (out.kind !== 'timeout' && out.kind !== 'refused')) this.tally.lateReplies++;
     } else {
       this.inFlight--;
       if (out.ok || out.kind !== 'timeout') this.window.onAnswer(now);
@@ -650,10 +620,7 @@ export class CrawlEngine {
     }
     const isSample = task.method === 'sample_infohashes';
     const bits = this.book.mark(n.host, n.port, ANSWERED | (isSample ? ANSWERED_SAMPLE_ANY : 0) | (isSample && sampleOk ? SAMPLE_OK : 0));
-    if (!(bits & ANSWERED)) {
-      const client = decodeVersion(msg.v).client ?? 'unknown';
-      this.clients[client] = (this.clients[client] ?? 0) + 1;
-    }
+    if (!(bits & ANSWERED)) this.tally.noteClient(msg.v);
     this.node.noteReply(id, { host: n.host, port: n.port }, rttMs, msg.v);
 
     const raw = this.family === 6 ? msg.r.nodes6 : msg.r.nodes;
@@ -679,7 +646,7 @@ export class CrawlEngine {
   }
 
   private fail(task: CrawlTask, failure: TaskFailure): void {
-    this.failures[failure]++;
+    this.tally.failures[failure]++;
     this.strategy.onFailure(task, failure, this.ctx);
   }
 
@@ -694,19 +661,6 @@ export class CrawlEngine {
 
   private storeFailure(err: unknown, resumed: boolean): CrawlStoreError {
     return new CrawlStoreError(err, { infohashes: this.intake.counts.stored, newInfohashes: this.intake.counts.newToDb, stateSavedAt: this.checkpoints?.savedAt ?? null, resumed });
-  }
-
-  private armProgress(every: number): void {
-    const tick = (): void => {
-      if (this.finished) return;
-      try {
-        this.opts.onProgress?.(this.stats());
-      } catch {
-        // a progress display must not stop the crawl
-      }
-      this.timers.push(this.clock.setTimeout(tick, every));
-    };
-    this.timers.push(this.clock.setTimeout(tick, every));
   }
 
   /** Nodes that answered a sample_infohashes at all (bep51_rate's denominator), for totals over families. */
