@@ -6,7 +6,6 @@ import { formatEndpoint } from '../net/address.js';
 import type { Clock } from '../net/clock.js';
 import { BatchWriter } from '../store/batch-writer.js';
 import type { InfohashRecord, InfohashStore, NodeRecord, RecordResult } from '../store/types.js';
-import { toHex } from '../wire/hex.js';
 import { decodeVersion } from '../wire/version.js';
 import type { Key20Set } from './compact-sets.js';
 import type { CrawlNode } from './strategy.js';
@@ -121,15 +120,7 @@ export class CrawlIntake {
   private emit(r: InfohashRecord, inDb: boolean): void {
     if (!this.opts.onInfohash) return;
     try {
-      this.opts.onInfohash({
-        infohash: toHex(r.infohash),
-        first_seen: new Date(r.seenAt).toISOString(),
-        in_db_before: inDb,
-        source_id: r.sourceId ? toHex(r.sourceId) : '',
-        source_addr: r.sourceAddr ?? '',
-        source_client: r.sourceClient ?? null,
-        source_version_hex: r.sourceVersionHex ?? '',
-      });
+      this.opts.onInfohash({ ...r, inDbBefore: inDb });
     } catch (err) {
       this.opts.log(`crawl: onInfohash failed: ${(err as Error).message}`);
     }
