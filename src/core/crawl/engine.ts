@@ -3,107 +3,28 @@
 // Krpc engine, so the same code runs over UDP on real time and inside SimNetwork on virtual time
 // (there the caller advances the clock, e.g. clock.runUntilAsync(() => done, ...)).
 // What the replies yield goes to the intake (crawl-intake.ts).
-import { randomFillSync } from 'node:crypto';
 import type { DhtClient } from '../dht/dht-client.js';
-import { commonPrefixBits, compareDistance, randomIdInPrefix } from '../dht/node-id.js';
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
 import type { AddressPolicy } from '../net/address.js';
 import { Prng } from '../net/prng.js';
 import { checkResponse } from '../net/response-rules.js';
-import { toHex } from '../wire/hex.js';
-import type { Family, KrpcResponse, NodeInfo } from '../wire/types.js';
+import type { Family, KrpcResponse } from '../wire/types.js';
 import { RttEstimator } from '../net/rtt-estimator.js';
 import { ConcurrencyWindow } from './concurrency-window.js';
 import { CRAWL_DEFAULTS } from './defaults.js';
 import { CrawlCheckpoints, DEFAULT_CHECKPOINT_EVERY_MS, defaultStateKey } from './checkpoint.js';
-import type { InfohashStore } from '../store/types.js';
 import { Key20Set } from './compact-sets.js';
+import type { CrawlEngineOptions } from './engine-options.js';
 import { CrawlTally, ProgressTicker, crawlPacing, crawlStats, type StatsSources } from './crawl-stats.js';
 import { CrawlIntake } from './crawl-intake.js';
 import { ANSWERED, ANSWERED_SAMPLE_ANY, EndpointBook, QUERIED, SAMPLE_OK, SEEN } from './endpoint-book.js';
 import { IntervalBook } from './interval-book.js';
 import { CrawlStoreError } from './errors.js';
-import { Sanitizer, type SanitizerOptions } from './sanitizer.js';
-import type { CrawlNode, CrawlTask, Strategy, StrategyContext, StrategyHelpers, TaskFailure, TaskReply } from './strategy.js';
-import type { CrawlInfohash, CrawlLimits, CrawlPacing, CrawlStats, CrawlSummary, StopReason } from './types.js';
-
-export interface CrawlEngineOptions {
-  /** The DHT client: its Krpc engine sends, its routing table seeds, its lookups serve ctx.lookup. */
-  node: DhtClient;
-  strategy: Strategy;
-  /** Address family of the crawl (default 4). */
-  family?: Family;
-  /**
-   * Set when engines of several families crawl in one run (families.ts): they share the infohash
-   * dedup set, and the limits apply to the whole run's counts. Each engine then reports the
-   * queries sent to its own family's addresses.
-   */
-  shared?: SharedCrawlCounts;
-  /** Record the run in the store's run log (default true; a multi-family run records one). */
-  recordRun?: boolean;
-  /** Where infohashes and nodes go; absent = stream only (--no-db). */
-  store?: InfohashStore;
-  /** Queries in flight at most: the bound of the concurrency window (default CRAWL_DEFAULTS.concurrency). */
-  concurrency?: number;
-  /**
-   * The global query rate the window aims at, per second (default: the Krpc engine's rate
-   * limiter's, unlimited without one). The limiter enforces it; the window only sizes the slots.
-   */
-  ratePerSec?: number;
-  /** Free a slot at the adaptive timeout from measured round trips (default true); false: at the hard timeout, with a fixed number of slots. */
-  adaptiveTimeout?: boolean;
-  limits?: CrawlLimits;
-  /** Per-node BEP 51 interval override in seconds (--min-interval), replacing what nodes ask for. */
-  minIntervalS?: number;
-  /** Stops the crawl (SIGINT/SIGTERM): in-flight queries are abandoned, state is saved. */
-  signal?: AbortSignal;
-  /** Each infohash new in this run, once stored (or at once without a store). */
-  onInfohash?(record: CrawlInfohash): void;
-  /** Called every progressEveryMs of engine clock with the current statistics. */
-  onProgress?(stats: CrawlStats): void;
-  progressEveryMs?: number;
-  /** Progress lines from the strategy and the engine. */
-  log?(text: string): void;
-  /** Sanitizer settings (policy and clock come from the node), or a ready Sanitizer. */
-  sanitizer?: Sanitizer | Partial<Omit<SanitizerOptions, 'policy' | 'clock'>>;
-  /** Address policy for the sanitizer (default: the Krpc engine's, else a permissive-for-sim one is an error). */
-  policy?: AddressPolicy;
-  /** Seed for the strategy helpers' PRNG (deterministic runs); default random. */
-  seed?: number;
-  /** Per-query timeout (default: the Krpc engine's). */
-  queryTimeoutMs?: number;
-  /** Continue the traversal saved in the store under stateKey. */
-  resume?: boolean;
-  /** Store key of the saved state (default 'crawl:<strategy name>', plus ':v6' for IPv6). */
-  stateKey?: string;
-  /** Save the traversal state this often when it has changed (engine clock ms; default 5 s; 0 never). */
-  checkpointEveryMs?: number;
-  /**
-   * Output backpressure: while it returns a promise (a slow stdout reader), no new query is sent;
-   * queries in flight finish and their records are still delivered. The promise must not reject.
-   */
-  backpressure?(): Promise<void> | null;
-  /** Infohash batches: flush at this many records or this long after the first (default 500 / 250 ms). */
-  batch?: { maxItems?: number; maxDelayMs?: number };
-  /** Fill the routing table first when it holds fewer than this many nodes (default 8; 0 never). */
-  bootstrapBelow?: number;
-  /** Wall clock for records and the database, Unix ms (default Date.now). */
-  wallClock?: () => number;
-}
-
-export interface SharedCrawlCounts {
-  /** Infohashes found in this run, over every family. */
-  dedup: Key20Set;
-  /** Queries the run has sent: to one family's addresses, or over every family (what --max-queries counts). */
-  queriesSent(family?: Family): number;
-}
-
-/**
- * The crawl sends every query once (no retries), its lookups too: they only seed the
- * traversal, which meets a node whose answer came late again anyway.
- */
-const CRAWL_LOOKUP_RETRIES = 0;
+import { Sanitizer } from './sanitizer.js';
+import type { CrawlNode, CrawlTask, Strategy, StrategyContext, TaskFailure, TaskReply } from './strategy.js';
+import { CRAWL_LOOKUP_RETRIES, buildStrategyContext, randomSeed } from './strategy-context.js';
+import type { CrawlLimits, CrawlPacing, CrawlStats, CrawlSummary, StopReason } from './types.js';
 
 /** A query on its way; `claimed` marks the ping that checks an unexpected id, with the answer it came with. */
 interface Flight {
@@ -205,7 +126,16 @@ export class CrawlEngine {
       if (!policy) throw new Error('CrawlEngine: no address policy (pass options.policy)');
       this.sanitizer = new Sanitizer({ ...(opts.sanitizer ?? {}), policy, clock: this.clock });
     }
-    this.ctx = this.buildContext();
+    this.ctx = buildStrategyContext({
+      node: this.node,
+      family: this.family,
+      sanitizer: this.sanitizer,
+      prng: this.prng,
+      ...(opts.minIntervalS !== undefined ? { minIntervalS: opts.minIntervalS } : {}),
+      sampleAllowedAt: (n) => this.sampleAllowedAt(n),
+      slots: () => Math.max(0, this.window.current - this.inFlight),
+      log: (text) => this.log(text),
+    });
     this.statsSources = {
       strategy: this.strategy,
       book: this.book,
@@ -695,44 +625,4 @@ export class CrawlEngine {
   private log(text: string): void {
     this.opts.log?.(text);
   }
-
-  private buildContext(): StrategyContext {
-    const prng = this.prng;
-    const randomId = (): Uint8Array => prng.bytes(20);
-    const helpers: StrategyHelpers = {
-      randomId,
-      randomIdInPrefix: (prefix, bits) => randomIdInPrefix(prefix, bits, randomId),
-      compareDistance,
-      commonPrefixBits,
-      toHex,
-      random: () => prng.next(),
-    };
-    const family = this.family;
-    const table = this.node.table;
-    const toCrawlNode = (e: NodeInfo): CrawlNode => ({ id: Uint8Array.from(e.id), host: e.host, port: e.port, family: e.family });
-    return {
-      now: () => this.clock.now(),
-      helpers,
-      family,
-      closestKnown: (target, count) =>
-        table
-          .closest(target, count, (e) => e.family === family && table.stateOf(e) !== 'bad' && this.sanitizer.allowed(e.host, e.port))
-          .map(toCrawlNode),
-      lookup: async (target) => {
-        const r = await this.node.findNode(target, { families: [family], retries: CRAWL_LOOKUP_RETRIES });
-        return r.closest.map(toCrawlNode);
-      },
-      allowed: (n) => n.family === family && this.sanitizer.allowed(n.host, n.port),
-      ...(this.opts.minIntervalS !== undefined ? { minIntervalS: this.opts.minIntervalS } : {}),
-      sampleAllowedAt: (n) => this.sampleAllowedAt(n),
-      log: (text) => this.log(text),
-      slots: () => Math.max(0, this.window.current - this.inFlight),
-    };
-  }
-}
-
-function randomSeed(): number {
-  const b = new Uint32Array(1);
-  randomFillSync(b);
-  return b[0];
 }
