@@ -1,16 +1,15 @@
-// A crawl engine's statistics: the counts it keeps beside its books, the CrawlStats and pacing
-// figures assembled from all its parts, and the progress ticks that report them.
+// A crawl engine's statistics: the counts it keeps beside its books, the CrawlStats assembled
+// from all its parts, and the progress ticks that report them.
 import type { Clock, TimerHandle } from '../net/clock.js';
-import type { RttEstimator } from '../net/rtt-estimator.js';
 import { decodeVersion } from '../wire/version.js';
 import type { Key20Set } from './compact-sets.js';
-import type { ConcurrencyWindow } from './concurrency-window.js';
 import type { CrawlIntake } from './crawl-intake.js';
 import type { EndpointBook } from './endpoint-book.js';
 import type { IntervalBook } from './interval-book.js';
+import type { QuerySlots } from './query-slots.js';
 import type { Sanitizer } from './sanitizer.js';
 import type { Strategy, TaskFailure } from './strategy.js';
-import type { CrawlPacing, CrawlStats, CrawlWaiting } from './types.js';
+import type { CrawlStats, CrawlWaiting } from './types.js';
 
 /** What the engine counts outside its books and its intake. */
 export class CrawlTally {
@@ -19,9 +18,6 @@ export class CrawlTally {
   readonly failures: Record<TaskFailure, number> = { timeout: 0, error: 0, unsupported: 0, bad_reply: 0, id_mismatch: 0, refused: 0 };
   /** sample_infohashes held back because the node's interval had not passed. */
   intervalSkips = 0;
-  /** Queries whose slot was freed at the adaptive timeout; of those, answered late. */
-  stalled = 0;
-  lateReplies = 0;
 
   /** A node answered for the first time: count its client. */
   noteClient(v: Uint8Array | undefined): void {
@@ -41,17 +37,10 @@ export interface StatsSources {
   dedup: Key20Set;
   /** The crawl has a store (new_infohashes means new to it). */
   database: boolean;
-  window: ConcurrencyWindow;
-  rtt: RttEstimator;
-  /** Global query rate aimed at (Infinity: unlimited). */
-  ratePerSec: number;
-  adaptive: boolean;
+  slots: QuerySlots;
   now(): number;
   /** Queries this run accounts to the engine. */
   queries(): number;
-  /** Queries holding a slot, and stalled ones still waiting for a late reply. */
-  inFlight(): number;
-  lingering(): number;
   durationMs(): number;
 }
 
@@ -73,7 +62,7 @@ export function crawlStats(s: StatsSources): CrawlStats {
     new_infohashes: s.database ? c.newToDb : null,
     queries_sent: queries,
     queries_per_new_infohash: newOnes > 0 ? queries / newOnes : null,
-    in_flight: s.inFlight() + s.lingering(),
+    in_flight: s.slots.waiting,
     failures: { ...s.tally.failures },
     interval_skips: s.tally.intervalSkips,
     sanitizer: { ...s.sanitizer.counters },
@@ -85,27 +74,8 @@ export function crawlStats(s: StatsSources): CrawlStats {
       dedup_bytes: s.dedup.bytes,
       engine_bytes: s.book.bytes + s.intervals.bytes + s.sanitizer.bytes,
     },
-    pacing: crawlPacing(s),
+    pacing: s.slots.pacing(),
     waiting: waiting(s),
-  };
-}
-
-/** The pacing figures now (window, adaptive timeout, round trips). */
-export function crawlPacing(s: StatsSources): CrawlPacing {
-  const w = s.window.snapshot();
-  const r = s.rtt.snapshot();
-  return {
-    rate_limit_per_s: Number.isFinite(s.ratePerSec) ? s.ratePerSec : null,
-    queries_per_s: w.rate_per_s,
-    window: w.window,
-    window_max: w.max,
-    timeout_ms: s.adaptive ? r.timeout_ms : s.rtt.hardMs,
-    hard_timeout_ms: s.rtt.hardMs,
-    rtt_p50_ms: r.p50_ms,
-    rtt_p90_ms: r.p90_ms,
-    stalled: s.tally.stalled,
-    late_replies: s.tally.lateReplies,
-    waiting_late: s.lingering(),
   };
 }
 

@@ -10,13 +10,12 @@ import type { AddressPolicy } from '../net/address.js';
 import { Prng } from '../net/prng.js';
 import { checkResponse } from '../net/response-rules.js';
 import type { Family, KrpcResponse } from '../wire/types.js';
-import { RttEstimator } from '../net/rtt-estimator.js';
-import { ConcurrencyWindow } from './concurrency-window.js';
 import { CRAWL_DEFAULTS } from './defaults.js';
 import { CrawlCheckpoints, DEFAULT_CHECKPOINT_EVERY_MS, defaultStateKey } from './checkpoint.js';
 import { Key20Set } from './compact-sets.js';
 import type { CrawlEngineOptions } from './engine-options.js';
-import { CrawlTally, ProgressTicker, crawlPacing, crawlStats, type StatsSources } from './crawl-stats.js';
+import { CrawlTally, ProgressTicker, crawlStats, type StatsSources } from './crawl-stats.js';
+import { QuerySlots } from './query-slots.js';
 import { CrawlIntake } from './crawl-intake.js';
 import { ANSWERED, ANSWERED_SAMPLE_ANY, EndpointBook, QUERIED, SAMPLE_OK, SEEN } from './endpoint-book.js';
 import { IntervalBook } from './interval-book.js';
@@ -43,7 +42,6 @@ export class CrawlEngine {
   private readonly krpc: KrpcEngine;
   private readonly clock: Clock;
   private readonly opts: CrawlEngineOptions;
-  private readonly concurrency: number;
   private readonly limits: CrawlLimits;
   private readonly prng: Prng;
   private readonly ctx: StrategyContext;
@@ -66,14 +64,7 @@ export class CrawlEngine {
   /** Queries settled, for the checkpointer's "something changed". */
   private settledCount = 0;
 
-  /** Queries holding a slot. */
-  private inFlight = 0;
-  /** Stalled queries still waiting for a late reply (no slot held). */
-  private lingering = 0;
-  private readonly rtt: RttEstimator;
-  private readonly window: ConcurrencyWindow;
-  private readonly ratePerSec: number;
-  private readonly adaptive: boolean;
+  private readonly slots: QuerySlots;
   private queriesBase = 0;
   private startedAt = 0;
   private started = false;
@@ -95,15 +86,14 @@ export class CrawlEngine {
     this.clock = opts.node.clock;
     this.strategy = opts.strategy;
     this.family = opts.family ?? 4;
-    this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? CRAWL_DEFAULTS.concurrency));
     const limiter = (this.krpc as { limiter?: { options: { globalRatePerSec: number } } | null }).limiter;
-    this.ratePerSec = opts.ratePerSec ?? limiter?.options.globalRatePerSec ?? Infinity;
-    this.adaptive = opts.adaptiveTimeout ?? true;
-    const hardMs = opts.queryTimeoutMs ?? (this.krpc as { queryTimeoutMs?: number }).queryTimeoutMs ?? CRAWL_DEFAULTS.timeoutMs;
-    this.rtt = new RttEstimator({ hardMs });
-    // without the adaptive timeout the slots stay fixed too (the pacing before both existed)
-    this.window = new ConcurrencyWindow(
-      { max: this.concurrency, ratePerSec: this.ratePerSec, ...(this.adaptive ? {} : { min: this.concurrency, initial: this.concurrency }) },
+    this.slots = new QuerySlots(
+      {
+        concurrency: Math.max(1, Math.floor(opts.concurrency ?? CRAWL_DEFAULTS.concurrency)),
+        ratePerSec: opts.ratePerSec ?? limiter?.options.globalRatePerSec ?? Infinity,
+        adaptive: opts.adaptiveTimeout ?? true,
+        hardMs: opts.queryTimeoutMs ?? (this.krpc as { queryTimeoutMs?: number }).queryTimeoutMs ?? CRAWL_DEFAULTS.timeoutMs,
+      },
       this.clock.now(),
     );
     this.limits = opts.limits ?? {};
@@ -133,7 +123,7 @@ export class CrawlEngine {
       prng: this.prng,
       ...(opts.minIntervalS !== undefined ? { minIntervalS: opts.minIntervalS } : {}),
       sampleAllowedAt: (n) => this.sampleAllowedAt(n),
-      slots: () => Math.max(0, this.window.current - this.inFlight),
+      slots: () => this.slots.free,
       log: (text) => this.log(text),
     });
     this.statsSources = {
@@ -145,14 +135,9 @@ export class CrawlEngine {
       sanitizer: this.sanitizer,
       dedup: this.dedup,
       database: opts.store !== undefined,
-      window: this.window,
-      rtt: this.rtt,
-      ratePerSec: this.ratePerSec,
-      adaptive: this.adaptive,
+      slots: this.slots,
       now: () => this.clock.now(),
       queries: () => this.runQueries(),
-      inFlight: () => this.inFlight,
-      lingering: () => this.lingering,
       durationMs: () => (this.started ? this.clock.now() - this.startedAt : 0),
     };
     if (opts.store) {
@@ -279,7 +264,7 @@ export class CrawlEngine {
 
   /** The pacing figures now (window, adaptive timeout, round trips). */
   pacing(): CrawlPacing {
-    return crawlPacing(this.statsSources);
+    return this.slots.pacing();
   }
 
   // ---- the loop -------------------------------------------------------------------------------
@@ -295,7 +280,7 @@ export class CrawlEngine {
       do {
         this.repump = false;
         let refusedInARow = 0;
-        while (this.stopReason === null && !this.strategyDone && this.inFlight < this.window.current && !this.holdForOutput()) {
+        while (this.stopReason === null && !this.strategyDone && this.slots.inFlight < this.slots.window.current && !this.holdForOutput()) {
           if (this.limits.maxQueries !== undefined && this.queriesForLimit() >= this.limits.maxQueries) {
             this.stop('max_queries');
             break;
@@ -312,7 +297,7 @@ export class CrawlEngine {
           }
           if ('wait' in next) {
             if (next.retryAt !== undefined) this.armRetry(next.retryAt);
-            else if (this.inFlight + this.lingering === 0 && this.retryTimer === null) this.stop('stalled');
+            else if (this.slots.waiting === 0 && this.retryTimer === null) this.stop('stalled');
             break;
           }
           this.strategyDone = true;
@@ -329,7 +314,7 @@ export class CrawlEngine {
 
   private checkFinished(): void {
     if (this.finished || this.pumping) return;
-    if ((this.strategyDone || this.stopReason !== null) && this.inFlight + this.lingering === 0) this.finish();
+    if ((this.strategyDone || this.stopReason !== null) && this.slots.waiting === 0) this.finish();
   }
 
   private finish(): void {
@@ -376,11 +361,10 @@ export class CrawlEngine {
     }
     this.sanitizer.take(n.host, n.port);
     this.book.mark(n.host, n.port, SEEN | QUERIED);
-    this.inFlight++;
     const want = [this.family === 6 ? 'n6' : 'n4'];
     const args = { target: task.target, want };
     const flight: Flight = { task };
-    this.window.onSent(this.clock.now());
+    this.slots.sent(this.clock.now());
     let pending: Promise<QueryOutcome>;
     try {
       pending = this.krpc.query({ host: n.host, port: n.port }, task.method, args, {
@@ -401,8 +385,9 @@ export class CrawlEngine {
 
   /** The adaptive timeout for a query: at it, the query's slot is freed (see onStall). */
   private stallOptions(flight: Flight): { stallMs?: number; onStall?: () => void } {
-    if (!this.adaptive) return {};
-    return { stallMs: this.rtt.timeoutMs(), onStall: () => this.onStall(flight) };
+    const stallMs = this.slots.stallMs();
+    if (stallMs === undefined) return {};
+    return { stallMs, onStall: () => this.onStall(flight) };
   }
 
   /**
@@ -413,10 +398,7 @@ export class CrawlEngine {
   private onStall(flight: Flight): void {
     if (flight.settled || flight.stalled) return;
     flight.stalled = true;
-    this.inFlight--;
-    this.lingering++;
-    this.tally.stalled++;
-    this.window.onStall(this.clock.now());
+    this.slots.stall(this.clock.now());
     if (this.finished) return;
     if (!flight.claimed) {
       try {
@@ -432,16 +414,7 @@ export class CrawlEngine {
 
   private settle(flight: Flight, out: QueryOutcome): void {
     flight.settled = true;
-    const now = this.clock.now();
-    if ('rttMs' in out && out.rttMs !== undefined) this.rtt.record(out.rttMs);
-    if (flight.stalled) {
-      this.lingering--;
-      if (out.ok || (out.kind !== 'timeout' && out.kind !== 'refused')) this.tally.lateReplies++;
-    } else {
-      this.inFlight--;
-      if (out.ok || out.kind !== 'timeout') this.window.onAnswer(now);
-      else this.window.onStall(now);
-    }
+    this.slots.settled(out, flight.stalled === true, this.clock.now());
     this.settledCount++;
     if (this.finished) return;
     try {
@@ -511,9 +484,8 @@ export class CrawlEngine {
   private verify(task: CrawlTask, answer: KrpcResponse, rttMs: number): void {
     const n = task.node;
     const claimed = Uint8Array.from(answer.r.id);
-    this.inFlight++;
     const flight: Flight = { task, claimed: { answer, rttMs } };
-    this.window.onSent(this.clock.now());
+    this.slots.sent(this.clock.now());
     this.krpc
       .query({ host: n.host, port: n.port }, 'ping', {}, {
         expectId: claimed,
