@@ -1,8 +1,9 @@
-// The crawl engine: owns the query slots, the sanitizer, dedup, storage, statistics, stop
-// conditions and resume checkpoints; asks a Strategy whom to query next. It drives a DhtClient's
-// Krpc engine, so the same code runs over UDP on real time and inside SimNetwork on virtual time
-// (there the caller advances the clock, e.g. clock.runUntilAsync(() => done, ...)).
-// What the replies yield goes to the intake (crawl-intake.ts).
+// The crawl engine: the pump (asks a Strategy whom to query next, sends within the query slots,
+// holds for a slow output, applies the stop conditions) and the routing of each query's outcome
+// to the sanitizer, the books, the intake and the strategy. It drives a DhtClient's Krpc engine,
+// so the same code runs over UDP on real time and inside SimNetwork on virtual time (there the
+// caller advances the clock, e.g. clock.runUntilAsync(() => done, ...)). Its parts, one job each:
+// docs/architecture.md, "The crawl engine in parts".
 import type { DhtClient } from '../dht/dht-client.js';
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
