@@ -26,6 +26,7 @@ import { CRAWL_DEFAULTS } from '../src/core/crawl/defaults.js';
 import type { CrawlPacing } from '../src/core/crawl/types.js';
 import type { WorldOptions } from '../src/core/sim/world.js';
 import { renderTable } from '../src/output/table.js';
+import { toHex } from '../src/core/wire/hex.js';
 
 export interface CrawlBenchWorld extends Partial<WorldOptions> {
   nodes: number;
@@ -90,7 +91,7 @@ export async function measureStrategy(def: StrategyDefinition, worldOpts: CrawlB
     onProgress: () => {
       peakTraversal = Math.max(peakTraversal, strategy.memoryBytes?.() ?? 0);
     },
-    onInfohash: (r) => found.add(r.infohash),
+    onInfohash: (r) => found.add(toHex(r.infohash)),
   });
   const startVirtual = net.clock.now();
   const summary = await driveCrawl(net, crawl);

@@ -18,7 +18,7 @@ import type { CrawlInfohash, CrawlStats, CrawlSummary } from '../core/crawl/type
 import { StoreWriteError, type InfohashStore, type QueueCounts } from '../core/store/index.js';
 import { ConnectionLimits, MetadataQueue, fetchMetadata } from '../core/metadata/index.js';
 import type { DhtSession } from '../cli/dht-session.js';
-import { crawlProgressFigures, crawlStatusLine, crawlSummaryPairs, crawlSummaryRecord, testnetPairs } from '../output/crawl-records.js';
+import { crawlInfohashLine, crawlInfohashRecord, crawlProgressFigures, crawlStatusLine, crawlSummaryPairs, crawlSummaryRecord, testnetPairs } from '../output/crawl-records.js';
 import { createMetrics } from '../output/metrics.js';
 import { metricsFlag, parseMetricsAddress, serveMetrics, type MetricsServer } from '../cli/metrics-server.js';
 import { trackPendingCalls } from '../core/util/pending-calls.js';
@@ -230,9 +230,9 @@ export default class Crawl extends BaseCommand {
   }
 
   private emit(r: CrawlInfohash, flags: { json: boolean; 'only-new': boolean }): void {
-    if (flags['only-new'] && r.in_db_before) return;
-    if (flags.json) this.stdout.record(r as unknown as Record<string, unknown>);
-    else this.stdout.text(`${r.infohash}\n`);
+    if (flags['only-new'] && r.inDbBefore) return;
+    if (flags.json) this.stdout.record(crawlInfohashRecord(r));
+    else this.stdout.text(crawlInfohashLine(r));
   }
 
   private async runTestnet(nodes: number, infohashes: number | undefined, seed: number, common: Parameters<typeof createCrawl>[0] & { strategy: string }, crawler: CrawlerOptions, progress: Progress, json: boolean): Promise<void> {

@@ -1,10 +1,40 @@
-// Views of crawl statistics: the status line, the summary as a key-value block and as the JSON
-// summary line.
+// Views of a crawl: its infohash records, the status line, the summary as a key-value block and
+// as the JSON summary line.
 import type { TestnetResult } from '../core/crawl/sim-crawl.js';
-import type { CrawlStats, CrawlSummary, CrawlWaiting } from '../core/crawl/types.js';
+import type { CrawlInfohash, CrawlStats, CrawlSummary, CrawlWaiting } from '../core/crawl/types.js';
+import { toHex } from '../core/wire/hex.js';
 import { formatDuration } from '../cli/duration.js';
 import { percent } from './records.js';
 import type { KeyValue } from './table.js';
+
+/** One infohash new in the run, as `crawl --json` prints it (docs/output.md, crawl). */
+export type CrawlInfohashRecord = {
+  infohash: string;
+  /** ISO time of the sighting. */
+  first_seen: string;
+  in_db_before: boolean;
+  source_id: string;
+  source_addr: string;
+  source_client: string | null;
+  source_version_hex: string;
+};
+
+export function crawlInfohashRecord(r: CrawlInfohash): CrawlInfohashRecord {
+  return {
+    infohash: toHex(r.infohash),
+    first_seen: new Date(r.seenAt).toISOString(),
+    in_db_before: r.inDbBefore,
+    source_id: r.sourceId ? toHex(r.sourceId) : '',
+    source_addr: r.sourceAddr ?? '',
+    source_client: r.sourceClient ?? null,
+    source_version_hex: r.sourceVersionHex ?? '',
+  };
+}
+
+/** The text line of an infohash (without --json): its hex, for piping into scrape. */
+export function crawlInfohashLine(r: CrawlInfohash): string {
+  return `${toHex(r.infohash)}\n`;
+}
 
 export function crawlStatusLine(s: CrawlStats, extra: CrawlProgressExtra = {}): string {
   const pct = Math.round(s.progress * 1000) / 10;

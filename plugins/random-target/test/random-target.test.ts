@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commonPrefixBits, compareDistance, randomIdInPrefix } from '../../../src/core/dht/node-id.js';
 import { Prng } from '../../../src/core/net/prng.js';
+import { toHex } from '../../../src/core/wire/hex.js';
 import { attachCrawler, createTestnet, driveCrawl } from '../../../src/core/crawl/sim-crawl.js';
 import { inRange } from '../../../src/core/crawl/key-range.js';
 import { createCrawl } from '../../../src/core/crawl/create-crawl.js';
@@ -194,7 +195,7 @@ describe('random-target strategy', () => {
     const node = attachCrawler(net, { seed: 5 });
     const strategy = randomTargetDefinition.create({ concurrency: 16, params: { rounds: '80' } }) as RandomTargetStrategy;
     const found = new Set<string>();
-    const crawl = createCrawl({ node, strategy, concurrency: 16, seed: 3, onInfohash: (r) => found.add(r.infohash) });
+    const crawl = createCrawl({ node, strategy, concurrency: 16, seed: 3, onInfohash: (r) => found.add(toHex(r.infohash)) });
     const summary = await driveCrawl(net, crawl, 3600_000);
     const world = net.world;
     await world.close();

@@ -7,8 +7,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { InfohashStore } from '../store/types.js';
+import type { Family } from '../wire/types.js';
 import type { Strategy, StrategyContext } from './strategy.js';
-import type { CrawlSummary } from './types.js';
+import type { CrawlSummary, StopReason } from './types.js';
 
 /** Default checkpoint period (engine clock): a kill -9 loses at most this much traversal. */
 export const DEFAULT_CHECKPOINT_EVERY_MS = 5000;
@@ -133,6 +134,90 @@ export class Checkpointer {
         });
     }
     this.start();
+  }
+}
+
+/** The store key of a crawl's saved traversal; IPv4 keeps the key it always had, so older databases resume. */
+export function defaultStateKey(strategy: string, family: Family): string {
+  return `crawl:${strategy}${family === 6 ? ':v6' : ''}`;
+}
+
+export interface CrawlCheckpointsOptions {
+  store: InfohashStore;
+  /** Store key of the saved state. */
+  key: string;
+  strategy: Strategy;
+  clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
+  /** Checkpoint period (engine clock ms; 0 never). */
+  everyMs: number;
+  /** Changes whenever the traversal has moved. */
+  mark(): number;
+  /** True once the crawl has finished: no more periodic checkpoints. */
+  finished(): boolean;
+  /** Writes the buffered data; false when the store has failed. */
+  flush(): Promise<boolean>;
+  /** This run's figures for the saved state. */
+  figures(): { queries: number; unique: number; savedAt: number };
+  /** A write failed (the engine stops on the first). */
+  onStoreError(err: unknown): void;
+  log(text: string): void;
+}
+
+/** A crawl's resume state in its store: restored at the start, checkpointed while it runs, left or cleared at the end. */
+export class CrawlCheckpoints {
+  /** What the run it continued had done (when resumed). */
+  resumedFrom: ResumedFrom | undefined;
+  /** When a save last succeeded in this run (ISO). */
+  savedAt: string | null = null;
+  private checkpointer?: Checkpointer;
+
+  constructor(private readonly opts: CrawlCheckpointsOptions) {}
+
+  /** Hands the saved traversal to the strategy; false when there was none it could use. */
+  async restore(ctx: StrategyContext): Promise<boolean> {
+    const { store, key, strategy, log } = this.opts;
+    const from = await restoreTraversal(store, key, strategy, ctx, log);
+    if (from) this.resumedFrom = from;
+    return from !== null;
+  }
+
+  /** Starts the periodic checkpoints. */
+  start(): void {
+    this.checkpointer = new Checkpointer({
+      clock: this.opts.clock,
+      everyMs: this.opts.everyMs,
+      mark: this.opts.mark,
+      save: () => (this.opts.finished() ? Promise.resolve(false) : this.save()),
+    });
+    this.checkpointer.start();
+  }
+
+  /** No more periodic checkpoints; resolves once one in progress has finished. */
+  async stop(): Promise<void> {
+    await this.checkpointer?.stop();
+  }
+
+  /** At the end of a run: a finished pass leaves nothing to resume; anything else can be continued. True when state was saved. */
+  async end(stoppedBy: StopReason): Promise<boolean> {
+    if (stoppedBy !== 'done') return this.save();
+    await this.opts.store.clearState(this.opts.key);
+    return false;
+  }
+
+  /** Flushes the batches, then saves the traversal (so the saved state never runs ahead of the data). */
+  private async save(): Promise<boolean> {
+    const { store, strategy } = this.opts;
+    if (!strategy.saveState) return false;
+    if (!(await this.opts.flush())) return false;
+    const state = savedState(strategy, this.opts.figures(), this.resumedFrom);
+    try {
+      await store.saveState(this.opts.key, state);
+      this.savedAt = state.saved_at;
+      return true;
+    } catch (err) {
+      this.opts.onStoreError(err);
+      return false;
+    }
   }
 }
 

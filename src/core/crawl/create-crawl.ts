@@ -3,7 +3,8 @@
 import type { DhtClient } from '../dht/dht-client.js';
 import type { Family } from '../wire/types.js';
 import { CRAWL_DEFAULTS } from './defaults.js';
-import type { CrawlEngine, CrawlEngineOptions } from './engine.js';
+import type { CrawlEngine } from './engine.js';
+import type { CrawlEngineOptions } from './engine-options.js';
 import { FamilyCrawl } from './families.js';
 import { DEFAULT_STRATEGY, strategies, type StrategyRegistry } from './registry.js';
 import type { KeyRange, Strategy } from './strategy.js';

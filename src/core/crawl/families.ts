@@ -10,7 +10,8 @@
 import type { Family } from '../wire/types.js';
 import { Key20Set } from './compact-sets.js';
 import type { Crawl } from './create-crawl.js';
-import { CrawlEngine, type CrawlEngineOptions } from './engine.js';
+import { CrawlEngine } from './engine.js';
+import type { CrawlEngineOptions } from './engine-options.js';
 import type { Strategy, TaskFailure } from './strategy.js';
 import type { CrawlPacing, CrawlStats, CrawlSummary, FamilySummary, StopReason } from './types.js';
 

@@ -10,6 +10,7 @@ import { CRAWL_DEFAULTS } from './defaults.js';
 import { Prng } from '../net/prng.js';
 import { VirtualClock } from '../net/virtual-clock.js';
 import { SimWorld, stackBit, type WorldOptions } from '../sim/world.js';
+import { toHex } from '../wire/hex.js';
 import type { Family } from '../wire/types.js';
 import { createCrawl, type Crawl, type CreateCrawlOptions } from './create-crawl.js';
 import type { CrawlInfohash, CrawlStats, CrawlSummary } from './types.js';
@@ -210,7 +211,7 @@ export async function runTestnetCrawl(options: RunTestnetOptions): Promise<Testn
     ...(store ? { store: store.tracked } : {}),
     node,
     onInfohash: (r) => {
-      found.add(r.infohash);
+      found.add(toHex(r.infohash));
       onInfohash?.(r);
     },
   });

@@ -1,5 +1,7 @@
 // What a crawl reports: per-infohash records as they are found, live statistics, the final
-// summary. Field names follow the output conventions (snake_case, hex, host:port, ISO times).
+// summary. The statistics' field names follow the output conventions (snake_case, hex,
+// host:port, ISO times); an infohash record is a typed value that src/output shapes.
+import type { InfohashRecord } from '../store/types.js';
 import type { Family } from '../wire/types.js';
 import type { SanitizerCounters } from './sanitizer.js';
 import type { TaskFailure } from './strategy.js';
@@ -13,17 +15,10 @@ export interface CrawlLimits {
   maxInfohashes?: number;
 }
 
-/** One infohash new in this run, as `crawl --json` prints it. */
-export interface CrawlInfohash {
-  infohash: string;
-  /** ISO time of the sighting. */
-  first_seen: string;
+/** One infohash new in this run, as stored (src/output/crawl-records.ts shapes it for print). */
+export interface CrawlInfohash extends InfohashRecord {
   /** Whether the database had it before this run (false without a database). */
-  in_db_before: boolean;
-  source_id: string;
-  source_addr: string;
-  source_client: string | null;
-  source_version_hex: string;
+  inDbBefore: boolean;
 }
 
 export type StopReason =

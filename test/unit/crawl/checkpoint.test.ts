@@ -7,6 +7,7 @@ import { createCrawl } from '../../../src/core/crawl/create-crawl.js';
 import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
 import { attachCrawler, createTestnet, driveCrawl, measureRecall } from '../../../src/core/crawl/sim-crawl.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
+import { toHex } from '../../../src/core/wire/hex.js';
 
 describe('Checkpointer', () => {
   it('saves every period while the traversal moves, and skips when nothing changed', async () => {
@@ -87,7 +88,7 @@ describe('CrawlEngine checkpoints and backpressure', () => {
       // only the engine holds here: virtual time goes on, as real time does for a live crawl
       backpressure: () => gate,
       onInfohash: (r) => {
-        found.add(r.infohash);
+        found.add(toHex(r.infohash));
         if (++seen !== 100) return;
         sentAtHold = crawl.stats().queries_sent;
         let release!: () => void;

@@ -5,13 +5,14 @@ import { KeyspaceStrategy } from '../../../src/core/crawl/keyspace.js';
 import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
 import type { CrawlTask, NextResult, Strategy, StrategyContext, TaskFailure, TaskReply } from '../../../src/core/crawl/strategy.js';
 import { attachCrawler, createTestnet, driveCrawl, measureRecall } from '../../../src/core/crawl/sim-crawl.js';
-import type { CrawlInfohash } from '../../../src/core/crawl/types.js';
+import { crawlInfohashRecord, type CrawlInfohashRecord } from '../../../src/output/crawl-records.js';
 import { DhtClient } from '../../../src/core/dht/dht-client.js';
 import { RoutingTable } from '../../../src/core/dht/routing-table.js';
 import { AddressPolicy } from '../../../src/core/net/address.js';
 import { Krpc } from '../../../src/core/net/krpc-engine.js';
 import type { Transport } from '../../../src/core/net/transport.js';
 import { NodeKind, type SimWorld } from '../../../src/core/sim/world.js';
+import { toHex } from '../../../src/core/wire/hex.js';
 
 /** A strategy that hands out a fixed list of tasks and records what comes back. */
 class ScriptedStrategy implements Strategy {
@@ -79,13 +80,13 @@ describe('CrawlEngine stop conditions', () => {
 
   it('stops at --max-infohashes with exactly that many', async () => {
     const net = createTestnet({ nodes: 1000, infohashes: 1000, seed: 12 });
-    const seen: CrawlInfohash[] = [];
-    const crawl = createCrawl({ node: attachCrawler(net), strategy: 'keyspace', seed: 1, limits: { maxInfohashes: 50 }, onInfohash: (r) => seen.push(r) });
+    const seen: string[] = [];
+    const crawl = createCrawl({ node: attachCrawler(net), strategy: 'keyspace', seed: 1, limits: { maxInfohashes: 50 }, onInfohash: (r) => seen.push(toHex(r.infohash)) });
     const s = await driveCrawl(net, crawl);
     expect(s.stopped_by).toBe('max_infohashes');
     expect(s.unique_infohashes).toBe(50);
     expect(seen.length).toBe(50);
-    expect(new Set(seen.map((r) => r.infohash)).size).toBe(50);
+    expect(new Set(seen).size).toBe(50);
   });
 
   it('stops after --duration of engine time', async () => {
@@ -193,8 +194,8 @@ describe('CrawlEngine storage and resume', () => {
     const store = new SqliteStore(':memory:');
     const known = Array.from({ length: 20 }, (_, j) => Uint8Array.from(net.world.infohashes.subarray(j * 20, j * 20 + 20)));
     store.recordInfohashes(known.map((infohash) => ({ infohash, seenAt: 1 })));
-    const records: CrawlInfohash[] = [];
-    const crawl = createCrawl({ node: attachCrawler(net), store, seed: 2, onInfohash: (r) => records.push(r), wallClock: () => 1_700_000_000_000 });
+    const records: CrawlInfohashRecord[] = [];
+    const crawl = createCrawl({ node: attachCrawler(net), store, seed: 2, onInfohash: (r) => records.push(crawlInfohashRecord(r)), wallClock: () => 1_700_000_000_000 });
     const s = await driveCrawl(net, crawl);
     const knownHex = new Set(known.map((k) => Buffer.from(k).toString('hex')));
     const again = records.filter((r) => knownHex.has(r.infohash));

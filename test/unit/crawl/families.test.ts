@@ -7,7 +7,7 @@ import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
 import type { RunStart } from '../../../src/core/store/types.js';
 import type { CrawlTask, StrategyContext, TaskReply } from '../../../src/core/crawl/strategy.js';
 import { attachCrawler, createTestnet, driveCrawl, measureRecall, measureTraffic, runTestnetCrawl, worldForFamilies } from '../../../src/core/crawl/sim-crawl.js';
-import type { CrawlInfohash } from '../../../src/core/crawl/types.js';
+import { crawlInfohashRecord, type CrawlInfohashRecord } from '../../../src/output/crawl-records.js';
 import type { Family } from '../../../src/core/wire/types.js';
 import { toHex } from '../../../src/core/wire/hex.js';
 import type { StrategyDefinition } from '../../../src/core/crawl/strategy.js';
@@ -60,8 +60,8 @@ describe('crawl --family both', () => {
     const node = attachCrawler(net, { families: [4, 6] });
     const store = new CountingStore(':memory:');
     const seen = new Map<string, Set<Family>>();
-    const printed: CrawlInfohash[] = [];
-    const crawl = createCrawl({ node, families: [4, 6], strategy: () => new NotingKeyspace(seen), store, seed: 6, onInfohash: (r) => printed.push(r) });
+    const printed: CrawlInfohashRecord[] = [];
+    const crawl = createCrawl({ node, families: [4, 6], strategy: () => new NotingKeyspace(seen), store, seed: 6, onInfohash: (r) => printed.push(crawlInfohashRecord(r)) });
     expect(crawl.engines.map((e) => e.family)).toEqual([4, 6]);
     expect(crawl.engines[0].strategy).not.toBe(crawl.engines[1].strategy);
     const s = await driveCrawl(net, crawl);
@@ -110,7 +110,7 @@ describe('crawl --family both', () => {
   it('applies --max-infohashes and --max-queries to the whole run', async () => {
     const net = createTestnet({ nodes: 1500, infohashes: 750, seed: 43, world: DUAL });
     const printed: string[] = [];
-    const crawl = createCrawl({ node: attachCrawler(net, { families: [4, 6] }), families: [4, 6], seed: 7, limits: { maxInfohashes: 200 }, onInfohash: (r) => printed.push(r.infohash) });
+    const crawl = createCrawl({ node: attachCrawler(net, { families: [4, 6] }), families: [4, 6], seed: 7, limits: { maxInfohashes: 200 }, onInfohash: (r) => printed.push(toHex(r.infohash)) });
     const s = await driveCrawl(net, crawl);
     expect(s.stopped_by).toBe('max_infohashes');
     expect(printed.length).toBe(200);

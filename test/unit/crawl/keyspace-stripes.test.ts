@@ -4,6 +4,7 @@ import { keyspaceDefinition } from '../../../src/core/crawl/keyspace.js';
 import { StripedKeyspace, stripeBitsFor } from '../../../src/core/crawl/keyspace-stripes.js';
 import { attachCrawler, createTestnet, driveCrawl, measureRecall, measureTraffic } from '../../../src/core/crawl/sim-crawl.js';
 import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
+import { toHex } from '../../../src/core/wire/hex.js';
 
 describe('keyspace stripes', () => {
   it('one stripe per 32 slots, at most 64', () => {
@@ -15,7 +16,7 @@ describe('keyspace stripes', () => {
     const strategy = keyspaceDefinition.create({ concurrency: 128, params: { stripes: '4' } });
     expect(strategy).toBeInstanceOf(StripedKeyspace);
     const found = new Set<string>();
-    const summary = await driveCrawl(net, createCrawl({ node: attachCrawler(net), strategy, concurrency: 128, seed: 7, onInfohash: (r) => found.add(r.infohash) }));
+    const summary = await driveCrawl(net, createCrawl({ node: attachCrawler(net), strategy, concurrency: 128, seed: 7, onInfohash: (r) => found.add(toHex(r.infohash)) }));
     expect((strategy as StripedKeyspace).stripeCount).toBe(4);
     expect(summary.stopped_by).toBe('done');
     expect(summary.progress).toBe(1);

@@ -7,6 +7,7 @@ import type { StrategyContext, StrategyDefinition } from '../../../src/core/craw
 import { attachCrawler, createTestnet, driveCrawl, measureRecall, measureTraffic, runTestnetCrawl, type TestnetResult } from '../../../src/core/crawl/sim-crawl.js';
 import type { CrawlSummary } from '../../../src/core/crawl/types.js';
 import { NodeKind } from '../../../src/core/sim/world.js';
+import { toHex } from '../../../src/core/wire/hex.js';
 
 describe('keyspace on a 2,000-node world', () => {
   // no loss in transit: the bans and sample counts below are checked exactly against the world
@@ -17,7 +18,7 @@ describe('keyspace on a 2,000-node world', () => {
   let banned: number[] = [];
 
   beforeAll(async () => {
-    const crawl = createCrawl({ node: attachCrawler(net), strategy, concurrency: 32, seed: 5, onInfohash: (r) => found.add(r.infohash) });
+    const crawl = createCrawl({ node: attachCrawler(net), strategy, concurrency: 32, seed: 5, onInfohash: (r) => found.add(toHex(r.infohash)) });
     summary = await driveCrawl(net, crawl);
     const w = net.world;
     banned = [];

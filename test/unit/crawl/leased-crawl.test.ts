@@ -11,6 +11,7 @@ import { runLeasedCrawl, type LeasedCrawlResult } from '../../../src/core/crawl/
 import { SqliteStore } from '../../../src/core/store/index.js';
 import { attachCrawler, createTestnet, measureRecall, measureTraffic, runTestnetCrawl } from '../../../src/core/crawl/sim-crawl.js';
 import type { VirtualClock } from '../../../src/core/net/virtual-clock.js';
+import { toHex } from '../../../src/core/wire/hex.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -80,8 +81,8 @@ describe('leased crawl on a simulated world', () => {
             seed: i * 1000 + claim.range,
             wallClock: now,
             onInfohash: (r) => {
-              if (!r.in_db_before) printed.push(r.infohash);
-              found.add(r.infohash);
+              if (!r.inDbBefore) printed.push(toHex(r.infohash));
+              found.add(toHex(r.infohash));
             },
           });
           if (i === 3 && claim.range > 0 && !killedMidRange) {

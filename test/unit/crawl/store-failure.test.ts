@@ -10,6 +10,7 @@ import { CrawlStoreError } from '../../../src/core/crawl/errors.js';
 import { StoreWriteError } from '../../../src/core/store/errors.js';
 import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
 import { runTestnetCrawl } from '../../../src/core/crawl/sim-crawl.js';
+import { toHex } from '../../../src/core/wire/hex.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -27,7 +28,7 @@ describe('a crawl whose database fills up', () => {
     const reported: string[] = [];
     let error: unknown;
     try {
-      await runTestnetCrawl({ nodes: 2000, seed: 3, store, onInfohash: (r) => reported.push(r.infohash) });
+      await runTestnetCrawl({ nodes: 2000, seed: 3, store, onInfohash: (r) => reported.push(toHex(r.infohash)) });
     } catch (err) {
       error = err;
     }
