@@ -23,7 +23,7 @@ import { createMetrics } from '../output/metrics.js';
 import { metricsFlag, parseMetricsAddress, serveMetrics, type MetricsServer } from '../cli/metrics-server.js';
 import { trackPendingCalls } from '../core/util/pending-calls.js';
 import { parseShard, rangeBits } from '../core/crawl/key-range.js';
-import { runLeasedCrawl } from '../core/crawl/leased-crawl.js';
+import { runLeasedCrawl, sumRangeSummaries } from '../core/crawl/leased-crawl.js';
 import { hostname } from 'node:os';
 import { startProgress, type Progress } from '../output/progress.js';
 import { renderKeyValues, renderTable } from '../output/table.js';
@@ -226,6 +226,7 @@ export default class Crawl extends BaseCommand {
     });
     this.leased = { passes: result.passes, ranges_done: result.rangesDone, ranges_taken_over: result.rangesTakenOver, end: result.end };
     if (result.end === 'lease_lost') this.note('crawl: our lease ran out and another crawler took the range over; stopping (a slow database, or a clock far off)');
+    if (summaries.length === 0) throw new NothingFoundError(result.end === 'pass_done' ? 'every range of the pass is done already: nothing to crawl (start the next pass with --pass-interval, or later)' : 'no range was crawled');
     return sumRangeSummaries(summaries, result.end);
   }
 
@@ -374,23 +375,3 @@ function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** One summary for the ranges a leased crawler walked: its counts summed, the rest from the last range. */
-function sumRangeSummaries(list: CrawlSummary[], end: string): CrawlSummary {
-  if (list.length === 0) throw new NothingFoundError(end === 'pass_done' ? 'every range of the pass is done already: nothing to crawl (start the next pass with --pass-interval, or later)' : 'no range was crawled');
-  const last = list[list.length - 1];
-  const sum = (f: (s: CrawlSummary) => number): number => list.reduce((n, s) => n + f(s), 0);
-  const newOnes = list.every((s) => s.new_infohashes !== null) ? sum((s) => s.new_infohashes ?? 0) : null;
-  const queries = sum((s) => s.queries_sent);
-  return {
-    ...last,
-    nodes_seen: sum((s) => s.nodes_seen),
-    nodes_queried: sum((s) => s.nodes_queried),
-    nodes_answered: sum((s) => s.nodes_answered),
-    nodes_answered_sample: sum((s) => s.nodes_answered_sample),
-    unique_infohashes: sum((s) => s.unique_infohashes),
-    new_infohashes: newOnes,
-    queries_sent: queries,
-    queries_per_new_infohash: newOnes ? queries / newOnes : null,
-    duration_ms: sum((s) => s.duration_ms),
-    stopped_by: end === 'pass_done' ? 'done' : last.stopped_by,
-  };
-}

@@ -134,3 +134,45 @@ export async function runLeasedCrawl(o: LeasedCrawlOptions): Promise<LeasedCrawl
   }
   return result;
 }
+
+/** Adds up counter tables (clients, failures, sanitizer counts) key by key. */
+function sumCounts<K extends string>(tables: readonly Partial<Record<K, number>>[]): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const t of tables) for (const [k, v] of Object.entries(t) as [K, number][]) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+/**
+ * One summary for the ranges this crawler walked: counts and counter tables summed; figures of a
+ * moment (progress, in flight, memory, pacing, waiting) from the last range. `list` is not empty.
+ */
+export function sumRangeSummaries(list: readonly CrawlSummary[], end: LeasedCrawlResult['end']): CrawlSummary {
+  const last = list[list.length - 1];
+  const sum = (f: (s: CrawlSummary) => number): number => list.reduce((n, s) => n + f(s), 0);
+  const newOnes = list.every((s) => s.new_infohashes !== null) ? sum((s) => s.new_infohashes ?? 0) : null;
+  const queries = sum((s) => s.queries_sent);
+  // bep51_rate: each range's share weighted by the nodes that answered in it
+  const rated = list.filter((s) => s.bep51_rate !== null);
+  const answered = rated.reduce((n, s) => n + s.nodes_answered, 0);
+  const bep51Rate = rated.length === 0 ? null
+    : answered === 0 ? rated[rated.length - 1].bep51_rate
+    : rated.reduce((n, s) => n + (s.bep51_rate ?? 0) * s.nodes_answered, 0) / answered;
+  return {
+    ...last,
+    nodes_seen: sum((s) => s.nodes_seen),
+    nodes_queried: sum((s) => s.nodes_queried),
+    nodes_answered: sum((s) => s.nodes_answered),
+    nodes_answered_sample: sum((s) => s.nodes_answered_sample),
+    bep51_rate: bep51Rate,
+    clients: sumCounts(list.map((s) => s.clients)),
+    failures: sumCounts(list.map((s) => s.failures)),
+    sanitizer: sumCounts(list.map((s) => s.sanitizer)),
+    interval_skips: sum((s) => s.interval_skips),
+    unique_infohashes: sum((s) => s.unique_infohashes),
+    new_infohashes: newOnes,
+    queries_sent: queries,
+    queries_per_new_infohash: newOnes ? queries / newOnes : null,
+    duration_ms: sum((s) => s.duration_ms),
+    stopped_by: end === 'pass_done' ? 'done' : last.stopped_by,
+  };
+}
