@@ -39,6 +39,6 @@ describe('sumRangeSummaries', () => {
 
   it('a stopped crawler keeps the stop reason of its last range', async () => {
     const a = await rangeSummary(0);
-    expect(sumRangeSummaries([{ ...a, stopped_by: 'signal' }], 'stopped').stopped_by).toBe('signal');
+    expect(sumRangeSummaries([{ ...a, stopped_by: 'aborted' }], 'stopped').stopped_by).toBe('aborted');
   });
 });
