@@ -63,8 +63,8 @@ export default class Crawl extends BaseCommand {
     metrics: metricsFlag,
     shard: Flags.string({ description: 'crawl only part i of n equal parts of the keyspace (n a power of two up to 1024): a fixed split between crawlers, no leases', helpValue: 'i/n', exclusive: ['leases'] }),
     leases: Flags.boolean({ description: 'share the pass with other crawlers of the same database (PostgreSQL, or one SQLite file on one machine): claim a range of the keyspace at a time with a lease, walk it, claim the next' }),
-    ranges: Flags.integer({ description: 'with --leases: ranges a new pass is split into (a power of two, at most 1024)', default: 256, min: 1, max: 1024 }),
-    lease: durationFlag({ description: 'with --leases: how long a claimed range stays ours without renewal (renewed every third of it; at most 1h)', default: 120_000, max: 3_600_000, maxText: '1h' }),
+    ranges: Flags.integer({ description: 'with --leases: ranges a new pass is split into (a power of two, at most 1024)', default: CRAWL_DEFAULTS.leaseRanges, min: 1, max: 1024 }),
+    lease: durationFlag({ description: 'with --leases: how long a claimed range stays ours without renewal (renewed every third of it; at most 1h)', default: CRAWL_DEFAULTS.leaseMs, max: 3_600_000, maxText: '1h' }),
     'pass-interval': durationFlag({ description: 'with --leases: keep crawling, starting the next pass this long after one ends (0: start the next pass at once; default: stop after the pass)', zero: 'start the next pass at once' }),
     'min-interval': durationFlag({
       description: 'override every node\'s BEP 51 interval with this one, whole seconds (explicit opt-in; nodes ask for up to 6h; 0: re-sample at once; at most 6h)',

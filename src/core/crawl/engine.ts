@@ -9,7 +9,7 @@
 import { randomFillSync } from 'node:crypto';
 import type { DhtClient } from '../dht/dht-client.js';
 import { commonPrefixBits, compareDistance, randomIdInPrefix } from '../dht/node-id.js';
-import { formatEndpoint } from '../net/address.js';
+import { formatEndpoint, parseEndpoint } from '../net/address.js';
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
 import type { AddressPolicy } from '../net/address.js';
@@ -23,7 +23,7 @@ import { BatchWriter } from '../store/batch-writer.js';
 import { ConcurrencyWindow } from './concurrency-window.js';
 import { CRAWL_DEFAULTS } from './defaults.js';
 import { Checkpointer, DEFAULT_CHECKPOINT_EVERY_MS, restoreTraversal, savedState } from './checkpoint.js';
-import type { InfohashRecord, InfohashStore, NodeRecord, RecordResult } from '../store/types.js';
+import type { InfohashRecord, InfohashStore, NodeRecord, RecordResult, SampleDue } from '../store/types.js';
 import { EndpointMap, Key20Set } from './compact-sets.js';
 import { CrawlStoreError } from './errors.js';
 import { Sanitizer, type SanitizerOptions } from './sanitizer.js';
@@ -58,6 +58,8 @@ export interface CrawlEngineOptions {
   limits?: CrawlLimits;
   /** Per-node BEP 51 interval override in seconds (--min-interval), replacing what nodes ask for. */
   minIntervalS?: number;
+  /** Nodes other crawlers sampled (shared through the database under leases): no sample before dueAt (wall ms). */
+  sampleDue?: readonly SampleDue[];
   /** Stops the crawl (SIGINT/SIGTERM): in-flight queries are abandoned, state is saved. */
   signal?: AbortSignal;
   /** Each infohash new in this run, once stored (or at once without a store). */
@@ -215,6 +217,11 @@ export class CrawlEngine {
     else {
       if (!policy) throw new Error('CrawlEngine: no address policy (pass options.policy)');
       this.sanitizer = new Sanitizer({ ...(opts.sanitizer ?? {}), policy, clock: this.clock });
+    }
+    for (const d of opts.sampleDue ?? []) {
+      const at = parseEndpoint(d.addr);
+      // wall ms to engine-clock seconds, rounded up as for our own samples: never early
+      if (at.ok) this.intervals.set(at.value.host, at.value.port, 1, Math.ceil((this.clock.now() + d.dueAt - this.wall()) / 1000));
     }
     this.ctx = this.buildContext();
     this.done = new Promise((resolve) => (this.resolveDone = resolve));

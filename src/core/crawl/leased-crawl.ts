@@ -9,7 +9,8 @@
 import type { Crawl } from './create-crawl.js';
 import type { KeyRange } from './strategy.js';
 import type { CrawlSummary } from './types.js';
-import type { InfohashStore, LeaseClaim } from '../store/types.js';
+import type { InfohashStore, LeaseClaim, SampleDue } from '../store/types.js';
+import { rangeEnd, rangeStart } from './key-range.js';
 
 export interface LeasedCrawlOptions {
   store: InfohashStore;
@@ -27,8 +28,13 @@ export interface LeasedCrawlOptions {
   now(): number;
   /** Waits on the same clock. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
-  /** A crawl of one range; its traversal is saved and resumed under `stateKey`. */
-  crawlRange(range: KeyRange, stateKey: string, claim: LeaseClaim): Crawl;
+  /**
+   * A crawl of one range; its traversal is saved and resumed under `stateKey`. `sampleDue`
+   * (with sharedIntervals): the range's nodes other crawlers sampled within their interval.
+   */
+  crawlRange(range: KeyRange, stateKey: string, claim: LeaseClaim, sampleDue?: readonly SampleDue[]): Crawl;
+  /** Read the BEP 51 intervals recorded in the database when a range starts (store.sampleDueTimes). */
+  sharedIntervals?: boolean;
   signal?: AbortSignal;
   log?(text: string): void;
   /** After each range, with its crawl's summary. */
@@ -86,7 +92,8 @@ export async function runLeasedCrawl(o: LeasedCrawlOptions): Promise<LeasedCrawl
     const bits = Math.log2(claim.ranges);
     const range: KeyRange = { bits, index: claim.range };
     o.log?.(`crawl: pass ${claim.pass}, range ${claim.range + 1} of ${claim.ranges}${claim.takenOver ? ' (taken over from a crawler that stopped)' : ''}`);
-    const crawl = o.crawlRange(range, stateKeyOf(o.strategy, claim.pass, claim.range), claim);
+    const sampleDue = o.sharedIntervals ? await o.store.sampleDueTimes(rangeStart(range), rangeEnd(range), o.now()) : undefined;
+    const crawl = o.crawlRange(range, stateKeyOf(o.strategy, claim.pass, claim.range), claim, sampleDue);
     let lost = false;
     let done = false;
     const beat = new AbortController();
