@@ -6,7 +6,7 @@ import type { InfohashStore, LeaseClaim } from '../store/types.js';
 import type { DhtClient } from '../dht/dht-client.js';
 import { createCrawl, type Crawl } from './create-crawl.js';
 import { CRAWL_DEFAULTS } from './defaults.js';
-import { runLeasedCrawl, type LeasedCrawlResult } from './leased-crawl.js';
+import { rangeShares, runLeasedCrawl, type LeasedCrawlResult } from './leased-crawl.js';
 import { attachCrawler, driveClock, simulatedRateLimit, type Testnet } from './sim-crawl.js';
 import type { CrawlInfohash } from './types.js';
 
@@ -21,13 +21,13 @@ export interface SharedPassOptions {
   leaseMs?: number;
   /** Default CRAWL_DEFAULTS.concurrency. */
   concurrency?: number;
-  /** Each crawler's global rate (default CRAWL_DEFAULTS.ratePerSec). */
-  ratePerSec?: number;
   /** Read the BEP 51 intervals other crawlers recorded when a range starts (leased-crawl.ts). */
   sharedIntervals?: boolean;
   /** Each range's crawl as it is made (a test kills one). */
   onRangeCrawl?(crawler: number, claim: LeaseClaim, crawl: Crawl): void;
   onInfohash?(crawler: number, record: CrawlInfohash): void;
+  /** Progress lines of the crawlers and their range crawls. */
+  log?(crawler: number, text: string): void;
   /** A crawler that is gone (killed): the run no longer waits for it or for its store. */
   gone?(crawler: number): boolean;
   /** Default a week. */
@@ -51,7 +51,7 @@ export class SimCrawlers {
   constructor(
     readonly net: Testnet,
     count: number,
-    ratePerSec: number = CRAWL_DEFAULTS.ratePerSec,
+    readonly ratePerSec: number = CRAWL_DEFAULTS.ratePerSec,
   ) {
     this.nodes = Array.from({ length: count }, (_, i) =>
       attachCrawler(net, { seed: 100 + i, host: `10.255.0.${i + 1}`, rateLimit: simulatedRateLimit(ratePerSec), queryTimeoutMs: CRAWL_DEFAULTS.timeoutMs }),
@@ -73,6 +73,7 @@ export class SimCrawlers {
     const stores: TrackedCalls<InfohashStore>[] = this.nodes.map((_, i) => trackPendingCalls(o.storeFor(i)));
     const results: (LeasedCrawlResult | undefined)[] = this.nodes.map(() => undefined);
     let settled = 0;
+    const share = rangeShares(o.concurrency ?? CRAWL_DEFAULTS.concurrency, this.ratePerSec);
     this.nodes.forEach((node, i) => {
       const store = stores[i].tracked;
       void runLeasedCrawl({
@@ -83,6 +84,7 @@ export class SimCrawlers {
         leaseMs: o.leaseMs ?? CRAWL_DEFAULTS.leaseMs,
         now,
         sleep: (ms, signal) => sleepVirtual(net, ms, signal),
+        rangesAtOnce: share.rangesAtOnce,
         ...(o.sharedIntervals ? { sharedIntervals: true } : {}),
         crawlRange: (range, stateKey, claim, sampleDue) => {
           const crawl = createCrawl({
@@ -92,9 +94,11 @@ export class SimCrawlers {
             stateKey,
             resume: true,
             store,
-            concurrency: o.concurrency ?? CRAWL_DEFAULTS.concurrency,
+            concurrency: share.concurrency,
+            ratePerSec: share.ratePerSec,
             seed: pass * 1_000_000 + i * 10_000 + claim.range,
             wallClock: now,
+            ...(o.log ? { log: (text: string) => o.log?.(i, text) } : {}),
             ...(sampleDue ? { sampleDue } : {}),
             onInfohash: (r) => {
               found.add(r.infohash);
