@@ -23,7 +23,7 @@ import { createMetrics } from '../output/metrics.js';
 import { metricsFlag, parseMetricsAddress, serveMetrics, type MetricsServer } from '../cli/metrics-server.js';
 import { trackPendingCalls } from '../core/util/pending-calls.js';
 import { parseShard, rangeBits } from '../core/crawl/key-range.js';
-import { runLeasedCrawl } from '../core/crawl/leased-crawl.js';
+import { rangeShares, runLeasedCrawl } from '../core/crawl/leased-crawl.js';
 import { hostname } from 'node:os';
 import { startProgress, type Progress } from '../output/progress.js';
 import { renderKeyValues, renderTable } from '../output/table.js';
@@ -200,13 +200,15 @@ export default class Crawl extends BaseCommand {
    * key of its own; the figures are summed over the ranges this crawler walked.
    */
   private async runLeased(
-    flags: { ranges: number; lease: number; 'pass-interval'?: number },
+    flags: { ranges: number; lease: number; 'pass-interval'?: number; concurrency: number; rate: number },
     options: Parameters<typeof createCrawl>[0],
     store: InfohashStore,
     progress: Progress,
   ): Promise<CrawlSummary> {
     const signal = options.signal ?? new AbortController().signal;
     const summaries: CrawlSummary[] = [];
+    // several ranges at once, the crawler's slots and rate split between them
+    const share = rangeShares(flags.concurrency, flags.rate);
     const result = await runLeasedCrawl({
       store,
       owner: `${hostname()}:${process.pid}`,
@@ -218,7 +220,9 @@ export default class Crawl extends BaseCommand {
       sleep: (ms, s) => sleepUnlessAborted(ms, s),
       signal,
       log: (text) => progress.log(text),
-      crawlRange: (range, stateKey) => createCrawl({ ...options, range, stateKey, resume: true }),
+      rangesAtOnce: share.rangesAtOnce,
+      crawlRange: (range, stateKey, _claim, sampleDue) =>
+        createCrawl({ ...options, concurrency: share.concurrency, ratePerSec: share.ratePerSec, range, stateKey, resume: true, ...(sampleDue ? { sampleDue } : {}) }),
       onRange: (claim, summary, finished) => {
         summaries.push(summary);
         progress.log(`crawl: range ${claim.range + 1} of ${claim.ranges} ${finished ? 'done' : `stopped (${summary.stopped_by})`}: ${summary.unique_infohashes} infohashes, ${summary.queries_sent} queries`);
@@ -245,7 +249,7 @@ export default class Crawl extends BaseCommand {
   }
 
   private async runLive(
-    flags: Parameters<typeof openSession>[0] & { json: boolean; family?: string; duration?: number; 'max-queries'?: number; metadata: boolean; 'metadata-concurrency': number; 'metadata-deadline': number; leases: boolean; ranges: number; lease: number; 'pass-interval'?: number },
+    flags: Parameters<typeof openSession>[0] & { json: boolean; family?: string; duration?: number; 'max-queries'?: number; metadata: boolean; 'metadata-concurrency': number; 'metadata-deadline': number; leases: boolean; ranges: number; lease: number; 'pass-interval'?: number; concurrency: number; rate: number },
     common: Parameters<typeof createCrawl>[0],
     progress: Progress,
     store: InfohashStore | undefined,

@@ -68,7 +68,7 @@ export const SLOTS_PER_RANGE = 32;
 const SWEEP_POLL_MS = 5000;
 /** A walk in which no node answered is tried again this many times, after a growing wait. */
 const EMPTY_WALK_RETRIES = 3;
-const EMPTY_WALK_BACKOFF_MS = 10_000;
+const EMPTY_WALK_BACKOFF_MS = 5_000;
 /** Ranges one crawler walks at once, at most. */
 export const MAX_RANGES_AT_ONCE = 16;
 

@@ -39,6 +39,8 @@ export interface SharedPassResult {
   results: (LeasedCrawlResult | undefined)[];
   /** Distinct infohashes the crawlers reported. */
   found: Set<string>;
+  /** When each of them was first reported, virtual ms from the start, in order. */
+  foundAt: number[];
   /** Virtual time from the start to the last crawler's end. */
   virtual_ms: number;
 }
@@ -70,6 +72,7 @@ export class SimCrawlers {
     const now = (): number => wallBase + Math.round(net.clock.now());
     const gone = o.gone ?? (() => false);
     const found = new Set<string>();
+    const foundAt: number[] = [];
     const stores: TrackedCalls<InfohashStore>[] = this.nodes.map((_, i) => trackPendingCalls(o.storeFor(i)));
     const results: (LeasedCrawlResult | undefined)[] = this.nodes.map(() => undefined);
     let settled = 0;
@@ -101,6 +104,7 @@ export class SimCrawlers {
             ...(o.log ? { log: (text: string) => o.log?.(i, text) } : {}),
             ...(sampleDue ? { sampleDue } : {}),
             onInfohash: (r) => {
+              if (!found.has(r.infohash)) foundAt.push(net.clock.now() - start);
               found.add(r.infohash);
               o.onInfohash?.(i, r);
             },
@@ -128,7 +132,7 @@ export class SimCrawlers {
       return null;
     };
     await driveClock(net, done, o.maxVirtualMs ?? 7 * 24 * 3600_000, hold);
-    return { results: results.map((r, i) => (gone(i) ? undefined : r)), found, virtual_ms: net.clock.now() - start };
+    return { results: results.map((r, i) => (gone(i) ? undefined : r)), found, foundAt, virtual_ms: net.clock.now() - start };
   }
 }
 
