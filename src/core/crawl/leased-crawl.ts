@@ -214,9 +214,10 @@ export async function runLeasedCrawl(o: LeasedCrawlOptions): Promise<LeasedCrawl
     }
     const key = `${claim.pass}:${claim.range}`;
     const empties = emptyWalks.get(key) ?? 0;
-    if (summary.nodes_answered === 0 && empties < EMPTY_WALK_RETRIES) {
-      // Nothing answered: the seed lookup failed (the first nodes it asks are rate-limited per
-      // node while other walks of ours ask them too), so the range is not known to be walked.
+    if (summary.nodes_answered === 0 && !summary.resumed && empties < EMPTY_WALK_RETRIES) {
+      // Nothing answered in a fresh walk: the seed lookup failed (the first nodes it asks are
+      // rate-limited per node while other walks of ours ask them too), so the range is not known
+      // to be walked. (A walk resumed from a checkpoint may have had nothing left to ask.)
       // It goes back and we wait; a range that stays empty is done after a few tries.
       emptyWalks.set(key, empties + 1);
       await o.store.releaseRange(o.owner, claim.pass, claim.range);
