@@ -13,7 +13,8 @@
 // whose nodes ask for BENCH_SCALE_INTERVAL seconds (default 21600, libtorrent's default), and the
 // bench counts samples sent before a node's interval had passed, samples sent, and queries.
 //
-// BENCH_SCALE_NODES changes the world's size, BENCH_SCALE_CRAWLERS the counts (e.g. "1,4"),
+// BENCH_SCALE_NODES changes the world's size, BENCH_SCALE_NODE_INTERVAL the nodes' interval in
+// the first table (21600: no re-samples, so no tail of them), BENCH_SCALE_CRAWLERS the counts (e.g. "1,4"),
 // BENCH_SCALE_RANGES the ranges of a pass, BENCH_SCALE_INTERVALS=0 skips the interval part.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,7 +45,10 @@ interface ScaleRow {
 
 const SEED = 1;
 
-function world(nodes: number, extra: Partial<WorldOptions> = {}): Testnet {
+/** The BEP 51 interval the nodes of the scale rows ask for (BENCH_SCALE_NODE_INTERVAL; default the world's 300 s). */
+const NODE_INTERVAL: Partial<WorldOptions> = process.env.BENCH_SCALE_NODE_INTERVAL ? { intervalS: Number(process.env.BENCH_SCALE_NODE_INTERVAL) } : {};
+
+function world(nodes: number, extra: Partial<WorldOptions> = NODE_INTERVAL): Testnet {
   return createTestnet({ nodes, infohashes: Math.round(nodes / 2), seed: SEED, world: extra });
 }
 
@@ -182,7 +186,7 @@ export async function run(): Promise<void> {
   const nodes = Number(process.env.BENCH_SCALE_NODES ?? 100_000);
   const counts = (process.env.BENCH_SCALE_CRAWLERS ?? '1,2,4').split(',').map(Number);
   const ranges = Number(process.env.BENCH_SCALE_RANGES ?? CRAWL_DEFAULTS.leaseRanges);
-  console.log(`world: ${nodes} nodes (the crawl bench's), ${Math.round(nodes / 2)} infohashes, seed ${SEED}; one SQLite store shared through leases`);
+  console.log(`world: ${nodes} nodes (the crawl bench's), ${Math.round(nodes / 2)} infohashes, seed ${SEED}, nodes asking for ${NODE_INTERVAL.intervalS ?? 300} s; one SQLite store shared through leases`);
   console.log(`settings (crawl defaults, per crawler): --ranges ${ranges} --lease ${CRAWL_DEFAULTS.leaseMs / 1000}s --rate ${CRAWL_DEFAULTS.ratePerSec} --concurrency ${CRAWL_DEFAULTS.concurrency}`);
   const rows: ScaleRow[] = [await withoutLeases(nodes)];
   for (const n of counts) rows.push(await withLeases(nodes, n, ranges));

@@ -221,6 +221,8 @@ export default class Crawl extends BaseCommand {
       signal,
       log: (text) => progress.log(text),
       rangesAtOnce: share.rangesAtOnce,
+      // no node sampled again within the interval it asked for, whichever crawler sampled it
+      sharedIntervals: true,
       crawlRange: (range, stateKey, _claim, sampleDue) =>
         createCrawl({ ...options, concurrency: share.concurrency, ratePerSec: share.ratePerSec, range, stateKey, resume: true, ...(sampleDue ? { sampleDue } : {}) }),
       onRange: (claim, summary, finished) => {

@@ -21,7 +21,7 @@ export interface SharedPassOptions {
   leaseMs?: number;
   /** Default CRAWL_DEFAULTS.concurrency. */
   concurrency?: number;
-  /** Read the BEP 51 intervals other crawlers recorded when a range starts (leased-crawl.ts). */
+  /** Read the BEP 51 intervals other crawlers recorded when a range starts (default true, as crawl --leases does). */
   sharedIntervals?: boolean;
   /** Each range's crawl as it is made (a test kills one). */
   onRangeCrawl?(crawler: number, claim: LeaseClaim, crawl: Crawl): void;
@@ -88,7 +88,7 @@ export class SimCrawlers {
         now,
         sleep: (ms, signal) => sleepVirtual(net, ms, signal),
         rangesAtOnce: share.rangesAtOnce,
-        ...(o.sharedIntervals ? { sharedIntervals: true } : {}),
+        sharedIntervals: o.sharedIntervals ?? true,
         crawlRange: (range, stateKey, claim, sampleDue) => {
           const crawl = createCrawl({
             node,
