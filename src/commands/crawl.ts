@@ -208,7 +208,7 @@ export default class Crawl extends BaseCommand {
     const signal = options.signal ?? new AbortController().signal;
     const summaries: CrawlSummary[] = [];
     // several ranges at once, the crawler's slots and rate split between them
-    const share = rangeShares(flags.concurrency, flags.rate);
+    const share = rangeShares(flags.concurrency, flags.rate, flags.ranges);
     const result = await runLeasedCrawl({
       store,
       owner: `${hostname()}:${process.pid}`,

@@ -61,8 +61,7 @@ export async function fourCrawlersKillOne(db: ScenarioDatabase, o: { nodes: numb
     onRangeCrawl: (i, _claim, crawl) => {
       if (i !== KILLED) return;
       killedCrawls.push(crawl);
-      // its third claim comes once a range of its own is done (it walks two at once), so it has
-      // printed what it found there
+      // its third claim comes once ranges of its own are done, so it has printed what it found
       if (++killedClaims === 3) {
         killedMidRange = true;
         // a few virtual seconds into that range, the process is gone: kill -9

@@ -72,17 +72,20 @@ const EMPTY_WALK_BACKOFF_MS = 5_000;
 /** Ranges one crawler walks at once, at most. */
 export const MAX_RANGES_AT_ONCE = 16;
 
-/** Ranges a crawler with this concurrency walks at once (1 to MAX_RANGES_AT_ONCE). */
-export function rangesAtOnce(concurrency: number): number {
-  return Math.max(1, Math.min(MAX_RANGES_AT_ONCE, Math.floor(concurrency / SLOTS_PER_RANGE)));
+/**
+ * Ranges a crawler with this concurrency walks at once (1 to MAX_RANGES_AT_ONCE), and at most a
+ * sixteenth of the pass's ranges, so crawlers joining a pass find ranges left to claim.
+ */
+export function rangesAtOnce(concurrency: number, ranges: number): number {
+  return Math.max(1, Math.min(MAX_RANGES_AT_ONCE, Math.floor(concurrency / SLOTS_PER_RANGE), Math.floor(ranges / 16)));
 }
 
 /**
  * A crawler's concurrency and rate split between the ranges it walks at once (the rate limiter
  * of its Krpc engine still holds the whole crawler to its rate; the share sizes each window).
  */
-export function rangeShares(concurrency: number, ratePerSec: number): { rangesAtOnce: number; concurrency: number; ratePerSec: number } {
-  const k = rangesAtOnce(concurrency);
+export function rangeShares(concurrency: number, ratePerSec: number, ranges: number): { rangesAtOnce: number; concurrency: number; ratePerSec: number } {
+  const k = rangesAtOnce(concurrency, ranges);
   return { rangesAtOnce: k, concurrency: Math.ceil(concurrency / k), ratePerSec: ratePerSec / k };
 }
 

@@ -76,7 +76,7 @@ export class SimCrawlers {
     const stores: TrackedCalls<InfohashStore>[] = this.nodes.map((_, i) => trackPendingCalls(o.storeFor(i)));
     const results: (LeasedCrawlResult | undefined)[] = this.nodes.map(() => undefined);
     let settled = 0;
-    const share = rangeShares(o.concurrency ?? CRAWL_DEFAULTS.concurrency, this.ratePerSec);
+    const share = rangeShares(o.concurrency ?? CRAWL_DEFAULTS.concurrency, this.ratePerSec, o.ranges ?? CRAWL_DEFAULTS.leaseRanges);
     this.nodes.forEach((node, i) => {
       const store = stores[i].tracked;
       void runLeasedCrawl({
