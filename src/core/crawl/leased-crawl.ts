@@ -7,6 +7,7 @@
 // with a pass interval the crawler then waits and starts the next one.
 //
 // Lease times come from the injected clock (`now`), so a simulated network on virtual time works.
+import { setMaxListeners } from 'node:events';
 import type { Crawl } from './create-crawl.js';
 import type { KeyRange } from './strategy.js';
 import type { CrawlSummary } from './types.js';
@@ -96,6 +97,8 @@ export async function runLeasedCrawl(o: LeasedCrawlOptions): Promise<LeasedCrawl
   // stopped and handed back
   const ending = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, ending.signal]) : ending.signal;
+  // every slot's waits listen to it, several at a time: not the leak Node warns of past 10
+  setMaxListeners(4 * MAX_RANGES_AT_ONCE + 8, signal);
   const result: LeasedCrawlResult = { passes: [], rangesDone: 0, rangesTakenOver: 0, end: 'stopped', summaries: [] };
   const renewEvery = Math.max(100, Math.floor(o.leaseMs / 3));
   const walking = new Set<Crawl>();
