@@ -23,7 +23,7 @@ import { createMetrics } from '../output/metrics.js';
 import { metricsFlag, parseMetricsAddress, serveMetrics, type MetricsServer } from '../cli/metrics-server.js';
 import { trackPendingCalls } from '../core/util/pending-calls.js';
 import { parseShard, rangeBits } from '../core/crawl/key-range.js';
-import { runLeasedCrawl, sumRangeSummaries } from '../core/crawl/leased-crawl.js';
+import { rangeShares, runLeasedCrawl, sumRangeSummaries } from '../core/crawl/leased-crawl.js';
 import { hostname } from 'node:os';
 import { startProgress, type Progress } from '../output/progress.js';
 import { renderKeyValues, renderTable } from '../output/table.js';
@@ -63,8 +63,8 @@ export default class Crawl extends BaseCommand {
     metrics: metricsFlag,
     shard: Flags.string({ description: 'crawl only part i of n equal parts of the keyspace (n a power of two up to 1024): a fixed split between crawlers, no leases', helpValue: 'i/n', exclusive: ['leases'] }),
     leases: Flags.boolean({ description: 'share the pass with other crawlers of the same database (PostgreSQL, or one SQLite file on one machine): claim a range of the keyspace at a time with a lease, walk it, claim the next' }),
-    ranges: Flags.integer({ description: 'with --leases: ranges a new pass is split into (a power of two, at most 1024)', default: 256, min: 1, max: 1024 }),
-    lease: durationFlag({ description: 'with --leases: how long a claimed range stays ours without renewal (renewed every third of it; at most 1h)', default: 120_000, max: 3_600_000, maxText: '1h' }),
+    ranges: Flags.integer({ description: 'with --leases: ranges a new pass is split into (a power of two, at most 1024)', default: CRAWL_DEFAULTS.leaseRanges, min: 1, max: 1024 }),
+    lease: durationFlag({ description: 'with --leases: how long a claimed range stays ours without renewal (renewed every third of it; at most 1h)', default: CRAWL_DEFAULTS.leaseMs, max: 3_600_000, maxText: '1h' }),
     'pass-interval': durationFlag({ description: 'with --leases: keep crawling, starting the next pass this long after one ends (0: start the next pass at once; default: stop after the pass)', zero: 'start the next pass at once' }),
     'min-interval': durationFlag({
       description: 'override every node\'s BEP 51 interval with this one, whole seconds (explicit opt-in; nodes ask for up to 6h; 0: re-sample at once; at most 6h)',
@@ -200,13 +200,15 @@ export default class Crawl extends BaseCommand {
    * key of its own; the figures are summed over the ranges this crawler walked.
    */
   private async runLeased(
-    flags: { ranges: number; lease: number; 'pass-interval'?: number },
+    flags: { ranges: number; lease: number; 'pass-interval'?: number; concurrency: number; rate: number },
     options: Parameters<typeof createCrawl>[0],
     store: InfohashStore,
     progress: Progress,
   ): Promise<CrawlSummary> {
     const signal = options.signal ?? new AbortController().signal;
     const summaries: CrawlSummary[] = [];
+    // several ranges at once, the crawler's slots and rate split between them
+    const share = rangeShares(flags.concurrency, flags.rate, flags.ranges);
     const result = await runLeasedCrawl({
       store,
       owner: `${hostname()}:${process.pid}`,
@@ -218,7 +220,11 @@ export default class Crawl extends BaseCommand {
       sleep: (ms, s) => sleepUnlessAborted(ms, s),
       signal,
       log: (text) => progress.log(text),
-      crawlRange: (range, stateKey) => createCrawl({ ...options, range, stateKey, resume: true }),
+      rangesAtOnce: share.rangesAtOnce,
+      // no node sampled again within the interval it asked for, whichever crawler sampled it
+      sharedIntervals: true,
+      crawlRange: (range, stateKey, _claim, sampleDue) =>
+        createCrawl({ ...options, concurrency: share.concurrency, ratePerSec: share.ratePerSec, range, stateKey, resume: true, ...(sampleDue ? { sampleDue } : {}) }),
       onRange: (claim, summary, finished) => {
         summaries.push(summary);
         progress.log(`crawl: range ${claim.range + 1} of ${claim.ranges} ${finished ? 'done' : `stopped (${summary.stopped_by})`}: ${summary.unique_infohashes} infohashes, ${summary.queries_sent} queries`);
@@ -246,7 +252,7 @@ export default class Crawl extends BaseCommand {
   }
 
   private async runLive(
-    flags: Parameters<typeof openSession>[0] & { json: boolean; family?: string; duration?: number; 'max-queries'?: number; metadata: boolean; 'metadata-concurrency': number; 'metadata-deadline': number; leases: boolean; ranges: number; lease: number; 'pass-interval'?: number },
+    flags: Parameters<typeof openSession>[0] & { json: boolean; family?: string; duration?: number; 'max-queries'?: number; metadata: boolean; 'metadata-concurrency': number; 'metadata-deadline': number; leases: boolean; ranges: number; lease: number; 'pass-interval'?: number; concurrency: number; rate: number },
     common: Parameters<typeof createCrawl>[0],
     progress: Progress,
     store: InfohashStore | undefined,

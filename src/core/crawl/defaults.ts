@@ -17,6 +17,10 @@ export const CRAWL_DEFAULTS = {
    * packets/s, and a bucket of 4/s plus 1 never sends more than 5 within a second.
    */
   localPerNodePerSec: 4,
+  /** `--leases`: ranges a new pass is split into. */
+  leaseRanges: 256,
+  /** `--leases`: how long a claimed range stays ours without renewal, ms. */
+  leaseMs: 120_000,
 } as const;
 
 /** The flag's ceiling for --concurrency. */

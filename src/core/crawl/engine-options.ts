@@ -2,7 +2,7 @@
 import type { DhtClient } from '../dht/dht-client.js';
 import type { AddressPolicy } from '../net/address.js';
 import type { Family } from '../wire/types.js';
-import type { InfohashStore } from '../store/types.js';
+import type { InfohashStore, SampleDue } from '../store/types.js';
 import type { Key20Set } from './compact-sets.js';
 import type { Sanitizer, SanitizerOptions } from './sanitizer.js';
 import type { Strategy } from './strategy.js';
@@ -36,6 +36,8 @@ export interface CrawlEngineOptions {
   limits?: CrawlLimits;
   /** Per-node BEP 51 interval override in seconds (--min-interval), replacing what nodes ask for. */
   minIntervalS?: number;
+  /** Nodes other crawlers sampled (shared through the database under leases): no sample before dueAt (wall ms). */
+  sampleDue?: readonly SampleDue[];
   /** Stops the crawl (SIGINT/SIGTERM): in-flight queries are abandoned, state is saved. */
   signal?: AbortSignal;
   /** Each infohash new in this run, once stored (or at once without a store). */

@@ -99,6 +99,7 @@ export class CrawlEngine {
     );
     this.limits = opts.limits ?? {};
     this.wall = opts.wallClock ?? Date.now;
+    if (opts.sampleDue) this.intervals.seed(opts.sampleDue, this.clock.now(), this.wall());
     this.dedup = opts.shared?.dedup ?? new Key20Set(4096);
     this.intake = new CrawlIntake({
       clock: this.clock,

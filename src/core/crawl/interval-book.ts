@@ -1,5 +1,7 @@
 // BEP 51 intervals: when each sampled endpoint may be sampled again (the interval it asked for,
 // or --min-interval in its place).
+import { parseEndpoint } from '../net/address.js';
+import type { SampleDue } from '../store/types.js';
 import { EndpointMap } from './compact-sets.js';
 
 export class IntervalBook {
@@ -10,6 +12,17 @@ export class IntervalBook {
   note(host: string, port: number, nowMs: number, waitS: number): void {
     // whole seconds, rounded up: never early
     this.at.set(host, port, 1, waitS > 0 ? Math.ceil(nowMs / 1000 + waitS) : 0);
+  }
+
+  /**
+   * Samples other crawlers took (under leases, from the database): `dueAt` is wall ms, turned into
+   * engine-clock seconds and rounded up as for our own samples, so never early.
+   */
+  seed(due: readonly SampleDue[], nowMs: number, wallNowMs: number): void {
+    for (const d of due) {
+      const at = parseEndpoint(d.addr);
+      if (at.ok) this.at.set(at.value.host, at.value.port, 1, Math.max(0, Math.ceil((nowMs + d.dueAt - wallNowMs) / 1000)));
+    }
   }
 
   /** Engine clock ms from which the endpoint may be sampled (0 for one never sampled). */

@@ -12,6 +12,12 @@ export function rangeStart(range: KeyRange): Uint8Array {
   return id;
 }
 
+/** The first id after the range; null for the last range (it runs to the end of the keyspace). */
+export function rangeEnd(range: KeyRange): Uint8Array | null {
+  if (range.index + 1 >= 2 ** range.bits) return null;
+  return rangeStart({ bits: range.bits, index: range.index + 1 });
+}
+
 /** Whether an id lies in the range. */
 export function inRange(range: KeyRange, id: Uint8Array): boolean {
   for (let b = 0; b < range.bits; b++) {

@@ -129,13 +129,7 @@ export async function driveCrawl(
   void outcome.then(() => {
     finished = true;
   });
-  const end = net.clock.now() + maxVirtualMs;
-  for (;;) {
-    let wait: Promise<void> | null = null;
-    await net.clock.runUntilAsync(() => finished || (wait = hold?.() ?? null) !== null, Math.max(0, end - net.clock.now()));
-    if (finished || wait === null) break;
-    await wait;
-  }
+  await driveClock(net, () => finished, maxVirtualMs, hold);
   if (!finished) {
     crawl.stop();
     await net.clock.runUntilAsync(() => finished, 60_000);
@@ -143,6 +137,20 @@ export async function driveCrawl(
   const result = await outcome;
   if (!result.ok) throw result.error;
   return result.summary;
+}
+
+/**
+ * Runs virtual time until `done()` holds or maxVirtualMs have passed; while `hold` returns a
+ * promise (a database answering), time stands still until it settles. Returns whether done.
+ */
+export async function driveClock(net: Testnet, done: () => boolean, maxVirtualMs: number, hold?: () => Promise<void> | null): Promise<boolean> {
+  const end = net.clock.now() + maxVirtualMs;
+  for (;;) {
+    let wait: Promise<void> | null = null;
+    await net.clock.runUntilAsync(() => done() || (wait = hold?.() ?? null) !== null, Math.max(0, end - net.clock.now()));
+    if (done() || wait === null) return done();
+    await wait;
+  }
 }
 
 export interface TestnetRecall {

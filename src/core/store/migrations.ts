@@ -129,7 +129,12 @@ const v5: Migration = (db) => {
   `);
 };
 
-export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4, v5];
+// Shared BEP 51 intervals: a range's crawl reads the nodes sampled in its part of the keyspace.
+const v6: Migration = (db) => {
+  db.exec('CREATE INDEX nodes_id ON nodes (id)');
+};
+
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4, v5, v6];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function schemaVersion(db: Database.Database): number {

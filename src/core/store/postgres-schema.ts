@@ -96,6 +96,8 @@ export const PG_MIGRATIONS: readonly string[] = [
      last_error text,
      updated_at bigint NOT NULL
    );`,
+  // Shared BEP 51 intervals: a range's crawl reads the nodes sampled in its part of the keyspace.
+  `CREATE INDEX nodes_id ON nodes (id);`,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

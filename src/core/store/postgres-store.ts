@@ -23,6 +23,7 @@ import type {
   NodeRecordResult,
   NodeRow,
   PassStatus,
+  SampleDue,
   QueueCounts,
   SearchHit,
   TorrentDetails,
@@ -695,6 +696,14 @@ export class PostgresStore implements InfohashStore {
   async passStatus(pass: number): Promise<PassStatus | null> {
     const [row] = await this.read<PassStatus>(`${PostgresStore.PASS_COUNTS} WHERE p.pass = $1 GROUP BY p.pass`, [pass]);
     return row ?? null;
+  }
+
+  async sampleDueTimes(idFrom: Uint8Array, idTo: Uint8Array | null, now: number): Promise<SampleDue[]> {
+    return this.read<SampleDue>(
+      `SELECT addr, last_sampled + sample_interval_s * 1000::bigint AS "dueAt" FROM nodes
+       WHERE id >= $1 AND ($2::bytea IS NULL OR id < $2) AND last_sampled + sample_interval_s * 1000::bigint > $3`,
+      [bytes(idFrom), idTo ? bytes(idTo) : null, now],
+    );
   }
 
   // ---- torrent metadata ----

@@ -1,7 +1,7 @@
 // LeaseStore on SQLite: several crawlers on one machine share a file (WAL, busy_timeout), and
 // each step is one IMMEDIATE transaction, so two claims never take the same range.
 import type Database from 'better-sqlite3';
-import type { LeaseClaim, PassStatus } from './types.js';
+import type { LeaseClaim, PassStatus, SampleDue } from './types.js';
 
 interface PassRow {
   pass: number;
@@ -82,4 +82,14 @@ export function sqliteFinishRange(db: Database.Database, owner: string, pass: nu
 
 export function sqliteReleaseRange(db: Database.Database, owner: string, pass: number, range: number): void {
   db.prepare("UPDATE leases SET state = 'pending', owner = NULL, expires_at = NULL WHERE pass = ? AND range = ? AND owner = ? AND state = 'active'").run(pass, range, owner);
+}
+
+/** Nodes sampled within their interval whose id lies in [idFrom, idTo): the shared BEP 51 intervals. */
+export function sqliteSampleDueTimes(db: Database.Database, idFrom: Uint8Array, idTo: Uint8Array | null, now: number): SampleDue[] {
+  return db
+    .prepare(
+      `SELECT addr, last_sampled + sample_interval_s * 1000 AS dueAt FROM nodes
+       WHERE id >= ? AND (? IS NULL OR id < ?) AND last_sampled + sample_interval_s * 1000 > ?`,
+    )
+    .all(Buffer.from(idFrom), idTo ? Buffer.from(idTo) : null, idTo ? Buffer.from(idTo) : null, now) as SampleDue[];
 }

@@ -11,7 +11,7 @@ import { TorrentTables, type QueueCounts, type SearchHit, type TorrentDetails, t
 import { SCHEMA_VERSION, SchemaTooNewError, migrate, schemaVersion } from './migrations.js';
 import { readReportData } from './report-queries.js';
 import { endedRun, storeStats } from './run-rows.js';
-import { sqliteClaimRange, sqliteCurrentPass, sqliteFinishRange, sqlitePassStatus, sqliteReleaseRange, sqliteRenewLease } from './sqlite-leases.js';
+import { sqliteClaimRange, sqliteCurrentPass, sqliteFinishRange, sqlitePassStatus, sqliteReleaseRange, sqliteRenewLease, sqliteSampleDueTimes } from './sqlite-leases.js';
 import type {
   InfohashOrder,
   InfohashQuery,
@@ -28,6 +28,7 @@ import type {
   NodeRow,
   LeaseClaim,
   PassStatus,
+  SampleDue,
   ReportData,
   ReportQuery,
   RunRow,
@@ -615,6 +616,10 @@ export class SqliteStore implements InfohashStore {
 
   passStatus(pass: number): PassStatus | null {
     return sqlitePassStatus(this.db, pass);
+  }
+
+  sampleDueTimes(idFrom: Uint8Array, idTo: Uint8Array | null, now: number): SampleDue[] {
+    return sqliteSampleDueTimes(this.db, idFrom, idTo, now);
   }
 
   reportData(query: ReportQuery = {}): ReportData {

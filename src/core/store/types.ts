@@ -169,6 +169,19 @@ export interface LeaseStore {
   /** Hands a range back unfinished (a stopped crawler), so another can take it at once. */
   releaseRange(owner: string, pass: number, range: number): Awaitable<void>;
   passStatus(pass: number): Awaitable<PassStatus | null>;
+  /**
+   * Nodes whose id (as last recorded) lies from `idFrom` up to `idTo` (exclusive; null: to the
+   * end) and whose BEP 51 interval, from their last sample by any crawler, runs past `now`:
+   * crawlers sharing a database read them when a range starts, so none samples a node another
+   * sampled within its interval. The `nodes` table's last_sampled and sample_interval_s.
+   */
+  sampleDueTimes(idFrom: Uint8Array, idTo: Uint8Array | null, now: number): Awaitable<SampleDue[]>;
+}
+
+/** A node's endpoint and when it may be sampled again (Unix ms). */
+export interface SampleDue {
+  addr: string;
+  dueAt: number;
 }
 
 export interface ClientStats {

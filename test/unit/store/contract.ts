@@ -238,5 +238,38 @@ export function storeContract(name: string, open: () => Promise<InfohashStore>):
         await s.close();
       }
     });
+
+    it('sample due times: nodes of an id range sampled within their interval, by whoever sampled them', async () => {
+      const s = await open();
+      try {
+        const id = (first: number): Uint8Array => new Uint8Array(20).fill(first);
+        await s.recordNodes([
+          // in [0x40.., 0x80..): due later, due already, never sampled, sampled without interval
+          { addr: '127.0.0.1:1', seenAt: T0, id: id(0x41), bep51: true, sampledAt: T0, sampleIntervalS: 300 },
+          { addr: '127.0.0.1:2', seenAt: T0, id: id(0x42), bep51: true, sampledAt: T0 - 400_000, sampleIntervalS: 300 },
+          { addr: '127.0.0.1:3', seenAt: T0, id: id(0x43) },
+          { addr: '[::1]:4', seenAt: T0, id: id(0x7f), bep51: true, sampledAt: T0, sampleIntervalS: 21_600 },
+          // outside it, on either side
+          { addr: '127.0.0.1:5', seenAt: T0, id: id(0x3f), bep51: true, sampledAt: T0, sampleIntervalS: 300 },
+          { addr: '127.0.0.1:6', seenAt: T0, id: id(0x80), bep51: true, sampledAt: T0, sampleIntervalS: 300 },
+        ]);
+        const lo = new Uint8Array(20);
+        lo[0] = 0x40;
+        const hi = new Uint8Array(20);
+        hi[0] = 0x80;
+        const due = await s.sampleDueTimes(lo, hi, T0 + 1000);
+        expect(due.sort((a, b) => a.dueAt - b.dueAt)).toEqual([
+          { addr: '127.0.0.1:1', dueAt: T0 + 300_000 },
+          { addr: '[::1]:4', dueAt: T0 + 21_600_000 },
+        ]);
+        // the last range runs to the end of the keyspace; a later sample by another crawler moves the time
+        await s.recordNodes([{ addr: '127.0.0.1:6', seenAt: T0 + 60_000, bep51: true, sampledAt: T0 + 60_000, sampleIntervalS: 300 }]);
+        expect(await s.sampleDueTimes(hi, null, T0 + 1000)).toEqual([{ addr: '127.0.0.1:6', dueAt: T0 + 360_000 }]);
+        // once the interval has passed the node is free again
+        expect(await s.sampleDueTimes(hi, null, T0 + 360_000)).toEqual([]);
+      } finally {
+        await s.close();
+      }
+    });
   });
 }
