@@ -141,10 +141,8 @@ export class CrawlEngine {
   private readonly stateKey: string;
 
   private readonly dedup: Key20Set;
-  /** Endpoint → bookkeeping bits. */
+  /** Endpoint → bookkeeping bits; extra: the clock second from which it may be sampled again (0: any time). */
   private readonly book = new EndpointMap(4096);
-  /** Endpoint → clock second from which it may be sampled again. */
-  private readonly intervals = new EndpointMap(1024);
   private readonly clients: Record<string, number> = {};
   private readonly failures: Failures = { timeout: 0, error: 0, unsupported: 0, bad_reply: 0, id_mismatch: 0, refused: 0 };
   private counts = { seen: 0, queried: 0, answered: 0, answeredSampleAny: 0, sampleOk: 0, unique: 0, stored: 0, newToDb: 0, intervalSkips: 0 };
@@ -252,7 +250,7 @@ export class CrawlEngine {
     const seeding = (async () => {
       const below = this.opts.bootstrapBelow ?? 8;
       if (!this.stopReason && below > 0 && this.familyTableSize(below) < below) {
-        await this.node.bootstrapTable({ families: [this.family], retries: CRAWL_LOOKUP_RETRIES });
+        await this.node.bootstrapTable({ families: [this.family], retries: CRAWL_LOOKUP_RETRIES, ...(this.adaptive ? { rtt: this.rtt } : {}) });
       }
       if (!this.stopReason && this.opts.resume) resumed = await this.restore();
       if (!this.stopReason) {
@@ -349,7 +347,7 @@ export class CrawlEngine {
         traversal_bytes: traversal,
         traversal_bytes_per_visited_node: c.queried > 0 ? traversal / c.queried : null,
         dedup_bytes: this.dedup.bytes,
-        engine_bytes: this.book.bytes + this.intervals.bytes + this.sanitizer.bytes,
+        engine_bytes: this.book.bytes + this.sanitizer.bytes,
       },
       pacing: this.pacing(),
       waiting: this.waiting(),
@@ -666,7 +664,7 @@ export class CrawlEngine {
       const interval = r.interval ?? 0;
       const waitS = this.opts.minIntervalS ?? interval;
       // whole seconds, rounded up: never early
-      this.intervals.set(n.host, n.port, 1, waitS > 0 ? Math.ceil(this.clock.now() / 1000 + waitS) : 0);
+      this.book.setExtra(n.host, n.port, waitS > 0 ? Math.ceil(this.clock.now() / 1000 + waitS) : 0);
       reply.samples = r.samples ?? [];
       reply.num = r.num;
       reply.interval = interval;
@@ -686,11 +684,9 @@ export class CrawlEngine {
 
   /** Marks bits for an endpoint; returns the bits it had before. Counts first sightings. */
   private markBook(host: string, port: number, bits: number): number {
-    const before = this.book.get(host, port);
-    const after = before | bits;
-    if (after === before) return before;
-    this.book.set(host, port, after);
-    const added = after & ~before;
+    const before = this.book.addBits(host, port, bits);
+    const added = bits & ~before;
+    if (added === 0) return before;
     if (added & SEEN) this.counts.seen++;
     if (added & QUERIED) this.counts.queried++;
     if (added & ANSWERED) this.counts.answered++;
@@ -873,7 +869,7 @@ export class CrawlEngine {
   // ---- the strategy's view --------------------------------------------------------------------
 
   private sampleAllowedAt(n: CrawlNode): number {
-    const at = this.intervals.extraOf(n.host, n.port);
+    const at = this.book.extraOf(n.host, n.port);
     return at * 1000;
   }
 
@@ -904,7 +900,7 @@ export class CrawlEngine {
           .closest(target, count, (e) => e.family === family && table.stateOf(e) !== 'bad' && this.sanitizer.allowed(e.host, e.port))
           .map(toCrawlNode),
       lookup: async (target) => {
-        const r = await this.node.findNode(target, { families: [family], retries: CRAWL_LOOKUP_RETRIES });
+        const r = await this.node.findNode(target, { families: [family], retries: CRAWL_LOOKUP_RETRIES, ...(this.adaptive ? { rtt: this.rtt } : {}) });
         return r.closest.map(toCrawlNode);
       },
       allowed: (n) => n.family === family && this.sanitizer.allowed(n.host, n.port),

@@ -381,6 +381,7 @@ export class KeyspaceStrategy implements Strategy {
     this.repliedBelow = typeof s.replied === 'number' && s.replied >= 0 ? s.replied : 0;
     for (let o = 0; o < packed.length; o += 10) {
       const key = packed.readUInt32BE(o) * 65536 + packed.readUInt16BE(o + 4);
+      if (key % 65536 === 0) continue; // port 0: no endpoint
       if (this.nodes.setKey(key, VISITED, packed.readUInt32BE(o + 6)) === 0) this.queried++;
     }
     for (const text of s.visited6) {
