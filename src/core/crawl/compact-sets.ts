@@ -227,6 +227,18 @@ export class EndpointMap {
     return before;
   }
 
+  /** Clears bits of the value of an endpoint present in the map (a value of 0 would read as absent: keep one bit set). */
+  clearBits(host: string, port: number, bits: number): void {
+    const k = v4Key(host, port);
+    if (k < 0) {
+      const e = this.v6.get(`${host}|${port}`);
+      if (e) e.v &= ~bits;
+      return;
+    }
+    const s = this.slotOf(k);
+    if (s >= 0) this.vals[s] &= ~bits;
+  }
+
   /** Sets the extra data of an endpoint present in the map; false when it is absent. */
   setExtra(host: string, port: number, extra: number): boolean {
     const k = v4Key(host, port);

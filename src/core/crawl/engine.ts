@@ -107,6 +107,8 @@ const QUERIED = 2;
 const ANSWERED = 4;
 const ANSWERED_SAMPLE_ANY = 8;
 const SAMPLE_OK = 16;
+/** A query to it is on its way (late replies included): nothing else goes to it meanwhile. */
+const IN_FLIGHT = 32;
 
 /**
  * The crawl sends every query once (no retries), its lookups too: they only seed the
@@ -463,7 +465,9 @@ export class CrawlEngine {
   private dispatch(task: CrawlTask): boolean {
     const n = task.node;
     const verdict = this.sanitizer.verdict(n.host, n.port);
-    if (verdict !== null || n.family !== this.family) {
+    // one endpoint listed under two ids can reach two stripes: it is asked once at a time (a
+    // second sample_infohashes before the first one's interval is known would be early)
+    if (verdict !== null || n.family !== this.family || this.book.get(n.host, n.port) & IN_FLIGHT) {
       this.fail(task, 'refused');
       return false;
     }
@@ -473,7 +477,7 @@ export class CrawlEngine {
       return false;
     }
     this.sanitizer.take(n.host, n.port);
-    this.markBook(n.host, n.port, SEEN | QUERIED);
+    this.markBook(n.host, n.port, SEEN | QUERIED | IN_FLIGHT);
     this.inFlight++;
     const want = [this.family === 6 ? 'n6' : 'n4'];
     const args = { target: task.target, want };
@@ -530,6 +534,7 @@ export class CrawlEngine {
 
   private settle(flight: Flight, out: QueryOutcome): void {
     flight.settled = true;
+    this.book.clearBits(flight.task.node.host, flight.task.node.port, IN_FLIGHT);
     const now = this.clock.now();
     if ('rttMs' in out && out.rttMs !== undefined) this.rtt.record(out.rttMs);
     if (flight.stalled) {
@@ -611,6 +616,7 @@ export class CrawlEngine {
     const claimed = Uint8Array.from(answer.r.id);
     this.inFlight++;
     const flight: Flight = { task, claimed: { answer, rttMs } };
+    this.book.addBits(n.host, n.port, IN_FLIGHT);
     this.window.onSent(this.clock.now());
     this.krpc
       .query({ host: n.host, port: n.port }, 'ping', {}, {
