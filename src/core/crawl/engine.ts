@@ -252,7 +252,7 @@ export class CrawlEngine {
     const seeding = (async () => {
       const below = this.opts.bootstrapBelow ?? 8;
       if (!this.stopReason && below > 0 && this.familyTableSize(below) < below) {
-        await this.node.bootstrapTable({ families: [this.family], retries: CRAWL_LOOKUP_RETRIES, ...(this.adaptive ? { rtt: this.rtt } : {}) });
+        await this.node.bootstrapTable({ families: [this.family], retries: CRAWL_LOOKUP_RETRIES });
       }
       if (!this.stopReason && this.opts.resume) resumed = await this.restore();
       if (!this.stopReason) {
@@ -906,7 +906,7 @@ export class CrawlEngine {
           .closest(target, count, (e) => e.family === family && table.stateOf(e) !== 'bad' && this.sanitizer.allowed(e.host, e.port))
           .map(toCrawlNode),
       lookup: async (target) => {
-        const r = await this.node.findNode(target, { families: [family], retries: CRAWL_LOOKUP_RETRIES, ...(this.adaptive ? { rtt: this.rtt } : {}) });
+        const r = await this.node.findNode(target, { families: [family], retries: CRAWL_LOOKUP_RETRIES });
         return r.closest.map(toCrawlNode);
       },
       allowed: (n) => n.family === family && this.sanitizer.allowed(n.host, n.port),
