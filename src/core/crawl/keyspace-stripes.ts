@@ -14,12 +14,9 @@
 // stripe they lie in. With one stripe this is the plain keyspace walk.
 //
 // With several stripes, 90% of the visits ask about the visited node's own region (one cursor:
-// 60%), and a region is thin against all the live nodes expected in it (one cursor: at most 8;
-// a region holds 8–16): the other cursors' visits find a stripe's regions well enough, and what
-// the stripes missed were nodes inside regions already found (100k world: 94.97% of the BEP 51
-// nodes sampled before, 96.90% with both; at 100% own-region visits whole regions go unfound,
-// 91.1%). One cursor alone needs the far-out visits to find regions at all, and spends its
-// query budget on probes with the uncapped expectation (docs/architecture.md).
+// 60%): the other cursors' visits find a stripe's regions well enough, and what the stripes
+// missed were nodes inside regions already found. At 100% whole regions go unfound; one cursor
+// alone needs the far-out visits to find regions at all (docs/architecture.md has the figures).
 import type { NodeInfo } from '../wire/types.js';
 import { KeyspaceStrategy, sizeFromClosest, type KeyspaceOptions } from './keyspace.js';
 import type { CrawlNode, CrawlTask, KeyRange, NextResult, Strategy, StrategyContext, StrategyWait, TaskFailure, TaskReply } from './strategy.js';
@@ -76,7 +73,7 @@ export class StripedKeyspace implements Strategy {
       { length: 2 ** bits },
       (_, index) =>
         new KeyspaceStrategy({
-          ...(bits > 0 ? { localShare: STRIPED_LOCAL_SHARE, thinCap: Infinity } : {}),
+          ...(bits > 0 ? { localShare: STRIPED_LOCAL_SHARE } : {}),
           ...this.options,
           ...(r.bits + bits > 0 ? { stripe: { bits: r.bits + bits, index: r.index * 2 ** bits + index } } : {}),
         }),

@@ -32,8 +32,6 @@ export interface KeyspaceOptions {
   probes?: number;
   /** A region is thin when fewer nodes replied there than this share of the expected (default 0.7). */
   thinShare?: number;
-  /** The nodes expected to reply in a bucket are capped at this (default K, 8; no cap with several stripes, keyspace-stripes.ts). */
-  thinCap?: number;
   /** Share of visits asking about the node's own region; the rest ask further out (default 0.6; 0.9 with several stripes, keyspace-stripes.ts). */
   localShare?: number;
   /** Visit contacts learnt below the cursor (default true). */
@@ -89,7 +87,6 @@ export class KeyspaceStrategy implements Strategy {
   readonly name = 'keyspace';
   private readonly maxProbes: number;
   private readonly thinShare: number;
-  private readonly thinCap: number;
   private readonly localShare: number;
   private readonly lateVisits: boolean;
   private readonly resampleMax: number;
@@ -147,7 +144,6 @@ export class KeyspaceStrategy implements Strategy {
   constructor(options: KeyspaceOptions = {}) {
     this.maxProbes = options.probes ?? 8;
     this.thinShare = options.thinShare ?? 0.7;
-    this.thinCap = options.thinCap ?? K;
     this.localShare = options.localShare ?? 0.6;
     this.lateVisits = options.lateVisits ?? true;
     this.resampleMax = options.resampleMax ?? 8;
@@ -566,7 +562,7 @@ export class KeyspaceStrategy implements Strategy {
 
   /** Fewer nodes replied in the bucket than the size estimate leads to expect. */
   private isThin(bucket: Bucket): boolean {
-    const expected = Math.min(this.thinCap, this.liveEstimate() / 2 ** bucket.depth);
+    const expected = Math.min(K, this.liveEstimate() / 2 ** bucket.depth);
     return bucket.replied.length < this.thinShare * expected;
   }
 
