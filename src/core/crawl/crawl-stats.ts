@@ -5,7 +5,6 @@ import { decodeVersion } from '../wire/version.js';
 import type { Key20Set } from './compact-sets.js';
 import type { CrawlIntake } from './crawl-intake.js';
 import type { EndpointBook } from './endpoint-book.js';
-import type { IntervalBook } from './interval-book.js';
 import type { QuerySlots } from './query-slots.js';
 import type { Sanitizer } from './sanitizer.js';
 import type { Strategy, TaskFailure } from './strategy.js';
@@ -30,7 +29,6 @@ export class CrawlTally {
 export interface StatsSources {
   strategy: Strategy;
   book: EndpointBook;
-  intervals: IntervalBook;
   intake: CrawlIntake;
   tally: CrawlTally;
   sanitizer: Sanitizer;
@@ -72,7 +70,7 @@ export function crawlStats(s: StatsSources): CrawlStats {
       traversal_bytes: traversal,
       traversal_bytes_per_visited_node: b.queried > 0 ? traversal / b.queried : null,
       dedup_bytes: s.dedup.bytes,
-      engine_bytes: s.book.bytes + s.intervals.bytes + s.sanitizer.bytes,
+      engine_bytes: s.book.bytes + s.sanitizer.bytes,
     },
     pacing: s.slots.pacing(),
     waiting: waiting(s),

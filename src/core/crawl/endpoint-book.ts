@@ -9,19 +9,20 @@ export const ANSWERED = 4;
 export const ANSWERED_SAMPLE_ANY = 8;
 /** Answered a sample_infohashes properly. */
 export const SAMPLE_OK = 16;
+/** A query to it is on its way (late replies included): nothing else goes to it meanwhile. */
+export const IN_FLIGHT = 32;
 
 export class EndpointBook {
   /** Endpoints with each bit (first sightings). */
   readonly counts = { seen: 0, queried: 0, answered: 0, answeredSampleAny: 0, sampleOk: 0 };
-  private readonly bits = new EndpointMap(4096);
+  /** Endpoint → bits; its extra is the IntervalBook's. */
+  readonly table = new EndpointMap(4096);
 
   /** Marks bits for an endpoint; returns the bits it had before. Counts first sightings. */
   mark(host: string, port: number, bits: number): number {
-    const before = this.bits.get(host, port);
-    const after = before | bits;
-    if (after === before) return before;
-    this.bits.set(host, port, after);
-    const added = after & ~before;
+    const before = this.table.addBits(host, port, bits);
+    const added = bits & ~before;
+    if (added === 0) return before;
     if (added & SEEN) this.counts.seen++;
     if (added & QUERIED) this.counts.queried++;
     if (added & ANSWERED) this.counts.answered++;
@@ -30,7 +31,15 @@ export class EndpointBook {
     return before;
   }
 
+  inFlight(host: string, port: number): boolean {
+    return (this.table.get(host, port) & IN_FLIGHT) !== 0;
+  }
+
+  settled(host: string, port: number): void {
+    this.table.clearBits(host, port, IN_FLIGHT);
+  }
+
   get bytes(): number {
-    return this.bits.bytes;
+    return this.table.bytes;
   }
 }

@@ -18,7 +18,7 @@ import type { CrawlEngineOptions } from './engine-options.js';
 import { CrawlTally, ProgressTicker, crawlStats, type StatsSources } from './crawl-stats.js';
 import { QuerySlots } from './query-slots.js';
 import { CrawlIntake } from './crawl-intake.js';
-import { ANSWERED, ANSWERED_SAMPLE_ANY, EndpointBook, QUERIED, SAMPLE_OK, SEEN } from './endpoint-book.js';
+import { ANSWERED, ANSWERED_SAMPLE_ANY, EndpointBook, IN_FLIGHT, QUERIED, SAMPLE_OK, SEEN } from './endpoint-book.js';
 import { IntervalBook } from './interval-book.js';
 import { CrawlStoreError } from './errors.js';
 import { Sanitizer } from './sanitizer.js';
@@ -50,7 +50,7 @@ export class CrawlEngine {
 
   private readonly dedup: Key20Set;
   private readonly book = new EndpointBook();
-  private readonly intervals = new IntervalBook();
+  private readonly intervals = new IntervalBook(this.book.table);
   private readonly tally = new CrawlTally();
   private readonly statsSources: StatsSources;
   private progressTicker?: ProgressTicker;
@@ -131,7 +131,6 @@ export class CrawlEngine {
     this.statsSources = {
       strategy: this.strategy,
       book: this.book,
-      intervals: this.intervals,
       intake: this.intake,
       tally: this.tally,
       sanitizer: this.sanitizer,
@@ -352,7 +351,9 @@ export class CrawlEngine {
   private dispatch(task: CrawlTask): boolean {
     const n = task.node;
     const verdict = this.sanitizer.verdict(n.host, n.port);
-    if (verdict !== null || n.family !== this.family) {
+    // one endpoint listed under two ids can reach two stripes: it is asked once at a time (a
+    // second sample_infohashes before the first one's interval is known would be early)
+    if (verdict !== null || n.family !== this.family || this.book.inFlight(n.host, n.port)) {
       this.fail(task, 'refused');
       return false;
     }
@@ -362,7 +363,7 @@ export class CrawlEngine {
       return false;
     }
     this.sanitizer.take(n.host, n.port);
-    this.book.mark(n.host, n.port, SEEN | QUERIED);
+    this.book.mark(n.host, n.port, SEEN | QUERIED | IN_FLIGHT);
     const want = [this.family === 6 ? 'n6' : 'n4'];
     const args = { target: task.target, want };
     const flight: Flight = { task };
@@ -416,6 +417,7 @@ export class CrawlEngine {
 
   private settle(flight: Flight, out: QueryOutcome): void {
     flight.settled = true;
+    this.book.settled(flight.task.node.host, flight.task.node.port);
     this.slots.settled(out, flight.stalled === true, this.clock.now());
     this.settledCount++;
     if (this.finished) return;
@@ -487,6 +489,7 @@ export class CrawlEngine {
     const n = task.node;
     const claimed = Uint8Array.from(answer.r.id);
     const flight: Flight = { task, claimed: { answer, rttMs } };
+    this.book.mark(n.host, n.port, IN_FLIGHT);
     this.slots.sent(this.clock.now());
     this.krpc
       .query({ host: n.host, port: n.port }, 'ping', {}, {

@@ -12,6 +12,11 @@
 // Each stripe gets an equal share of the free slots (at least 8): a stripe held up at a thin
 // region cannot take the slots of the others, nor they its. Contacts in any reply go to the
 // stripe they lie in. With one stripe this is the plain keyspace walk.
+//
+// With several stripes, 90% of the visits ask about the visited node's own region (one cursor:
+// 60%): the other cursors' visits find a stripe's regions well enough, and what the stripes
+// missed were nodes inside regions already found. At 100% whole regions go unfound; one cursor
+// alone needs the far-out visits to find regions at all (docs/architecture.md has the figures).
 import type { NodeInfo } from '../wire/types.js';
 import { KeyspaceStrategy, sizeFromClosest, type KeyspaceOptions } from './keyspace.js';
 import type { CrawlNode, CrawlTask, KeyRange, NextResult, Strategy, StrategyContext, StrategyWait, TaskFailure, TaskReply } from './strategy.js';
@@ -26,6 +31,9 @@ export function stripeBitsFor(concurrency: number): number {
   while (bits < 6 && concurrency / 2 ** (bits + 1) >= SLOTS_PER_STRIPE) bits++;
   return bits;
 }
+
+/** Share of visits asking about their own region when there are several stripes (see above). */
+export const STRIPED_LOCAL_SHARE = 0.9;
 
 /** Live nodes per stripe at least. */
 export const STRIPE_MIN_LIVE = 1024;
@@ -63,7 +71,12 @@ export class StripedKeyspace implements Strategy {
     const r = this.range;
     this.stripes = Array.from(
       { length: 2 ** bits },
-      (_, index) => new KeyspaceStrategy({ ...this.options, ...(r.bits + bits > 0 ? { stripe: { bits: r.bits + bits, index: r.index * 2 ** bits + index } } : {}) }),
+      (_, index) =>
+        new KeyspaceStrategy({
+          ...(bits > 0 ? { localShare: STRIPED_LOCAL_SHARE } : {}),
+          ...this.options,
+          ...(r.bits + bits > 0 ? { stripe: { bits: r.bits + bits, index: r.index * 2 ** bits + index } } : {}),
+        }),
     );
     this.busy = this.stripes.map(() => 0);
   }

@@ -1,35 +1,8 @@
 // The `keyspace` strategy: one sweep of the id space from 0x00… to 0xff…, after mldht's BEP 51
-// keyspace traversal (KeyspaceSampler), with changes that the crawl bench showed to matter.
-//
-// The mldht skeleton:
-// - a temporary prefix tree homed at a cursor; its buckets count up to 8 nodes that replied and
-//   split beyond that, so the tree is fine at the cursor and coarse elsewhere;
-// - the next node to visit is the candidate closest to the cursor in the first bucket at or after
-//   it; every node is visited once (sample_infohashes, or find_node while its BEP 51 interval
-//   from an earlier run still runs);
-// - when the cursor's bucket has no candidates and nothing in flight aims into it, the cursor
-//   moves to the next bucket (topped up from our routing table) and finished buckets behind it
-//   merge; the pass ends when the cursor passes 0xff….
-//
-// What differs, and why (a simulated network whose tables list dead nodes as often as live ones,
-// as the bench world does, loses 10–20% of the nodes to mldht's rules as they are):
-// - contacts learnt below the cursor are still visited, out of order ("late" visits): mldht drops
-//   them, but a node listed only after the cursor passed its part of the keyspace is otherwise lost;
-// - targets: once the network size is estimated (a lookup at the start, then the replies per swept
-//   fraction), each visit asks either about the node's own region (a region holds ~8 live nodes;
-//   successive visits of one region spread over its quarters) or, less often, about one of the
-//   node's buckets further out, as a bucket refresh would. The first lists a region completely,
-//   the second reaches regions nobody has listed yet. mldht uses a random id in the bucket;
-// - the cursor's bucket is cut down to region size, and a region where fewer nodes replied than
-//   the estimate expects is probed before the cursor leaves it: a find_node to the recently
-//   answering node closest to it (its dense near buckets cover a neighbouring region), or the
-//   next visit aimed into it. Probes are the only queries beyond one per node, bounded per region.
-//
-// State is kept small: candidates live in typed arrays (candidate-pool.ts), visited endpoints in
-// an open-addressing table (~26 bytes each).
-//
-// A node whose `num` exceeds the distinct samples we have from it is sampled again when its
-// interval allows, until it repeats itself or we have them all, so small stores are read whole.
+// keyspace traversal (a prefix tree homed at a cursor, each node visited once), changed where
+// the crawl bench showed mldht's rules losing nodes: late visits, region-sized targets and
+// probes of thin regions, re-samples of small stores. docs/architecture.md ("The keyspace
+// walk") says what each change is and why.
 import type { Family, NodeInfo } from '../wire/types.js';
 import { CandidatePool } from './candidate-pool.js';
 import { StripedKeyspace, stripeBitsFor } from './keyspace-stripes.js';
@@ -59,7 +32,7 @@ export interface KeyspaceOptions {
   probes?: number;
   /** A region is thin when fewer nodes replied there than this share of the expected (default 0.7). */
   thinShare?: number;
-  /** Share of visits asking about the node's own region; the rest ask further out (default 0.6). */
+  /** Share of visits asking about the node's own region; the rest ask further out (default 0.6; 0.9 with several stripes, keyspace-stripes.ts). */
   localShare?: number;
   /** Visit contacts learnt below the cursor (default true). */
   lateVisits?: boolean;
@@ -381,6 +354,7 @@ export class KeyspaceStrategy implements Strategy {
     this.repliedBelow = typeof s.replied === 'number' && s.replied >= 0 ? s.replied : 0;
     for (let o = 0; o < packed.length; o += 10) {
       const key = packed.readUInt32BE(o) * 65536 + packed.readUInt16BE(o + 4);
+      if (key % 65536 === 0) continue; // port 0: no endpoint
       if (this.nodes.setKey(key, VISITED, packed.readUInt32BE(o + 6)) === 0) this.queried++;
     }
     for (const text of s.visited6) {

@@ -4,6 +4,8 @@
 //   queries in flight, always asking the nearest not yet asked;
 // - a query slower than `shortTimeoutMs` gives up its slot (its answer is still used, and
 //   is waited for while the candidate is among the nearest: a late reply is not a failure);
+//   with an RTT estimator (`rtt`) both that and the per-attempt timeout follow measured round
+//   trips instead of fixed times;
 // - done when the k nearest non-failed candidates have all answered, or nothing is in flight
 //   and nothing is left to ask, the bootstrap contacts included: a lookup that runs short (a
 //   stale routing file's dead seeds) asks them before it gives up.
@@ -11,6 +13,7 @@
 // arguments, another sees every reply.
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { Endpoint, KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
+import type { RttEstimator } from '../net/rtt-estimator.js';
 import type { BEncodable, Family, KrpcResponse, NodeInfo, PeerInfo } from '../wire/types.js';
 import { isSecureId } from './secure-id.js';
 import { ID_BYTES, compareDistance, equals, idToHex } from './node-id.js';
@@ -107,6 +110,12 @@ export interface LookupOptions {
   shortTimeoutMs?: number;
   /** Per-attempt timeout passed to the engine (default: the engine's). */
   queryTimeoutMs?: number;
+  /**
+   * Round trips of recent replies (a crawl's estimator): when given, each attempt times out at
+   * its adaptive timeout (at most the estimator's hard one) and the short timeout is no longer
+   * than that, so a dead node costs a fraction of a second; the lookup's replies feed it.
+   */
+  rtt?: RttEstimator;
   /**
    * Extra attempts per query; default 1. The engine resends under the same transaction, so a
    * reply late for the first attempt (a busy node) still counts while the retry waits: the
@@ -372,19 +381,22 @@ class Lookup {
     this.inFlight.add(c);
     this.slotsUsed++;
     this.stats.queries++;
+    // a retry goes out under the same transaction at the adaptive timeout: a late reply to the
+    // first attempt still counts while it waits
+    const adaptiveMs = this.opts.rtt?.timeoutMs();
     c.timer = clock.setTimeout(() => {
       c.timer = undefined;
       if (c.state !== State.InFlight) return;
       c.state = State.Slow;
       this.slotsUsed--;
       this.step();
-    }, this.shortTimeoutMs);
+    }, adaptiveMs === undefined ? this.shortTimeoutMs : Math.min(this.shortTimeoutMs, adaptiveMs));
     const to: Endpoint = { host: c.host, port: c.port };
     let pending: Promise<QueryOutcome>;
     try {
       pending = engine.query(to, this.method.method, this.method.args(c.id ? { ...to, id: c.id } : to), {
         expectId: c.id ?? undefined,
-        timeoutMs: this.opts.queryTimeoutMs,
+        timeoutMs: adaptiveMs ?? this.opts.queryTimeoutMs,
         retries: this.opts.retries ?? 1,
       });
     } catch (err) {
@@ -401,6 +413,7 @@ class Lookup {
     c.timer = undefined;
     if (c.state === State.InFlight) this.slotsUsed--;
     this.inFlight.delete(c);
+    if ('rttMs' in outcome && outcome.rttMs !== undefined) this.opts.rtt?.record(outcome.rttMs);
     if (outcome.ok) this.onAnswer(c, outcome.msg, outcome.rttMs);
     else this.onFailure(c, outcome);
     this.step();

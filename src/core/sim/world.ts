@@ -343,6 +343,11 @@ export class SimWorld {
     return (this.flags[i] & FLAG_BEP51) !== 0;
   }
 
+  /** Answers sample_infohashes with a 204 error, which carries no id (a spoofer among them shows nothing to a sample). */
+  refusesSamples(i: number): boolean {
+    return (this.flags[i] & (FLAG_BEP51 | FLAG_ERROR_204)) === FLAG_ERROR_204;
+  }
+
   /** Responsive nodes that answer sample_infohashes (over one of `families`): the ones a crawl should sample. */
   responsiveBep51(families: readonly Family[] = [4, 6]): number[] {
     const bits = familyBits(families);

@@ -18,8 +18,8 @@ describe('Key20Set', () => {
     expect(set.add(zero)).toBe(true);
     expect(set.add(almost)).toBe(true);
     expect(set.has(zero) && set.has(almost)).toBe(true);
-    // about 27-55 bytes a key, depending on where the table is between doublings
-    expect(set.bytes / set.size).toBeLessThan(60);
+    // 20 bytes a slot, between 4/3 and 2 slots a key
+    expect(set.bytes / set.size).toBeLessThanOrEqual(41);
   });
 });
 
@@ -55,6 +55,25 @@ describe('EndpointMap', () => {
     const entries = [...m.entries()];
     expect(entries.length).toBe(m.size);
     expect(entries.some((e) => e.key === '2001:db8::1|6881')).toBe(true);
+  });
+
+  it('ORs bits into a value and sets extra data without touching the other', () => {
+    const m = new EndpointMap(4);
+    expect(m.addBits('81.2.3.4', 6881, 1)).toBe(0);
+    expect(m.setExtra('81.2.3.4', 6881, 12345)).toBe(true);
+    expect(m.addBits('81.2.3.4', 6881, 2)).toBe(1);
+    expect(m.get('81.2.3.4', 6881)).toBe(3);
+    expect(m.extraOf('81.2.3.4', 6881)).toBe(12345);
+    expect(m.setExtra('81.2.3.5', 6881, 1)).toBe(false);
+    expect(m.addBits('2001:db8::1', 1, 4)).toBe(0);
+    expect(m.setExtra('2001:db8::1', 1, 9)).toBe(true);
+    expect(m.addBits('2001:db8::1', 1, 8)).toBe(4);
+    expect(m.get('2001:db8::1', 1)).toBe(12);
+    expect(m.extraOf('2001:db8::1', 1)).toBe(9);
+    // 11 bytes a slot, between 4/3 and 2 slots an endpoint
+    for (let i = 0; i < 50_000; i++) m.addBits(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, 1 + (i % 7), 1);
+    expect(m.bytes / m.size).toBeLessThanOrEqual(23);
+    expect(() => m.setKey(v4Key('81.2.3.4', 1) - 1, 1)).toThrow(RangeError); // port 0
   });
 
   it('EndpointSet counts distinct endpoints', () => {

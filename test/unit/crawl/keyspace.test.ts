@@ -53,7 +53,9 @@ describe('keyspace on a 2,000-node world', () => {
 
   it('bans id spoofers it met, and nobody else', () => {
     const w = net.world;
-    const spoofersContacted = Array.from({ length: w.size }, (_, i) => i).filter((i) => w.kind[i] === NodeKind.spoofer && w.sentTo[i] >= 2);
+    // contacted twice or more, and not one whose only crawl query may have been answered with an
+    // error (no id in it) while a lookup's query to it timed out
+    const spoofersContacted = Array.from({ length: w.size }, (_, i) => i).filter((i) => w.kind[i] === NodeKind.spoofer && w.sentTo[i] >= 2 && !w.refusesSamples(i));
     expect(spoofersContacted.length).toBeGreaterThan(20);
     for (const i of spoofersContacted) expect(banned).toContain(i);
     for (const i of banned) expect(w.kind[i]).toBe(NodeKind.spoofer);

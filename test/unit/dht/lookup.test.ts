@@ -8,6 +8,7 @@ import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 import { runUntilSettled } from '../../support/virtual-time.js';
 import { AddressPolicy } from '../../../src/core/net/address.js';
 import { Krpc } from '../../../src/core/net/krpc-engine.js';
+import { RttEstimator } from '../../../src/core/net/rtt-estimator.js';
 import { SimWorld } from '../../../src/core/sim/world.js';
 
 const hexes = (xs: Array<{ id: Uint8Array }>): string[] => xs.map((x) => idToHex(x.id));
@@ -150,6 +151,40 @@ describe('iterative lookup on a 500-node network', () => {
     expect(r.stats.timeouts).toBe(0);
     // The lookup ended only once the late answers were in.
     expect(r.stats.ms).toBeGreaterThanOrEqual(2600);
+  });
+
+  it('with an RTT estimator, times out at its adaptive timeout, retries under the same transaction, and feeds it', async () => {
+    const mix = (i: number, rand: () => number): Behaviour => (i === 0 ? 'ok' : rand() < 0.4 ? 'silent' : 'ok');
+    const fixed = setup(500, mix);
+    const adaptive = setup(500, mix);
+    const rtt = new RttEstimator({ hardMs: 2000 });
+    for (let i = 0; i < 64; i++) rtt.record(60 + i); // timeout: p10 + 100 ms, about 166 ms
+    const totals = { fixedMs: 0, adaptiveMs: 0, timeouts: 0, replies: 0 };
+    const rand = prng(21);
+    for (let k = 0; k < 6; k++) {
+      const target = randomBytesFrom(rand, 20);
+      const a = await runUntilSettled(fixed.clock, findNode({ engine: fixed.engine, clock: fixed.clock, target, bootstrap: fixed.bootstrap, queryTimeoutMs: 2000 }));
+      const sentBefore = adaptive.engine.sent.length;
+      const b = await runUntilSettled(adaptive.clock, findNode({ engine: adaptive.engine, clock: adaptive.clock, target, bootstrap: adaptive.bootstrap, queryTimeoutMs: 2000, rtt }));
+      expect(b.end).toBe('converged');
+      expect(hexes(b.closest)).toEqual(hexes(a.closest));
+      // only dead nodes timed out: answers slower than the adaptive timeout (up to 200 ms here)
+      // came in under the retry's transaction
+      const dead = adaptive.engine.sent.slice(sentBefore).filter((q) => adaptive.net.find(q.to)?.behaviour !== 'ok').length;
+      expect(b.stats.timeouts).toBe(dead);
+      totals.fixedMs += a.stats.ms;
+      totals.adaptiveMs += b.stats.ms;
+      totals.timeouts += a.stats.timeouts;
+      totals.replies += b.stats.replies;
+    }
+    expect(totals.timeouts).toBeGreaterThan(0);
+    // dead nodes cost two adaptive timeouts, not two hard ones
+    expect(totals.adaptiveMs).toBeLessThan(totals.fixedMs / 2);
+    for (const q of adaptive.engine.sent) {
+      expect(q.opts.timeoutMs).toBeLessThan(2000);
+      expect(q.opts.retries).toBe(1);
+    }
+    expect(rtt.samples).toBeGreaterThanOrEqual(64 + totals.replies);
   });
 
   it('stops at the query budget and at the deadline', async () => {
