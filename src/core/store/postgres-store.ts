@@ -124,6 +124,14 @@ type Query = <R extends QueryResultRow>(text: string, values?: unknown[]) => Pro
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Deadlock (40P01) or serialization failure (40001): PostgreSQL rolled the statement back. */
+function isLockConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === '40P01' || code === '40001';
+}
+
+const LOCK_CONFLICT_RETRIES = 5;
+
 export class PostgresStore implements InfohashStore {
   /** The URL without its password. */
   readonly path: string;
@@ -189,6 +197,12 @@ export class PostgresStore implements InfohashStore {
       try {
         return (await this.pool.query<R>(text, integerParams(values))).rows;
       } catch (err) {
+        // another crawler's upsert of the same rows: the statement was rolled back, so running it
+        // again is safe (rows go in key order, which makes this rare)
+        if (isLockConflict(err) && attempt < LOCK_CONFLICT_RETRIES) {
+          await sleep(20 + Math.random() * 80 * (attempt + 1));
+          continue;
+        }
         if (!isConnectionError(err) || Date.now() >= deadline) {
           if (write || isConnectionError(err)) {
             const code = (err as { code?: string }).code;
@@ -221,7 +235,8 @@ export class PostgresStore implements InfohashStore {
         m.times++;
       }
     });
-    const rows = [...merged.values()];
+    // key order: concurrent upserts of overlapping batches then lock rows in the same order
+    const rows = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
     const inserted = await this.run<{ infohash: string; inserted: boolean }>(
       `INSERT INTO infohashes AS t (infohash, first_seen, last_seen, times_seen, source_id, source_addr, source_client, source_version_hex)
        SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::text[], $7::text[], $8::text[])
@@ -272,7 +287,7 @@ export class PostgresStore implements InfohashStore {
       if (r.sampledAt !== undefined) next.sampledAt = Math.max(m.sampledAt ?? r.sampledAt, r.sampledAt);
       merged.set(r.addr, next);
     }
-    const rows = [...merged.values()];
+    const rows = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
     const result = await this.run<{ addr: string; inserted: boolean }>(
       `INSERT INTO nodes AS t (addr, id, version_hex, client, bep51, first_seen, last_seen, last_sampled, sample_interval_s, num)
        SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::boolean[], $6::bigint[], $7::bigint[], $8::bigint[], $9::integer[], $10::bigint[])
@@ -429,13 +444,23 @@ export class PostgresStore implements InfohashStore {
       throw lost(err);
     }
     try {
-      await client.query(begin);
-      const out = await body(async (text, values = []) => (await client.query(text, integerParams(values))).rows);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw isConnectionError(err) ? lost(err) : err;
+      // a deadlock with another crawler rolled the whole transaction back: the body only runs
+      // queries, so running it again is safe
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await client.query(begin);
+          const out = await body(async (text, values = []) => (await client.query(text, integerParams(values))).rows);
+          await client.query('COMMIT');
+          return out;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          if (isLockConflict(err) && attempt < LOCK_CONFLICT_RETRIES) {
+            await sleep(20 + Math.random() * 80 * (attempt + 1));
+            continue;
+          }
+          throw isConnectionError(err) ? lost(err) : err;
+        }
+      }
     } finally {
       client.release();
     }
