@@ -18,9 +18,9 @@ import type { CrawlEngineOptions } from './engine-options.js';
 import { CrawlTally, ProgressTicker, crawlStats, type StatsSources } from './crawl-stats.js';
 import { QuerySlots } from './query-slots.js';
 import { CrawlIntake } from './crawl-intake.js';
+import { CrawlRunLog } from './crawl-run-log.js';
 import { ANSWERED, ANSWERED_SAMPLE_ANY, EndpointBook, IN_FLIGHT, QUERIED, SAMPLE_OK, SEEN } from './endpoint-book.js';
 import { IntervalBook } from './interval-book.js';
-import { CrawlStoreError } from './errors.js';
 import { Sanitizer } from './sanitizer.js';
 import type { CrawlNode, CrawlTask, Strategy, StrategyContext, TaskFailure, TaskReply } from './strategy.js';
 import { CRAWL_LOOKUP_RETRIES, buildStrategyContext, randomSeed } from './strategy-context.js';
@@ -56,7 +56,7 @@ export class CrawlEngine {
   private progressTicker?: ProgressTicker;
 
   private readonly intake: CrawlIntake;
-  private storeError: unknown;
+  private readonly runLog: CrawlRunLog;
   /** The resume state in the store (absent without a store). */
   private readonly checkpoints?: CrawlCheckpoints;
   private seeded = false;
@@ -109,7 +109,7 @@ export class CrawlEngine {
       ...(opts.batch ? { batch: opts.batch } : {}),
       ...(opts.onInfohash ? { onInfohash: opts.onInfohash } : {}),
       log: (text) => this.log(text),
-      onStoreError: (err) => this.onStoreError(err),
+      onStoreError: (err) => this.runLog.noteFailure(err),
     });
     this.prng = new Prng(opts.seed ?? randomSeed());
     const policy = opts.policy ?? (this.krpc as { policy?: AddressPolicy }).policy;
@@ -152,13 +152,21 @@ export class CrawlEngine {
         finished: () => this.finished,
         flush: async () => {
           await this.intake.flush();
-          return this.storeError === undefined;
+          return !this.runLog.failed;
         },
         figures: () => ({ queries: this.runQueries(), unique: this.intake.counts.unique, savedAt: this.wall() }),
-        onStoreError: (err) => this.onStoreError(err),
+        onStoreError: (err) => this.runLog.noteFailure(err),
         log: (text) => this.log(text),
       });
     }
+    this.runLog = new CrawlRunLog({
+      ...(opts.store ? { store: opts.store } : {}),
+      record: opts.recordRun !== false,
+      strategy: this.strategy.name,
+      wall: this.wall,
+      kept: () => ({ infohashes: this.intake.counts.stored, newInfohashes: this.intake.counts.newToDb, stateSavedAt: this.checkpoints?.savedAt ?? null }),
+      onFirstFailure: () => this.stop('error'),
+    });
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -176,14 +184,8 @@ export class CrawlEngine {
     this.started = true;
     this.startedAt = this.clock.now();
     this.queriesBase = this.krpc.counters.queriesSent;
-    const { store } = this.opts;
-    let runId: number | undefined;
-    try {
-      runId = store && this.opts.recordRun !== false ? await store.beginRun({ strategy: this.strategy.name, startedAt: this.wall() }) : undefined;
-    } catch (err) {
-      throw this.storeFailure(err, false);
-    }
-    if (store) this.intake.open(store);
+    await this.runLog.begin();
+    if (this.opts.store) this.intake.open(this.opts.store);
     if (this.opts.signal?.aborted) this.stop('aborted');
     this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
 
@@ -228,7 +230,7 @@ export class CrawlEngine {
       await this.checkpoints.stop();
       await this.intake.flush();
       // stopped before the strategy was seeded: a saved traversal stays as it was
-      if (this.storeError === undefined && this.seeded) stateSaved = await this.checkpoints.end(stoppedBy);
+      if (!this.runLog.failed && this.seeded) stateSaved = await this.checkpoints.end(stoppedBy);
     }
     const summary: CrawlSummary = {
       ...this.stats(),
@@ -237,14 +239,7 @@ export class CrawlEngine {
       ...(this.checkpoints?.resumedFrom ? { resumed_from: this.checkpoints.resumedFrom } : {}),
       state_saved: stateSaved,
     };
-    if (store && runId !== undefined && this.storeError === undefined) {
-      try {
-        await store.endRun(runId, { endedAt: this.wall(), summary });
-      } catch (err) {
-        this.storeError ??= err;
-      }
-    }
-    if (this.storeError !== undefined) throw this.storeFailure(this.storeError, resumed);
+    await this.runLog.end(summary);
     return summary;
   }
 
@@ -555,19 +550,6 @@ export class CrawlEngine {
   private fail(task: CrawlTask, failure: TaskFailure): void {
     this.tally.failures[failure]++;
     this.strategy.onFailure(task, failure, this.ctx);
-  }
-
-  // ---- store failures -------------------------------------------------------------------------
-
-  /** The first store failure stops the crawl; run() then rejects with it (reported once, there). */
-  private onStoreError(err: unknown): void {
-    if (this.storeError !== undefined) return;
-    this.storeError = err;
-    this.stop('error');
-  }
-
-  private storeFailure(err: unknown, resumed: boolean): CrawlStoreError {
-    return new CrawlStoreError(err, { infohashes: this.intake.counts.stored, newInfohashes: this.intake.counts.newToDb, stateSavedAt: this.checkpoints?.savedAt ?? null, resumed });
   }
 
   /** Nodes that answered a sample_infohashes at all (bep51_rate's denominator), for totals over families. */
