@@ -7,23 +7,21 @@
 import type { DhtClient } from '../dht/dht-client.js';
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
-import type { AddressPolicy } from '../net/address.js';
-import { Prng } from '../net/prng.js';
 import { checkResponse } from '../net/response-rules.js';
 import type { Family, KrpcResponse } from '../wire/types.js';
-import { CRAWL_DEFAULTS } from './defaults.js';
-import { CrawlCheckpoints, DEFAULT_CHECKPOINT_EVERY_MS, defaultStateKey } from './checkpoint.js';
-import { Key20Set } from './compact-sets.js';
+import type { CrawlCheckpoints } from './checkpoint.js';
+import type { Key20Set } from './compact-sets.js';
 import type { CrawlEngineOptions } from './engine-options.js';
-import { CrawlTally, ProgressTicker, crawlStats, type StatsSources } from './crawl-stats.js';
-import { QuerySlots } from './query-slots.js';
-import { CrawlIntake } from './crawl-intake.js';
-import { CrawlRunLog } from './crawl-run-log.js';
-import { ANSWERED, ANSWERED_SAMPLE_ANY, EndpointBook, IN_FLIGHT, QUERIED, SAMPLE_OK, SEEN } from './endpoint-book.js';
-import { IntervalBook } from './interval-book.js';
-import { Sanitizer } from './sanitizer.js';
+import { buildEngineParts } from './engine-parts.js';
+import { ProgressTicker, crawlStats, type CrawlTally, type StatsSources } from './crawl-stats.js';
+import type { QuerySlots } from './query-slots.js';
+import type { CrawlIntake } from './crawl-intake.js';
+import type { CrawlRunLog } from './crawl-run-log.js';
+import { ANSWERED, ANSWERED_SAMPLE_ANY, type EndpointBook, IN_FLIGHT, QUERIED, SAMPLE_OK, SEEN } from './endpoint-book.js';
+import type { IntervalBook } from './interval-book.js';
+import type { Sanitizer } from './sanitizer.js';
 import type { CrawlNode, CrawlTask, Strategy, StrategyContext, TaskFailure, TaskReply } from './strategy.js';
-import { CRAWL_LOOKUP_RETRIES, buildStrategyContext, randomSeed } from './strategy-context.js';
+import { CRAWL_LOOKUP_RETRIES } from './strategy-context.js';
 import type { CrawlLimits, CrawlPacing, CrawlStats, CrawlSummary, StopReason } from './types.js';
 
 /** A query on its way; `claimed` marks the ping that checks an unexpected id, with the answer it came with. */
@@ -44,21 +42,20 @@ export class CrawlEngine {
   private readonly clock: Clock;
   private readonly opts: CrawlEngineOptions;
   private readonly limits: CrawlLimits;
-  private readonly prng: Prng;
   private readonly ctx: StrategyContext;
   private readonly wall: () => number;
 
   private readonly dedup: Key20Set;
-  private readonly book = new EndpointBook();
-  private readonly intervals = new IntervalBook(this.book.table);
-  private readonly tally = new CrawlTally();
+  private readonly book: EndpointBook;
+  private readonly intervals: IntervalBook;
+  private readonly tally: CrawlTally;
   private readonly statsSources: StatsSources;
   private progressTicker?: ProgressTicker;
 
   private readonly intake: CrawlIntake;
   private readonly runLog: CrawlRunLog;
   /** The resume state in the store (absent without a store). */
-  private readonly checkpoints?: CrawlCheckpoints;
+  private readonly checkpoints: CrawlCheckpoints | undefined;
   private seeded = false;
   /** Waiting for the output (backpressure); the pump sends nothing meanwhile. */
   private held = false;
@@ -86,87 +83,29 @@ export class CrawlEngine {
     this.krpc = opts.node.engine;
     this.clock = opts.node.clock;
     this.strategy = opts.strategy;
-    this.family = opts.family ?? 4;
-    const limiter = (this.krpc as { limiter?: { options: { globalRatePerSec: number } } | null }).limiter;
-    this.slots = new QuerySlots(
-      {
-        concurrency: Math.max(1, Math.floor(opts.concurrency ?? CRAWL_DEFAULTS.concurrency)),
-        ratePerSec: opts.ratePerSec ?? limiter?.options.globalRatePerSec ?? Infinity,
-        adaptive: opts.adaptiveTimeout ?? true,
-        hardMs: opts.queryTimeoutMs ?? (this.krpc as { queryTimeoutMs?: number }).queryTimeoutMs ?? CRAWL_DEFAULTS.timeoutMs,
-      },
-      this.clock.now(),
-    );
-    this.limits = opts.limits ?? {};
-    this.wall = opts.wallClock ?? Date.now;
-    if (opts.sampleDue) this.intervals.seed(opts.sampleDue, this.clock.now(), this.wall());
-    this.dedup = opts.shared?.dedup ?? new Key20Set(4096);
-    this.intake = new CrawlIntake({
-      clock: this.clock,
-      dedup: this.dedup,
-      wall: this.wall,
-      ...(this.limits.maxInfohashes !== undefined ? { maxInfohashes: this.limits.maxInfohashes } : {}),
-      ...(opts.batch ? { batch: opts.batch } : {}),
-      ...(opts.onInfohash ? { onInfohash: opts.onInfohash } : {}),
-      log: (text) => this.log(text),
-      onStoreError: (err) => this.runLog.noteFailure(err),
-    });
-    this.prng = new Prng(opts.seed ?? randomSeed());
-    const policy = opts.policy ?? (this.krpc as { policy?: AddressPolicy }).policy;
-    if (opts.sanitizer instanceof Sanitizer) this.sanitizer = opts.sanitizer;
-    else {
-      if (!policy) throw new Error('CrawlEngine: no address policy (pass options.policy)');
-      this.sanitizer = new Sanitizer({ ...(opts.sanitizer ?? {}), policy, clock: this.clock });
-    }
-    this.ctx = buildStrategyContext({
-      node: this.node,
+    ({
       family: this.family,
-      sanitizer: this.sanitizer,
-      prng: this.prng,
-      ...(opts.minIntervalS !== undefined ? { minIntervalS: opts.minIntervalS } : {}),
-      sampleAllowedAt: (n) => this.sampleAllowedAt(n),
-      slots: () => this.slots.free,
-      log: (text) => this.log(text),
-    });
-    this.statsSources = {
-      strategy: this.strategy,
-      book: this.book,
-      intake: this.intake,
-      tally: this.tally,
-      sanitizer: this.sanitizer,
-      dedup: this.dedup,
-      database: opts.store !== undefined,
-      slots: this.slots,
-      now: () => this.clock.now(),
-      queries: () => this.runQueries(),
-      durationMs: () => (this.started ? this.clock.now() - this.startedAt : 0),
-    };
-    if (opts.store) {
-      this.checkpoints = new CrawlCheckpoints({
-        store: opts.store,
-        key: opts.stateKey ?? defaultStateKey(opts.strategy.name, this.family),
-        strategy: this.strategy,
-        clock: this.clock,
-        everyMs: opts.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS,
-        mark: () => this.krpc.counters.queriesSent + this.settledCount,
-        finished: () => this.finished,
-        flush: async () => {
-          await this.intake.flush();
-          return !this.runLog.failed;
-        },
-        figures: () => ({ queries: this.runQueries(), unique: this.intake.counts.unique, savedAt: this.wall() }),
-        onStoreError: (err) => this.runLog.noteFailure(err),
-        log: (text) => this.log(text),
-      });
-    }
-    this.runLog = new CrawlRunLog({
-      ...(opts.store ? { store: opts.store } : {}),
-      record: opts.recordRun !== false,
-      strategy: this.strategy.name,
+      limits: this.limits,
       wall: this.wall,
-      kept: () => ({ infohashes: this.intake.counts.stored, newInfohashes: this.intake.counts.newToDb, stateSavedAt: this.checkpoints?.savedAt ?? null }),
-      onFirstFailure: () => this.stop('error'),
-    });
+      slots: this.slots,
+      dedup: this.dedup,
+      book: this.book,
+      intervals: this.intervals,
+      tally: this.tally,
+      intake: this.intake,
+      sanitizer: this.sanitizer,
+      ctx: this.ctx,
+      statsSources: this.statsSources,
+      checkpoints: this.checkpoints,
+      runLog: this.runLog,
+    } = buildEngineParts(opts, {
+      log: (text) => this.log(text),
+      stop: (reason) => this.stop(reason),
+      runQueries: () => this.runQueries(),
+      durationMs: () => (this.started ? this.clock.now() - this.startedAt : 0),
+      settledCount: () => this.settledCount,
+      finished: () => this.finished,
+    }));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
