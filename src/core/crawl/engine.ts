@@ -21,7 +21,7 @@ import { ANSWERED, ANSWERED_SAMPLE_ANY, type EndpointBook, IN_FLIGHT, QUERIED, S
 import type { IntervalBook } from './interval-book.js';
 import type { Sanitizer } from './sanitizer.js';
 import type { CrawlNode, CrawlTask, Strategy, StrategyContext, TaskFailure, TaskReply } from './strategy.js';
-import { CRAWL_LOOKUP_RETRIES } from './strategy-context.js';
+import { seedCrawl, type SeedingState } from './crawl-seeding.js';
 import type { CrawlLimits, CrawlPacing, CrawlStats, CrawlSummary, StopReason } from './types.js';
 
 /** A query on its way; `claimed` marks the ping that checks an unexpected id, with the answer it came with. */
@@ -56,7 +56,8 @@ export class CrawlEngine {
   private readonly runLog: CrawlRunLog;
   /** The resume state in the store (absent without a store). */
   private readonly checkpoints: CrawlCheckpoints | undefined;
-  private seeded = false;
+  /** Whether the strategy was seeded and a saved traversal restored. */
+  private readonly seeding: SeedingState = { resumed: false, seeded: false };
   /** Waiting for the output (backpressure); the pump sends nothing meanwhile. */
   private held = false;
   /** Queries settled, for the checkpointer's "something changed". */
@@ -131,18 +132,18 @@ export class CrawlEngine {
     // --duration counts from the start, bootstrap included: a bootstrap that outlasts it ends the run
     if (this.limits.durationMs !== undefined) this.timers.push(this.clock.setTimeout(() => this.stop('duration'), this.limits.durationMs));
 
-    let resumed = false;
-    const seeding = (async () => {
-      const below = this.opts.bootstrapBelow ?? 8;
-      if (!this.stopReason && below > 0 && this.familyTableSize(below) < below) {
-        await this.node.bootstrapTable({ families: [this.family], retries: CRAWL_LOOKUP_RETRIES });
-      }
-      if (!this.stopReason && this.opts.resume && this.checkpoints) resumed = await this.checkpoints.restore(this.ctx);
-      if (!this.stopReason) {
-        await this.strategy.seed(this.ctx);
-        this.seeded = true;
-      }
-    })().catch((err: unknown) => this.log(`crawl: seeding failed: ${(err as Error).message}`));
+    const seeding = seedCrawl(
+      {
+        node: this.node,
+        family: this.family,
+        strategy: this.strategy,
+        ctx: this.ctx,
+        bootstrapBelow: this.opts.bootstrapBelow ?? 8,
+        checkpoints: this.opts.resume ? this.checkpoints : undefined,
+        stopped: () => this.stopReason !== null,
+      },
+      this.seeding,
+    ).catch((err: unknown) => this.log(`crawl: seeding failed: ${(err as Error).message}`));
     // a stop during the bootstrap lookup (Ctrl-C) does not wait for it to end
     await Promise.race([seeding, this.done]);
 
@@ -169,12 +170,12 @@ export class CrawlEngine {
       await this.checkpoints.stop();
       await this.intake.flush();
       // stopped before the strategy was seeded: a saved traversal stays as it was
-      if (!this.runLog.failed && this.seeded) stateSaved = await this.checkpoints.end(stoppedBy);
+      if (!this.runLog.failed && this.seeding.seeded) stateSaved = await this.checkpoints.end(stoppedBy);
     }
     const summary: CrawlSummary = {
       ...this.stats(),
       stopped_by: stoppedBy,
-      resumed,
+      resumed: this.seeding.resumed,
       ...(this.checkpoints?.resumedFrom ? { resumed_from: this.checkpoints.resumedFrom } : {}),
       state_saved: stateSaved,
     };
@@ -506,12 +507,6 @@ export class CrawlEngine {
   /** What --max-queries compares with: this run's queries, over every family when shared. */
   private queriesForLimit(): number {
     return this.opts.shared ? this.opts.shared.queriesSent() : this.runQueries();
-  }
-
-  /** Routing-table nodes of the crawl's family (a table may hold both), counted up to `enough`. */
-  private familyTableSize(enough: number): number {
-    const table = this.node.table;
-    return table.closest(table.id, enough, (e) => e.family === this.family).length;
   }
 
   // ---- the strategy's view --------------------------------------------------------------------
