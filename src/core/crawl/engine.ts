@@ -165,13 +165,7 @@ export class CrawlEngine {
     this.opts.signal?.removeEventListener('abort', this.onAbort);
 
     const stoppedBy: StopReason = this.stopReason ?? 'done';
-    let stateSaved = false;
-    if (this.checkpoints) {
-      await this.checkpoints.stop();
-      await this.intake.flush();
-      // stopped before the strategy was seeded: a saved traversal stays as it was
-      if (!this.runLog.failed && this.seeding.seeded) stateSaved = await this.checkpoints.end(stoppedBy);
-    }
+    const stateSaved = (await this.checkpoints?.close(stoppedBy, this.seeding.seeded)) ?? false;
     const summary: CrawlSummary = {
       ...this.stats(),
       stopped_by: stoppedBy,
