@@ -8,7 +8,7 @@ import { CRAWL_DEFAULTS } from './defaults.js';
 import { CrawlCheckpoints, DEFAULT_CHECKPOINT_EVERY_MS, defaultStateKey } from './checkpoint.js';
 import { Key20Set } from './compact-sets.js';
 import type { CrawlEngineOptions } from './engine-options.js';
-import { CrawlTally, type StatsSources } from './crawl-stats.js';
+import { CrawlTally, ProgressTicker, crawlStats, type StatsSources } from './crawl-stats.js';
 import { QuerySlots } from './query-slots.js';
 import { CrawlIntake } from './crawl-intake.js';
 import { CrawlRunLog } from './crawl-run-log.js';
@@ -48,6 +48,8 @@ export interface EngineParts {
   /** The resume state in the store (absent without a store). */
   checkpoints: CrawlCheckpoints | undefined;
   runLog: CrawlRunLog;
+  /** Calls onProgress every progressEveryMs once started (absent without onProgress). */
+  progress: ProgressTicker | undefined;
 }
 
 export function buildEngineParts(opts: CrawlEngineOptions, hooks: EngineHooks): EngineParts {
@@ -142,5 +144,11 @@ export function buildEngineParts(opts: CrawlEngineOptions, hooks: EngineHooks): 
     kept: () => ({ infohashes: intake.counts.stored, newInfohashes: intake.counts.newToDb, stateSavedAt: checkpoints?.savedAt ?? null }),
     onFirstFailure: () => hooks.stop('error'),
   });
-  return { family, limits, wall, slots, dedup, book, intervals, tally, intake, sanitizer, ctx, statsSources, checkpoints, runLog };
+  const onProgress = opts.onProgress;
+  const progress = onProgress
+    ? new ProgressTicker(clock, opts.progressEveryMs ?? 1000, () => {
+        if (!hooks.finished()) onProgress(crawlStats(statsSources));
+      })
+    : undefined;
+  return { family, limits, wall, slots, dedup, book, intervals, tally, intake, sanitizer, ctx, statsSources, checkpoints, runLog, progress };
 }

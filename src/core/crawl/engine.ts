@@ -13,7 +13,7 @@ import type { CrawlCheckpoints } from './checkpoint.js';
 import type { Key20Set } from './compact-sets.js';
 import type { CrawlEngineOptions } from './engine-options.js';
 import { buildEngineParts } from './engine-parts.js';
-import { ProgressTicker, crawlStats, type CrawlTally, type StatsSources } from './crawl-stats.js';
+import { crawlStats, type CrawlTally, type ProgressTicker, type StatsSources } from './crawl-stats.js';
 import type { QuerySlots } from './query-slots.js';
 import type { CrawlIntake } from './crawl-intake.js';
 import type { CrawlRunLog } from './crawl-run-log.js';
@@ -50,7 +50,8 @@ export class CrawlEngine {
   private readonly intervals: IntervalBook;
   private readonly tally: CrawlTally;
   private readonly statsSources: StatsSources;
-  private progressTicker?: ProgressTicker;
+  /** Calls onProgress while the crawl runs (absent without it). */
+  private readonly progress: ProgressTicker | undefined;
 
   private readonly intake: CrawlIntake;
   private readonly runLog: CrawlRunLog;
@@ -99,6 +100,7 @@ export class CrawlEngine {
       statsSources: this.statsSources,
       checkpoints: this.checkpoints,
       runLog: this.runLog,
+      progress: this.progress,
     } = buildEngineParts(opts, {
       log: (text) => this.log(text),
       stop: (reason) => this.stop(reason),
@@ -148,19 +150,13 @@ export class CrawlEngine {
     await Promise.race([seeding, this.done]);
 
     this.checkpoints?.start();
-    const onProgress = this.opts.onProgress;
-    if (onProgress) {
-      this.progressTicker = new ProgressTicker(this.clock, this.opts.progressEveryMs ?? 1000, () => {
-        if (!this.finished) onProgress(this.stats());
-      });
-      this.progressTicker.start();
-    }
+    this.progress?.start();
 
     this.pump();
     await this.done;
 
     for (const t of this.timers) this.clock.clearTimeout(t);
-    this.progressTicker?.stop();
+    this.progress?.stop();
     if (this.retryTimer) this.clock.clearTimeout(this.retryTimer.handle);
     this.opts.signal?.removeEventListener('abort', this.onAbort);
 
