@@ -20,7 +20,7 @@ import type { CrawlRunLog } from './crawl-run-log.js';
 import { ANSWERED, ANSWERED_SAMPLE_ANY, type EndpointBook, IN_FLIGHT, QUERIED, SAMPLE_OK, SEEN } from './endpoint-book.js';
 import type { IntervalBook } from './interval-book.js';
 import type { Sanitizer } from './sanitizer.js';
-import type { CrawlNode, CrawlTask, Strategy, StrategyContext, TaskFailure, TaskReply } from './strategy.js';
+import type { CrawlTask, Strategy, StrategyContext, TaskFailure, TaskReply } from './strategy.js';
 import { seedCrawl, type SeedingState } from './crawl-seeding.js';
 import type { CrawlLimits, CrawlPacing, CrawlStats, CrawlSummary, StopReason } from './types.js';
 
@@ -282,7 +282,7 @@ export class CrawlEngine {
       this.fail(task, 'refused');
       return false;
     }
-    if (task.method === 'sample_infohashes' && this.sampleAllowedAt(n) > this.clock.now()) {
+    if (task.method === 'sample_infohashes' && this.intervals.allowedAt(n.host, n.port) > this.clock.now()) {
       this.tally.intervalSkips++;
       this.fail(task, 'refused');
       return false;
@@ -497,12 +497,6 @@ export class CrawlEngine {
   /** What --max-queries compares with: this run's queries, over every family when shared. */
   private queriesForLimit(): number {
     return this.opts.shared ? this.opts.shared.queriesSent() : this.runQueries();
-  }
-
-  // ---- the strategy's view --------------------------------------------------------------------
-
-  private sampleAllowedAt(n: CrawlNode): number {
-    return this.intervals.allowedAt(n.host, n.port);
   }
 
   private log(text: string): void {
