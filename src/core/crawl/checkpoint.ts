@@ -197,8 +197,19 @@ export class CrawlCheckpoints {
     await this.checkpointer?.stop();
   }
 
-  /** At the end of a run: a finished pass leaves nothing to resume; anything else can be continued. True when state was saved. */
-  async end(stoppedBy: StopReason): Promise<boolean> {
+  /**
+   * At the end of a run: stops the checkpoints and flushes the batches, then saves or clears
+   * (end) unless a write failed, or the strategy was never seeded (a saved traversal then stays
+   * as it was). True when state was saved.
+   */
+  async close(stoppedBy: StopReason, seeded: boolean): Promise<boolean> {
+    await this.stop();
+    if (!(await this.opts.flush()) || !seeded) return false;
+    return this.end(stoppedBy);
+  }
+
+  /** A finished pass leaves nothing to resume; anything else can be continued. True when state was saved. */
+  private async end(stoppedBy: StopReason): Promise<boolean> {
     if (stoppedBy !== 'done') return this.save();
     await this.opts.store.clearState(this.opts.key);
     return false;

@@ -7,23 +7,21 @@
 import type { DhtClient } from '../dht/dht-client.js';
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
-import type { AddressPolicy } from '../net/address.js';
-import { Prng } from '../net/prng.js';
 import { checkResponse } from '../net/response-rules.js';
 import type { Family, KrpcResponse } from '../wire/types.js';
-import { CRAWL_DEFAULTS } from './defaults.js';
-import { CrawlCheckpoints, DEFAULT_CHECKPOINT_EVERY_MS, defaultStateKey } from './checkpoint.js';
-import { Key20Set } from './compact-sets.js';
+import type { CrawlCheckpoints } from './checkpoint.js';
+import type { Key20Set } from './compact-sets.js';
 import type { CrawlEngineOptions } from './engine-options.js';
-import { CrawlTally, ProgressTicker, crawlStats, type StatsSources } from './crawl-stats.js';
-import { QuerySlots } from './query-slots.js';
-import { CrawlIntake } from './crawl-intake.js';
-import { ANSWERED, ANSWERED_SAMPLE_ANY, EndpointBook, IN_FLIGHT, QUERIED, SAMPLE_OK, SEEN } from './endpoint-book.js';
-import { IntervalBook } from './interval-book.js';
-import { CrawlStoreError } from './errors.js';
-import { Sanitizer } from './sanitizer.js';
-import type { CrawlNode, CrawlTask, Strategy, StrategyContext, TaskFailure, TaskReply } from './strategy.js';
-import { CRAWL_LOOKUP_RETRIES, buildStrategyContext, randomSeed } from './strategy-context.js';
+import { buildEngineParts } from './engine-parts.js';
+import { crawlStats, type CrawlTally, type ProgressTicker, type StatsSources } from './crawl-stats.js';
+import type { QuerySlots } from './query-slots.js';
+import type { CrawlIntake } from './crawl-intake.js';
+import type { CrawlRunLog } from './crawl-run-log.js';
+import { ANSWERED, ANSWERED_SAMPLE_ANY, type EndpointBook, IN_FLIGHT, QUERIED, SAMPLE_OK, SEEN } from './endpoint-book.js';
+import type { IntervalBook } from './interval-book.js';
+import type { Sanitizer } from './sanitizer.js';
+import type { CrawlTask, Strategy, StrategyContext, TaskFailure, TaskReply } from './strategy.js';
+import { seedCrawl, type SeedingState } from './crawl-seeding.js';
 import type { CrawlLimits, CrawlPacing, CrawlStats, CrawlSummary, StopReason } from './types.js';
 
 /** A query on its way; `claimed` marks the ping that checks an unexpected id, with the answer it came with. */
@@ -44,22 +42,23 @@ export class CrawlEngine {
   private readonly clock: Clock;
   private readonly opts: CrawlEngineOptions;
   private readonly limits: CrawlLimits;
-  private readonly prng: Prng;
   private readonly ctx: StrategyContext;
   private readonly wall: () => number;
 
   private readonly dedup: Key20Set;
-  private readonly book = new EndpointBook();
-  private readonly intervals = new IntervalBook(this.book.table);
-  private readonly tally = new CrawlTally();
+  private readonly book: EndpointBook;
+  private readonly intervals: IntervalBook;
+  private readonly tally: CrawlTally;
   private readonly statsSources: StatsSources;
-  private progressTicker?: ProgressTicker;
+  /** Calls onProgress while the crawl runs (absent without it). */
+  private readonly progress: ProgressTicker | undefined;
 
   private readonly intake: CrawlIntake;
-  private storeError: unknown;
+  private readonly runLog: CrawlRunLog;
   /** The resume state in the store (absent without a store). */
-  private readonly checkpoints?: CrawlCheckpoints;
-  private seeded = false;
+  private readonly checkpoints: CrawlCheckpoints | undefined;
+  /** Whether the strategy was seeded and a saved traversal restored. */
+  private readonly seeding: SeedingState = { resumed: false, seeded: false };
   /** Waiting for the output (backpressure); the pump sends nothing meanwhile. */
   private held = false;
   /** Queries settled, for the checkpointer's "something changed". */
@@ -86,79 +85,30 @@ export class CrawlEngine {
     this.krpc = opts.node.engine;
     this.clock = opts.node.clock;
     this.strategy = opts.strategy;
-    this.family = opts.family ?? 4;
-    const limiter = (this.krpc as { limiter?: { options: { globalRatePerSec: number } } | null }).limiter;
-    this.slots = new QuerySlots(
-      {
-        concurrency: Math.max(1, Math.floor(opts.concurrency ?? CRAWL_DEFAULTS.concurrency)),
-        ratePerSec: opts.ratePerSec ?? limiter?.options.globalRatePerSec ?? Infinity,
-        adaptive: opts.adaptiveTimeout ?? true,
-        hardMs: opts.queryTimeoutMs ?? (this.krpc as { queryTimeoutMs?: number }).queryTimeoutMs ?? CRAWL_DEFAULTS.timeoutMs,
-      },
-      this.clock.now(),
-    );
-    this.limits = opts.limits ?? {};
-    this.wall = opts.wallClock ?? Date.now;
-    if (opts.sampleDue) this.intervals.seed(opts.sampleDue, this.clock.now(), this.wall());
-    this.dedup = opts.shared?.dedup ?? new Key20Set(4096);
-    this.intake = new CrawlIntake({
-      clock: this.clock,
-      dedup: this.dedup,
-      wall: this.wall,
-      ...(this.limits.maxInfohashes !== undefined ? { maxInfohashes: this.limits.maxInfohashes } : {}),
-      ...(opts.batch ? { batch: opts.batch } : {}),
-      ...(opts.onInfohash ? { onInfohash: opts.onInfohash } : {}),
-      log: (text) => this.log(text),
-      onStoreError: (err) => this.onStoreError(err),
-    });
-    this.prng = new Prng(opts.seed ?? randomSeed());
-    const policy = opts.policy ?? (this.krpc as { policy?: AddressPolicy }).policy;
-    if (opts.sanitizer instanceof Sanitizer) this.sanitizer = opts.sanitizer;
-    else {
-      if (!policy) throw new Error('CrawlEngine: no address policy (pass options.policy)');
-      this.sanitizer = new Sanitizer({ ...(opts.sanitizer ?? {}), policy, clock: this.clock });
-    }
-    this.ctx = buildStrategyContext({
-      node: this.node,
+    ({
       family: this.family,
-      sanitizer: this.sanitizer,
-      prng: this.prng,
-      ...(opts.minIntervalS !== undefined ? { minIntervalS: opts.minIntervalS } : {}),
-      sampleAllowedAt: (n) => this.sampleAllowedAt(n),
-      slots: () => this.slots.free,
-      log: (text) => this.log(text),
-    });
-    this.statsSources = {
-      strategy: this.strategy,
-      book: this.book,
-      intake: this.intake,
-      tally: this.tally,
-      sanitizer: this.sanitizer,
-      dedup: this.dedup,
-      database: opts.store !== undefined,
+      limits: this.limits,
+      wall: this.wall,
       slots: this.slots,
-      now: () => this.clock.now(),
-      queries: () => this.runQueries(),
+      dedup: this.dedup,
+      book: this.book,
+      intervals: this.intervals,
+      tally: this.tally,
+      intake: this.intake,
+      sanitizer: this.sanitizer,
+      ctx: this.ctx,
+      statsSources: this.statsSources,
+      checkpoints: this.checkpoints,
+      runLog: this.runLog,
+      progress: this.progress,
+    } = buildEngineParts(opts, {
+      log: (text) => this.log(text),
+      stop: (reason) => this.stop(reason),
+      runQueries: () => this.runQueries(),
       durationMs: () => (this.started ? this.clock.now() - this.startedAt : 0),
-    };
-    if (opts.store) {
-      this.checkpoints = new CrawlCheckpoints({
-        store: opts.store,
-        key: opts.stateKey ?? defaultStateKey(opts.strategy.name, this.family),
-        strategy: this.strategy,
-        clock: this.clock,
-        everyMs: opts.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS,
-        mark: () => this.krpc.counters.queriesSent + this.settledCount,
-        finished: () => this.finished,
-        flush: async () => {
-          await this.intake.flush();
-          return this.storeError === undefined;
-        },
-        figures: () => ({ queries: this.runQueries(), unique: this.intake.counts.unique, savedAt: this.wall() }),
-        onStoreError: (err) => this.onStoreError(err),
-        log: (text) => this.log(text),
-      });
-    }
+      settledCount: () => this.settledCount,
+      finished: () => this.finished,
+    }));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -176,75 +126,50 @@ export class CrawlEngine {
     this.started = true;
     this.startedAt = this.clock.now();
     this.queriesBase = this.krpc.counters.queriesSent;
-    const { store } = this.opts;
-    let runId: number | undefined;
-    try {
-      runId = store && this.opts.recordRun !== false ? await store.beginRun({ strategy: this.strategy.name, startedAt: this.wall() }) : undefined;
-    } catch (err) {
-      throw this.storeFailure(err, false);
-    }
-    if (store) this.intake.open(store);
+    await this.runLog.begin();
+    if (this.opts.store) this.intake.open(this.opts.store);
     if (this.opts.signal?.aborted) this.stop('aborted');
     this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
 
     // --duration counts from the start, bootstrap included: a bootstrap that outlasts it ends the run
     if (this.limits.durationMs !== undefined) this.timers.push(this.clock.setTimeout(() => this.stop('duration'), this.limits.durationMs));
 
-    let resumed = false;
-    const seeding = (async () => {
-      const below = this.opts.bootstrapBelow ?? 8;
-      if (!this.stopReason && below > 0 && this.familyTableSize(below) < below) {
-        await this.node.bootstrapTable({ families: [this.family], retries: CRAWL_LOOKUP_RETRIES });
-      }
-      if (!this.stopReason && this.opts.resume && this.checkpoints) resumed = await this.checkpoints.restore(this.ctx);
-      if (!this.stopReason) {
-        await this.strategy.seed(this.ctx);
-        this.seeded = true;
-      }
-    })().catch((err: unknown) => this.log(`crawl: seeding failed: ${(err as Error).message}`));
+    const seeding = seedCrawl(
+      {
+        node: this.node,
+        family: this.family,
+        strategy: this.strategy,
+        ctx: this.ctx,
+        bootstrapBelow: this.opts.bootstrapBelow ?? 8,
+        checkpoints: this.opts.resume ? this.checkpoints : undefined,
+        stopped: () => this.stopReason !== null,
+      },
+      this.seeding,
+    ).catch((err: unknown) => this.log(`crawl: seeding failed: ${(err as Error).message}`));
     // a stop during the bootstrap lookup (Ctrl-C) does not wait for it to end
     await Promise.race([seeding, this.done]);
 
     this.checkpoints?.start();
-    const onProgress = this.opts.onProgress;
-    if (onProgress) {
-      this.progressTicker = new ProgressTicker(this.clock, this.opts.progressEveryMs ?? 1000, () => {
-        if (!this.finished) onProgress(this.stats());
-      });
-      this.progressTicker.start();
-    }
+    this.progress?.start();
 
     this.pump();
     await this.done;
 
     for (const t of this.timers) this.clock.clearTimeout(t);
-    this.progressTicker?.stop();
+    this.progress?.stop();
     if (this.retryTimer) this.clock.clearTimeout(this.retryTimer.handle);
     this.opts.signal?.removeEventListener('abort', this.onAbort);
 
     const stoppedBy: StopReason = this.stopReason ?? 'done';
-    let stateSaved = false;
-    if (this.checkpoints) {
-      await this.checkpoints.stop();
-      await this.intake.flush();
-      // stopped before the strategy was seeded: a saved traversal stays as it was
-      if (this.storeError === undefined && this.seeded) stateSaved = await this.checkpoints.end(stoppedBy);
-    }
+    const stateSaved = (await this.checkpoints?.close(stoppedBy, this.seeding.seeded)) ?? false;
     const summary: CrawlSummary = {
       ...this.stats(),
       stopped_by: stoppedBy,
-      resumed,
+      resumed: this.seeding.resumed,
       ...(this.checkpoints?.resumedFrom ? { resumed_from: this.checkpoints.resumedFrom } : {}),
       state_saved: stateSaved,
     };
-    if (store && runId !== undefined && this.storeError === undefined) {
-      try {
-        await store.endRun(runId, { endedAt: this.wall(), summary });
-      } catch (err) {
-        this.storeError ??= err;
-      }
-    }
-    if (this.storeError !== undefined) throw this.storeFailure(this.storeError, resumed);
+    await this.runLog.end(summary);
     return summary;
   }
 
@@ -357,7 +282,7 @@ export class CrawlEngine {
       this.fail(task, 'refused');
       return false;
     }
-    if (task.method === 'sample_infohashes' && this.sampleAllowedAt(n) > this.clock.now()) {
+    if (task.method === 'sample_infohashes' && this.intervals.allowedAt(n.host, n.port) > this.clock.now()) {
       this.tally.intervalSkips++;
       this.fail(task, 'refused');
       return false;
@@ -557,19 +482,6 @@ export class CrawlEngine {
     this.strategy.onFailure(task, failure, this.ctx);
   }
 
-  // ---- store failures -------------------------------------------------------------------------
-
-  /** The first store failure stops the crawl; run() then rejects with it (reported once, there). */
-  private onStoreError(err: unknown): void {
-    if (this.storeError !== undefined) return;
-    this.storeError = err;
-    this.stop('error');
-  }
-
-  private storeFailure(err: unknown, resumed: boolean): CrawlStoreError {
-    return new CrawlStoreError(err, { infohashes: this.intake.counts.stored, newInfohashes: this.intake.counts.newToDb, stateSavedAt: this.checkpoints?.savedAt ?? null, resumed });
-  }
-
   /** Nodes that answered a sample_infohashes at all (bep51_rate's denominator), for totals over families. */
   get sampleAnswers(): number {
     return this.book.counts.answeredSampleAny;
@@ -585,18 +497,6 @@ export class CrawlEngine {
   /** What --max-queries compares with: this run's queries, over every family when shared. */
   private queriesForLimit(): number {
     return this.opts.shared ? this.opts.shared.queriesSent() : this.runQueries();
-  }
-
-  /** Routing-table nodes of the crawl's family (a table may hold both), counted up to `enough`. */
-  private familyTableSize(enough: number): number {
-    const table = this.node.table;
-    return table.closest(table.id, enough, (e) => e.family === this.family).length;
-  }
-
-  // ---- the strategy's view --------------------------------------------------------------------
-
-  private sampleAllowedAt(n: CrawlNode): number {
-    return this.intervals.allowedAt(n.host, n.port);
   }
 
   private log(text: string): void {
