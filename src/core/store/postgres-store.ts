@@ -198,7 +198,7 @@ export class PostgresStore implements InfohashStore {
         return (await this.pool.query<R>(text, integerParams(values))).rows;
       } catch (err) {
         // another crawler's upsert of the same rows: the statement was rolled back, so running it
-        // again is safe (rows go in key order, which makes this rare)
+        // again is safe (rows keep arrival order, which listings break ties by, so no key order)
         if (isLockConflict(err) && attempt < LOCK_CONFLICT_RETRIES) {
           await sleep(20 + Math.random() * 80 * (attempt + 1));
           continue;
@@ -235,8 +235,7 @@ export class PostgresStore implements InfohashStore {
         m.times++;
       }
     });
-    // key order: concurrent upserts of overlapping batches then lock rows in the same order
-    const rows = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
+    const rows = [...merged.values()];
     const inserted = await this.run<{ infohash: string; inserted: boolean }>(
       `INSERT INTO infohashes AS t (infohash, first_seen, last_seen, times_seen, source_id, source_addr, source_client, source_version_hex)
        SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::text[], $7::text[], $8::text[])
@@ -287,7 +286,7 @@ export class PostgresStore implements InfohashStore {
       if (r.sampledAt !== undefined) next.sampledAt = Math.max(m.sampledAt ?? r.sampledAt, r.sampledAt);
       merged.set(r.addr, next);
     }
-    const rows = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
+    const rows = [...merged.values()];
     const result = await this.run<{ addr: string; inserted: boolean }>(
       `INSERT INTO nodes AS t (addr, id, version_hex, client, bep51, first_seen, last_seen, last_sampled, sample_interval_s, num)
        SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::boolean[], $6::bigint[], $7::bigint[], $8::bigint[], $9::integer[], $10::bigint[])
