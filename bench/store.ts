@@ -22,7 +22,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { PostgresStore } from '../src/core/store/postgres-store.js';
+import { INFOHASH_MERGE, PostgresStore } from '../src/core/store/postgres-store.js';
 import { SqliteStore } from '../src/core/store/sqlite-store.js';
 import type { InfohashRecord, InfohashStore } from '../src/core/store/types.js';
 import { startPostgres } from '../test/support/postgres.js';
@@ -142,14 +142,7 @@ class CopyWriter implements Writer {
       `BEGIN;
        INSERT INTO infohashes AS t (infohash, first_seen, last_seen, times_seen, source_id, source_addr, source_client, source_version_hex)
        SELECT * FROM staging
-       ON CONFLICT (infohash) DO UPDATE SET
-         first_seen = least(t.first_seen, excluded.first_seen),
-         last_seen = greatest(t.last_seen, excluded.last_seen),
-         times_seen = t.times_seen + excluded.times_seen,
-         source_id = coalesce(t.source_id, excluded.source_id),
-         source_addr = coalesce(t.source_addr, excluded.source_addr),
-         source_client = coalesce(t.source_client, excluded.source_client),
-         source_version_hex = coalesce(t.source_version_hex, excluded.source_version_hex)
+       ${INFOHASH_MERGE}
        RETURNING encode(infohash, 'hex') AS infohash, (xmax = 0) AS inserted;
        TRUNCATE staging;
        COMMIT`,

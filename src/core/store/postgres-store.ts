@@ -124,6 +124,16 @@ type Query = <R extends QueryResultRow>(text: string, values?: unknown[]) => Pro
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** How an infohash seen again merges into its row (the store's upsert; the store bench reuses it). */
+export const INFOHASH_MERGE = `ON CONFLICT (infohash) DO UPDATE SET
+         first_seen = least(t.first_seen, excluded.first_seen),
+         last_seen = greatest(t.last_seen, excluded.last_seen),
+         times_seen = t.times_seen + excluded.times_seen,
+         source_id = coalesce(t.source_id, excluded.source_id),
+         source_addr = coalesce(t.source_addr, excluded.source_addr),
+         source_client = coalesce(t.source_client, excluded.source_client),
+         source_version_hex = coalesce(t.source_version_hex, excluded.source_version_hex)`;
+
 /** Deadlock (40P01) or serialization failure (40001): PostgreSQL rolled the statement back. */
 function isLockConflict(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -239,14 +249,7 @@ export class PostgresStore implements InfohashStore {
     const inserted = await this.run<{ infohash: string; inserted: boolean }>(
       `INSERT INTO infohashes AS t (infohash, first_seen, last_seen, times_seen, source_id, source_addr, source_client, source_version_hex)
        SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::text[], $7::text[], $8::text[])
-       ON CONFLICT (infohash) DO UPDATE SET
-         first_seen = least(t.first_seen, excluded.first_seen),
-         last_seen = greatest(t.last_seen, excluded.last_seen),
-         times_seen = t.times_seen + excluded.times_seen,
-         source_id = coalesce(t.source_id, excluded.source_id),
-         source_addr = coalesce(t.source_addr, excluded.source_addr),
-         source_client = coalesce(t.source_client, excluded.source_client),
-         source_version_hex = coalesce(t.source_version_hex, excluded.source_version_hex)
+       ${INFOHASH_MERGE}
        RETURNING encode(infohash, 'hex') AS infohash, (xmax = 0) AS inserted`,
       [
         rows.map((m) => bytes(m.r.infohash)),
