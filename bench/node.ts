@@ -281,8 +281,12 @@ export async function run(): Promise<RunResult[]> {
   const children: ChildProcess[] = [];
   const results: RunResult[] = [];
   try {
-    const [ours, theirs, load] = await Promise.all([startOurs(home, profileDir), startTheirs(), startLoad()]);
-    children.push(ours.child, theirs.child, load);
+    // allSettled: when one fails to start, the others that did are still killed below
+    const started = await Promise.allSettled([startOurs(home, profileDir), startTheirs(), startLoad()]);
+    for (const s of started) if (s.status === 'fulfilled') children.push(s.value instanceof Server ? s.value.child : s.value);
+    const failure = started.find((s) => s.status === 'rejected');
+    if (failure) throw failure.reason;
+    const [ours, theirs, load] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [Server, Server, ChildProcess];
     for (const mix of ['ping', 'mixed'] as const) {
       for (let r = 0; r < rounds; r++) {
         for (const server of r % 2 === 0 ? [ours, theirs] : [theirs, ours]) results.push(await phase(server, load, mix, seconds));
