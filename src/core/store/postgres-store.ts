@@ -142,6 +142,9 @@ function isLockConflict(err: unknown): boolean {
 
 const LOCK_CONFLICT_RETRIES = 5;
 
+/** A short random wait before the next try, so two crawlers that collided do not collide again. */
+const lockConflictPause = (tries: number): Promise<void> => sleep(20 + Math.random() * 80 * tries);
+
 export class PostgresStore implements InfohashStore {
   /** The URL without its password. */
   readonly path: string;
@@ -203,14 +206,16 @@ export class PostgresStore implements InfohashStore {
   private async run<R extends QueryResultRow>(text: string, values: unknown[] = [], write = true): Promise<R[]> {
     if (this.closed) throw new Error('store is closed');
     const deadline = Date.now() + this.retryForMs;
+    let conflicts = 0;
     for (let attempt = 0; ; attempt++) {
       try {
         return (await this.pool.query<R>(text, integerParams(values))).rows;
       } catch (err) {
         // another crawler's upsert of the same rows: the statement was rolled back, so running it
         // again is safe (rows keep arrival order, which listings break ties by, so no key order)
-        if (isLockConflict(err) && attempt < LOCK_CONFLICT_RETRIES) {
-          await sleep(20 + Math.random() * 80 * (attempt + 1));
+        if (isLockConflict(err) && conflicts < LOCK_CONFLICT_RETRIES) {
+          await lockConflictPause(++conflicts);
+          attempt--; // a conflict is not a lost connection: its backoff stays where it was
           continue;
         }
         if (!isConnectionError(err) || Date.now() >= deadline) {
@@ -457,7 +462,7 @@ export class PostgresStore implements InfohashStore {
         } catch (err) {
           await client.query('ROLLBACK').catch(() => undefined);
           if (isLockConflict(err) && attempt < LOCK_CONFLICT_RETRIES) {
-            await sleep(20 + Math.random() * 80 * (attempt + 1));
+            await lockConflictPause(attempt + 1);
             continue;
           }
           throw isConnectionError(err) ? lost(err) : err;
