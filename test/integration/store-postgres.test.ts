@@ -1,6 +1,7 @@
 // The PostgreSQL store against a real server (the run's throwaway cluster): the shared contract,
 // then what only a server database has: URLs and passwords, a refused connection, two crawlers
 // migrating one new database at once.
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { PostgresStore, redactUrl } from '../../src/core/store/index.js';
 import { StoreError } from '../../src/core/store/errors.js';
@@ -47,6 +48,42 @@ describe('PostgreSQL specifics', () => {
     expect(((await PostgresStore.open(empty, { mustExist: true }).catch((e: unknown) => e)) as StoreError).kind).toBe('missing');
     // a refused open changed nothing
     expect(await sql(empty, "SELECT to_regclass('bitscrape_schema') AS t")).toEqual([{ t: null }]);
+  });
+
+  it('an upsert that PostgreSQL picks as the victim of a deadlock is run again, not lost', async () => {
+    const url = await freshDatabase();
+    const store = await PostgresStore.open(url);
+    const x = new Uint8Array(20).fill(0xa1);
+    const y = new Uint8Array(20).fill(0xb2);
+    await store.recordInfohashes([{ infohash: x, seenAt: 1 }, { infohash: y, seenAt: 1 }]);
+    // Another crawler's transaction: it holds x, and (below) asks for y once the store holds y and
+    // waits for x. Its long deadlock_timeout makes the store's statement the one PostgreSQL rolls back.
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      await other.query("SET deadlock_timeout = '20s'");
+      await other.query('BEGIN');
+      await other.query('UPDATE infohashes SET times_seen = times_seen + 100 WHERE infohash = $1', [Buffer.from(x)]);
+      // the batch locks its rows in arrival order: y, then x (held by the other transaction)
+      const upsert = store.recordInfohashes([{ infohash: y, seenAt: 2 }, { infohash: x, seenAt: 2 }]).then(
+        (results) => results.map((r) => r.isNew),
+        (err: unknown) => err,
+      );
+      const waiting = async (): Promise<boolean> =>
+        (await other.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'bitscrape' AND wait_event_type = 'Lock'")).rowCount! > 0;
+      for (let i = 0; i < 200 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await waiting()).toBe(true);
+      // closes the cycle; PostgreSQL ends the store's statement after its deadlock_timeout (1 s)
+      await other.query('UPDATE infohashes SET times_seen = times_seen + 100 WHERE infohash = $1', [Buffer.from(y)]);
+      await other.query('COMMIT');
+      expect(await upsert).toEqual([false, false]);
+    } finally {
+      await other.end();
+    }
+    const rows = await sql<{ h: string; times_seen: number }>(url, "SELECT encode(infohash, 'hex') AS h, times_seen FROM infohashes ORDER BY h");
+    // 1 (first batch) + 100 (the other transaction) + 1 (the retried upsert), each
+    expect(rows.map((r) => Number(r.times_seen))).toEqual([102, 102]);
+    await store.close();
   });
 
   it('redacts passwords in URLs', () => {
