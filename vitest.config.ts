@@ -11,6 +11,10 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Most files wait on real timeouts and child processes rather than the CPU, so four at once
+    // fit a 2-core machine (vitest's default, cores - 1, would run them one after another).
+    // Interop files that start libtorrent networks reserve their own port blocks (harness/ports.ts).
+    maxWorkers: 4,
     env: { BITSCRAPE_LOOPBACK_ONLY: '1', NO_COLOR: '1' },
     reporters: ['default', './test/support/summary-reporter.ts'],
     globalSetup: ['./test/support/global-setup.ts'],

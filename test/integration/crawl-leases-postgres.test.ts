@@ -44,5 +44,5 @@ describe('crawl --leases on one PostgreSQL', () => {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
-  }, 60_000);
+  }, 120_000);
 });

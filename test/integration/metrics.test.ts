@@ -94,8 +94,10 @@ describe('crawl --metrics', () => {
     expect(sample(text, 'bitscrape_crawl_progress')).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'bitscrape_infohashes_found_total')).toBeGreaterThanOrEqual(0);
     expect(text).toMatch(/^# TYPE bitscrape_store_write_seconds histogram$/m);
+    // the figures are checked: stop the crawl as Ctrl-C would rather than wait out its pass (long on a loaded machine)
+    crawl.child.kill('SIGINT');
     const r = await crawl.exited;
-    expect(r.code, r.stderr).toBe(0);
+    expect([130, 0], r.stderr).toContain(r.code); // 0 only if the pass had already ended
     const progress = r.stderr.split('\n').filter((l) => l.startsWith('{"progress":"crawl"'));
     expect(progress.length).toBeGreaterThan(0);
     expect(JSON.parse(progress[0])).toMatchObject({ progress: 'crawl' });

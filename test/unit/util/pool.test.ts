@@ -5,21 +5,38 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 describe('mapConcurrent', () => {
   it('runs at most `limit` jobs at once and yields every result in finishing order', async () => {
+    // Each job ends when the test opens its gate, so the order does not depend on timers (a loaded
+    // machine fires late timers together).
+    const gates = Array.from({ length: 8 }, () => {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      return { promise, resolve };
+    });
+    const started: number[] = [];
     let running = 0;
     let peak = 0;
-    const delays = [30, 5, 20, 1, 15, 2, 8, 3];
     const out: number[] = [];
-    for await (const v of mapConcurrent(delays.keys(), 3, async (i) => {
-      running++;
-      peak = Math.max(peak, running);
-      await sleep(delays[i]);
-      running--;
-      return i;
-    })) out.push(v);
+    const drained = (async () => {
+      for await (const v of mapConcurrent(gates.keys(), 3, async (i) => {
+        started.push(i);
+        running++;
+        peak = Math.max(peak, running);
+        await gates[i].promise;
+        running--;
+        return i;
+      })) out.push(v);
+    })();
+    const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+    await settle();
+    expect(started).toEqual([0, 1, 2]);
+    for (const i of [1, 3, 2, 5, 0, 4, 7, 6]) {
+      gates[i].resolve();
+      await settle();
+    }
+    await drained;
     expect(peak).toBe(3);
-    expect([...out].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect(out[0]).toBe(1); // the 5 ms job of the first three finishes first
-    expect(out.indexOf(0)).toBeGreaterThan(out.indexOf(3));
+    expect(out).toEqual([1, 3, 2, 5, 0, 4, 7, 6]);
+    expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('yields results while the source is still waiting for its next item (a slow stdin)', async () => {
