@@ -1,6 +1,7 @@
 // The crawl engine: the pump (asks a Strategy whom to query next, sends within the query slots,
 // holds for a slow output, applies the stop conditions) and the routing of each query's outcome
-// to the sanitizer, the books, the intake and the strategy. It drives a DhtClient's Krpc engine,
+// (timeouts to the sanitizer and routing table, answers and failures to the ReplyIntake, an
+// unexpected id to a verification ping). It drives a DhtClient's Krpc engine,
 // so the same code runs over UDP on real time and inside SimNetwork on virtual time (there the
 // caller advances the clock, e.g. clock.runUntilAsync(() => done, ...)). Its parts, one job each:
 // docs/architecture.md, "The crawl engine in parts".
