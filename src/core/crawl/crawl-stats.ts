@@ -1,6 +1,9 @@
-// A crawl engine's statistics: the counts it keeps beside its books, the CrawlStats assembled
-// from all its parts, and the progress ticks that report them.
+// A crawl engine's statistics: the counts it keeps beside its books (failures, clients, the
+// queries of this run), the CrawlStats assembled from all its parts, the CrawlSummary that ends
+// a run, and the progress ticks that report them.
 import type { Clock, TimerHandle } from '../net/clock.js';
+import type { KrpcEngine } from '../net/krpc-types.js';
+import type { Family } from '../wire/types.js';
 import { decodeVersion } from '../wire/version.js';
 import type { Key20Set } from './compact-sets.js';
 import type { CrawlIntake } from './crawl-intake.js';
@@ -8,7 +11,8 @@ import type { EndpointBook } from './endpoint-book.js';
 import type { QuerySlots } from './query-slots.js';
 import type { Sanitizer } from './sanitizer.js';
 import type { Strategy, TaskFailure } from './strategy.js';
-import type { CrawlStats, CrawlWaiting } from './types.js';
+import type { SharedCrawlCounts } from './engine-options.js';
+import type { CrawlStats, CrawlSummary, CrawlWaiting, StopReason } from './types.js';
 
 /** What the engine counts outside its books and its intake. */
 export class CrawlTally {
@@ -25,6 +29,31 @@ export class CrawlTally {
   }
 }
 
+/** The queries a run accounts to its engine: all its Krpc engine sent since start(), or with `shared` those to its family. */
+export class RunQueries {
+  private base = 0;
+
+  constructor(
+    private readonly krpc: Pick<KrpcEngine, 'counters'>,
+    private readonly family: Family,
+    private readonly shared: SharedCrawlCounts | undefined,
+  ) {}
+
+  /** The run starts: queries the Krpc engine sent before are not this run's. */
+  start(): void {
+    this.base = this.krpc.counters.queriesSent;
+  }
+
+  count(): number {
+    return this.shared ? this.shared.queriesSent(this.family) : this.krpc.counters.queriesSent - this.base;
+  }
+
+  /** What --max-queries compares with: this run's queries, over every family when shared. */
+  forLimit(): number {
+    return this.shared ? this.shared.queriesSent() : this.count();
+  }
+}
+
 /** The parts of an engine its statistics are read from; the functions give the figures of the moment. */
 export interface StatsSources {
   strategy: Strategy;
@@ -37,15 +66,14 @@ export interface StatsSources {
   database: boolean;
   slots: QuerySlots;
   now(): number;
-  /** Queries this run accounts to the engine. */
-  queries(): number;
+  queries: RunQueries;
   durationMs(): number;
 }
 
 export function crawlStats(s: StatsSources): CrawlStats {
   const c = s.intake.counts;
   const b = s.book.counts;
-  const queries = s.queries();
+  const queries = s.queries.count();
   const newOnes = s.database ? c.newToDb : c.unique;
   const traversal = s.strategy.memoryBytes?.() ?? 0;
   return {
@@ -74,6 +102,24 @@ export function crawlStats(s: StatsSources): CrawlStats {
     },
     pacing: s.slots.pacing(),
     waiting: waiting(s),
+  };
+}
+
+/** How a run ended, beside its statistics. */
+export interface RunEnding {
+  stoppedBy: StopReason;
+  resumed: boolean;
+  resumedFrom: CrawlSummary['resumed_from'];
+  stateSaved: boolean;
+}
+
+export function crawlSummary(stats: CrawlStats, end: RunEnding): CrawlSummary {
+  return {
+    ...stats,
+    stopped_by: end.stoppedBy,
+    resumed: end.resumed,
+    ...(end.resumedFrom ? { resumed_from: end.resumedFrom } : {}),
+    state_saved: end.stateSaved,
   };
 }
 

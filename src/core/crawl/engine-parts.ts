@@ -1,6 +1,7 @@
-// The crawl engine's parts, built from its options: query slots, books, intake, sanitizer,
-// strategy context, resume checkpoints, run log and the sources of its statistics. The parts
-// ask the engine a few things back (EngineHooks); the engine keeps the pump and the routing.
+// The crawl engine's parts, built from its options: query slots, books, intake, reply intake,
+// sanitizer, strategy context, resume checkpoints, run log, query count and the sources of its
+// statistics. The parts ask the engine a few things back (EngineHooks); the engine keeps the
+// pump and the routing.
 import type { AddressPolicy } from '../net/address.js';
 import { Prng } from '../net/prng.js';
 import type { Family } from '../wire/types.js';
@@ -8,12 +9,13 @@ import { CRAWL_DEFAULTS } from './defaults.js';
 import { CrawlCheckpoints, DEFAULT_CHECKPOINT_EVERY_MS, defaultStateKey } from './checkpoint.js';
 import { Key20Set } from './compact-sets.js';
 import type { CrawlEngineOptions } from './engine-options.js';
-import { CrawlTally, ProgressTicker, crawlStats, type StatsSources } from './crawl-stats.js';
+import { CrawlTally, ProgressTicker, RunQueries, crawlStats, type StatsSources } from './crawl-stats.js';
 import { QuerySlots } from './query-slots.js';
 import { CrawlIntake } from './crawl-intake.js';
 import { CrawlRunLog } from './crawl-run-log.js';
 import { EndpointBook } from './endpoint-book.js';
 import { IntervalBook } from './interval-book.js';
+import { ReplyIntake } from './reply-intake.js';
 import { Sanitizer } from './sanitizer.js';
 import type { StrategyContext } from './strategy.js';
 import { buildStrategyContext, randomSeed } from './strategy-context.js';
@@ -23,8 +25,6 @@ import type { CrawlLimits, StopReason } from './types.js';
 export interface EngineHooks {
   log(text: string): void;
   stop(reason: StopReason): void;
-  /** Queries this run accounts to the engine. */
-  runQueries(): number;
   /** Engine clock ms since run() started (0 before). */
   durationMs(): number;
   /** Queries settled so far (with those sent: the checkpointer's "something changed"). */
@@ -35,15 +35,15 @@ export interface EngineHooks {
 export interface EngineParts {
   family: Family;
   limits: CrawlLimits;
-  wall: () => number;
   slots: QuerySlots;
-  dedup: Key20Set;
   book: EndpointBook;
   intervals: IntervalBook;
   tally: CrawlTally;
   intake: CrawlIntake;
+  replies: ReplyIntake;
   sanitizer: Sanitizer;
   ctx: StrategyContext;
+  queries: RunQueries;
   statsSources: StatsSources;
   /** The resume state in the store (absent without a store). */
   checkpoints: CrawlCheckpoints | undefined;
@@ -105,6 +105,24 @@ export function buildEngineParts(opts: CrawlEngineOptions, hooks: EngineHooks): 
     slots: () => slots.free,
     log: hooks.log,
   });
+  const replies = new ReplyIntake({
+    node,
+    family,
+    clock,
+    wall,
+    strategy,
+    ctx,
+    sanitizer,
+    book,
+    intervals,
+    tally,
+    intake,
+    dedup,
+    ...(limits.maxInfohashes !== undefined ? { maxInfohashes: limits.maxInfohashes } : {}),
+    ...(opts.minIntervalS !== undefined ? { minIntervalS: opts.minIntervalS } : {}),
+    stop: hooks.stop,
+  });
+  const queries = new RunQueries(krpc, family, opts.shared);
   const statsSources: StatsSources = {
     strategy,
     book,
@@ -115,7 +133,7 @@ export function buildEngineParts(opts: CrawlEngineOptions, hooks: EngineHooks): 
     database: opts.store !== undefined,
     slots,
     now: () => clock.now(),
-    queries: hooks.runQueries,
+    queries,
     durationMs: hooks.durationMs,
   };
   const checkpoints: CrawlCheckpoints | undefined = opts.store
@@ -131,7 +149,7 @@ export function buildEngineParts(opts: CrawlEngineOptions, hooks: EngineHooks): 
           await intake.flush();
           return !runLog.failed;
         },
-        figures: () => ({ queries: hooks.runQueries(), unique: intake.counts.unique, savedAt: wall() }),
+        figures: () => ({ queries: queries.count(), unique: intake.counts.unique, savedAt: wall() }),
         onStoreError: noteStoreFailure,
         log: hooks.log,
       })
@@ -150,5 +168,5 @@ export function buildEngineParts(opts: CrawlEngineOptions, hooks: EngineHooks): 
         if (!hooks.finished()) onProgress(crawlStats(statsSources));
       })
     : undefined;
-  return { family, limits, wall, slots, dedup, book, intervals, tally, intake, sanitizer, ctx, statsSources, checkpoints, runLog, progress };
+  return { family, limits, slots, book, intervals, tally, intake, replies, sanitizer, ctx, queries, statsSources, checkpoints, runLog, progress };
 }

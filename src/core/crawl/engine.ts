@@ -1,26 +1,26 @@
 // The crawl engine: the pump (asks a Strategy whom to query next, sends within the query slots,
 // holds for a slow output, applies the stop conditions) and the routing of each query's outcome
-// to the sanitizer, the books, the intake and the strategy. It drives a DhtClient's Krpc engine,
+// (timeouts to the sanitizer and routing table, answers and failures to the ReplyIntake, an
+// unexpected id to a verification ping). It drives a DhtClient's Krpc engine,
 // so the same code runs over UDP on real time and inside SimNetwork on virtual time (there the
 // caller advances the clock, e.g. clock.runUntilAsync(() => done, ...)). Its parts, one job each:
 // docs/architecture.md, "The crawl engine in parts".
 import type { DhtClient } from '../dht/dht-client.js';
 import type { Clock, TimerHandle } from '../net/clock.js';
 import type { KrpcEngine, QueryOutcome } from '../net/krpc-types.js';
-import { checkResponse } from '../net/response-rules.js';
-import type { Family, KrpcResponse } from '../wire/types.js';
+import type { BEncodable, Family, KrpcResponse } from '../wire/types.js';
 import type { CrawlCheckpoints } from './checkpoint.js';
-import type { Key20Set } from './compact-sets.js';
 import type { CrawlEngineOptions } from './engine-options.js';
 import { buildEngineParts } from './engine-parts.js';
-import { crawlStats, type CrawlTally, type ProgressTicker, type StatsSources } from './crawl-stats.js';
+import { crawlStats, crawlSummary, type CrawlTally, type ProgressTicker, type RunQueries, type StatsSources } from './crawl-stats.js';
 import type { QuerySlots } from './query-slots.js';
 import type { CrawlIntake } from './crawl-intake.js';
 import type { CrawlRunLog } from './crawl-run-log.js';
-import { ANSWERED, ANSWERED_SAMPLE_ANY, type EndpointBook, IN_FLIGHT, QUERIED, SAMPLE_OK, SEEN } from './endpoint-book.js';
+import { type EndpointBook, IN_FLIGHT, QUERIED, SEEN } from './endpoint-book.js';
 import type { IntervalBook } from './interval-book.js';
+import { answersLikeFindNode, type ReplyIntake } from './reply-intake.js';
 import type { Sanitizer } from './sanitizer.js';
-import type { CrawlTask, Strategy, StrategyContext, TaskFailure, TaskReply } from './strategy.js';
+import type { CrawlTask, Strategy, StrategyContext } from './strategy.js';
 import { seedCrawl, type SeedingState } from './crawl-seeding.js';
 import type { CrawlLimits, CrawlPacing, CrawlStats, CrawlSummary, StopReason } from './types.js';
 
@@ -43,17 +43,18 @@ export class CrawlEngine {
   private readonly opts: CrawlEngineOptions;
   private readonly limits: CrawlLimits;
   private readonly ctx: StrategyContext;
-  private readonly wall: () => number;
 
-  private readonly dedup: Key20Set;
   private readonly book: EndpointBook;
   private readonly intervals: IntervalBook;
   private readonly tally: CrawlTally;
+  private readonly queries: RunQueries;
   private readonly statsSources: StatsSources;
   /** Calls onProgress while the crawl runs (absent without it). */
   private readonly progress: ProgressTicker | undefined;
 
   private readonly intake: CrawlIntake;
+  /** What happens to answers and failures: books, tally, intake, strategy. */
+  private readonly replies: ReplyIntake;
   private readonly runLog: CrawlRunLog;
   /** The resume state in the store (absent without a store). */
   private readonly checkpoints: CrawlCheckpoints | undefined;
@@ -65,7 +66,6 @@ export class CrawlEngine {
   private settledCount = 0;
 
   private readonly slots: QuerySlots;
-  private queriesBase = 0;
   private startedAt = 0;
   private started = false;
   private strategyDone = false;
@@ -88,15 +88,15 @@ export class CrawlEngine {
     ({
       family: this.family,
       limits: this.limits,
-      wall: this.wall,
       slots: this.slots,
-      dedup: this.dedup,
       book: this.book,
       intervals: this.intervals,
       tally: this.tally,
       intake: this.intake,
+      replies: this.replies,
       sanitizer: this.sanitizer,
       ctx: this.ctx,
+      queries: this.queries,
       statsSources: this.statsSources,
       checkpoints: this.checkpoints,
       runLog: this.runLog,
@@ -104,7 +104,6 @@ export class CrawlEngine {
     } = buildEngineParts(opts, {
       log: (text) => this.log(text),
       stop: (reason) => this.stop(reason),
-      runQueries: () => this.runQueries(),
       durationMs: () => (this.started ? this.clock.now() - this.startedAt : 0),
       settledCount: () => this.settledCount,
       finished: () => this.finished,
@@ -125,7 +124,7 @@ export class CrawlEngine {
     if (this.started) throw new Error('CrawlEngine.run() may be called once');
     this.started = true;
     this.startedAt = this.clock.now();
-    this.queriesBase = this.krpc.counters.queriesSent;
+    this.queries.start();
     await this.runLog.begin();
     if (this.opts.store) this.intake.open(this.opts.store);
     if (this.opts.signal?.aborted) this.stop('aborted');
@@ -162,13 +161,7 @@ export class CrawlEngine {
 
     const stoppedBy: StopReason = this.stopReason ?? 'done';
     const stateSaved = (await this.checkpoints?.close(stoppedBy, this.seeding.seeded)) ?? false;
-    const summary: CrawlSummary = {
-      ...this.stats(),
-      stopped_by: stoppedBy,
-      resumed: this.seeding.resumed,
-      ...(this.checkpoints?.resumedFrom ? { resumed_from: this.checkpoints.resumedFrom } : {}),
-      state_saved: stateSaved,
-    };
+    const summary = crawlSummary(this.stats(), { stoppedBy, resumed: this.seeding.resumed, resumedFrom: this.checkpoints?.resumedFrom, stateSaved });
     await this.runLog.end(summary);
     return summary;
   }
@@ -207,7 +200,7 @@ export class CrawlEngine {
         this.repump = false;
         let refusedInARow = 0;
         while (this.stopReason === null && !this.strategyDone && this.slots.inFlight < this.slots.window.current && !this.holdForOutput()) {
-          if (this.limits.maxQueries !== undefined && this.queriesForLimit() >= this.limits.maxQueries) {
+          if (this.limits.maxQueries !== undefined && this.queries.forLimit() >= this.limits.maxQueries) {
             this.stop('max_queries');
             break;
           }
@@ -279,27 +272,43 @@ export class CrawlEngine {
     // one endpoint listed under two ids can reach two stripes: it is asked once at a time (a
     // second sample_infohashes before the first one's interval is known would be early)
     if (verdict !== null || n.family !== this.family || this.book.inFlight(n.host, n.port)) {
-      this.fail(task, 'refused');
+      this.replies.failed(task, 'refused');
       return false;
     }
     if (task.method === 'sample_infohashes' && this.intervals.allowedAt(n.host, n.port) > this.clock.now()) {
       this.tally.intervalSkips++;
-      this.fail(task, 'refused');
+      this.replies.failed(task, 'refused');
       return false;
     }
     this.sanitizer.take(n.host, n.port);
     this.book.mark(n.host, n.port, SEEN | QUERIED | IN_FLIGHT);
     const want = [this.family === 6 ? 'n6' : 'n4'];
-    const args = { target: task.target, want };
-    const flight: Flight = { task };
+    this.send({ task }, task.method, { target: task.target, want }, n.id);
+    return true;
+  }
+
+  /** Pings an endpoint that answered under an unexpected id, expecting that id. */
+  private verify(task: CrawlTask, answer: KrpcResponse, rttMs: number): void {
+    const n = task.node;
+    this.book.mark(n.host, n.port, IN_FLIGHT);
+    this.send({ task, claimed: { answer, rttMs } }, 'ping', {}, Uint8Array.from(answer.r.id));
+  }
+
+  /**
+   * Sends a flight's query in a slot, with the adaptive timeout when there is one (see onStall).
+   * Every send settles once: a query that throws, or rejects, settles as refused.
+   */
+  private send(flight: Flight, method: string, args: { [key: string]: BEncodable }, expectId: Uint8Array | undefined): void {
+    const n = flight.task.node;
     this.slots.sent(this.clock.now());
+    const stallMs = this.slots.stallMs();
     let pending: Promise<QueryOutcome>;
     try {
-      pending = this.krpc.query({ host: n.host, port: n.port }, task.method, args, {
-        ...(n.id ? { expectId: n.id } : {}),
+      pending = this.krpc.query({ host: n.host, port: n.port }, method, args, {
+        ...(expectId ? { expectId } : {}),
         retries: 0,
         ...(this.opts.queryTimeoutMs !== undefined ? { timeoutMs: this.opts.queryTimeoutMs } : {}),
-        ...this.stallOptions(flight),
+        ...(stallMs !== undefined ? { stallMs, onStall: () => this.onStall(flight) } : {}),
       });
     } catch (err) {
       pending = Promise.resolve({ ok: false, kind: 'refused', message: String(err) });
@@ -308,14 +317,6 @@ export class CrawlEngine {
       (out) => this.settle(flight, out),
       (err: unknown) => this.settle(flight, { ok: false, kind: 'refused', message: String(err) }),
     );
-    return true;
-  }
-
-  /** The adaptive timeout for a query: at it, the query's slot is freed (see onStall). */
-  private stallOptions(flight: Flight): { stallMs?: number; onStall?: () => void } {
-    const stallMs = this.slots.stallMs();
-    if (stallMs === undefined) return {};
-    return { stallMs, onStall: () => this.onStall(flight) };
   }
 
   /**
@@ -359,144 +360,47 @@ export class CrawlEngine {
     const { task } = flight;
     const n = task.node;
     if (flight.claimed) {
-      if (out.ok) return this.useVerifiedAnswer(task, flight.claimed.answer, flight.claimed.rttMs);
+      if (out.ok) return this.replies.verified(task, flight.claimed.answer, flight.claimed.rttMs);
       if (out.kind !== 'id_mismatch') {
         if (out.kind === 'timeout') this.sanitizer.noteTimeout(n.host, n.port);
-        return this.fail(task, 'id_mismatch');
+        return this.replies.failed(task, 'id_mismatch');
       }
     } else if (out.ok) {
-      this.handleReply(task, out.msg, out.rttMs, true);
-      return;
+      return this.replies.answered(task, out.msg, out.rttMs, true);
     }
     switch (out.kind) {
       case 'timeout':
         this.sanitizer.noteTimeout(n.host, n.port);
         this.node.table.onTimeout({ host: n.host, port: n.port, ...(n.id ? { id: n.id } : {}) });
-        return this.fail(task, 'timeout');
+        return this.replies.failed(task, 'timeout');
       case 'error':
-        if (out.code === 204) {
-          this.book.mark(n.host, n.port, ANSWERED | (task.method === 'sample_infohashes' ? ANSWERED_SAMPLE_ANY : 0));
-          if (task.method === 'sample_infohashes') this.intake.recordNode(n, out.msg.v, { bep51: false });
-          return this.fail(task, 'unsupported');
-        }
-        return this.fail(task, 'error');
-      case 'bad_reply': {
-        const msg = out.msg;
-        // libtorrent without BEP 51 answers like find_node: not a sample, but its contacts count
-        if (task.method === 'sample_infohashes' && msg && msg.rawBody.samples === undefined && (msg.r.nodes || msg.r.nodes6)) {
-          this.handleReply(task, msg, out.rttMs, false);
-          return;
-        }
-        return this.fail(task, 'bad_reply');
-      }
+        if (out.code === 204) return this.replies.unsupported(task, out.msg.v);
+        return this.replies.failed(task, 'error');
+      case 'bad_reply':
+        if (out.msg && answersLikeFindNode(task, out.msg)) return this.replies.answered(task, out.msg, out.rttMs, false);
+        return this.replies.failed(task, 'bad_reply');
       case 'id_mismatch': {
         if (flight.claimed) {
           // the verification ping came back under yet another id: the oracle bans it
           this.sanitizer.noteMismatch(n.host, n.port, out.msg.r.id);
-          return this.fail(task, 'id_mismatch');
+          return this.replies.failed(task, 'id_mismatch');
         }
         const verdict = this.sanitizer.noteMismatch(n.host, n.port, out.msg.r.id);
         if (verdict === 'recorded' && this.stopReason === null) {
           // Once: the referrer may have attached a false id to a real node. A ping expecting the
           // id it claims tells; if it holds, the answer we already have is used.
-          this.verify(task, out.msg, out.rttMs);
-          return;
+          return this.verify(task, out.msg, out.rttMs);
         }
-        return this.fail(task, 'id_mismatch');
+        return this.replies.failed(task, 'id_mismatch');
       }
       case 'refused':
-        return this.fail(task, 'refused');
+        return this.replies.failed(task, 'refused');
     }
-  }
-
-  /** Pings an endpoint that answered under an unexpected id, expecting that id. */
-  private verify(task: CrawlTask, answer: KrpcResponse, rttMs: number): void {
-    const n = task.node;
-    const claimed = Uint8Array.from(answer.r.id);
-    const flight: Flight = { task, claimed: { answer, rttMs } };
-    this.book.mark(n.host, n.port, IN_FLIGHT);
-    this.slots.sent(this.clock.now());
-    this.krpc
-      .query({ host: n.host, port: n.port }, 'ping', {}, {
-        expectId: claimed,
-        retries: 0,
-        ...(this.opts.queryTimeoutMs !== undefined ? { timeoutMs: this.opts.queryTimeoutMs } : {}),
-        ...this.stallOptions(flight),
-      })
-      .then(
-        (out) => this.settle(flight, out),
-        (err: unknown) => this.settle(flight, { ok: false, kind: 'refused', message: String(err) }),
-      );
-  }
-
-  /** The claimed id held: the first answer is the node's, checked as any answer would be. */
-  private useVerifiedAnswer(task: CrawlTask, answer: KrpcResponse, rttMs: number): void {
-    const problem = checkResponse(task.method, answer);
-    if (problem === null) {
-      this.handleReply(task, answer, rttMs, true);
-      return;
-    }
-    if (task.method === 'sample_infohashes' && answer.rawBody.samples === undefined && (answer.r.nodes || answer.r.nodes6)) {
-      this.handleReply(task, answer, rttMs, false);
-      return;
-    }
-    this.fail(task, 'bad_reply');
-  }
-
-  private handleReply(task: CrawlTask, msg: KrpcResponse, rttMs: number, sampleOk: boolean): void {
-    const n = task.node;
-    const id = msg.r.id;
-    if (!this.sanitizer.noteReply(n.host, n.port, id)) {
-      this.fail(task, 'id_mismatch'); // a second different id: the oracle just banned it
-      return;
-    }
-    const isSample = task.method === 'sample_infohashes';
-    const bits = this.book.mark(n.host, n.port, ANSWERED | (isSample ? ANSWERED_SAMPLE_ANY : 0) | (isSample && sampleOk ? SAMPLE_OK : 0));
-    if (!(bits & ANSWERED)) this.tally.noteClient(msg.v);
-    this.node.noteReply(id, { host: n.host, port: n.port }, rttMs, msg.v);
-
-    const raw = this.family === 6 ? msg.r.nodes6 : msg.r.nodes;
-    const contacts = raw ? this.sanitizer.filterContacts(raw) : [];
-    for (const c of contacts) this.book.mark(c.host, c.port, SEEN);
-
-    const reply: TaskReply = { id, nodes: contacts, newSamples: 0, ...(msg.v ? { version: msg.v } : {}) };
-    if (isSample && sampleOk) {
-      const r = msg.r;
-      const interval = r.interval ?? 0;
-      const waitS = this.opts.minIntervalS ?? interval;
-      this.intervals.note(n.host, n.port, this.clock.now(), waitS);
-      reply.samples = r.samples ?? [];
-      reply.num = r.num;
-      reply.interval = interval;
-      reply.newSamples = this.intake.takeSamples(reply.samples, id, n, msg.v);
-      this.intake.recordNode(n, msg.v, { id, bep51: true, sampledAt: this.wall(), sampleIntervalS: interval, ...(r.num !== undefined ? { num: r.num } : {}) });
-    } else {
-      this.intake.recordNode(n, msg.v, { id, ...(isSample ? { bep51: false } : {}) });
-    }
-    this.strategy.onReply(task, reply, this.ctx);
-    if (this.limits.maxInfohashes !== undefined && this.dedup.size >= this.limits.maxInfohashes) this.stop('max_infohashes');
-  }
-
-  private fail(task: CrawlTask, failure: TaskFailure): void {
-    this.tally.failures[failure]++;
-    this.strategy.onFailure(task, failure, this.ctx);
   }
 
   /** Nodes that answered a sample_infohashes at all (bep51_rate's denominator), for totals over families. */
   get sampleAnswers(): number {
     return this.book.counts.answeredSampleAny;
-  }
-
-  // ---- counting -------------------------------------------------------------------------------
-
-  /** Queries this run accounts to the engine: all the Krpc engine sent, or with `shared` those to its family. */
-  private runQueries(): number {
-    return this.opts.shared ? this.opts.shared.queriesSent(this.family) : this.krpc.counters.queriesSent - this.queriesBase;
-  }
-
-  /** What --max-queries compares with: this run's queries, over every family when shared. */
-  private queriesForLimit(): number {
-    return this.opts.shared ? this.opts.shared.queriesSent() : this.runQueries();
   }
 
   private log(text: string): void {

@@ -186,6 +186,28 @@ describe('CrawlEngine safety', () => {
     expect(w.counters.earlySamples).toBe(0); // the check is a ping, not a second sample
     expect(s.sanitizer.bans).toBe(1);
   });
+
+  it('settles a verification ping whose send throws as a failed task, freeing its slot', async () => {
+    const net = createTestnet({ nodes: 400, seed: 23 });
+    const w = net.world;
+    const honest = firstOf(w, (n) => w.isResponsive(n) && w.supportsBep51(n) && w.storedBy(n) > 0);
+    const task: CrawlTask = { node: { ...w.endpointOf(honest), id: new Uint8Array(20).fill(0x42), family: 4 }, method: 'sample_infohashes', target: new Uint8Array(20) };
+    const strategy = new ScriptedStrategy([task]);
+    const node = attachCrawler(net);
+    const query = node.engine.query.bind(node.engine);
+    node.engine.query = (to, method, args, opts) => {
+      if (method === 'ping') throw new Error('socket gone');
+      return query(to, method, args, opts);
+    };
+    const logs: string[] = [];
+    const crawl = createCrawl({ node, strategy, bootstrapBelow: 0, log: (t) => logs.push(t) });
+    const s = await driveCrawl(net, crawl);
+    expect(strategy.failures.map((f) => f.failure)).toEqual(['id_mismatch']);
+    expect(strategy.replies).toEqual([]);
+    expect(s.stopped_by).toBe('done');
+    expect(s.in_flight).toBe(0);
+    expect(logs.filter((l) => l.includes('failed'))).toEqual([]);
+  });
 });
 
 describe('CrawlEngine storage and resume', () => {
