@@ -11,8 +11,11 @@ import type { StrategyDefinition } from '../core/crawl/strategy.js';
 /** The oclif event a strategy plugin hooks. */
 const STRATEGIES_EVENT = 'strategies';
 
-/** Version of the plugin API this bitscrape speaks; handed to every hook as `api`. */
-export const STRATEGY_API_VERSION = 1;
+/**
+ * Version of the plugin API this bitscrape speaks; handed to every hook as `api`, so a plugin can
+ * refuse a bitscrape too old for it. 2: StrategyHelpers gained keyPart, contactIndex, endpointKey.
+ */
+export const STRATEGY_API_VERSION = 2;
 
 /** What the `strategies` hook is called with (oclif adds its own `config` and `context`). */
 export interface StrategiesHookOptions {

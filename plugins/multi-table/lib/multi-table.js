@@ -18,12 +18,9 @@
 // The range is done after `dry-tables` tables in a row sampled no node for the first time.
 
 /**
- * @import { CrawlNode, CrawlTask, KeyRange, NextResult, Strategy, StrategyContext, StrategyDefinition,
- *   TaskFailure, TaskReply } from 'bitscrape'
+ * @import { ContactIndex, CrawlNode, CrawlTask, KeyPart, KeyRange, NextResult, Strategy, StrategyContext,
+ *   StrategyDefinition, TaskFailure, TaskReply } from 'bitscrape'
  */
-
-import { ContactIndex, endpointKey } from './contact-index.js';
-import { KeyPart } from './key-range.js';
 
 /**
  * @typedef {object} MultiTableOptions
@@ -87,11 +84,11 @@ export class MultiTableStrategy {
     this.k = options.k ?? 8;
     this.window = options.window ?? 16;
     this.tablesTotal = options.tablesTotal ?? 0;
-    this.part = new KeyPart(options.range);
-    this.dryLimit = options.dryTables ?? (this.part.whole ? 0 : 16);
+    this.range = options.range;
+    this.dryLimit = options.dryTables ?? ((this.range?.bits ?? 0) === 0 ? 0 : 16);
     /** Tables retired in a row that sampled no node for the first time. */
     this.dryRun = 0;
-    this.main = new ContactIndex(options.pool ?? 10_000);
+    this.pool = options.pool ?? 10_000;
     /** @type {Map<string, number>} endpoint → status bits */
     this.status = new Map();
     /** @type {TempTable[]} */
@@ -102,9 +99,26 @@ export class MultiTableStrategy {
     this.candidateCap = 32 * this.k;
   }
 
+  /** @type {KeyPart | undefined} */
+  #part;
+  /** @type {ContactIndex | undefined} */
+  #main;
+
+  /** The part of the keyspace walked (the context's helpers build it in seed()). */
+  get part() {
+    return this.#part ?? unseeded();
+  }
+
+  /** The main table: every node that answered, bounded (built in seed()). */
+  get main() {
+    return this.#main ?? unseeded();
+  }
+
   /** @param {StrategyContext} ctx */
   async seed(ctx) {
-    for (const n of ctx.closestKnown(this.part.randomId(ctx.helpers), 64)) this.main.add(n);
+    this.#part = ctx.helpers.keyPart(this.range);
+    this.#main = ctx.helpers.contactIndex(this.pool);
+    for (const n of ctx.closestKnown(this.part.randomId(), 64)) this.main.add(n);
     while (this.tables.length < this.width && this.mayStart()) this.tables.push(this.startTable(ctx));
   }
 
@@ -188,7 +202,7 @@ export class MultiTableStrategy {
   memoryBytes() {
     let tables = 0;
     for (const t of this.tables) tables += t.bytes;
-    return this.main.bytes + this.status.size * 90 + tables;
+    return (this.#main?.bytes ?? 0) + this.status.size * 90 + tables;
   }
 
   /** Temporary tables started so far (for tests and the bench). */
@@ -211,9 +225,8 @@ export class MultiTableStrategy {
    * @returns {TempTable}
    */
   startTable(ctx) {
-    const table = new TempTable(++this.started, this.part.randomId(ctx.helpers));
-    const compare = ctx.helpers.compareDistance;
-    for (const c of this.main.closest(table.home, 2 * this.k, compare, (c) => ctx.allowed(c))) this.offer(table, c, ctx);
+    const table = new TempTable(++this.started, this.part.randomId());
+    for (const c of this.main.closest(table.home, 2 * this.k, (c) => ctx.allowed(c))) this.offer(table, c, ctx);
     for (const n of ctx.closestKnown(table.home, this.k)) this.offer(table, n, ctx);
     return table;
   }
@@ -236,7 +249,7 @@ export class MultiTableStrategy {
    */
   offer(table, n, ctx) {
     if (!n.id || n.id.length !== 20 || n.family !== ctx.family) return;
-    const key = endpointKey(n.host, n.port);
+    const key = ctx.helpers.endpointKey(n.host, n.port);
     if (table.keys.has(key) || ((this.status.get(key) ?? 0) & DEAD) !== 0) return;
     const bucket = ctx.helpers.commonPrefixBits(n.id, table.home);
     if (table.counts[bucket] >= this.k) return;
@@ -315,6 +328,11 @@ function inBucket(home, b, ctx) {
   const prefix = Uint8Array.from(home);
   prefix[b >> 3] ^= 0x80 >> (b & 7);
   return ctx.helpers.randomIdInPrefix(prefix, b + 1);
+}
+
+/** @returns {never} */
+function unseeded() {
+  throw new Error('multi-table: seed() has not run');
 }
 
 /**

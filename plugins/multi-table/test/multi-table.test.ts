@@ -10,6 +10,7 @@ import { toHex } from '../../../src/core/wire/hex.js';
 import { attachCrawler, createTestnet, driveCrawl } from '../../../src/core/crawl/sim-crawl.js';
 import { inRange } from '../../../src/core/crawl/key-range.js';
 import { createCrawl } from '../../../src/core/crawl/create-crawl.js';
+import { buildStrategyHelpers } from '../../../src/core/crawl/strategy-context.js';
 import type { CrawlNode, CrawlTask, KeyRange, StrategyContext, TaskReply } from '../../../src/core/crawl/strategy.js';
 import strategiesHook from '../lib/hooks/strategies.js';
 import { MultiTableStrategy, multiTableDefinition } from '../lib/multi-table.js';
@@ -22,14 +23,14 @@ function fakeContext(known: CrawlNode[], ids: Uint8Array[]): StrategyContext {
   return {
     now: () => 0,
     family: 4,
-    helpers: {
+    helpers: buildStrategyHelpers({
       randomId: () => ids.shift() ?? prng.bytes(20),
       randomIdInPrefix,
       compareDistance,
       commonPrefixBits,
       toHex: (id) => Buffer.from(id).toString('hex'),
       random: () => prng.next(),
-    },
+    }),
     closestKnown: (target, count) => [...known].sort((a, b) => compareDistance(a.id!, b.id!, target)).slice(0, count),
     lookup: async () => {
       throw new Error('not used');
@@ -152,7 +153,9 @@ describe('multi-table strategy', () => {
   });
 
   it('is a dependency-free oclif plugin: the hook answers the definition, the code imports only itself', async () => {
-    expect(await strategiesHook({ api: 1 })).toEqual([multiTableDefinition]);
+    // a bitscrape older than plugin API 2 has no ctx.helpers.keyPart etc.: the hook refuses it, saying so
+    expect(() => strategiesHook({ api: 1 })).toThrow(/bitscrape-plugin-multi-table needs bitscrape's plugin API 2 or later; this bitscrape speaks 1: update bitscrape/);
+    expect(await strategiesHook({ api: 2 })).toEqual([multiTableDefinition]);
     const pjson = JSON.parse(readFileSync(join(PLUGIN, 'package.json'), 'utf8'));
     expect(pjson.oclif.hooks.strategies).toBe('./lib/hooks/strategies.js');
     expect(pjson.dependencies ?? {}).toEqual({});

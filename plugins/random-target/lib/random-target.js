@@ -15,12 +15,9 @@
 // Nodes outside it still answer the lookups' find_node: they are the way in.
 
 /**
- * @import { CrawlNode, CrawlTask, KeyRange, NextResult, Strategy, StrategyContext, StrategyDefinition,
- *   StrategyOptions, TaskFailure, TaskReply } from 'bitscrape'
+ * @import { ContactIndex, CrawlNode, CrawlTask, KeyPart, KeyRange, NextResult, Strategy, StrategyContext,
+ *   StrategyDefinition, StrategyOptions, TaskFailure, TaskReply } from 'bitscrape'
  */
-
-import { ContactIndex, endpointKey } from './contact-index.js';
-import { KeyPart } from './key-range.js';
 
 /**
  * @typedef {object} RandomTargetOptions
@@ -67,11 +64,11 @@ export class RandomTargetStrategy {
     this.rotateMs = (options.rotateS ?? 5) * 1000;
     this.k = options.k ?? 8;
     this.maxRounds = options.rounds ?? 0;
-    this.part = new KeyPart(options.range);
-    this.dryLimit = options.dryRounds ?? (this.part.whole ? 0 : 8);
+    this.range = options.range;
+    this.dryLimit = options.dryRounds ?? ((this.range?.bits ?? 0) === 0 ? 0 : 8);
     /** Settled rounds in a row, before the current one, that sampled no node for the first time. */
     this.dry = 0;
-    this.index = new ContactIndex(options.pool ?? 10_000);
+    this.pool = options.pool ?? 10_000;
     /** Endpoints that answered sample_infohashes without samples (no BEP 51): find_node only. */
     this.noSample = new Set();
     /** Endpoints sampled so far (with a range, each is sampled once). */
@@ -82,10 +79,27 @@ export class RandomTargetStrategy {
     this.shortlistCap = this.k * 8;
   }
 
+  /** @type {KeyPart | undefined} */
+  #part;
+  /** @type {ContactIndex | undefined} */
+  #index;
+
+  /** The part of the keyspace walked (the context's helpers build it in seed()). */
+  get part() {
+    return this.#part ?? unseeded();
+  }
+
+  /** Contacts that answered, kept for seeding lookups (built in seed()). */
+  get index() {
+    return this.#index ?? unseeded();
+  }
+
   /** @param {StrategyContext} ctx */
   async seed(ctx) {
+    this.#part = ctx.helpers.keyPart(this.range);
+    this.#index = ctx.helpers.contactIndex(this.pool);
     // the engine has bootstrapped its routing table; its contacts seed the first lookups
-    for (const n of ctx.closestKnown(this.part.randomId(ctx.helpers), 64)) this.index.add(n);
+    for (const n of ctx.closestKnown(this.part.randomId(), 64)) this.index.add(n);
   }
 
   /**
@@ -151,12 +165,12 @@ export class RandomTargetStrategy {
 
   memoryBytes() {
     const shortlist = this.round ? this.round.shortlist.length * 160 : 0;
-    return this.index.bytes + (this.noSample.size + this.sampled.size) * 90 + shortlist;
+    return (this.#index?.bytes ?? 0) + (this.noSample.size + this.sampled.size) * 90 + shortlist;
   }
 
   /** Contacts in the index (for tests). */
   get contacts() {
-    return this.index.size;
+    return this.#index?.size ?? 0;
   }
 
   get rounds() {
@@ -171,13 +185,12 @@ export class RandomTargetStrategy {
    * @returns {Round}
    */
   startRound(ctx, now) {
-    const target = this.part.randomId(ctx.helpers);
+    const target = this.part.randomId();
     /** @type {Round} */
     const round = { n: ++this.roundsStarted, target, startedAt: now, shortlist: [], byKey: new Map(), inFlight: 0, toSample: null, fresh: 0 };
     // replies of the previous target still count towards the index; they no longer steer a lookup
     this.round = round;
-    const compare = ctx.helpers.compareDistance;
-    for (const c of this.index.closest(target, this.k * 2, compare, (c) => ctx.allowed(c))) this.offer(round, c, ctx);
+    for (const c of this.index.closest(target, this.k * 2, (c) => ctx.allowed(c))) this.offer(round, c, ctx);
     for (const n of ctx.closestKnown(target, this.k)) this.offer(round, n, ctx);
     return round;
   }
@@ -190,7 +203,7 @@ export class RandomTargetStrategy {
    */
   offer(round, n, ctx) {
     if (!n.id || n.id.length !== 20 || n.family !== ctx.family) return;
-    const key = endpointKey(n.host, n.port);
+    const key = ctx.helpers.endpointKey(n.host, n.port);
     if (round.byKey.has(key)) return;
     const list = round.shortlist;
     const compare = ctx.helpers.compareDistance;
@@ -228,11 +241,11 @@ export class RandomTargetStrategy {
     const node = round.toSample.pop();
     if (!node) return undefined;
     /** @type {Tag} */
-    const tag = { round: round.n, key: endpointKey(node.host, node.port) };
+    const tag = { round: round.n, key: ctx.helpers.endpointKey(node.host, node.port) };
     if (!this.sampled.has(tag.key)) {
       round.fresh++;
       // bounded like noSample: a long crawl samples more nodes than it needs to remember
-      if (this.sampled.size >= this.index.capacity * 4) this.sampled.clear();
+      if (this.sampled.size >= this.pool * 4) this.sampled.clear();
       this.sampled.add(tag.key);
     }
     return { node, method: 'sample_infohashes', target: round.target, tag };
@@ -290,9 +303,14 @@ export class RandomTargetStrategy {
   /** @param {string} key */
   markNoSample(key) {
     // bounded: a long crawl meets more non-BEP 51 nodes than it needs to remember
-    if (this.noSample.size >= this.index.capacity * 2) this.noSample.clear();
+    if (this.noSample.size >= this.pool * 2) this.noSample.clear();
     this.noSample.add(key);
   }
+}
+
+/** @returns {never} */
+function unseeded() {
+  throw new Error('random-target: seed() has not run');
 }
 
 /**

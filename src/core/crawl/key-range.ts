@@ -1,6 +1,6 @@
 // Parts of the keyspace: part `index` of 2^bits, the ids whose first `bits` bits are `index`.
 // Leases of a shared crawl and `crawl --shard i/n` hand them to strategies.
-import type { KeyRange } from './strategy.js';
+import type { KeyPart, KeyRange, StrategyHelpers } from './strategy.js';
 
 /** Most bits a range may have: with the keyspace walk's own stripes (up to 6 bits) within the 16 it supports. */
 const MAX_RANGE_BITS = 10;
@@ -25,6 +25,35 @@ export function inRange(range: KeyRange, id: Uint8Array): boolean {
     if (((id[b >> 3] >> (7 - (b & 7))) & 1) !== want) return false;
   }
   return true;
+}
+
+/** A range as strategies walk it (StrategyContext.helpers.keyPart): random ids inside it, membership. */
+export class KeyRangePart implements KeyPart {
+  readonly bits: number;
+  readonly start: Uint8Array;
+  private readonly range: KeyRange;
+
+  /** @param ids the context's helpers, whose randomness the part's ids come from */
+  constructor(
+    range: KeyRange | undefined,
+    private readonly ids: Pick<StrategyHelpers, 'randomId' | 'randomIdInPrefix'>,
+  ) {
+    this.range = range ?? { bits: 0, index: 0 };
+    this.bits = this.range.bits;
+    this.start = rangeStart(this.range);
+  }
+
+  get whole(): boolean {
+    return this.bits === 0;
+  }
+
+  randomId(): Uint8Array {
+    return this.whole ? this.ids.randomId() : this.ids.randomIdInPrefix(this.start, this.bits);
+  }
+
+  has(id: Uint8Array): boolean {
+    return inRange(this.range, id);
+  }
 }
 
 /** Bits of a count of ranges that is a power of two (1, 2, 4, … 2^MAX_RANGE_BITS), else null. */

@@ -57,6 +57,45 @@ export interface StrategyHelpers {
   toHex(id: Uint8Array): string;
   /** Deterministic under a seeded run (SimNetwork), Math.random otherwise. */
   random(): number;
+  /** The part of the keyspace `range` names (absent: all of it), drawing ids with these helpers. */
+  keyPart(range?: KeyRange): KeyPart;
+  /** An empty contact index that keeps at most `capacity` contacts. */
+  contactIndex(capacity: number): ContactIndex;
+  /** The text key of an endpoint (`host|port`), for sets and maps of endpoints. */
+  endpointKey(host: string, port: number): string;
+}
+
+/** A part of the keyspace as a strategy walks it (StrategyOptions.range, or all of it). */
+export interface KeyPart {
+  /** Leading bits the part fixes (0: the whole keyspace). */
+  readonly bits: number;
+  /** The part's first id: its prefix, then zeros. */
+  readonly start: Uint8Array;
+  /** Whether this is all of the keyspace. */
+  readonly whole: boolean;
+  /** A random id inside the part (seeded like the other helpers). */
+  randomId(): Uint8Array;
+  /** Whether an id lies in the part. */
+  has(id: Uint8Array): boolean;
+}
+
+/** A contact kept in a ContactIndex: always with its 20-byte id. */
+export type IndexedContact = CrawlNode & { id: Uint8Array };
+
+/**
+ * A bounded set of contacts, one per endpoint, that finds the closest ones to a target (XOR)
+ * without sorting all of them: a strategy's pool of nodes to start lookups from.
+ */
+export interface ContactIndex {
+  readonly capacity: number;
+  readonly size: number;
+  /** Rough heap estimate in bytes (for memoryBytes()). */
+  readonly bytes: number;
+  /** Adds a contact with a 20-byte id; false when it has none, its endpoint is present, or the index is full. */
+  add(node: CrawlNode): boolean;
+  remove(host: string, port: number): void;
+  /** The `count` contacts closest to target that `accept` takes (default all), closest first. */
+  closest(target: Uint8Array, count: number, accept?: (c: IndexedContact) => boolean): IndexedContact[];
 }
 
 export interface StrategyContext {

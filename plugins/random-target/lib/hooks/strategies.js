@@ -2,7 +2,13 @@
 /** @import { StrategiesHook } from 'bitscrape' */
 import { randomTargetDefinition } from '../random-target.js';
 
+/** The plugin API this plugin needs: 2 hands strategies keyPart, contactIndex and endpointKey. */
+const API = 2;
+
 /** @type {StrategiesHook} */
-export default function strategies() {
+export default function strategies({ api }) {
+  // an older bitscrape would hand the strategy a context without those helpers: refuse up front
+  // (bitscrape reports a hook that throws on one line and goes on without the plugin)
+  if (!(api >= API)) throw new Error(`bitscrape-plugin-random-target needs bitscrape's plugin API ${API} or later; this bitscrape speaks ${api ?? 'an older one'}: update bitscrape`);
   return [randomTargetDefinition];
 }
