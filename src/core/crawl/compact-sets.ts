@@ -4,6 +4,7 @@
 // a table of n keys holds between 1.33n and 2n slots: at a million keys, doubling could leave
 // one with four times the slots it needs.
 import { ipv4ToNumber, numberToIpv4 } from '../wire/ip.js';
+import { endpointKey } from '../net/endpoint-key.js';
 
 const MAX_LOAD = 0.75;
 
@@ -164,7 +165,7 @@ export class EndpointMap {
 
   get(host: string, port: number): number {
     const k = v4Key(host, port);
-    if (k < 0) return this.v6.get(`${host}|${port}`)?.v ?? 0;
+    if (k < 0) return this.v6.get(endpointKey(host, port))?.v ?? 0;
     const s = this.slotOf(k);
     return s >= 0 ? this.vals[s] : 0;
   }
@@ -172,7 +173,7 @@ export class EndpointMap {
   /** The extra 32 bits stored with the endpoint (0 when absent). */
   extraOf(host: string, port: number): number {
     const k = v4Key(host, port);
-    if (k < 0) return this.v6.get(`${host}|${port}`)?.x ?? 0;
+    if (k < 0) return this.v6.get(endpointKey(host, port))?.x ?? 0;
     const s = this.slotOf(k);
     return s >= 0 ? this.extra[s] : 0;
   }
@@ -181,7 +182,7 @@ export class EndpointMap {
   set(host: string, port: number, value: number, extra = 0): number {
     const k = v4Key(host, port);
     if (k < 0) {
-      const key = `${host}|${port}`;
+      const key = endpointKey(host, port);
       const old = this.v6.get(key);
       this.v6.set(key, { v: value, x: extra >>> 0 });
       return old?.v ?? 0;
@@ -193,7 +194,7 @@ export class EndpointMap {
   addBits(host: string, port: number, bits: number): number {
     const k = v4Key(host, port);
     if (k < 0) {
-      const key = `${host}|${port}`;
+      const key = endpointKey(host, port);
       const old = this.v6.get(key);
       if (!old) {
         this.v6.set(key, { v: bits, x: 0 });
@@ -214,7 +215,7 @@ export class EndpointMap {
   clearBits(host: string, port: number, bits: number): void {
     const k = v4Key(host, port);
     if (k < 0) {
-      const e = this.v6.get(`${host}|${port}`);
+      const e = this.v6.get(endpointKey(host, port));
       if (e) e.v &= ~bits;
       return;
     }
@@ -226,7 +227,7 @@ export class EndpointMap {
   setExtra(host: string, port: number, extra: number): boolean {
     const k = v4Key(host, port);
     if (k < 0) {
-      const e = this.v6.get(`${host}|${port}`);
+      const e = this.v6.get(endpointKey(host, port));
       if (e) e.x = extra >>> 0;
       return e !== undefined;
     }

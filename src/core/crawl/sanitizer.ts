@@ -11,6 +11,7 @@ import type { Clock } from '../net/clock.js';
 import { KeyedTokenBuckets } from '../net/token-bucket.js';
 import type { NodeInfo } from '../wire/types.js';
 import { EndpointMap, hash20 } from './compact-sets.js';
+import { endpointKey } from '../net/endpoint-key.js';
 
 export interface SanitizerOptions {
   policy: AddressPolicy;
@@ -165,7 +166,7 @@ export class Sanitizer {
    */
   noteReply(host: string, port: number, id: Uint8Array): boolean {
     if (this.failures.get(host, port) !== 0) this.failures.set(host, port, 0, 0);
-    const key = this.endpointKey(host, port);
+    const key = endpointKey(host, port);
     const seen = this.oracle.get(key);
     if (seen !== undefined && seen !== fingerprint(id)) {
       this.ban(host, port);
@@ -181,7 +182,7 @@ export class Sanitizer {
    */
   noteMismatch(host: string, port: number, id: Uint8Array): 'recorded' | 'banned' {
     this.counters.id_mismatches++;
-    const key = this.endpointKey(host, port);
+    const key = endpointKey(host, port);
     const fp = fingerprint(id);
     const seen = this.oracle.get(key);
     if (seen !== undefined) {
@@ -210,9 +211,6 @@ export class Sanitizer {
     return this.failures.bytes + this.oracle.size * 90 + this.bans.size * 70 + this.throttle.size * 120;
   }
 
-  private endpointKey(host: string, port: number): string {
-    return `${host}|${port}`;
-  }
 
   private nowS(): number {
     return Math.floor(this.clock.now() / 1000);

@@ -18,6 +18,7 @@ import type { BEncodable, Family, KrpcResponse, NodeInfo, PeerInfo } from '../wi
 import { isSecureId } from './secure-id.js';
 import { ID_BYTES, compareDistance, equals, idToHex } from './node-id.js';
 import { NodeFlag, type RoutingTable } from './routing-table.js';
+import { endpointKey } from '../net/endpoint-key.js';
 
 export interface LookupNode extends NodeInfo {
   rttMs: number;
@@ -540,6 +541,3 @@ class Lookup {
   }
 }
 
-function endpointKey(host: string, port: number): string {
-  return `${host}|${port}`;
-}

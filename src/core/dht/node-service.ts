@@ -8,6 +8,7 @@ import type { DhtClient } from './dht-client.js';
 import type { LookupResult } from './lookup.js';
 import type { PeerStorage } from './peer-store.js';
 import type { RoutingEntry } from './routing-table.js';
+import { endpointKeyOf } from '../net/endpoint-key.js';
 
 export interface NodeServiceOptions {
   node: DhtClient;
@@ -82,7 +83,7 @@ export class NodeService {
 
   /** A querier the table would take once it answers (the responder's ping_candidate). */
   offer(entry: RoutingEntry): void {
-    const key = `${entry.host}|${entry.port}`;
+    const key = endpointKeyOf(entry);
     if (this.candidates.size >= MAX_CANDIDATES || this.pinging.has(key)) return;
     this.candidates.set(key, { host: entry.host, port: entry.port });
   }
@@ -133,7 +134,7 @@ export class NodeService {
   }
 
   private ping(to: Endpoint): void {
-    const key = `${to.host}|${to.port}`;
+    const key = endpointKeyOf(to);
     if (this.pinging.has(key)) return;
     this.pinging.add(key);
     this.counters.pingsSent++;

@@ -5,6 +5,7 @@ import type { Clock } from '../net/clock.js';
 import type { Family, PeerInfo } from '../wire/types.js';
 import { ScrapeBloom } from './bloom.js';
 import { idToHex } from './node-id.js';
+import { endpointKeyOf } from '../net/endpoint-key.js';
 
 export interface StoredPeer extends PeerInfo {
   seed: boolean;
@@ -91,7 +92,7 @@ export class PeerStore implements PeerStorage {
     if (verdict !== 'added' && verdict !== 'updated') return verdict;
     const now = this.clock.now();
     const swarm = this.swarmFor(infohash, true)!;
-    const key = endpointKey(peer);
+    const key = endpointKeyOf(peer);
     const at = swarm.index.get(key);
     if (at !== undefined) {
       const existing = swarm.peers[at];
@@ -125,7 +126,7 @@ export class PeerStore implements PeerStorage {
       }
       return 'added';
     }
-    if (peer && swarm.index.has(endpointKey(peer))) return 'updated';
+    if (peer && swarm.index.has(endpointKeyOf(peer))) return 'updated';
     if (swarm.peers.length >= this.maxPerHash) return 'infohash_full';
     if (peer && (swarm.perIp.get(peer.host) ?? 0) >= this.maxPerIp) return 'ip_limit';
     return 'added';
@@ -256,9 +257,9 @@ export class PeerStore implements PeerStorage {
     const last = swarm.peers.pop()!;
     if (last !== p) {
       swarm.peers[i] = last;
-      swarm.index.set(endpointKey(last), i);
+      swarm.index.set(endpointKeyOf(last), i);
     }
-    swarm.index.delete(endpointKey(p));
+    swarm.index.delete(endpointKeyOf(p));
     const perIp = (swarm.perIp.get(p.host) ?? 1) - 1;
     if (perIp > 0) swarm.perIp.set(p.host, perIp);
     else swarm.perIp.delete(p.host);
@@ -298,6 +299,3 @@ export class PeerStore implements PeerStorage {
   }
 }
 
-function endpointKey(p: PeerInfo): string {
-  return `${p.host}|${p.port}`;
-}

@@ -8,6 +8,7 @@
 import type { Clock } from '../net/clock.js';
 import type { Family, NodeInfo } from '../wire/types.js';
 import { ID_BITS, ID_BYTES, commonPrefixBits, compareDistance, equals, idToHex, randomIdInPrefix, type NodeId } from './node-id.js';
+import { endpointKey, endpointKeyOf } from '../net/endpoint-key.js';
 
 export const K = 8;
 
@@ -152,7 +153,7 @@ export class RoutingTable {
     if (invalid) return rejected(invalid);
     const now = this.clock.now();
     const evicted: RoutingEntry[] = [];
-    const known = this.byEndpoint.get(endpointKey(node));
+    const known = this.byEndpoint.get(endpointKeyOf(node));
     if (known && !equals(known.id, node.id)) {
       // Same ip:port, new id: the old entry is no longer trustworthy. The newcomer has to
       // prove itself with another reply before it goes live.
@@ -192,7 +193,7 @@ export class RoutingTable {
     if (invalid) return rejected(invalid);
     const now = this.clock.now();
     const evicted: RoutingEntry[] = [];
-    const known = this.byEndpoint.get(endpointKey(node));
+    const known = this.byEndpoint.get(endpointKeyOf(node));
     if (known && equals(known.id, node.id)) {
       known.lastSeen = now;
       known.flags |= flags & ~NodeFlag.VERIFIED;
@@ -298,7 +299,7 @@ export class RoutingTable {
   }
 
   getByEndpoint(host: string, port: number): RoutingEntry | undefined {
-    return this.byEndpoint.get(`${host}|${port}`);
+    return this.byEndpoint.get(endpointKey(host, port));
   }
 
   /** Whether the entry is a live table member (not in a replacement cache). */
@@ -403,7 +404,7 @@ export class RoutingTable {
     const hosts = new Set<string>();
     for (const s of saved) {
       if (this.validate(s)) continue;
-      const ep = endpointKey(s);
+      const ep = endpointKeyOf(s);
       if (this.byEndpoint.has(ep) || endpoints.has(ep)) continue;
       if (this.oneNodePerIp && (this.ipCount.has(s.host) || hosts.has(s.host))) continue;
       if (!ids.add(s.id)) continue;
@@ -444,7 +445,7 @@ export class RoutingTable {
   reinsertEntries(saved: readonly RoutingEntry[]): number {
     for (const s of saved) {
       const entry: RoutingEntry = { ...s, id: Uint8Array.from(s.id) };
-      if (this.validate(entry) || this.byEndpoint.has(endpointKey(entry)) || this.get(entry.id)) continue;
+      if (this.validate(entry) || this.byEndpoint.has(endpointKeyOf(entry)) || this.get(entry.id)) continue;
       if (this.oneNodePerIp && this.ipCount.has(entry.host)) continue;
       this.index(entry);
       const evicted: RoutingEntry[] = [];
@@ -613,7 +614,7 @@ export class RoutingTable {
   }
 
   private find(ref: NodeRef): RoutingEntry | undefined {
-    const entry = this.byEndpoint.get(`${ref.host}|${ref.port}`);
+    const entry = this.byEndpoint.get(endpointKeyOf(ref));
     if (!entry || (ref.id && !equals(ref.id, entry.id))) return undefined;
     return entry;
   }
@@ -627,12 +628,12 @@ export class RoutingTable {
   }
 
   private index(entry: RoutingEntry): void {
-    this.byEndpoint.set(endpointKey(entry), entry);
+    this.byEndpoint.set(endpointKeyOf(entry), entry);
     this.ipCount.set(entry.host, (this.ipCount.get(entry.host) ?? 0) + 1);
   }
 
   private unindex(entry: RoutingEntry): void {
-    const key = endpointKey(entry);
+    const key = endpointKeyOf(entry);
     if (this.byEndpoint.get(key) !== entry) return;
     this.byEndpoint.delete(key);
     const n = (this.ipCount.get(entry.host) ?? 1) - 1;
@@ -684,9 +685,6 @@ function rejected(reason: RejectReason, evicted: RoutingEntry[] = []): AdmitResu
   return { status: 'rejected', reason, evicted, needsPing: [] };
 }
 
-function endpointKey(n: { host: string; port: number }): string {
-  return `${n.host}|${n.port}`;
-}
 
 /** RTT = 2/3 old + 1/3 new, as libtorrent smooths it. */
 function smoothRtt(old: number, sample: number): number {

@@ -4,3 +4,8 @@
 export function endpointKey(host: string, port: number): string {
   return `${host}|${port}`;
 }
+
+/** The same key, from anything that has a host and a port (a contact, a peer, a table entry). */
+export function endpointKeyOf(e: { host: string; port: number }): string {
+  return endpointKey(e.host, e.port);
+}

@@ -10,6 +10,7 @@ import { usablePeer, type ContactFilter, type LookupEnd, type LookupNode, type L
 import { compareDistance, idToHex } from '../dht/node-id.js';
 import type { PeerInfo } from '../wire/types.js';
 import { ScrapeTally } from './tally.js';
+import { endpointKeyOf } from '../net/endpoint-key.js';
 
 /** What a scrape needs from a DHT client; DhtClient provides it. */
 export interface ScrapeClient {
@@ -66,7 +67,7 @@ export async function scrapeInfohash(client: ScrapeClient, infohash: Uint8Array,
   const gaveValues = new Set<string>();
   const unclassified: string[] = [];
   for (const { peer, from } of lookup.peers) {
-    peers.set(peerKey(peer), peer);
+    peers.set(endpointKeyOf(peer), peer);
     let fromPlainNode = false;
     for (const id of from) {
       const key = idToHex(id);
@@ -88,14 +89,14 @@ export async function scrapeInfohash(client: ScrapeClient, infohash: Uint8Array,
   let valueQueries = 0;
   let valueReplies = 0;
   let valueTimeouts = 0;
-  const dropped = new Set(lookup.droppedPeers.map(peerKey));
+  const dropped = new Set(lookup.droppedPeers.map(endpointKeyOf));
   while (valueQueries < fetchFrom.length && !coversSwarm(peers.values(), estimate.swarm)) {
     const batch = fetchFrom.slice(valueQueries, valueQueries + wave);
     valueQueries += batch.length;
     const fetched = await fetchValues(client.engine, infohash, batch, opts.valueTimeoutMs);
     for (const p of fetched.peers) {
-      if (usablePeer(p, client.allowPeer)) peers.set(peerKey(p), p);
-      else dropped.add(peerKey(p));
+      if (usablePeer(p, client.allowPeer)) peers.set(endpointKeyOf(p), p);
+      else dropped.add(endpointKeyOf(p));
     }
     valueReplies += fetched.replies;
     valueTimeouts += fetched.timeouts;
@@ -155,6 +156,3 @@ function coversSwarm(peers: Iterable<PeerInfo>, swarm: number): boolean {
   return ips.size >= swarm - Math.max(0.5, 0.05 * swarm);
 }
 
-function peerKey(p: PeerInfo): string {
-  return `${p.host}|${p.port}`;
-}
