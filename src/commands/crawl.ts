@@ -224,7 +224,7 @@ export default class Crawl extends BaseCommand {
       // no node sampled again within the interval it asked for, whichever crawler sampled it
       sharedIntervals: true,
       crawlRange: (range, stateKey, _claim, sampleDue) =>
-        createCrawl({ ...options, concurrency: share.concurrency, ratePerSec: share.ratePerSec, range, stateKey, resume: true, ...(sampleDue ? { sampleDue } : {}) }),
+        createCrawl({ ...options, concurrency: share.concurrency, ratePerSec: share.ratePerSec, range, stateKey, resume: 'if-saved', ...(sampleDue ? { sampleDue } : {}) }),
       onRange: (claim, summary, finished) => {
         summaries.push(summary);
         progress.log(`crawl: range ${claim.range + 1} of ${claim.ranges} ${finished ? 'done' : `stopped (${summary.stopped_by})`}: ${summary.unique_infohashes} infohashes, ${summary.queries_sent} queries`);

@@ -47,10 +47,11 @@ export async function restoreTraversal(
   strategy: Strategy,
   ctx: StrategyContext,
   log: (text: string) => void,
+  quietWhenNone = false,
 ): Promise<ResumedFrom | null> {
   const saved = (await store.loadState<SavedState>(key)) ?? undefined;
   if (!saved) {
-    log(`crawl: --resume: ${await nothingToResume(store, strategy.name, ctx.family)}; starting a new pass`);
+    if (!quietWhenNone) log(`crawl: --resume: ${await nothingToResume(store, strategy.name, ctx.family)}; starting a new pass`);
     return null;
   }
   if (saved.v !== STATE_VERSION || saved.strategy !== strategy.name || !strategy.restoreState) {
@@ -161,6 +162,8 @@ export interface CrawlCheckpointsOptions {
   /** A write failed (the engine stops on the first). */
   onStoreError(err: unknown): void;
   log(text: string): void;
+  /** Say nothing when no traversal is saved (a leased range that nobody walked yet). */
+  quietWhenNone?: boolean;
 }
 
 /** A crawl's resume state in its store: restored at the start, checkpointed while it runs, left or cleared at the end. */
@@ -175,8 +178,8 @@ export class CrawlCheckpoints {
 
   /** Hands the saved traversal to the strategy; false when there was none it could use. */
   async restore(ctx: StrategyContext): Promise<boolean> {
-    const { store, key, strategy, log } = this.opts;
-    const from = await restoreTraversal(store, key, strategy, ctx, log);
+    const { store, key, strategy, log, quietWhenNone } = this.opts;
+    const from = await restoreTraversal(store, key, strategy, ctx, log, quietWhenNone);
     if (from) this.resumedFrom = from;
     return from !== null;
   }

@@ -55,8 +55,11 @@ export interface CrawlEngineOptions {
   seed?: number;
   /** Per-query timeout (default: the Krpc engine's). */
   queryTimeoutMs?: number;
-  /** Continue the traversal saved in the store under stateKey. */
-  resume?: boolean;
+  /**
+   * Continue the traversal saved in the store under stateKey. 'if-saved' (a leased range) starts a
+   * fresh walk without a word when nothing is saved: most ranges are new, and the lease says so.
+   */
+  resume?: boolean | 'if-saved';
   /** Store key of the saved state (default 'crawl:<strategy name>', plus ':v6' for IPv6). */
   stateKey?: string;
   /** Save the traversal state this often when it has changed (engine clock ms; default 5 s; 0 never). */

@@ -152,6 +152,7 @@ export function buildEngineParts(opts: CrawlEngineOptions, hooks: EngineHooks): 
         figures: () => ({ queries: queries.count(), unique: intake.counts.unique, savedAt: wall() }),
         onStoreError: noteStoreFailure,
         log: hooks.log,
+        quietWhenNone: opts.resume === 'if-saved',
       })
     : undefined;
   const runLog: CrawlRunLog = new CrawlRunLog({

@@ -96,7 +96,7 @@ export class SimCrawlers {
             strategy: 'keyspace',
             range,
             stateKey,
-            resume: true,
+            resume: 'if-saved',
             store,
             concurrency: share.concurrency,
             ratePerSec: share.ratePerSec,
