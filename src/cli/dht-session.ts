@@ -8,6 +8,7 @@ import { AddressPolicy, isLoopback, loopbackOnlyFromEnv, parseEndpoint } from '.
 import { Krpc } from '../core/net/krpc-engine.js';
 import { RATE_LIMIT_DEFAULTS, type RateLimitOptions } from '../core/net/rate-limiter.js';
 import { RealClock } from '../core/net/real-clock.js';
+import { sendWindowForRate } from '../core/net/send-window.js';
 import { UdpTransport, type UdpBind } from '../core/net/udp-transport.js';
 import { DhtClient } from '../core/dht/dht-client.js';
 import { idFromHex, randomId } from '../core/dht/node-id.js';
@@ -43,13 +44,15 @@ const ratePerNodeFlag = Flags.custom<number>({
 
 /**
  * The engine's rate limits from the flags. --rate-per-node replaces both per-destination rates
- * (public and local); public IPs keep a burst of 5, local ip:ports get a second's worth.
+ * (public and local); public IPs keep a burst of 5, local ip:ports get a window of a second's
+ * worth of sends (sendWindowForRate: 5/s is at most 5 in any 1000 ms).
  */
 export function rateLimitFromFlags(flags: Pick<DhtFlagValues, 'rate' | 'rate-per-node'>): RateLimitOptions {
   const perNode = flags['rate-per-node'];
   const global = { globalRatePerSec: flags.rate, globalBurst: flags.rate };
   if (perNode === undefined) return global;
-  return { ...global, perKeyRatePerSec: perNode, localPerKeyRatePerSec: perNode, localPerKeyBurst: Math.max(RATE_LIMIT_DEFAULTS.perKeyBurst, Math.ceil(perNode)) };
+  const local = sendWindowForRate(perNode);
+  return { ...global, perKeyRatePerSec: perNode, localPerKeyMax: local.max, localPerKeyWindowMs: local.windowMs };
 }
 
 export const dhtFlags = {
@@ -67,7 +70,7 @@ export const dhtFlags = {
   port: Flags.integer({ description: 'local UDP port (0 = any)', default: 0, min: 0, max: 65535 }),
   rate: Flags.integer({ description: 'global query rate limit per second (at most 5000)', default: 100, min: 1, max: 5000 }),
   'rate-per-node': ratePerNodeFlag({
-    description: `queries per second to one node (decimals allowed); default ${RATE_LIMIT_DEFAULTS.perKeyRatePerSec} per IP on the public DHT, ${RATE_LIMIT_DEFAULTS.localPerKeyRatePerSec} per ip:port on loopback/private networks`,
+    description: `queries per second to one node (decimals allowed); default ${RATE_LIMIT_DEFAULTS.perKeyRatePerSec} per IP on the public DHT, ${(RATE_LIMIT_DEFAULTS.localPerKeyMax * 1000) / RATE_LIMIT_DEFAULTS.localPerKeyWindowMs} per ip:port on loopback/private networks`,
   }),
   'allow-private': Flags.boolean({ description: 'allow private and loopback addresses as DHT contacts' }),
 };
@@ -98,8 +101,8 @@ export interface SessionOptions {
   needsBootstrap?: boolean;
   /** Bind a socket for each of these families too (crawl --family), whatever the contacts' families. */
   families?: readonly Family[];
-  /** Per-destination limits on loopback/private networks unless --rate-per-node is given (crawl: a public node's 5/s). */
-  localPerNode?: Pick<RateLimitOptions, 'localPerKeyRatePerSec' | 'localPerKeyBurst'>;
+  /** Per-destination limits on loopback/private networks unless --rate-per-node is given (crawl: at most 5 in any second). */
+  localPerNode?: Pick<RateLimitOptions, 'localPerKeyMax' | 'localPerKeyWindowMs'>;
 }
 
 export interface DhtSession {

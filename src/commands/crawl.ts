@@ -258,8 +258,8 @@ export default class Crawl extends BaseCommand {
     store: InfohashStore | undefined,
   ): Promise<void> {
     const asked = familiesOfFlag(flags.family);
-    // at most 5 packets/s to one node on a local network too (libtorrent's limit per source), not the usual 50
-    const localPerNode = { localPerKeyRatePerSec: CRAWL_DEFAULTS.localPerNodePerSec, localPerKeyBurst: 1 };
+    // at most 5 packets in any second to one node on a local network too (libtorrent's limit per source), not the usual 50
+    const localPerNode = { localPerKeyMax: CRAWL_DEFAULTS.localPerNodeMax, localPerKeyWindowMs: CRAWL_DEFAULTS.localWindowMs };
     const session = await openSession(flags, { readOnly: true, localPerNode, ...(asked ? { families: asked } : {}) });
     this.liveSession = session;
     let summary: CrawlSummary;

@@ -1,7 +1,9 @@
 // crawl and sample against a real libtorrent network: 50 nodes on distinct loopback addresses
 // holding 200 announced infohashes.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ndjson, runCli, tempHome } from '../support/cli.js';
+import { datagramLogEnv, maxPerDestinationInWindow, readDatagramLog } from '../support/datagram-log.js';
 import { useLibtorrentNetwork } from './harness/shared.js';
 
 describe('crawl against libtorrent', () => {
@@ -11,7 +13,8 @@ describe('crawl against libtorrent', () => {
     const { state } = net();
     const boot = state.nodes[7];
     const home = tempHome();
-    const r = await runCli(['crawl', '--bootstrap', `${boot.host}:${boot.port}`, '--json', '--duration', '120s'], { home, timeoutMs: 170_000 });
+    const datagrams = join(home, 'datagrams.json');
+    const r = await runCli(['crawl', '--bootstrap', `${boot.host}:${boot.port}`, '--json', '--duration', '120s'], { home, timeoutMs: 170_000, env: datagramLogEnv(datagrams) });
     expect(r.code, r.stderr).toBe(0);
     const found = new Set(ndjson(r.stdout).map((x) => x.infohash as string));
     const truth = state.infohashes.map((ih) => ih.info_hash);
@@ -24,6 +27,12 @@ describe('crawl against libtorrent', () => {
     // Politeness: on average far below libtorrent's 5 packets/s per source.
     const perNodePerSecond = summary.queries_sent / state.nodes.length / (summary.duration_ms / 1000);
     expect(perNodePerSecond).toBeLessThan(5);
+    // ... and at every moment, at the socket: at most 5 datagrams to one node within any second
+    // (spans under 999 ms: 1 ms for the time between the limiter's grant and the socket call).
+    const log = readDatagramLog(datagrams);
+    expect(log.length).toBeGreaterThanOrEqual(summary.queries_sent);
+    const busiest = maxPerDestinationInWindow(log, 999);
+    expect(busiest.max, `datagrams to ${busiest.to} within a second`).toBeLessThanOrEqual(5);
 
     // The database holds what was printed.
     const db = await runCli(['db', 'stats', '--json'], { home });

@@ -12,11 +12,13 @@ export const CRAWL_DEFAULTS = {
   /** Hard per-query timeout, ms: a late reply is still used up to here. */
   timeoutMs: 2000,
   /**
-   * Queries per second to one ip:port on a loopback/private network, with a burst of 1 (public
-   * IPs keep the stricter 0.5/s, burst 5): libtorrent blocks a source sending more than 5
-   * packets/s, and a bucket of 4/s plus 1 never sends more than 5 within a second.
+   * Queries to one ip:port on a loopback/private network in any localWindowMs (public IPs keep
+   * the stricter 0.5/s, burst 5): libtorrent blocks a source sending more than 5 packets/s. An
+   * exact window lets a node answering BEP 51 interval 0 be re-sampled 5 times at once.
    */
-  localPerNodePerSec: 4,
+  localPerNodeMax: 5,
+  /** The window of localPerNodeMax, ms. */
+  localWindowMs: 1000,
   /** `--leases`: ranges a new pass is split into. */
   leaseRanges: 256,
   /** `--leases`: how long a claimed range stays ours without renewal, ms. */

@@ -104,7 +104,7 @@ export class Sanitizer {
   }
 
   isThrottled(host: string, port: number): boolean {
-    return this.throttle.bucket(this.policy.rateLimitKey(host, port), this.clock.now()).available(this.clock.now()) < 1;
+    return this.throttle.get(this.policy.rateLimitKey(host, port), this.clock.now()).available(this.clock.now()) < 1;
   }
 
   /** Why this endpoint must not be queried now, or null. Counts what it rejects. */

@@ -5,7 +5,7 @@ import { DhtClient } from '../dht/dht-client.js';
 import { RoutingTable } from '../dht/routing-table.js';
 import { AddressPolicy } from '../net/address.js';
 import { Krpc } from '../net/krpc-engine.js';
-import { RATE_LIMIT_DEFAULTS, type RateLimitOptions } from '../net/rate-limiter.js';
+import type { RateLimitOptions } from '../net/rate-limiter.js';
 import { CRAWL_DEFAULTS } from './defaults.js';
 import { Prng } from '../net/prng.js';
 import { VirtualClock } from '../net/virtual-clock.js';
@@ -74,12 +74,7 @@ export interface CrawlerOptions {
  * for public ones (a real private network would get the laxer local limits).
  */
 export function simulatedRateLimit(ratePerSec: number = CRAWL_DEFAULTS.ratePerSec): RateLimitOptions {
-  return {
-    globalRatePerSec: ratePerSec,
-    globalBurst: ratePerSec,
-    localPerKeyRatePerSec: RATE_LIMIT_DEFAULTS.perKeyRatePerSec,
-    localPerKeyBurst: RATE_LIMIT_DEFAULTS.perKeyBurst,
-  };
+  return { globalRatePerSec: ratePerSec, globalBurst: ratePerSec, localAsPublic: true };
 }
 
 /** A DhtClient for a crawler attached to the testnet (queries counted per destination by the world). */

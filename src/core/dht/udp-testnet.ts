@@ -10,6 +10,7 @@ import type { Clock, TimerHandle } from '../net/clock.js';
 import type { Endpoint } from '../net/krpc-types.js';
 import { Krpc } from '../net/krpc-engine.js';
 import { Prng } from '../net/prng.js';
+import { sendWindowForRate } from '../net/send-window.js';
 import { RealClock } from '../net/real-clock.js';
 import { UdpTransport } from '../net/udp-transport.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -94,8 +95,12 @@ export interface TestnetStats {
   peers_stored: number;
 }
 
-/** Local-network limits: generous (the whole network shares two cores), still bounded. */
-const LOCAL_RATE_LIMIT = { globalRatePerSec: 2000, globalBurst: 2000, perKeyRatePerSec: 200, perKeyBurst: 100, maxWaitMs: 5000 };
+/**
+ * Local-network limits: generous (the whole network shares two cores), still bounded. Every
+ * destination here is a local ip:port, so the local window applies: 200/s to one node.
+ */
+const LOCAL_WINDOW = sendWindowForRate(200);
+const LOCAL_RATE_LIMIT = { globalRatePerSec: 2000, globalBurst: 2000, localPerKeyMax: LOCAL_WINDOW.max, localPerKeyWindowMs: LOCAL_WINDOW.windowMs, maxWaitMs: 5000 };
 /** Per-source inbound limit: every node here is one ip:port source, and lookups come in bursts. */
 const LOCAL_INBOUND_RATE = { ratePerSec: 200, burst: 200 };
 const MAX_NODES = 4096;

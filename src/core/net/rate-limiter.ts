@@ -1,4 +1,4 @@
-// Outbound politeness: a per-destination token bucket, then a global one. A request over the
+// Outbound politeness: a per-destination limit, then a global token bucket. A request over the
 // limit waits instead of being dropped, but only up to maxWaitMs and only maxQueued at a time,
 // so a lookup never stalls forever: beyond either bound it is refused at once.
 //
@@ -9,8 +9,13 @@
 // Destinations come in two kinds, with their own per-destination limits: a public IP, and an
 // ip:port on a loopback or private network we use (AddressPolicy.rateLimitKey). Public nodes are
 // other people's and libtorrent bans an IP for 5 minutes after 50 packets within 10 s, so their
-// default stays far below that; a local network (a testnet, a LAN) can take much more.
+// default (a token bucket) stays far below that; a local network (a testnet, a LAN) can take much
+// more, and is limited by an exact sliding window (send-window.ts): at most N sends in any W ms.
+// A window send is granted only when the sends already granted allow it, so a send that the
+// global queue delayed cannot crowd the next ones into less than W ms.
 import type { Clock } from './clock.js';
+import { KeyedLimits } from './keyed-limits.js';
+import { SendWindow } from './send-window.js';
 import { TimerWheel } from './timer-wheel.js';
 import { KeyedTokenBuckets, TokenBucket } from './token-bucket.js';
 
@@ -23,10 +28,15 @@ export interface RateLimitOptions {
   perKeyRatePerSec?: number;
   /** Burst per public IP (default 5). */
   perKeyBurst?: number;
-  /** Sends per second to one ip:port on a loopback/private network (default 50). */
-  localPerKeyRatePerSec?: number;
-  /** Burst per local ip:port (default 50). */
-  localPerKeyBurst?: number;
+  /** Sends to one ip:port on a loopback/private network in any localPerKeyWindowMs (default 50, at most 64). */
+  localPerKeyMax?: number;
+  /** The window of localPerKeyMax, ms (default 1000). */
+  localPerKeyWindowMs?: number;
+  /**
+   * Local ip:ports get the public per-IP bucket instead of the window (default false): for the
+   * simulated world, whose private addresses stand for public nodes.
+   */
+  localAsPublic?: boolean;
   /** Destination keys tracked at most (default 10000). */
   maxKeys?: number;
   /** Longest a request may wait before it is refused (default 10000 ms). */
@@ -40,8 +50,9 @@ export const RATE_LIMIT_DEFAULTS: Required<RateLimitOptions> = {
   globalBurst: 100,
   perKeyRatePerSec: 0.5,
   perKeyBurst: 5,
-  localPerKeyRatePerSec: 50,
-  localPerKeyBurst: 50,
+  localPerKeyMax: 50,
+  localPerKeyWindowMs: 1000,
+  localAsPublic: false,
   maxKeys: 10_000,
   maxWaitMs: 10_000,
   maxQueued: 4096,
@@ -67,6 +78,8 @@ class Waiter {
     readonly cb: RateDecision<any>,
     readonly arg: unknown,
     readonly deadline: number,
+    /** The window of a local key (its sends are recorded there), or null for a bucket key. */
+    readonly window: SendWindow | null,
   ) {}
 }
 
@@ -75,7 +88,8 @@ export class RateLimiter {
   readonly stats: RateLimiterStats = { immediate: 0, delayed: 0, refused: 0 };
   private readonly global: TokenBucket;
   private readonly perKey: KeyedTokenBuckets;
-  private readonly perLocalKey: KeyedTokenBuckets;
+  /** Local keys: windows, or public-style buckets with localAsPublic. */
+  private readonly perLocalKey: KeyedLimits<SendWindow> | KeyedTokenBuckets;
   private readonly wheel: TimerWheel;
   /** Waiting for their per-key slot (their timers live on the wheel). */
   private readonly keyStage = new Set<Waiter>();
@@ -92,12 +106,17 @@ export class RateLimiter {
     options: RateLimitOptions = {},
   ) {
     const o = { ...RATE_LIMIT_DEFAULTS };
-    for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, number>)[k] = v;
+    for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, unknown>)[k] = v;
     this.options = o;
     const now = clock.now();
     this.global = new TokenBucket(o.globalRatePerSec, o.globalBurst, now);
-    this.perKey = new KeyedTokenBuckets({ ratePerSec: o.perKeyRatePerSec, burst: o.perKeyBurst, maxKeys: o.maxKeys });
-    this.perLocalKey = new KeyedTokenBuckets({ ratePerSec: o.localPerKeyRatePerSec, burst: o.localPerKeyBurst, maxKeys: o.maxKeys });
+    const publicBuckets = { ratePerSec: o.perKeyRatePerSec, burst: o.perKeyBurst, maxKeys: o.maxKeys };
+    this.perKey = new KeyedTokenBuckets(publicBuckets);
+    if (o.localAsPublic) this.perLocalKey = new KeyedTokenBuckets(publicBuckets);
+    else {
+      new SendWindow(o.localPerKeyMax, o.localPerKeyWindowMs); // bad options throw here, not at the first send
+      this.perLocalKey = new KeyedLimits(o.maxKeys, () => new SendWindow(o.localPerKeyMax, o.localPerKeyWindowMs));
+    }
     this.wheel = new TimerWheel(clock);
   }
 
@@ -116,7 +135,7 @@ export class RateLimiter {
     if (this.closed) return false;
     const now = this.clock.now();
     if (this.globalQueue.length > this.head || this.global.available(now) < 1) return false;
-    if (!(local ? this.perLocalKey : this.perKey).tryTake(key, now)) return false;
+    if (!(local ? this.perLocalKey : this.perKey).get(key, now).tryTake(now)) return false;
     this.global.tryTake(now);
     this.stats.immediate++;
     return true;
@@ -134,24 +153,23 @@ export class RateLimiter {
       return;
     }
     const now = this.clock.now();
-    const keyWait = (local ? this.perLocalKey : this.perKey).reserve(key, now, this.options.maxWaitMs);
+    const limit = (local ? this.perLocalKey : this.perKey).get(key, now);
+    const keyWait = limit.reserve(now, this.options.maxWaitMs);
     if (keyWait < 0) {
       this.stats.refused++;
       cb(arg, false);
       return;
     }
+    const window = limit instanceof SendWindow ? limit : null;
     if (keyWait === 0 && this.globalQueue.length === this.head && this.global.tryTake(now)) {
+      window?.sentAt(now);
       this.stats.immediate++;
       cb(arg, true);
       return;
     }
-    const w = new Waiter(cb, arg, now + this.options.maxWaitMs);
-    if (keyWait > 0) {
-      this.keyStage.add(w);
-      this.wheel.add(keyWait, this.onKeySlot, w);
-    } else {
-      this.enterGlobal(w, now);
-    }
+    const w = new Waiter(cb, arg, now + this.options.maxWaitMs, window);
+    if (keyWait > 0) this.waitForKey(w, keyWait);
+    else this.enterGlobal(w, now);
   }
 
   /** Refuses everything waiting and any later request. */
@@ -166,12 +184,31 @@ export class RateLimiter {
     for (const w of waiting) this.refuse(w);
   }
 
+  private waitForKey(w: Waiter, ms: number): void {
+    this.keyStage.add(w);
+    this.wheel.add(ms, this.onKeySlot, w);
+  }
+
   private readonly onKeySlot = (w: Waiter): void => {
     if (!this.keyStage.delete(w)) return;
     this.enterGlobal(w, this.clock.now());
   };
 
+  /**
+   * A window send that would break its window now (it was delayed past a later booking, or the
+   * wheel fired early) goes back to wait for its key; false when it may go on. At least
+   * DRAIN_MIN_MS, so an early-fired timer does not come straight back.
+   */
+  private heldByWindow(w: Waiter, now: number): boolean {
+    const wait = w.window ? w.window.msUntilSendable(now) : 0;
+    if (wait === 0) return false;
+    if (now + wait > w.deadline) this.refuse(w);
+    else this.waitForKey(w, Math.max(wait, DRAIN_MIN_MS));
+    return true;
+  }
+
   private enterGlobal(w: Waiter, now: number): void {
+    if (this.heldByWindow(w, now)) return;
     const ahead = this.globalQueue.length - this.head;
     if (ahead === 0 && this.global.tryTake(now)) {
       this.grant(w);
@@ -200,10 +237,13 @@ export class RateLimiter {
     this.drainArmed = false;
     const now = this.clock.now();
     const q = this.globalQueue;
-    while (this.head < q.length && this.global.tryTake(now)) {
+    while (this.head < q.length) {
       const w = q[this.head];
+      if (!this.heldByWindow(w, now)) {
+        if (!this.global.tryTake(now)) break;
+        this.grant(w);
+      }
       q[this.head++] = undefined as unknown as Waiter;
-      this.grant(w);
     }
     if (this.head === q.length) {
       this.globalQueue = [];
@@ -216,6 +256,7 @@ export class RateLimiter {
   };
 
   private grant(w: Waiter): void {
+    w.window?.sentAt(this.clock.now());
     this.stats.delayed++;
     this.call(w, true);
   }

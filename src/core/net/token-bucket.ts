@@ -1,7 +1,8 @@
 // Token buckets: a single bucket, and a bounded map of buckets keyed by destination (or source).
 // Time is passed in (clock milliseconds) so the buckets stay pure and run on virtual time too.
+import { KeyedLimits, type KeyedLimit } from './keyed-limits.js';
 
-export class TokenBucket {
+export class TokenBucket implements KeyedLimit {
   private tokens: number;
   private last: number;
   private readonly perMs: number;
@@ -74,61 +75,17 @@ export interface KeyedBucketsOptions {
   maxKeys: number;
 }
 
-/**
- * Per-key token buckets in a bounded map. Keys are kept in least-recently-used order; idle (full)
- * buckets at the old end are dropped as new keys arrive, and the cap is enforced by forgetting the
- * least recently used key even if it is still in debt (counted in evictedBusy).
- */
-export class KeyedTokenBuckets {
-  private readonly map = new Map<string, TokenBucket>();
-  /** Keys forgotten while still holding a debt (only when the cap is reached). */
-  evictedBusy = 0;
-
+/** Per-key token buckets in a bounded LRU map (KeyedLimits): a new key's bucket starts full. */
+export class KeyedTokenBuckets extends KeyedLimits<TokenBucket> {
   constructor(readonly options: KeyedBucketsOptions) {
-    if (!(options.maxKeys >= 1)) throw new Error(`maxKeys must be >= 1 (got ${options.maxKeys})`);
-  }
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  /** The bucket for key, created full if unknown, and marked most recently used. */
-  bucket(key: string, now: number): TokenBucket {
-    const map = this.map;
-    let b = map.get(key);
-    if (b) {
-      map.delete(key);
-      map.set(key, b);
-      return b;
-    }
-    this.prune(now);
-    b = new TokenBucket(this.options.ratePerSec, this.options.burst, now);
-    map.set(key, b);
-    return b;
+    super(options.maxKeys, (now) => new TokenBucket(options.ratePerSec, options.burst, now));
   }
 
   tryTake(key: string, now: number): boolean {
-    return this.bucket(key, now).tryTake(now);
+    return this.get(key, now).tryTake(now);
   }
 
   reserve(key: string, now: number, maxWaitMs: number): number {
-    return this.bucket(key, now).reserve(now, maxWaitMs);
-  }
-
-  /** Drops idle buckets from the old end (a couple per call keeps it amortised O(1)), then enforces the cap. */
-  private prune(now: number): void {
-    const map = this.map;
-    let checked = 0;
-    for (const [key, b] of map) {
-      if (checked++ >= 2 || !b.isIdle(now)) break;
-      map.delete(key);
-    }
-    while (map.size >= this.options.maxKeys) {
-      const oldest = map.keys().next();
-      if (oldest.done) break;
-      const b = map.get(oldest.value)!;
-      if (!b.isIdle(now)) this.evictedBusy++;
-      map.delete(oldest.value);
-    }
+    return this.get(key, now).reserve(now, maxWaitMs);
   }
 }

@@ -13,9 +13,10 @@ describe('--rate-per-node', () => {
       globalRatePerSec: 100,
       globalBurst: 100,
       perKeyRatePerSec: 2,
-      localPerKeyRatePerSec: 2,
-      localPerKeyBurst: 5,
+      localPerKeyMax: 2,
+      localPerKeyWindowMs: 1000,
     });
-    expect(rateLimitFromFlags({ rate: 100, 'rate-per-node': 200 }).localPerKeyBurst).toBe(200);
+    // a window keeps at most 64 sends: 200/s is 64 in any 320 ms
+    expect(rateLimitFromFlags({ rate: 100, 'rate-per-node': 200 })).toMatchObject({ localPerKeyMax: 64, localPerKeyWindowMs: 320 });
   });
 });

@@ -281,19 +281,21 @@ describe('Krpc (in-memory)', () => {
   });
 
   it('rate-limits per destination (ip:port on loopback) and queues instead of dropping', async () => {
-    const { clock, transport, krpc, reply } = setup({ rateLimit: { localPerKeyRatePerSec: 1, localPerKeyBurst: 2, maxWaitMs: 5000 } });
-    const results = [0, 1, 2, 3].map(() => krpc.query(PEER, 'ping', {}));
+    const { clock, transport, krpc, reply } = setup({ rateLimit: { localPerKeyMax: 2, localPerKeyWindowMs: 1000, maxWaitMs: 5000 } });
+    const results = [0, 1, 2, 3, 4].map(() => krpc.query(PEER, 'ping', {}));
     void krpc.query({ host: PEER.host, port: PEER.port + 1 }, 'ping', {}); // another key on loopback
+    expect(transport.sent).toHaveLength(3); // 2 in the window, 1 to the other key
+    clock.advance(999);
     expect(transport.sent).toHaveLength(3);
-    clock.advance(1000);
-    expect(transport.sent).toHaveLength(4);
+    clock.advance(1);
+    expect(transport.sent).toHaveLength(5); // a second on: the next 2
     reply({}); // answers the query just sent
     clock.advance(1000);
-    expect(transport.sent).toHaveLength(5);
+    expect(transport.sent).toHaveLength(6);
     await flush();
-    const done = await Promise.race([results[2], Promise.resolve('pending')]);
+    const done = await Promise.race([results[3], Promise.resolve('pending')]);
     expect(done).toMatchObject({ ok: true });
-    expect(krpc.limiter!.stats.delayed).toBe(2);
+    expect(krpc.limiter!.stats.delayed).toBe(3);
   });
 
   it('limits a public IP at the polite default and a local ip:port at the local default', () => {
@@ -304,14 +306,16 @@ describe('Krpc (in-memory)', () => {
     for (let i = 0; i < 60; i++) void krpc.query(PEER, 'ping', {});
     const to = (host: string) => transport.sent.filter((s) => s.host === host).length;
     expect([to('1.2.3.4'), to(PEER.host)]).toEqual([5, 50]); // the bursts: 5 per public IP, 50 per local ip:port
-    clock.advance(200);
-    expect([to('1.2.3.4'), to(PEER.host)]).toEqual([5, 60]); // 50/s locally: 10 more in 200 ms
-    clock.advance(1800);
+    clock.advance(999);
+    expect([to('1.2.3.4'), to(PEER.host)]).toEqual([5, 50]); // at most 50 in any second locally
+    clock.advance(1);
+    expect([to('1.2.3.4'), to(PEER.host)]).toEqual([5, 60]);
+    clock.advance(1000);
     expect(to('1.2.3.4')).toBe(6); // 0.5/s per public IP, whatever the port
   });
 
   it('rate limiter refusal resolves as refused and counts rateLimited', async () => {
-    const { krpc } = setup({ rateLimit: { localPerKeyRatePerSec: 1, localPerKeyBurst: 1, maxWaitMs: 500 } });
+    const { krpc } = setup({ rateLimit: { localPerKeyMax: 1, localPerKeyWindowMs: 1000, maxWaitMs: 500 } });
     void krpc.query(PEER, 'ping', {});
     const out = await krpc.query(PEER, 'ping', {});
     expect(out).toMatchObject({ ok: false, kind: 'refused', message: expect.stringMatching(/rate limited/) });
@@ -319,7 +323,7 @@ describe('Krpc (in-memory)', () => {
   });
 
   it('a retry the limiter refuses ends as a timeout, not as refused', async () => {
-    const { clock, transport, krpc } = setup({ retries: 1, rateLimit: { localPerKeyRatePerSec: 0.1, localPerKeyBurst: 1, maxWaitMs: 500 } });
+    const { clock, transport, krpc } = setup({ retries: 1, rateLimit: { localPerKeyMax: 1, localPerKeyWindowMs: 10_000, maxWaitMs: 500 } });
     const p = krpc.query(PEER, 'ping', {});
     clock.advance(1000);
     expect(await p).toEqual({ ok: false, kind: 'timeout', attempts: 1 });
@@ -346,7 +350,7 @@ describe('Krpc (in-memory)', () => {
   });
 
   it('noRateLimit skips the limiter', () => {
-    const { transport, krpc } = setup({ rateLimit: { localPerKeyRatePerSec: 1, localPerKeyBurst: 1 } });
+    const { transport, krpc } = setup({ rateLimit: { localPerKeyMax: 1, localPerKeyWindowMs: 1000 } });
     for (let i = 0; i < 5; i++) void krpc.query(PEER, 'ping', {}, { noRateLimit: true });
     expect(transport.sent).toHaveLength(5);
   });

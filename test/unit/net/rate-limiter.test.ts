@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RateLimiter, RATE_LIMIT_DEFAULTS } from '../../../src/core/net/rate-limiter.js';
-import { KeyedTokenBuckets, TokenBucket } from '../../../src/core/net/token-bucket.js';
+import { TokenBucket } from '../../../src/core/net/token-bucket.js';
 import { VirtualClock } from '../../../src/core/net/virtual-clock.js';
 
 describe('TokenBucket', () => {
@@ -29,33 +29,6 @@ describe('TokenBucket', () => {
   });
 });
 
-describe('KeyedTokenBuckets', () => {
-  it('never tracks more than maxKeys keys', () => {
-    const k = new KeyedTokenBuckets({ ratePerSec: 1, burst: 2, maxKeys: 100 });
-    for (let i = 0; i < 10_000; i++) k.tryTake(`10.0.${i >> 8}.${i & 255}`, 0);
-    expect(k.size).toBeLessThanOrEqual(100);
-    expect(k.evictedBusy).toBeGreaterThan(0);
-  });
-
-  it('drops idle buckets as new keys arrive', () => {
-    const k = new KeyedTokenBuckets({ ratePerSec: 1, burst: 2, maxKeys: 1000 });
-    for (let i = 0; i < 50; i++) k.tryTake(`a${i}`, 0);
-    expect(k.size).toBe(50);
-    // Long after, every old bucket is full again; new keys sweep them out.
-    for (let i = 0; i < 50; i++) k.tryTake(`b${i}`, 60_000);
-    expect(k.size).toBeLessThan(60);
-    expect(k.evictedBusy).toBe(0);
-  });
-
-  it('keeps a key that is still in debt while idle ones go', () => {
-    const k = new KeyedTokenBuckets({ ratePerSec: 1, burst: 1, maxKeys: 1000 });
-    k.tryTake('busy', 0);
-    expect(k.tryTake('busy', 0)).toBe(false);
-    k.tryTake('new', 10); // prune runs; busy is not idle
-    expect(k.tryTake('busy', 20)).toBe(false);
-  });
-});
-
 describe('RateLimiter', () => {
   type Decision = { id: number; granted: boolean; at: number };
   const setup = (opts = {}) => {
@@ -72,22 +45,60 @@ describe('RateLimiter', () => {
     expect(RATE_LIMIT_DEFAULTS.globalRatePerSec).toBe(100);
   });
 
-  it('keys two defaults: 0.5/s (burst 5) per public IP, 50/s (burst 50) per local ip:port', () => {
-    expect(RATE_LIMIT_DEFAULTS.localPerKeyRatePerSec).toBe(50);
-    expect(RATE_LIMIT_DEFAULTS.localPerKeyBurst).toBe(50);
+  it('keys two defaults: 0.5/s (burst 5) per public IP, 50 in any 1000 ms per local ip:port', () => {
+    expect(RATE_LIMIT_DEFAULTS.localPerKeyMax).toBe(50);
+    expect(RATE_LIMIT_DEFAULTS.localPerKeyWindowMs).toBe(1000);
     const { clock, limiter, decisions, cb } = setup({ maxWaitMs: 60_000, globalRatePerSec: 1000, globalBurst: 1000 });
     for (let i = 0; i < 7; i++) limiter.acquire('1.2.3.4', cb, i);
     for (let i = 100; i < 160; i++) limiter.acquire('127.0.0.1:6881', cb, i, true);
     const granted = (from: number, to: number) => decisions.filter((d) => d.granted && d.id >= from && d.id < to).map((d) => d.at);
     expect(granted(0, 7)).toEqual([0, 0, 0, 0, 0]);
     expect(granted(100, 160)).toHaveLength(50);
-    clock.advance(200);
+    clock.advance(999);
+    expect(granted(100, 160)).toHaveLength(50);
+    clock.advance(1);
     expect(granted(100, 160)).toHaveLength(60);
-    expect(granted(100, 160)[50]).toBe(20); // one every 20 ms after the burst
-    clock.advance(3800);
+    expect(granted(100, 160)[50]).toBe(1000); // the window moved on: the rest at once
+    clock.advance(3000);
     expect(granted(0, 7)).toEqual([0, 0, 0, 0, 0, 2000, 4000]);
     // The same text as a public key and as a local key are separate buckets.
     expect(limiter.tryAcquire('127.0.0.1:6881')).toBe(true);
+  });
+
+  it('limits a local ip:port by its window: a burst of max, then the next max a window later', () => {
+    const { clock, limiter, decisions, cb } = setup({ localPerKeyMax: 5, localPerKeyWindowMs: 1000 });
+    for (let i = 0; i < 12; i++) limiter.acquire('127.0.0.2:6881', cb, i, true);
+    expect(decisions).toHaveLength(5); // the burst, synchronously
+    clock.advance(5000);
+    expect(decisions.map((d) => d.at)).toEqual([0, 0, 0, 0, 0, 1000, 1000, 1000, 1000, 1000, 2000, 2000]);
+  });
+
+  it('keeps a local window exact when the global queue delays some of its sends', () => {
+    const { clock, limiter, decisions, cb } = setup({ globalRatePerSec: 10, globalBurst: 2, localPerKeyMax: 2, localPerKeyWindowMs: 1000 });
+    limiter.acquire('127.0.0.2:1', cb, -1, true); // two other destinations take the global burst
+    limiter.acquire('127.0.0.3:1', cb, -2, true);
+    for (let i = 0; i < 4; i++) limiter.acquire('127.0.0.4:1', cb, i, true);
+    clock.advance(3000);
+    // the first two waited for global tokens (100, 200 ms); the next two were booked for 1000,
+    // but go a second after the first two went, not after they were booked: never 3 in a second
+    expect(decisions.filter((d) => d.id >= 0).map((d) => [d.id, d.at])).toEqual([
+      [0, 100],
+      [1, 200],
+      [2, 1100],
+      [3, 1200],
+    ]);
+  });
+
+  it('gives local keys the public bucket with localAsPublic (the simulated world)', () => {
+    const { clock, limiter, decisions, cb } = setup({ localAsPublic: true });
+    for (let i = 0; i < 7; i++) limiter.acquire('10.0.0.1:6881', cb, i, true);
+    clock.advance(5000);
+    expect(decisions.map((d) => d.at)).toEqual([0, 0, 0, 0, 0, 2000, 4000]);
+  });
+
+  it('rejects a local window it cannot keep when built, not at the first send', () => {
+    expect(() => setup({ localPerKeyMax: 65 })).toThrow(/max/);
+    expect(() => setup({ localPerKeyWindowMs: 0 })).toThrow(/window/);
   });
 
   it('grants a burst at once (synchronously), then delays one destination to its rate', () => {
@@ -189,7 +200,7 @@ describe('RateLimiter', () => {
   it('waits for tokens by moving virtual time on, at rates whose token gap is under a millisecond', () => {
     // A drain fired early (the wheel's slack) used to re-arm itself for the same instant forever.
     const clock = new VirtualClock();
-    const limiter = new RateLimiter(clock, { globalRatePerSec: 1000, globalBurst: 10, localPerKeyRatePerSec: 1000, localPerKeyBurst: 1000 });
+    const limiter = new RateLimiter(clock, { globalRatePerSec: 1000, globalBurst: 10 });
     const grantedAt: number[] = [];
     for (let i = 0; i < 200; i++) limiter.acquire(`10.0.0.${i}:1`, (_arg, granted) => granted && grantedAt.push(clock.now()), i, true);
     expect(grantedAt).toHaveLength(10);
