@@ -24,10 +24,8 @@ describe('crawl against libtorrent', () => {
     expect(summary.summary).toBe('crawl');
     expect(summary.nodes_answered_sample).toBeGreaterThanOrEqual(45);
     expect(summary.clients['LT 2.0.8']).toBeGreaterThan(0);
-    // Politeness: on average far below libtorrent's 5 packets/s per source.
-    const perNodePerSecond = summary.queries_sent / state.nodes.length / (summary.duration_ms / 1000);
-    expect(perNodePerSecond).toBeLessThan(5);
-    // ... and at every moment, at the socket: at most 5 datagrams to one node within any second
+    // Politeness, at every moment and at the socket: at most 5 datagrams to one node within any second
+    // (an average over the run would wrongly fail a crawl shorter than a second)
     // (spans under 999 ms: 1 ms for the time between the limiter's grant and the socket call).
     const log = readDatagramLog(datagrams);
     expect(log.length).toBeGreaterThanOrEqual(summary.queries_sent);
