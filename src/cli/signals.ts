@@ -11,6 +11,7 @@
 // restore-cursor) re-raises a signal, killing the process, whenever its own listeners are the
 // only ones left. With a `process.once` handler that was the case on a terminal, and a crawl
 // lost its summary and its resume state on Ctrl-C.
+import { fanOutAbortController } from '../core/util/fan-out-abort.js';
 
 export type StopSignalName = 'SIGINT' | 'SIGTERM';
 
@@ -43,7 +44,7 @@ export interface SignalGuardOptions {
 export class SignalGuard {
   /** The first signal received, or null. */
   received: StopSignalName | null = null;
-  private readonly controller = new AbortController();
+  private readonly controller = fanOutAbortController();
   private readonly host: SignalHost;
   private readonly tasks = new Set<() => Promise<unknown> | unknown>();
   private takenOver = false;

@@ -31,6 +31,7 @@ import { startProgress } from '../output/progress.js';
 import { jsonLine } from '../output/records.js';
 import { fitLine, renderTable } from '../output/table.js';
 import { humanSize } from '../output/text.js';
+import { fanOutAbortController } from '../core/util/fan-out-abort.js';
 
 /** Deadlines are timers: kept well inside what one Node timer runs. */
 const MAX_DEADLINE_MS = 3_600_000;
@@ -121,7 +122,7 @@ export default class Metadata extends BaseCommand {
     const rows: MetadataResult[] = [];
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
-    const abort = new AbortController();
+    const abort = fanOutAbortController();
     const signal = this.stopSignal();
     const onSignal = (): void => {
       abort.abort();

@@ -22,6 +22,7 @@ import { toHex } from '../core/wire/hex.js';
 import { startProgress } from '../output/progress.js';
 import { fitLine, renderTable, type Column } from '../output/table.js';
 import { jsonLine } from '../output/records.js';
+import { fanOutAbortController } from '../core/util/fan-out-abort.js';
 
 const STREAM_COLUMNS: Array<[string, number]> = [
   ['infohash', -40],
@@ -131,7 +132,7 @@ export default class Scrape extends BaseCommand {
 
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
-    const abort = new AbortController();
+    const abort = fanOutAbortController();
     // Ctrl-C / SIGTERM: lookups in flight are cut short; what finished is printed and stored.
     const signal = this.stopSignal();
     const onSignal = (): void => {

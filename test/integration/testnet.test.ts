@@ -165,4 +165,11 @@ describe('bitscrape testnet', () => {
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/not a loopback/);
   }, 90_000);
+
+  it('fills 30 tables at once without Node warnings on stderr (dozens of lookups share one stop signal)', async () => {
+    // runCli fails on Node's MaxListenersExceededWarning; this start-up has more than 10 lookups in flight
+    const r = await runCli(['testnet', '--nodes', '30', '--infohashes', '10', '--duration', '2s']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/\(node:\d+\)/);
+  }, 90_000);
 });

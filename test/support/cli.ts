@@ -81,6 +81,15 @@ export interface RunOptions extends CliOptions {
   noStdin?: boolean;
 }
 
+/**
+ * Node's "possible EventTarget memory leak" warning on a CLI's stderr: noise a user sees, and a
+ * sign of listeners piling up. Every CLI run of the suite fails on it.
+ */
+function listenerWarning(stderr: string): Error | null {
+  const line = stderr.split('\n').find((l) => l.includes('MaxListenersExceededWarning'));
+  return line ? new Error(`the CLI printed Node's listener warning: ${line}`) : null;
+}
+
 /** Runs any command (node, sh, runuser…) with the CLI's environment and collects what it printed. */
 export function runCommand(cmd: string, args: string[], opts: RunOptions = {}): Promise<CliResult> {
   const home = opts.home ?? tempHome();
@@ -94,7 +103,9 @@ export function runCommand(cmd: string, args: string[], opts: RunOptions = {}): 
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolvePromise({ code, signal, stdout, stderr });
+      const leak = listenerWarning(stderr);
+      if (leak) reject(leak);
+      else resolvePromise({ code, signal, stdout, stderr });
     });
     if (child.stdin) {
       // a command may exit before reading all its input (a usage error): that is its answer, not ours
@@ -156,7 +167,9 @@ export function startCli(args: string[], opts: StartOptions = {}): RunningCli {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       for (const l of listeners) l();
-      resolvePromise({ code, signal, stdout, stderr });
+      const leak = listenerWarning(stderr);
+      if (leak) reject(leak);
+      else resolvePromise({ code, signal, stdout, stderr });
     });
   });
   const waitForLine = (pattern: RegExp, timeoutMs = 60_000): Promise<string> =>
