@@ -5,7 +5,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { PostgresStore, redactUrl } from '../../src/core/store/index.js';
 import { StoreError } from '../../src/core/store/errors.js';
-import { PG_SCHEMA_VERSION } from '../../src/core/store/postgres-schema.js';
+import { MIGRATION_LOCK, PG_SCHEMA_VERSION } from '../../src/core/store/postgres-schema.js';
 import { storeContract } from '../unit/store/contract.js';
 import { cluster, freshDatabase, sql } from '../support/postgres-db.js';
 
@@ -21,6 +21,35 @@ describe('PostgreSQL specifics', () => {
     await stores[0].recordInfohashes([{ infohash: new Uint8Array(20).fill(1), seenAt: 1 }]);
     expect(await stores[1].has(new Uint8Array(20).fill(1))).toBe(true);
     for (const s of stores) await s.close();
+  });
+
+  it('a store that looks while another crawler migrates waits for it instead of calling the database foreign', async () => {
+    const url = await freshDatabase();
+    // Stands in for a crawler mid-migration whose tables became visible one look apart: it holds the
+    // migration lock, and the data table is there before the schema table.
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      await other.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
+      await other.query('CREATE TABLE infohashes (x int)');
+      let settled = false;
+      const opening = PostgresStore.open(url).then(
+        (store) => ((settled = true), store),
+        (err: unknown) => ((settled = true), err),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      expect(settled).toBe(false); // waiting for the lock, not refusing
+      // the other crawler's migration ends with the schema table, then lets go of the lock
+      await other.query('CREATE TABLE bitscrape_schema (version integer NOT NULL)');
+      await other.query('INSERT INTO bitscrape_schema (version) VALUES ($1)', [PG_SCHEMA_VERSION]);
+      await other.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]);
+      const store = await opening;
+      expect(store).toBeInstanceOf(PostgresStore);
+      expect((store as PostgresStore).created).toBe(false);
+      await (store as PostgresStore).close();
+    } finally {
+      await other.end();
+    }
   });
 
   it('a wrong password, a missing database, a refused port and a foreign database are StoreErrors that never show the password', async () => {

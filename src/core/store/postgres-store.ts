@@ -877,19 +877,27 @@ export class PostgresStore implements InfohashStore {
 async function migrateSchema(pool: Pool, shown: string, mustExist: boolean): Promise<number> {
   const client = await pool.connect();
   try {
+    const tableExists = async (name: string): Promise<boolean> =>
+      (await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [name])).rows[0].ok;
     const version = async (): Promise<number | null> => {
-      const [t] = (await client.query<{ ok: boolean }>("SELECT to_regclass('bitscrape_schema') IS NOT NULL AS ok")).rows;
-      if (!t.ok) return null;
+      if (!(await tableExists('bitscrape_schema'))) return null;
       const rows = (await client.query<{ version: number }>('SELECT version FROM bitscrape_schema')).rows;
       return rows[0]?.version ?? 0;
     };
-    const found = await version();
-    if (found !== null && found > PG_SCHEMA_VERSION) throw new StoreError('schema_too_new', shown, `schema version ${found} is newer than this bitscrape knows (${PG_SCHEMA_VERSION})`);
-    if (found === null) {
-      const [other] = (await client.query<{ ok: boolean }>("SELECT to_regclass('infohashes') IS NOT NULL AS ok")).rows;
-      if (other.ok) throw new StoreError('foreign_database', shown, 'has a table named infohashes but no bitscrape schema: not a bitscrape database');
-      if (mustExist) throw new StoreError('missing', shown, 'holds no bitscrape index yet (run a crawl into it first)');
+    let found = await version();
+    if (found === null && (await tableExists('infohashes'))) {
+      // Either a foreign database or another crawler's migration that committed between the two
+      // looks: after its lock (held for the whole migration) the schema table tells which.
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
+      try {
+        found = await version();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]).catch(() => undefined);
+      }
+      if (found === null) throw new StoreError('foreign_database', shown, 'has a table named infohashes but no bitscrape schema: not a bitscrape database');
     }
+    if (found !== null && found > PG_SCHEMA_VERSION) throw new StoreError('schema_too_new', shown, `schema version ${found} is newer than this bitscrape knows (${PG_SCHEMA_VERSION})`);
+    if (found === null && mustExist) throw new StoreError('missing', shown, 'holds no bitscrape index yet (run a crawl into it first)');
     if (found === PG_SCHEMA_VERSION) return found;
     if (mustExist) throw new StoreError('schema_too_old', shown, `schema version ${found} is older than ${PG_SCHEMA_VERSION}; open it once for writing to upgrade`);
     // A session lock taken before the transaction begins: a transaction that started before
