@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SlowFirstSequencer from './test/support/slow-first-sequencer.js';
 
 // Every test refuses non-loopback destinations (docs/architecture.md, "Tests set BITSCRAPE_LOOPBACK_ONLY").
 process.env.BITSCRAPE_LOOPBACK_ONLY = '1';
@@ -15,6 +16,7 @@ export default defineConfig({
     // fit a 2-core machine (vitest's default, cores - 1, would run them one after another).
     // Interop files that start libtorrent networks reserve their own port blocks (harness/ports.ts).
     maxWorkers: 4,
+    sequence: { sequencer: SlowFirstSequencer },
     env: { BITSCRAPE_LOOPBACK_ONLY: '1', NO_COLOR: '1' },
     reporters: ['default', './test/support/summary-reporter.ts'],
     globalSetup: ['./test/support/global-setup.ts'],
