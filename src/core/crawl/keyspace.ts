@@ -50,6 +50,16 @@ export interface KeyspaceOptions {
   stripe?: { bits: number; index: number };
   /** Cursors side by side (keyspace-stripes.ts; a power of two up to 64; default: one per 32 query slots). */
   stripes?: number;
+  /** The network size estimate to use instead of this walk's own (keyspace-stripes.ts pools all the stripes' evidence). */
+  sizeEstimate?: () => number;
+}
+
+/** What a walk has seen of the network's size: nodes that answered below the cursor, over the keyspace fraction swept. */
+export interface SizeEvidence {
+  replied: number;
+  swept: number;
+  /** The estimate from the seed lookup (live nodes in the whole keyspace; 0 if none). */
+  seed: number;
 }
 
 interface Bucket {
@@ -94,6 +104,7 @@ export class KeyspaceStrategy implements Strategy {
   private readonly resampleWaitMs: number;
   private readonly resampleQueueMax: number;
   private readonly horizon: number;
+  private readonly sizeEstimate: (() => number) | undefined;
 
   private family: Family = 4;
   /** The stripe walked: [start, end) (end null: to the top), as ids and keyspace fractions. */
@@ -151,6 +162,7 @@ export class KeyspaceStrategy implements Strategy {
     this.resampleWaitMs = (options.resampleWaitS ?? 900) * 1000;
     this.resampleQueueMax = options.resampleQueueMax ?? 100_000;
     this.horizon = options.horizon ?? 0;
+    this.sizeEstimate = options.sizeEstimate;
     const bits = options.stripe?.bits ?? 0;
     const index = options.stripe?.index ?? 0;
     if (!(Number.isInteger(bits) && bits >= 0 && bits <= 16 && Number.isInteger(index) && index >= 0 && index < 2 ** bits)) {
@@ -614,12 +626,16 @@ export class KeyspaceStrategy implements Strategy {
   /**
    * Live nodes in the network: from the seed lookup at first (the 8 live nodes closest to the
    * cursor span a fraction f of the keyspace: about 8/f in all), then from the nodes that replied
-   * per fraction of the keyspace swept.
+   * per fraction of the keyspace swept; with several stripes, all of theirs pooled.
    */
   private liveEstimate(): number {
-    const swept = this.progress();
-    if (swept >= 0.02 && this.repliedBelow >= 64) return this.repliedBelow / (this.cursorAt() - this.startAt);
-    return this.seedEstimate;
+    if (this.sizeEstimate) return this.sizeEstimate();
+    return estimateFrom([this.sizeEvidence()], this.endAt - this.startAt);
+  }
+
+  /** This walk's evidence of the network's size (pooled across stripes by keyspace-stripes.ts). */
+  sizeEvidence(): SizeEvidence {
+    return { replied: this.repliedBelow, swept: this.cursorAt() - this.startAt, seed: this.seedEstimate };
   }
 
   /** Counts a node that answered once the cursor is past it (so answers ahead do not bias the estimate). */
@@ -754,6 +770,29 @@ export class KeyspaceStrategy implements Strategy {
     }
     return undefined;
   }
+}
+
+/**
+ * Live nodes in the network from walks of equal parts of the keyspace: the median of the
+ * estimates of those that swept 2% of their part and heard 64 answers there (nodes answering per
+ * fraction swept), else the median of the seed lookups' estimates. A median, not the pooled
+ * ratio: a walk whose cursor ran ahead of its answers would pull a pooled ratio far down.
+ */
+export function estimateFrom(evidence: readonly SizeEvidence[], part: number): number {
+  const swept: number[] = [];
+  const seeds: number[] = [];
+  for (const e of evidence) {
+    if (e.swept >= 0.02 * part && e.replied >= 64) swept.push(e.replied / e.swept);
+    if (e.seed > 0) seeds.push(e.seed);
+  }
+  return median(swept.length > 0 ? swept : seeds);
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  xs.sort((a, b) => a - b);
+  const mid = xs.length >> 1;
+  return xs.length % 2 === 1 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
 }
 
 /** 8 / (fraction of the keyspace between target and its 8th closest node), or 0. */
