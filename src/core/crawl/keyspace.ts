@@ -15,8 +15,14 @@ import { readStrategyOptions, type StrategyOptionSpec } from './strategy-options
 const K = 8;
 /** Live nodes in a region. */
 const REGION_LIVE = 8;
-/** A region's visits spread over its quarters (2^2 sub-regions). */
-const STRATA_BITS = 2;
+/**
+ * A region's visits spread over its sixteenths (2^4 sub-regions): an answer lists the 8 nodes
+ * closest to the target, a region holds about 20-30 (dead ones included), and most nodes the walk
+ * missed ranked 9th-12th for the nearest target asked (bench diagnosis, docs/architecture.md).
+ */
+const STRATA_BITS = 4;
+/** A visit asks about the sub-region with the fewest nodes listed so far, each visit aimed there counting as this many. */
+const ASK_WEIGHT = 2;
 /** Recently answering nodes kept as probe helpers. */
 const RECENT = 32;
 /** Answering nodes kept as probe helpers around the cursor: within this many regions, at most NEAR_MAX. */
@@ -141,7 +147,7 @@ export class KeyspaceStrategy implements Strategy {
   private near: CrawlNode[] = [];
   private nearAt: number[] = [];
   private readonly usedForProbe = new WeakSet<CrawlNode>();
-  /** Per region: how often each sub-region was asked about; bounded, oldest forgotten. */
+  /** Per region: how often each sub-region was asked about, then how many nodes were listed in each; bounded, oldest forgotten. */
   private readonly regionCounts = new Map<string, Uint8Array>();
   /** Nodes that answered, below the cursor, and the positions of those still ahead of it. */
   private repliedBelow = 0;
@@ -298,7 +304,7 @@ export class KeyspaceStrategy implements Strategy {
     for (const r of this.resamples) resamples += 200 + r.seen.size * 40;
     return (
       this.ahead.bytes + this.late.bytes + this.nodes.bytes + buckets + resamples +
-      (this.flying.size + this.stalled.size + this.lateInFlight + this.recent.length + this.near.length) * 200 + this.regionCounts.size * 120
+      (this.flying.size + this.stalled.size + this.lateInFlight + this.recent.length + this.near.length) * 200 + this.regionCounts.size * (120 + (2 << STRATA_BITS))
     );
   }
 
@@ -448,24 +454,46 @@ export class KeyspaceStrategy implements Strategy {
     return `${depth}:${Buffer.from(start.subarray(0, (depth + 7) >> 3)).toString('hex')}`;
   }
 
-  /** A target in the node's region, in the sub-region asked about least so far (bit-reversed order on ties). */
-  private regionTarget(ctx: StrategyContext, id: Uint8Array, depth: number): Uint8Array {
-    const bits = Math.min(STRATA_BITS, 160 - depth);
+  /** The region's counts: asks per sub-region, then nodes listed per sub-region. */
+  private countsOf(id: Uint8Array, depth: number, bits: number): Uint8Array {
     const key = this.regionKey(id, depth);
     let counts = this.regionCounts.get(key);
     if (!counts) {
-      counts = new Uint8Array(1 << bits);
+      counts = new Uint8Array(2 << bits);
       this.regionCounts.set(key, counts);
       if (this.regionCounts.size > 8192) this.regionCounts.delete(this.regionCounts.keys().next().value!);
     }
+    return counts;
+  }
+
+  /** Counts a node met for the first time in its sub-region (once regions have their size). */
+  private noteListed(id: Uint8Array): void {
+    const depth = this.frozenDepth;
+    if (depth === 0) return;
+    const bits = Math.min(STRATA_BITS, 160 - depth);
+    let sub = 0;
+    for (let i = 0; i < bits; i++) sub = (sub << 1) | bitAt(id, depth + i);
+    const counts = this.countsOf(id, depth, bits);
+    if (counts[(1 << bits) + sub] < 255) counts[(1 << bits) + sub]++;
+  }
+
+  /**
+   * A target in the node's region, in the sub-region where the fewest nodes were listed so far,
+   * each ask aimed there counting as ASK_WEIGHT listed (bit-reversed order on ties).
+   */
+  private regionTarget(ctx: StrategyContext, id: Uint8Array, depth: number): Uint8Array {
+    const bits = Math.min(STRATA_BITS, 160 - depth);
+    const counts = this.countsOf(id, depth, bits);
+    const subs = 1 << bits;
     let best = 0;
-    let bestCount = Infinity;
-    for (let k = 0; k < counts.length; k++) {
+    let bestScore = Infinity;
+    for (let k = 0; k < subs; k++) {
       let sub = 0; // bit-reversed k, so ties spread over the region
       for (let i = 0; i < bits; i++) if ((k >> i) & 1) sub |= 1 << (bits - 1 - i);
-      if (counts[sub] < bestCount) {
+      const score = counts[sub] * ASK_WEIGHT + counts[subs + sub];
+      if (score < bestScore) {
         best = sub;
-        bestCount = counts[sub];
+        bestScore = score;
       }
     }
     if (counts[best] < 255) counts[best]++;
@@ -677,6 +705,7 @@ export class KeyspaceStrategy implements Strategy {
     if (below && !this.lateVisits) return; // mldht: contacts below the cursor are done with
     if (this.nodes.get(n.host, n.port) !== 0) return;
     this.nodes.set(n.host, n.port, CANDIDATE, top32(id));
+    this.noteListed(id);
     (below ? this.late : this.ahead).push(id, n.host, n.port);
   }
 
