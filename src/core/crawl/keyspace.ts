@@ -16,11 +16,14 @@ const K = 8;
 /** Live nodes in a region. */
 const REGION_LIVE = 8;
 /**
- * A region's visits spread over its sixteenths (2^4 sub-regions): an answer lists the 8 nodes
- * closest to the target, a region holds about 20-30 (dead ones included), and most nodes the walk
- * missed ranked 9th-12th for the nearest target asked (bench diagnosis, docs/architecture.md).
+ * With several stripes a region's visits spread over its sixteenths (2^4 sub-regions), toward
+ * the fewest nodes listed: an answer lists the 8 nodes closest to the target, a region holds about
+ * 20-30 (dead ones included), and most nodes the stripes missed ranked 9th-12th for the nearest
+ * target asked (bench diagnosis, docs/architecture.md). One cursor over a small range lost
+ * coverage with it (the leased-crawl test): it keeps quarters, by asks alone.
  */
 const STRATA_BITS = 4;
+const ONE_CURSOR_STRATA_BITS = 2;
 /** A visit asks about the sub-region with the fewest nodes listed so far, each visit aimed there counting as this many. */
 const ASK_WEIGHT = 2;
 /** Recently answering nodes kept as probe helpers. */
@@ -111,6 +114,9 @@ export class KeyspaceStrategy implements Strategy {
   private readonly resampleQueueMax: number;
   private readonly horizon: number;
   private readonly sizeEstimate: (() => number) | undefined;
+  /** Sub-region bits of a region, and whether nodes listed count in choosing among them (see STRATA_BITS). */
+  private readonly strataBits: number;
+  private readonly byListed: boolean;
 
   private family: Family = 4;
   /** The stripe walked: [start, end) (end null: to the top), as ids and keyspace fractions. */
@@ -169,6 +175,8 @@ export class KeyspaceStrategy implements Strategy {
     this.resampleQueueMax = options.resampleQueueMax ?? 100_000;
     this.horizon = options.horizon ?? 0;
     this.sizeEstimate = options.sizeEstimate;
+    this.byListed = options.sizeEstimate !== undefined;
+    this.strataBits = this.byListed ? STRATA_BITS : ONE_CURSOR_STRATA_BITS;
     const bits = options.stripe?.bits ?? 0;
     const index = options.stripe?.index ?? 0;
     if (!(Number.isInteger(bits) && bits >= 0 && bits <= 16 && Number.isInteger(index) && index >= 0 && index < 2 ** bits)) {
@@ -304,7 +312,7 @@ export class KeyspaceStrategy implements Strategy {
     for (const r of this.resamples) resamples += 200 + r.seen.size * 40;
     return (
       this.ahead.bytes + this.late.bytes + this.nodes.bytes + buckets + resamples +
-      (this.flying.size + this.stalled.size + this.lateInFlight + this.recent.length + this.near.length) * 200 + this.regionCounts.size * (120 + (2 << STRATA_BITS))
+      (this.flying.size + this.stalled.size + this.lateInFlight + this.recent.length + this.near.length) * 200 + this.regionCounts.size * (120 + (2 << this.strataBits))
     );
   }
 
@@ -469,8 +477,8 @@ export class KeyspaceStrategy implements Strategy {
   /** Counts a node met for the first time in its sub-region (once regions have their size). */
   private noteListed(id: Uint8Array): void {
     const depth = this.frozenDepth;
-    if (depth === 0) return;
-    const bits = Math.min(STRATA_BITS, 160 - depth);
+    if (depth === 0 || !this.byListed) return;
+    const bits = Math.min(this.strataBits, 160 - depth);
     let sub = 0;
     for (let i = 0; i < bits; i++) sub = (sub << 1) | bitAt(id, depth + i);
     const counts = this.countsOf(id, depth, bits);
@@ -482,7 +490,7 @@ export class KeyspaceStrategy implements Strategy {
    * each ask aimed there counting as ASK_WEIGHT listed (bit-reversed order on ties).
    */
   private regionTarget(ctx: StrategyContext, id: Uint8Array, depth: number): Uint8Array {
-    const bits = Math.min(STRATA_BITS, 160 - depth);
+    const bits = Math.min(this.strataBits, 160 - depth);
     const counts = this.countsOf(id, depth, bits);
     const subs = 1 << bits;
     let best = 0;
