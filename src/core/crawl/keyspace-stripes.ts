@@ -18,7 +18,7 @@
 // missed were nodes inside regions already found. At 100% whole regions go unfound; one cursor
 // alone needs the far-out visits to find regions at all (docs/architecture.md has the figures).
 import type { NodeInfo } from '../wire/types.js';
-import { KeyspaceStrategy, sizeFromClosest, type KeyspaceOptions } from './keyspace.js';
+import { estimateFrom, KeyspaceStrategy, sizeFromClosest, type KeyspaceOptions } from './keyspace.js';
 import type { CrawlNode, CrawlTask, KeyRange, NextResult, Strategy, StrategyContext, StrategyWait, TaskFailure, TaskReply } from './strategy.js';
 import { rangeStart } from './key-range.js';
 
@@ -35,6 +35,9 @@ export function stripeBitsFor(concurrency: number): number {
 /** Share of visits asking about their own region when there are several stripes (see above). */
 export const STRIPED_LOCAL_SHARE = 0.9;
 
+/** Asks of the pooled size estimate between two updates of it. */
+const ESTIMATE_EVERY = 256;
+
 /** Live nodes per stripe at least. */
 export const STRIPE_MIN_LIVE = 1024;
 
@@ -49,6 +52,8 @@ export class StripedKeyspace implements Strategy {
   private readonly fixedBits: number | undefined;
   private readonly options: KeyspaceOptions;
   private turn = 0;
+  private estimate = 0;
+  private estimateAsks = 0;
 
   /** bits: a fixed number of stripe bits; else chosen at seed() (at most maxBits). */
   /** The part of the keyspace walked (a lease or a shard); stripes cut it further. */
@@ -73,12 +78,27 @@ export class StripedKeyspace implements Strategy {
       { length: 2 ** bits },
       (_, index) =>
         new KeyspaceStrategy({
-          ...(bits > 0 ? { localShare: STRIPED_LOCAL_SHARE } : {}),
+          ...(bits > 0 ? { localShare: STRIPED_LOCAL_SHARE, sizeEstimate: () => this.liveEstimate() } : {}),
           ...this.options,
           ...(r.bits + bits > 0 ? { stripe: { bits: r.bits + bits, index: r.index * 2 ** bits + index } } : {}),
         }),
     );
     this.busy = this.stripes.map(() => 0);
+  }
+
+  /**
+   * Live nodes in the network from every stripe's evidence: one stripe's seed lookup or first
+   * answers misjudge the size by tens of percent, and with it the regions' size and which are thin.
+   */
+  private liveEstimate(): number {
+    // asked for at every step of every cursor: worked out again every ESTIMATE_EVERY asks
+    if (this.estimateAsks++ % ESTIMATE_EVERY === 0) {
+      this.estimate = estimateFrom(
+        this.stripes.map((s) => s.sizeEvidence()),
+        2 ** -(this.range.bits + Math.log2(this.stripes.length)),
+      );
+    }
+    return this.estimate;
   }
 
   async seed(ctx: StrategyContext): Promise<void> {

@@ -15,8 +15,17 @@ import { readStrategyOptions, type StrategyOptionSpec } from './strategy-options
 const K = 8;
 /** Live nodes in a region. */
 const REGION_LIVE = 8;
-/** A region's visits spread over its quarters (2^2 sub-regions). */
-const STRATA_BITS = 2;
+/**
+ * With several stripes a region's visits spread over its sixteenths (2^4 sub-regions), toward
+ * the fewest nodes listed: an answer lists the 8 nodes closest to the target, a region holds about
+ * 20-30 (dead ones included), and most nodes the stripes missed ranked 9th-12th for the nearest
+ * target asked (bench diagnosis, docs/architecture.md). One cursor over a small range lost
+ * coverage with it (the leased-crawl test): it keeps quarters, by asks alone.
+ */
+const STRATA_BITS = 4;
+const ONE_CURSOR_STRATA_BITS = 2;
+/** A visit asks about the sub-region with the fewest nodes listed so far, each visit aimed there counting as this many. */
+const ASK_WEIGHT = 2;
 /** Recently answering nodes kept as probe helpers. */
 const RECENT = 32;
 /** Answering nodes kept as probe helpers around the cursor: within this many regions, at most NEAR_MAX. */
@@ -50,6 +59,16 @@ export interface KeyspaceOptions {
   stripe?: { bits: number; index: number };
   /** Cursors side by side (keyspace-stripes.ts; a power of two up to 64; default: one per 32 query slots). */
   stripes?: number;
+  /** The network size estimate to use instead of this walk's own (keyspace-stripes.ts pools all the stripes' evidence). */
+  sizeEstimate?: () => number;
+}
+
+/** What a walk has seen of the network's size: nodes that answered below the cursor, over the keyspace fraction swept. */
+export interface SizeEvidence {
+  replied: number;
+  swept: number;
+  /** The estimate from the seed lookup (live nodes in the whole keyspace; 0 if none). */
+  seed: number;
 }
 
 interface Bucket {
@@ -94,6 +113,10 @@ export class KeyspaceStrategy implements Strategy {
   private readonly resampleWaitMs: number;
   private readonly resampleQueueMax: number;
   private readonly horizon: number;
+  private readonly sizeEstimate: (() => number) | undefined;
+  /** Sub-region bits of a region, and whether nodes listed count in choosing among them (see STRATA_BITS). */
+  private readonly strataBits: number;
+  private readonly byListed: boolean;
 
   private family: Family = 4;
   /** The stripe walked: [start, end) (end null: to the top), as ids and keyspace fractions. */
@@ -130,7 +153,7 @@ export class KeyspaceStrategy implements Strategy {
   private near: CrawlNode[] = [];
   private nearAt: number[] = [];
   private readonly usedForProbe = new WeakSet<CrawlNode>();
-  /** Per region: how often each sub-region was asked about; bounded, oldest forgotten. */
+  /** Per region: how often each sub-region was asked about, then how many nodes were listed in each; bounded, oldest forgotten. */
   private readonly regionCounts = new Map<string, Uint8Array>();
   /** Nodes that answered, below the cursor, and the positions of those still ahead of it. */
   private repliedBelow = 0;
@@ -151,6 +174,9 @@ export class KeyspaceStrategy implements Strategy {
     this.resampleWaitMs = (options.resampleWaitS ?? 900) * 1000;
     this.resampleQueueMax = options.resampleQueueMax ?? 100_000;
     this.horizon = options.horizon ?? 0;
+    this.sizeEstimate = options.sizeEstimate;
+    this.byListed = options.sizeEstimate !== undefined;
+    this.strataBits = this.byListed ? STRATA_BITS : ONE_CURSOR_STRATA_BITS;
     const bits = options.stripe?.bits ?? 0;
     const index = options.stripe?.index ?? 0;
     if (!(Number.isInteger(bits) && bits >= 0 && bits <= 16 && Number.isInteger(index) && index >= 0 && index < 2 ** bits)) {
@@ -286,7 +312,7 @@ export class KeyspaceStrategy implements Strategy {
     for (const r of this.resamples) resamples += 200 + r.seen.size * 40;
     return (
       this.ahead.bytes + this.late.bytes + this.nodes.bytes + buckets + resamples +
-      (this.flying.size + this.stalled.size + this.lateInFlight + this.recent.length + this.near.length) * 200 + this.regionCounts.size * 120
+      (this.flying.size + this.stalled.size + this.lateInFlight + this.recent.length + this.near.length) * 200 + this.regionCounts.size * (120 + (2 << this.strataBits))
     );
   }
 
@@ -436,24 +462,46 @@ export class KeyspaceStrategy implements Strategy {
     return `${depth}:${Buffer.from(start.subarray(0, (depth + 7) >> 3)).toString('hex')}`;
   }
 
-  /** A target in the node's region, in the sub-region asked about least so far (bit-reversed order on ties). */
-  private regionTarget(ctx: StrategyContext, id: Uint8Array, depth: number): Uint8Array {
-    const bits = Math.min(STRATA_BITS, 160 - depth);
+  /** The region's counts: asks per sub-region, then nodes listed per sub-region. */
+  private countsOf(id: Uint8Array, depth: number, bits: number): Uint8Array {
     const key = this.regionKey(id, depth);
     let counts = this.regionCounts.get(key);
     if (!counts) {
-      counts = new Uint8Array(1 << bits);
+      counts = new Uint8Array(2 << bits);
       this.regionCounts.set(key, counts);
       if (this.regionCounts.size > 8192) this.regionCounts.delete(this.regionCounts.keys().next().value!);
     }
+    return counts;
+  }
+
+  /** Counts a node met for the first time in its sub-region (once regions have their size). */
+  private noteListed(id: Uint8Array): void {
+    const depth = this.frozenDepth;
+    if (depth === 0 || !this.byListed) return;
+    const bits = Math.min(this.strataBits, 160 - depth);
+    let sub = 0;
+    for (let i = 0; i < bits; i++) sub = (sub << 1) | bitAt(id, depth + i);
+    const counts = this.countsOf(id, depth, bits);
+    if (counts[(1 << bits) + sub] < 255) counts[(1 << bits) + sub]++;
+  }
+
+  /**
+   * A target in the node's region, in the sub-region where the fewest nodes were listed so far,
+   * each ask aimed there counting as ASK_WEIGHT listed (bit-reversed order on ties).
+   */
+  private regionTarget(ctx: StrategyContext, id: Uint8Array, depth: number): Uint8Array {
+    const bits = Math.min(this.strataBits, 160 - depth);
+    const counts = this.countsOf(id, depth, bits);
+    const subs = 1 << bits;
     let best = 0;
-    let bestCount = Infinity;
-    for (let k = 0; k < counts.length; k++) {
+    let bestScore = Infinity;
+    for (let k = 0; k < subs; k++) {
       let sub = 0; // bit-reversed k, so ties spread over the region
       for (let i = 0; i < bits; i++) if ((k >> i) & 1) sub |= 1 << (bits - 1 - i);
-      if (counts[sub] < bestCount) {
+      const score = counts[sub] * ASK_WEIGHT + counts[subs + sub];
+      if (score < bestScore) {
         best = sub;
-        bestCount = counts[sub];
+        bestScore = score;
       }
     }
     if (counts[best] < 255) counts[best]++;
@@ -614,12 +662,16 @@ export class KeyspaceStrategy implements Strategy {
   /**
    * Live nodes in the network: from the seed lookup at first (the 8 live nodes closest to the
    * cursor span a fraction f of the keyspace: about 8/f in all), then from the nodes that replied
-   * per fraction of the keyspace swept.
+   * per fraction of the keyspace swept; with several stripes, all of theirs pooled.
    */
   private liveEstimate(): number {
-    const swept = this.progress();
-    if (swept >= 0.02 && this.repliedBelow >= 64) return this.repliedBelow / (this.cursorAt() - this.startAt);
-    return this.seedEstimate;
+    if (this.sizeEstimate) return this.sizeEstimate();
+    return estimateFrom([this.sizeEvidence()], this.endAt - this.startAt);
+  }
+
+  /** This walk's evidence of the network's size (pooled across stripes by keyspace-stripes.ts). */
+  sizeEvidence(): SizeEvidence {
+    return { replied: this.repliedBelow, swept: this.cursorAt() - this.startAt, seed: this.seedEstimate };
   }
 
   /** Counts a node that answered once the cursor is past it (so answers ahead do not bias the estimate). */
@@ -661,6 +713,7 @@ export class KeyspaceStrategy implements Strategy {
     if (below && !this.lateVisits) return; // mldht: contacts below the cursor are done with
     if (this.nodes.get(n.host, n.port) !== 0) return;
     this.nodes.set(n.host, n.port, CANDIDATE, top32(id));
+    this.noteListed(id);
     (below ? this.late : this.ahead).push(id, n.host, n.port);
   }
 
@@ -754,6 +807,29 @@ export class KeyspaceStrategy implements Strategy {
     }
     return undefined;
   }
+}
+
+/**
+ * Live nodes in the network from walks of equal parts of the keyspace: the median of the
+ * estimates of those that swept 2% of their part and heard 64 answers there (nodes answering per
+ * fraction swept), else the median of the seed lookups' estimates. A median, not the pooled
+ * ratio: a walk whose cursor ran ahead of its answers would pull a pooled ratio far down.
+ */
+export function estimateFrom(evidence: readonly SizeEvidence[], part: number): number {
+  const swept: number[] = [];
+  const seeds: number[] = [];
+  for (const e of evidence) {
+    if (e.swept >= 0.02 * part && e.replied >= 64) swept.push(e.replied / e.swept);
+    if (e.seed > 0) seeds.push(e.seed);
+  }
+  return median(swept.length > 0 ? swept : seeds);
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  xs.sort((a, b) => a - b);
+  const mid = xs.length >> 1;
+  return xs.length % 2 === 1 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
 }
 
 /** 8 / (fraction of the keyspace between target and its 8th closest node), or 0. */

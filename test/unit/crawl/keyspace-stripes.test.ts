@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createCrawl } from '../../../src/core/crawl/create-crawl.js';
-import { keyspaceDefinition } from '../../../src/core/crawl/keyspace.js';
+import { estimateFrom, keyspaceDefinition } from '../../../src/core/crawl/keyspace.js';
 import { StripedKeyspace, stripeBitsFor } from '../../../src/core/crawl/keyspace-stripes.js';
 import { attachCrawler, createTestnet, driveCrawl, measureRecall, measureTraffic } from '../../../src/core/crawl/sim-crawl.js';
 import { SqliteStore } from '../../../src/core/store/sqlite-store.js';
@@ -9,6 +9,16 @@ import { toHex } from '../../../src/core/wire/hex.js';
 describe('keyspace stripes', () => {
   it('one stripe per 32 slots, at most 64', () => {
     expect([16, 32, 63, 64, 512, 4096].map(stripeBitsFor)).toEqual([0, 0, 0, 1, 4, 6]);
+  });
+
+  it('pools the size estimate: the median of the stripes with evidence, else of the seed lookups', () => {
+    const part = 1 / 4;
+    const walk = (replied: number, swept: number, seed = 0) => ({ replied, swept, seed });
+    // one cursor ran ahead of its answers (100 over a whole stripe): the median ignores it
+    expect(estimateFrom([walk(100, 0.25), walk(300, 0.01), walk(400, 0.01), walk(500, 0.01)], part)).toBe(35_000);
+    // stripes below 2% of their part or 64 answers give no evidence yet: the seeds' median
+    expect(estimateFrom([walk(63, 0.01, 1000), walk(500, 0.004, 3000), walk(0, 0, 2000), walk(0, 0)], part)).toBe(2000);
+    expect(estimateFrom([walk(0, 0), walk(0, 0)], part)).toBe(0);
   });
 
   it('four cursors walk a 6,000-node world once: every stripe swept, nodes visited about once', async () => {
