@@ -28,6 +28,7 @@ import { hostname } from 'node:os';
 import { startProgress, type Progress } from '../output/progress.js';
 import { renderKeyValues, renderTable } from '../output/table.js';
 import { jsonLine } from '../output/records.js';
+import { fanOutSignal } from '../core/util/fan-out-abort.js';
 
 export default class Crawl extends BaseCommand {
   static override description = 'Index infohashes with BEP 51 sample_infohashes, walking the keyspace (or a plugin strategy)';
@@ -115,7 +116,7 @@ export default class Crawl extends BaseCommand {
     // Ctrl-C / SIGTERM (the base command picks the exit code) or a closed stdout: stop, flush, save.
     const closed = new AbortController();
     this.stdout.once('closed', () => closed.abort());
-    const signal = AbortSignal.any([this.stopSignal(), closed.signal]);
+    const signal = fanOutSignal(this.stopSignal(), closed.signal);
     const progress = startProgress('crawl starting', flags.json ? false : undefined, { json: 'crawl' });
     let metricsServer: MetricsServer | undefined;
     if (metricsAt) {

@@ -11,7 +11,7 @@ import { saveRoutingFile } from '../../core/dht/routing-persistence.js';
 import { fillTable } from '../../core/dht/table-fill.js';
 import { startProgress } from '../../output/progress.js';
 import { renderKeyValues } from '../../output/table.js';
-import { fanOutAbortController } from '../../core/util/fan-out-abort.js';
+import { fanOutSignal } from '../../core/util/fan-out-abort.js';
 
 /** The most live nodes a routing table can hold: a larger --min-nodes could never be reached. */
 const TABLE_CAPACITY = ID_BITS * K;
@@ -38,10 +38,10 @@ export default class RoutingSave extends BaseCommand {
     const session = await openSession(flags, { readOnly: true });
     const progress = flags.json ? startProgress('', false) : startProgress('bootstrapping');
     // A closed stdout or Ctrl-C / SIGTERM ends the filling early; what was learnt is still written.
-    const abort = fanOutAbortController();
+    const abort = new AbortController();
     const onClosed = (): void => abort.abort();
     this.stdout.on('closed', onClosed);
-    const signal = AbortSignal.any([abort.signal, this.stopSignal()]);
+    const signal = fanOutSignal(abort.signal, this.stopSignal());
     try {
       const { node } = session;
       const fill = await fillTable(node, {

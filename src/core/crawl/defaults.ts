@@ -14,7 +14,9 @@ export const CRAWL_DEFAULTS = {
   /**
    * Queries to one ip:port on a loopback/private network in any localWindowMs (public IPs keep
    * the stricter 0.5/s, burst 5): libtorrent blocks a source sending more than 5 packets/s. An
-   * exact window lets a node answering BEP 51 interval 0 be re-sampled 5 times at once.
+   * exact window lets a node answering BEP 51 interval 0 be re-sampled back to back (one query in
+   * flight at a time) up to 5 times within a second, where a 4/s bucket spaced them 250 ms apart.
+   * The sanitizer's throttle (0.5/s after a burst of 5 per endpoint) bounds a longer crawl.
    */
   localPerNodeMax: 5,
   /** The window of localPerNodeMax, ms. */

@@ -2,9 +2,9 @@
 // limit waits instead of being dropped, but only up to maxWaitMs and only maxQueued at a time,
 // so a lookup never stalls forever: beyond either bound it is refused at once.
 //
-// Two stages so one busy destination cannot hold up the others: the per-key bucket hands out
-// reservations (a later key slot is booked, the wait runs on the timer wheel), and only then the
-// request joins the FIFO of the global bucket.
+// Two stages so one busy destination cannot hold up the others: the per-key limit (a public IP's
+// bucket or a local endpoint's send window) hands out reservations (a later key slot is booked,
+// the wait runs on the timer wheel), and only then the request joins the FIFO of the global bucket.
 //
 // Destinations come in two kinds, with their own per-destination limits: a public IP, and an
 // ip:port on a loopback or private network we use (AddressPolicy.rateLimitKey). Public nodes are
@@ -67,7 +67,10 @@ export interface RateLimiterStats {
   refused: number;
 }
 
-/** Shortest wait between drains of the global queue, ms: more than the timer wheel's slack (1 ms). */
+/**
+ * Shortest wait between drains of the global queue, and before re-checking a send held back by its
+ * window, ms: more than the timer wheel's slack (1 ms), so an early timer does not come straight back.
+ */
 const DRAIN_MIN_MS = 1.5;
 
 /** Called exactly once per acquire: granted=true means send now. */

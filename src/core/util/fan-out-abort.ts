@@ -8,3 +8,10 @@ export function fanOutAbortController(): AbortController {
   setMaxListeners(0, controller.signal);
   return controller;
 }
+
+/** A signal that aborts with the first of `signals`, for the same many listeners. */
+export function fanOutSignal(...signals: AbortSignal[]): AbortSignal {
+  const signal = AbortSignal.any(signals);
+  setMaxListeners(0, signal);
+  return signal;
+}
