@@ -78,7 +78,7 @@ export class StripedKeyspace implements Strategy {
       { length: 2 ** bits },
       (_, index) =>
         new KeyspaceStrategy({
-          ...(bits > 0 ? { localShare: STRIPED_LOCAL_SHARE, sizeEstimate: () => this.liveEstimate() } : {}),
+          ...(bits > 0 ? { localShare: STRIPED_LOCAL_SHARE, sizeEstimate: () => this.liveEstimate(), fineTargets: true } : {}),
           ...this.options,
           ...(r.bits + bits > 0 ? { stripe: { bits: r.bits + bits, index: r.index * 2 ** bits + index } } : {}),
         }),

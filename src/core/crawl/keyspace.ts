@@ -61,6 +61,8 @@ export interface KeyspaceOptions {
   stripes?: number;
   /** The network size estimate to use instead of this walk's own (keyspace-stripes.ts pools all the stripes' evidence). */
   sizeEstimate?: () => number;
+  /** Aim visits at sixteenths of a region by nodes listed, not quarters by asks (keyspace-stripes.ts, several stripes: see STRATA_BITS). */
+  fineTargets?: boolean;
 }
 
 /** What a walk has seen of the network's size: nodes that answered below the cursor, over the keyspace fraction swept. */
@@ -175,7 +177,7 @@ export class KeyspaceStrategy implements Strategy {
     this.resampleQueueMax = options.resampleQueueMax ?? 100_000;
     this.horizon = options.horizon ?? 0;
     this.sizeEstimate = options.sizeEstimate;
-    this.byListed = options.sizeEstimate !== undefined;
+    this.byListed = options.fineTargets === true;
     this.strataBits = this.byListed ? STRATA_BITS : ONE_CURSOR_STRATA_BITS;
     const bits = options.stripe?.bits ?? 0;
     const index = options.stripe?.index ?? 0;
