@@ -14,7 +14,8 @@
 // The world's round trips are log-normal per node (median 150 ms, sigma 0.8) with 0.5% loss
 // (docs/architecture.md, "Crawl pacing").
 //
-// `BENCH_CRAWL_NODES=20000 npm run bench crawl` runs a smaller world, BENCH_CRAWL_PARAMS=k=v,...
+// `BENCH_CRAWL_NODES=20000 npm run bench crawl` runs a smaller world, BENCH_CRAWL_SEED another
+// world and crawler of the same shape (default 1), BENCH_CRAWL_PARAMS=k=v,...
 // passes strategy options; measureStrategy() is the
 // entry point for plugin strategies (the plugins issue adds their rows).
 import { performance } from 'node:perf_hooks';
@@ -140,7 +141,8 @@ export async function run(): Promise<void> {
       .filter(Boolean)
       .map((kv) => kv.split('=') as [string, string]),
   );
-  const world: CrawlBenchWorld = { ...DEFAULT_WORLD, nodes, infohashes: Math.round(nodes / 2), params };
+  const seed = Number(process.env.BENCH_CRAWL_SEED ?? DEFAULT_WORLD.seed);
+  const world: CrawlBenchWorld = { ...DEFAULT_WORLD, nodes, infohashes: Math.round(nodes / 2), seed, params };
   console.log(`world: ${nodes} nodes (50% unresponsive, 5% id spoofers, 60% of the rest BEP 51; RTT log-normal median 150 ms sigma 0.8, 0.5% loss), ${world.infohashes} infohashes, seed ${world.seed}`);
   console.log(`settings (crawl defaults): --rate ${CRAWL_DEFAULTS.ratePerSec} --concurrency ${CRAWL_DEFAULTS.concurrency} (window bound) --timeout ${CRAWL_DEFAULTS.timeoutMs}ms (hard; adaptive below it)`);
   const rows = await runStrategies([keyspaceDefinition], world);

@@ -7,6 +7,7 @@ import type { Family, NodeInfo } from '../wire/types.js';
 import { CandidatePool } from './candidate-pool.js';
 import { StripedKeyspace, stripeBitsFor } from './keyspace-stripes.js';
 import { EndpointMap, v4Key } from './compact-sets.js';
+import { RegionTargets } from './region-targets.js';
 import { bitAt, compareIds, distanceFraction, flipBit, inPrefix, keyspaceFraction, prefixStart, top32, withBit } from './id-bits.js';
 import type { CrawlNode, CrawlTask, NextResult, Strategy, StrategyContext, StrategyDefinition, StrategyOptions, StrategyWait, TaskFailure, TaskReply } from './strategy.js';
 import { readStrategyOptions, type StrategyOptionSpec } from './strategy-options.js';
@@ -17,15 +18,14 @@ const K = 8;
 const REGION_LIVE = 8;
 /**
  * With several stripes a region's visits spread over its sixteenths (2^4 sub-regions), toward
- * the fewest nodes listed: an answer lists the 8 nodes closest to the target, a region holds about
- * 20-30 (dead ones included), and most nodes the stripes missed ranked 9th-12th for the nearest
- * target asked (bench diagnosis, docs/architecture.md). One cursor over a small range lost
- * coverage with it (the leased-crawl test): it keeps quarters, by asks alone.
+ * the fewest nodes listed and away from those answers listed whole (region-targets.ts): an answer
+ * lists the 8 nodes closest to the target, a region holds about 20-30 (dead ones included), and
+ * most nodes the stripes missed ranked 9th-12th for the nearest target asked (bench diagnosis,
+ * docs/architecture.md). One cursor over a small range lost coverage with it (the leased-crawl
+ * test): it keeps quarters, by asks alone.
  */
 const STRATA_BITS = 4;
 const ONE_CURSOR_STRATA_BITS = 2;
-/** A visit asks about the sub-region with the fewest nodes listed so far, each visit aimed there counting as this many. */
-const ASK_WEIGHT = 2;
 /** Recently answering nodes kept as probe helpers. */
 const RECENT = 32;
 /** Answering nodes kept as probe helpers around the cursor: within this many regions, at most NEAR_MAX. */
@@ -116,9 +116,8 @@ export class KeyspaceStrategy implements Strategy {
   private readonly resampleQueueMax: number;
   private readonly horizon: number;
   private readonly sizeEstimate: (() => number) | undefined;
-  /** Sub-region bits of a region, and whether nodes listed count in choosing among them (see STRATA_BITS). */
-  private readonly strataBits: number;
-  private readonly byListed: boolean;
+  /** Where in its region a visit aims (see STRATA_BITS). */
+  private readonly aims: RegionTargets;
 
   private family: Family = 4;
   /** The stripe walked: [start, end) (end null: to the top), as ids and keyspace fractions. */
@@ -155,8 +154,6 @@ export class KeyspaceStrategy implements Strategy {
   private near: CrawlNode[] = [];
   private nearAt: number[] = [];
   private readonly usedForProbe = new WeakSet<CrawlNode>();
-  /** Per region: how often each sub-region was asked about, then how many nodes were listed in each; bounded, oldest forgotten. */
-  private readonly regionCounts = new Map<string, Uint8Array>();
   /** Nodes that answered, below the cursor, and the positions of those still ahead of it. */
   private repliedBelow = 0;
   private repliedAhead: number[] = [];
@@ -177,8 +174,8 @@ export class KeyspaceStrategy implements Strategy {
     this.resampleQueueMax = options.resampleQueueMax ?? 100_000;
     this.horizon = options.horizon ?? 0;
     this.sizeEstimate = options.sizeEstimate;
-    this.byListed = options.fineTargets === true;
-    this.strataBits = this.byListed ? STRATA_BITS : ONE_CURSOR_STRATA_BITS;
+    const fine = options.fineTargets === true;
+    this.aims = new RegionTargets({ bits: fine ? STRATA_BITS : ONE_CURSOR_STRATA_BITS, byListed: fine, closing: fine });
     const bits = options.stripe?.bits ?? 0;
     const index = options.stripe?.index ?? 0;
     if (!(Number.isInteger(bits) && bits >= 0 && bits <= 16 && Number.isInteger(index) && index >= 0 && index < 2 ** bits)) {
@@ -245,6 +242,7 @@ export class KeyspaceStrategy implements Strategy {
   onReply(task: CrawlTask, reply: TaskReply, ctx: StrategyContext): void {
     const tag = task.tag as Tag | undefined;
     for (const n of reply.nodes) this.addCandidate(n);
+    if (tag?.kind !== 'resample') this.aims.noteAnswer(reply.id, task.target, reply.nodes, this.frozenDepth);
     switch (tag?.kind) {
       case 'resample':
         this.resamplesInFlight--;
@@ -314,7 +312,7 @@ export class KeyspaceStrategy implements Strategy {
     for (const r of this.resamples) resamples += 200 + r.seen.size * 40;
     return (
       this.ahead.bytes + this.late.bytes + this.nodes.bytes + buckets + resamples +
-      (this.flying.size + this.stalled.size + this.lateInFlight + this.recent.length + this.near.length) * 200 + this.regionCounts.size * (120 + (2 << this.strataBits))
+      (this.flying.size + this.stalled.size + this.lateInFlight + this.recent.length + this.near.length) * 200 + this.aims.bytes
     );
   }
 
@@ -452,64 +450,11 @@ export class KeyspaceStrategy implements Strategy {
   private targetFor(ctx: StrategyContext, id: Uint8Array, bucket: Bucket): Uint8Array {
     const region = this.regionDepth();
     if (region === 0) return ctx.helpers.randomIdInPrefix(bucket.start, bucket.depth);
-    if (ctx.helpers.random() < this.localShare) return this.regionTarget(ctx, id, region);
+    if (ctx.helpers.random() < this.localShare) return ctx.helpers.randomIdInPrefix(this.aims.aim(id, region), region + this.aims.prefixBits(region));
     // one of its buckets further out: the sibling subtree at level j, nearer levels more often
     let level = region - 1;
     while (level > 0 && ctx.helpers.random() < 0.5) level--;
     return ctx.helpers.randomIdInPrefix(flipBit(prefixStart(id, level + 1), level), level + 1);
-  }
-
-  private regionKey(id: Uint8Array, depth: number): string {
-    const start = prefixStart(id, depth);
-    return `${depth}:${Buffer.from(start.subarray(0, (depth + 7) >> 3)).toString('hex')}`;
-  }
-
-  /** The region's counts: asks per sub-region, then nodes listed per sub-region. */
-  private countsOf(id: Uint8Array, depth: number, bits: number): Uint8Array {
-    const key = this.regionKey(id, depth);
-    let counts = this.regionCounts.get(key);
-    if (!counts) {
-      counts = new Uint8Array(2 << bits);
-      this.regionCounts.set(key, counts);
-      if (this.regionCounts.size > 8192) this.regionCounts.delete(this.regionCounts.keys().next().value!);
-    }
-    return counts;
-  }
-
-  /** Counts a node met for the first time in its sub-region (once regions have their size). */
-  private noteListed(id: Uint8Array): void {
-    const depth = this.frozenDepth;
-    if (depth === 0 || !this.byListed) return;
-    const bits = Math.min(this.strataBits, 160 - depth);
-    let sub = 0;
-    for (let i = 0; i < bits; i++) sub = (sub << 1) | bitAt(id, depth + i);
-    const counts = this.countsOf(id, depth, bits);
-    if (counts[(1 << bits) + sub] < 255) counts[(1 << bits) + sub]++;
-  }
-
-  /**
-   * A target in the node's region, in the sub-region where the fewest nodes were listed so far,
-   * each ask aimed there counting as ASK_WEIGHT listed (bit-reversed order on ties).
-   */
-  private regionTarget(ctx: StrategyContext, id: Uint8Array, depth: number): Uint8Array {
-    const bits = Math.min(this.strataBits, 160 - depth);
-    const counts = this.countsOf(id, depth, bits);
-    const subs = 1 << bits;
-    let best = 0;
-    let bestScore = Infinity;
-    for (let k = 0; k < subs; k++) {
-      let sub = 0; // bit-reversed k, so ties spread over the region
-      for (let i = 0; i < bits; i++) if ((k >> i) & 1) sub |= 1 << (bits - 1 - i);
-      const score = counts[sub] * ASK_WEIGHT + counts[subs + sub];
-      if (score < bestScore) {
-        best = sub;
-        bestScore = score;
-      }
-    }
-    if (counts[best] < 255) counts[best]++;
-    let start = prefixStart(id, depth);
-    for (let i = 0; i < bits; i++) if ((best >> (bits - 1 - i)) & 1) start = withBit(start, depth + i);
-    return ctx.helpers.randomIdInPrefix(start, depth + bits);
   }
 
   /**
@@ -715,7 +660,7 @@ export class KeyspaceStrategy implements Strategy {
     if (below && !this.lateVisits) return; // mldht: contacts below the cursor are done with
     if (this.nodes.get(n.host, n.port) !== 0) return;
     this.nodes.set(n.host, n.port, CANDIDATE, top32(id));
-    this.noteListed(id);
+    if (this.frozenDepth > 0) this.aims.noteListed(id, this.frozenDepth);
     (below ? this.late : this.ahead).push(id, n.host, n.port);
   }
 
