@@ -233,6 +233,10 @@ export class StripedKeyspace implements Strategy {
     return this.stripes.reduce((a, s) => a + s.visited, 0);
   }
 
+  get fillProbes(): number {
+    return this.stripes.reduce((a, s) => a + s.fillProbes, 0);
+  }
+
   get candidates(): number {
     return this.stripes.reduce((a, s) => a + s.candidates, 0);
   }

@@ -37,7 +37,7 @@ const IN_FLIGHT = 2;
 const VISITED = 3;
 
 export interface KeyspaceOptions {
-  /** Probes at most per thin region (default 8; 0 = mldht's behaviour of moving on). */
+  /** Probes at most per thin region (default 8; 0 = mldht's behaviour of moving on, and no fill probes either). */
   probes?: number;
   /** A region is thin when fewer nodes replied there than this share of the expected (default 0.7). */
   thinShare?: number;
@@ -84,7 +84,7 @@ interface Bucket {
   probes: number;
 }
 
-type Tag = { kind: 'visit'; late: boolean } | { kind: 'probe' } | { kind: 'resample'; entry: Resample };
+type Tag = { kind: 'visit'; late: boolean } | { kind: 'probe' } | { kind: 'fill' } | { kind: 'resample'; entry: Resample };
 
 interface Resample {
   node: CrawlNode;
@@ -154,6 +154,10 @@ export class KeyspaceStrategy implements Strategy {
   private near: CrawlNode[] = [];
   private nearAt: number[] = [];
   private readonly usedForProbe = new WeakSet<CrawlNode>();
+  /** Fill probes of regions the cursor left (see queueFills), and those in flight. */
+  private fills: CrawlTask[] = [];
+  private fillsInFlight = 0;
+  private fillsQueued = 0;
   /** Nodes that answered, below the cursor, and the positions of those still ahead of it. */
   private repliedBelow = 0;
   private repliedAhead: number[] = [];
@@ -210,6 +214,11 @@ export class KeyspaceStrategy implements Strategy {
     const now = ctx.now();
     const due = this.takeDueResample(ctx, now);
     if (due) return { task: due };
+    for (let fill = this.fills.shift(); fill; fill = this.fills.shift()) {
+      if (!ctx.allowed(fill.node)) continue;
+      this.fillsInFlight++;
+      return { task: fill };
+    }
     if (!this.swept) {
       for (;;) {
         // nothing known to ask and only stalled queries out: their late replies may still
@@ -229,7 +238,7 @@ export class KeyspaceStrategy implements Strategy {
     }
     const late = this.pickCandidate(ctx, now);
     if (late) return { task: late };
-    if (this.flying.size > 0 || this.stalled.size > 0 || this.lateInFlight > 0) return { wait: true };
+    if (this.flying.size > 0 || this.stalled.size > 0 || this.lateInFlight > 0 || this.fillsInFlight > 0) return { wait: true };
     if (this.resamples.length > 0) {
       let earliest = Infinity;
       for (const r of this.resamples) earliest = Math.min(earliest, r.due);
@@ -251,6 +260,9 @@ export class KeyspaceStrategy implements Strategy {
       case 'probe':
         this.land(task);
         return;
+      case 'fill':
+        this.fillsInFlight--;
+        return;
       case 'visit':
         this.finishVisit(task, tag.late);
         this.countReplied(reply.id);
@@ -265,6 +277,7 @@ export class KeyspaceStrategy implements Strategy {
     const tag = task.tag as Tag | undefined;
     if (tag?.kind === 'resample') this.resamplesInFlight--;
     else if (tag?.kind === 'probe') this.land(task);
+    else if (tag?.kind === 'fill') this.fillsInFlight--;
     else if (tag?.kind === 'visit') this.finishVisit(task, tag.late);
   }
 
@@ -312,13 +325,18 @@ export class KeyspaceStrategy implements Strategy {
     for (const r of this.resamples) resamples += 200 + r.seen.size * 40;
     return (
       this.ahead.bytes + this.late.bytes + this.nodes.bytes + buckets + resamples +
-      (this.flying.size + this.stalled.size + this.lateInFlight + this.recent.length + this.near.length) * 200 + this.aims.bytes
+      (this.flying.size + this.stalled.size + this.lateInFlight + this.recent.length + this.near.length + this.fills.length) * 200 + this.aims.bytes
     );
   }
 
   /** Nodes queried so far in this pass (restored ones included). */
   get visited(): number {
     return this.queried;
+  }
+
+  /** Fill probes queued so far (queueFills). */
+  get fillProbes(): number {
+    return this.fillsQueued;
   }
 
   /** Candidates waiting (ahead of the cursor and late). */
@@ -544,7 +562,9 @@ export class KeyspaceStrategy implements Strategy {
         this.swept = true;
         break;
       }
+      const left = this.cursor;
       this.cursor = Uint8Array.from(this.buckets[index + 1].start);
+      if (this.frozenDepth > 0 && !inPrefix(this.cursor, left, this.frozenDepth)) this.queueFills(ctx, left);
       moved = true;
       this.populate(ctx);
     }
@@ -553,6 +573,44 @@ export class KeyspaceStrategy implements Strategy {
       this.settleReplied();
       this.dropFarHelpers();
     }
+  }
+
+  /**
+   * A region the cursor leaves with quarters not yet listed whole: a find_node to a node of each
+   * such quarter that answered (it knows its quarter whole), aimed at the quarter's open
+   * sub-region. The cursor does not wait for them; what they list is visited late.
+   */
+  private queueFills(ctx: StrategyContext, id: Uint8Array): void {
+    if (this.maxProbes === 0) return;
+    const depth = this.frozenDepth;
+    const open = this.aims.openByQuarter(id, depth);
+    const zone = Math.log2(open.length);
+    for (const start of open) {
+      if (!start) continue;
+      const helper = this.helperIn(ctx, start, depth + zone);
+      if (!helper) continue;
+      this.usedForProbe.add(helper);
+      const target = ctx.helpers.randomIdInPrefix(start, depth + this.aims.prefixBits(depth));
+      this.fills.push({ node: helper, method: 'find_node', target, tag: { kind: 'fill' } satisfies Tag });
+      this.fillsQueued++;
+    }
+  }
+
+  /** An answering node near the cursor in the prefix, not used for a probe yet. */
+  private helperIn(ctx: StrategyContext, start: Uint8Array, depth: number): CrawlNode | undefined {
+    const at = keyspaceFraction(start);
+    let lo = 0;
+    let hi = this.nearAt.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.nearAt[mid] < at) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let k = lo; k < this.near.length && inPrefix(this.near[k].id!, start, depth); k++) {
+      const n = this.near[k];
+      if (!this.usedForProbe.has(n) && ctx.allowed(n)) return n;
+    }
+    return undefined;
   }
 
   /** Fewer nodes replied in the bucket than the size estimate leads to expect. */

@@ -125,6 +125,35 @@ export class RegionTargets {
     counts[2 * subs + 1] = closed >>> 8;
   }
 
+  /**
+   * Per quarter of the region of `id` (the zone one node knows whole): the start of its open
+   * sub-region with the fewest nodes listed, or null when all of the quarter is closed or nothing
+   * was ever counted in the region. Only when closing.
+   */
+  openByQuarter(id: Uint8Array, depth: number): (Uint8Array | null)[] {
+    const bits = this.bitsAt(depth);
+    const zone = Math.min(KNOWN_ZONE_BITS, bits);
+    const out: (Uint8Array | null)[] = new Array<Uint8Array | null>(1 << zone).fill(null);
+    const counts = this.closing ? this.counts.get(regionKey(id, depth)) : undefined;
+    if (!counts) return out;
+    const subs = 1 << bits;
+    const closed = closedMask(counts, subs);
+    const best: number[] = new Array<number>(1 << zone).fill(-1);
+    for (let s = 0; s < subs; s++) {
+      if ((closed >> s) & 1) continue;
+      const q = s >> (bits - zone);
+      if (best[q] < 0 || counts[subs + s] < counts[subs + best[q]]) best[q] = s;
+    }
+    const region = prefixStart(id, depth);
+    for (let q = 0; q < out.length; q++) {
+      if (best[q] < 0) continue;
+      let start = region;
+      for (let i = 0; i < bits; i++) if ((best[q] >> (bits - 1 - i)) & 1) start = withBit(start, depth + i);
+      out[q] = start;
+    }
+    return out;
+  }
+
   /** Whether a sub-region is closed (for tests and diagnosis). */
   isClosed(id: Uint8Array, depth: number): boolean {
     const bits = this.bitsAt(depth);

@@ -83,6 +83,20 @@ describe('region targets', () => {
     expect(plain.isClosed(idIn(4), DEPTH)).toBe(false);
   });
 
+  it('names, per quarter, the open sub-region with the fewest nodes listed', () => {
+    const t = new RegionTargets({ bits: 4, byListed: true, closing: true });
+    expect(t.openByQuarter(idIn(0), DEPTH)).toEqual([null, null, null, null]); // nothing counted yet
+    for (let sub = 0; sub < 16; sub++) for (let k = 0; k < (sub === 6 || sub === 13 ? 1 : 3); k++) t.noteListed(idIn(sub, k), DEPTH);
+    // quarter 0 answered whole (fewer than 8 listed)
+    t.noteAnswer(idIn(1), idIn(2), nodes(idIn(0), idIn(1), idIn(2)), DEPTH);
+    const open = t.openByQuarter(idIn(9), DEPTH).map((start) => (start ? subOf(start) : null));
+    expect(open).toEqual([null, 6, 8, 13]);
+    // without closing there is nothing to name
+    const plain = new RegionTargets({ bits: 4, byListed: true });
+    plain.noteListed(idIn(0), DEPTH);
+    expect(plain.openByQuarter(idIn(0), DEPTH)).toEqual([null, null, null, null]);
+  });
+
   it('forgets the oldest region beyond its capacity', () => {
     const t = new RegionTargets({ bits: 4, byListed: true, capacity: 2 });
     for (const region of [1, 2, 3]) t.noteListed(idIn(0, 0, region), DEPTH);
