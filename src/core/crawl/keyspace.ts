@@ -596,8 +596,9 @@ export class KeyspaceStrategy implements Strategy {
     }
   }
 
-  /** An answering node near the cursor in the prefix, not used for a probe yet. */
-  private helperIn(ctx: StrategyContext, start: Uint8Array, depth: number): CrawlNode | undefined {
+  /** An answering node near the cursor in the prefix of `id` (its first `depth` bits), not used for a probe yet. */
+  private helperIn(ctx: StrategyContext, id: Uint8Array, depth: number): CrawlNode | undefined {
+    const start = prefixStart(id, depth);
     const at = keyspaceFraction(start);
     let lo = 0;
     let hi = this.nearAt.length;

@@ -69,8 +69,8 @@ describe('keyspace stripes', () => {
       helpers.add(`${f.node.host}:${f.node.port}`);
     }
     expect(helpers.size).toBe(fills.length); // one each
-    // without fills (0.95 when measured) fewer of the BEP 51 nodes are sampled
-    expect(measureRecall(net.world, new Set()).bep51_node_recall).toBeGreaterThanOrEqual(0.96);
+    // measured: 0.975; 0.951 without fills, 0.968 with helpers looked for only above the sub-region
+    expect(measureRecall(net.world, new Set()).bep51_node_recall).toBeGreaterThanOrEqual(0.97);
     expect(measureTraffic(net.world).queries_per_distinct_node).toBeLessThan(1.2);
   });
 
