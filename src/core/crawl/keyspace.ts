@@ -599,7 +599,16 @@ export class KeyspaceStrategy implements Strategy {
   /** An answering node near the cursor in the prefix of `id` (its first `depth` bits), not used for a probe yet. */
   private helperIn(ctx: StrategyContext, id: Uint8Array, depth: number): CrawlNode | undefined {
     const start = prefixStart(id, depth);
-    const at = keyspaceFraction(start);
+    const lo = this.nearIndex(keyspaceFraction(start));
+    for (let k = lo; k < this.near.length && inPrefix(this.near[k].id!, start, depth); k++) {
+      const n = this.near[k];
+      if (!this.usedForProbe.has(n) && ctx.allowed(n)) return n;
+    }
+    return undefined;
+  }
+
+  /** The first place in the helpers near the cursor at or after keyspace position `at`. */
+  private nearIndex(at: number): number {
     let lo = 0;
     let hi = this.nearAt.length;
     while (lo < hi) {
@@ -607,11 +616,7 @@ export class KeyspaceStrategy implements Strategy {
       if (this.nearAt[mid] < at) lo = mid + 1;
       else hi = mid;
     }
-    for (let k = lo; k < this.near.length && inPrefix(this.near[k].id!, start, depth); k++) {
-      const n = this.near[k];
-      if (!this.usedForProbe.has(n) && ctx.allowed(n)) return n;
-    }
-    return undefined;
+    return lo;
   }
 
   /** Fewer nodes replied in the bucket than the size estimate leads to expect. */
@@ -735,13 +740,7 @@ export class KeyspaceStrategy implements Strategy {
     const at = keyspaceFraction(node.id!);
     const cursor = this.cursorAt();
     if (Math.abs(at - cursor) > this.nearSpan()) return;
-    let lo = 0;
-    let hi = this.nearAt.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.nearAt[mid] < at) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = this.nearIndex(at);
     this.near.splice(lo, 0, node);
     this.nearAt.splice(lo, 0, at);
     if (this.near.length > NEAR_MAX) {
