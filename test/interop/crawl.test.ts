@@ -26,10 +26,11 @@ describe('crawl against libtorrent', () => {
     expect(summary.clients['LT 2.0.8']).toBeGreaterThan(0);
     // Politeness, at every moment and at the socket: at most 5 datagrams to one node within any second
     // (an average over the run would wrongly fail a crawl shorter than a second)
-    // (spans under 999 ms: 1 ms for the time between the limiter's grant and the socket call).
+    // (spans under 999.9 ms: the limiter times a send after the socket call, on the clock the log
+    // reads; the margin covers only the rounding of its time origin).
     const log = readDatagramLog(datagrams);
     expect(log.length).toBeGreaterThanOrEqual(summary.queries_sent);
-    const busiest = maxPerDestinationInWindow(log, 999);
+    const busiest = maxPerDestinationInWindow(log, 999.9);
     expect(busiest.max, `datagrams to ${busiest.to} within a second`).toBeLessThanOrEqual(5);
 
     // The database holds what was printed.

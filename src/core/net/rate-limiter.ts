@@ -12,7 +12,9 @@
 // default (a token bucket) stays far below that; a local network (a testnet, a LAN) can take much
 // more, and is limited by an exact sliding window (send-window.ts): at most N sends in any W ms.
 // A window send is granted only when the sends already granted allow it, so a send that the
-// global queue delayed cannot crowd the next ones into less than W ms.
+// global queue delayed cannot crowd the next ones into less than W ms. Its time is taken after
+// the callback has sent, not at the grant: a process paused between the two (a loaded machine,
+// a GC) would otherwise let the next send go out less than W ms after this one left the socket.
 import type { Clock } from './clock.js';
 import { KeyedLimits } from './keyed-limits.js';
 import { SendWindow } from './send-window.js';
@@ -73,7 +75,7 @@ export interface RateLimiterStats {
  */
 const DRAIN_MIN_MS = 1.5;
 
-/** Called exactly once per acquire: granted=true means send now. */
+/** Called exactly once per acquire: granted=true means send now, before returning (a window times the send by the return). */
 export type RateDecision<A> = (arg: A, granted: boolean) => void;
 
 class Waiter {
@@ -165,9 +167,12 @@ export class RateLimiter {
     }
     const window = limit instanceof SendWindow ? limit : null;
     if (keyWait === 0 && this.globalQueue.length === this.head && this.global.tryTake(now)) {
-      window?.sentAt(now);
       this.stats.immediate++;
-      cb(arg, true);
+      try {
+        cb(arg, true);
+      } finally {
+        window?.sentAt(this.clock.now());
+      }
       return;
     }
     const w = new Waiter(cb, arg, now + this.options.maxWaitMs, window);
@@ -259,9 +264,9 @@ export class RateLimiter {
   };
 
   private grant(w: Waiter): void {
-    w.window?.sentAt(this.clock.now());
     this.stats.delayed++;
     this.call(w, true);
+    w.window?.sentAt(this.clock.now());
   }
 
   private refuse(w: Waiter): void {

@@ -89,6 +89,23 @@ describe('RateLimiter', () => {
     ]);
   });
 
+  it('times a window send by when the callback returned: a pause between grant and socket cannot crowd the next', () => {
+    const virtual = new VirtualClock();
+    let paused = 0; // how far the process lost time inside callbacks (a preempted or GC-paused send)
+    const clock = { now: () => virtual.now() + paused, setTimeout: virtual.setTimeout.bind(virtual), clearTimeout: virtual.clearTimeout.bind(virtual) };
+    const limiter = new RateLimiter(clock, { localPerKeyMax: 5, localPerKeyWindowMs: 1000 });
+    const atSocket: number[] = [];
+    const cb = (id: number, granted: boolean) => {
+      if (!granted) return;
+      if (id === 0) paused += 40; // the first send reaches the socket 40 ms after its grant
+      atSocket.push(clock.now());
+    };
+    for (let i = 0; i < 10; i++) limiter.acquire('127.0.0.2:6881', cb, i, true);
+    virtual.advance(5000);
+    expect(atSocket).toHaveLength(10);
+    for (let i = 5; i < atSocket.length; i++) expect(atSocket[i] - atSocket[i - 5]).toBeGreaterThanOrEqual(1000);
+  });
+
   it('gives local keys the public bucket with localAsPublic (the simulated world)', () => {
     const { clock, limiter, decisions, cb } = setup({ localAsPublic: true });
     for (let i = 0; i < 7; i++) limiter.acquire('10.0.0.1:6881', cb, i, true);
