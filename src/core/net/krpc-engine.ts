@@ -12,6 +12,7 @@ import { KrpcView, scanKrpc } from '../wire/krpc-view.js';
 import type { BEncodable, KrpcQuery, KrpcResponse } from '../wire/types.js';
 import { AddressPolicy } from './address.js';
 import type { Clock } from './clock.js';
+import { endpointKey } from './endpoint-key.js';
 import type {
   Endpoint,
   KrpcCounters,
@@ -473,8 +474,9 @@ export class Krpc implements KrpcEngine {
   }
 }
 
+/** A query in flight is known by its transaction id and the endpoint it went to. */
 function pendingKey(tid: number, host: string, port: number): string {
-  return `${tid}|${host}|${port}`;
+  return `${tid}|${endpointKey(host, port)}`;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
