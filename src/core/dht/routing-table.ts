@@ -54,7 +54,10 @@ export interface RoutingTableOptions {
   replacementSize?: number;
   /** One entry per IP (public internet). Off on loopback/private networks. */
   oneNodePerIp?: boolean;
-  /** Timeouts in a row after which a node is bad; default 2 (one query and one retry). */
+  /**
+   * Timeouts in a row (each after the engine's retries) after which a node is bad; default 2.
+   * A node that failed once is stale already: one that answered us takes its place.
+   */
   failureThreshold?: number;
   /** Timeouts in a row after which a node is dropped even with no replacement; default 20. */
   dropAfterFailures?: number;
@@ -218,7 +221,8 @@ export class RoutingTable {
       }
       return { entry, removed: false };
     }
-    if (!this.isBad(entry)) return { entry, removed: false };
+    // A node that answered and waits in the cache takes the place of one that just failed, bad
+    // or not yet (libtorrent does the same); with none waiting, a failing node stays until bad.
     const promoted = this.bestReplacement(bucket);
     if (promoted || entry.failures >= this.dropAfterFailures) {
       this.unlink(entry);
@@ -507,7 +511,7 @@ export class RoutingTable {
       break;
     }
     const bucket = this.bucketOf(entry.id);
-    const worst = this.worstBad(bucket);
+    const worst = this.replaceable(bucket);
     if (worst) {
       this.unlink(worst);
       evicted.push(worst);
@@ -538,6 +542,7 @@ export class RoutingTable {
   private cacheOnly(entry: RoutingEntry): AdmitResult {
     const bucket = this.bucketOf(entry.id);
     const cache = bucket.replacements;
+    if (this.replacementSize === 0) return rejected('full');
     if (cache.length >= this.replacementSize) {
       let worst = 0;
       for (let i = 1; i < cache.length; i++) if (compareCacheWorth(cache[i], cache[worst]) < 0) worst = i;
@@ -554,7 +559,7 @@ export class RoutingTable {
     const bucket = this.buckets[index];
     if (bucket.entries.length < this.k) return true;
     if (index === this.buckets.length - 1 && this.buckets.length < ID_BITS) return true;
-    return this.worstBad(bucket) !== undefined;
+    return this.replaceable(bucket) !== undefined;
   }
 
   /** Splits the home bucket in two; the nodes sharing one more bit with us move down. */
@@ -576,9 +581,23 @@ export class RoutingTable {
     return bucket.entries.filter((e) => this.stateOf(e) === 'questionable').sort((a, b) => a.lastSeen - b.lastSeen);
   }
 
-  private worstBad(bucket: Bucket): RoutingEntry | undefined {
+  /**
+   * The live entry a node that just answered may take the place of: a bad one, else a stale one
+   * (timed out since its last reply), the most failed first. As libtorrent does: a bucket of
+   * contacts that stopped answering (a routing file from a network that is gone) would otherwise
+   * keep out the live nodes a lookup meets until each had failed twice.
+   */
+  private replaceable(bucket: Bucket): RoutingEntry | undefined {
     let worst: RoutingEntry | undefined;
-    for (const e of bucket.entries) if (this.isBad(e) && (!worst || e.failures > worst.failures)) worst = e;
+    let worstBad = false;
+    for (const e of bucket.entries) {
+      const bad = this.isBad(e);
+      if (!bad && e.failures === 0) continue;
+      if (!worst || (bad && !worstBad) || (bad === worstBad && e.failures > worst.failures)) {
+        worst = e;
+        worstBad = bad;
+      }
+    }
     return worst;
   }
 

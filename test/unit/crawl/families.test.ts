@@ -184,7 +184,9 @@ describe('crawl --family both', () => {
     expect(families.sort()).toEqual([4, 6]);
     expect(s.by_family!['4']!.unique_infohashes).toBeGreaterThan(50);
     expect(s.by_family!['6']!.unique_infohashes).toBeGreaterThan(50);
-    expect(s.by_family!['6']!.failures.refused).toBe(0);
+    // The engine refuses a task for a node of the other family (and one for a node already in
+    // flight, which a strategy may pick twice): an instance fed the wrong family has most refused.
+    for (const f of ['4', '6'] as const) expect(s.by_family![f]!.failures.refused).toBeLessThan(s.by_family![f]!.queries_sent / 100);
   });
 
   it('takes a strategy by name or factory for several families, not one instance for both', () => {

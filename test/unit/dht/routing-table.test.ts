@@ -106,7 +106,7 @@ describe('RoutingTable admission', () => {
     checkInvariants(t);
   });
 
-  it('replaces a bad node in a full bucket, else reports questionable nodes to ping', () => {
+  it('replaces a node that fails by a verified one waiting, else reports questionable nodes to ping', () => {
     const { t, clock } = table();
     for (let i = 0; i < 8; i++) t.onReply(node(idAt(0)));
     t.onReply(node(idAt(9))); // split: bucket 0 is full and final
@@ -132,9 +132,7 @@ describe('RoutingTable admission', () => {
     expect(second.needsPing.length).toBe(8);
     expect(idToHex(second.needsPing[7].id)).toBe(idToHex(far[3].id)); // least recently seen first
 
-    // Two timeouts make a node bad; the freshest verified replacement takes its place.
-    expect(t.onTimeout(far[0]).removed).toBe(false);
-    expect(t.stateOf(far[0])).toBe('questionable');
+    // A timeout with verified nodes waiting: the freshest of them takes the failing node's place.
     const out = t.onTimeout(far[0]);
     expect(out.removed).toBe(true);
     expect(idToHex(out.promoted!.id)).toBe(idToHex(second.entry!.id));
@@ -156,6 +154,34 @@ describe('RoutingTable admission', () => {
     expect(r.status).toBe('added');
     expect(r.evicted).toEqual([victim]);
     expect(t.get(victim.id)).toBeUndefined();
+    checkInvariants(t);
+  });
+
+  it('lets a node that answered take the slot of a stale one (timed out since its last reply), the most failed first', () => {
+    // No cache, so nothing waits to replace a failing node; two timeouts leave one stale, not bad.
+    const { t } = table({ failureThreshold: 3, replacementSize: 0 });
+    for (let i = 0; i < 8; i++) t.onReply(node(idAt(0)));
+    t.onReply(node(idAt(9)));
+    const [once, twice, , ...rest] = t.bucketViews()[0].entries.slice();
+    expect(t.onTimeout(once).removed).toBe(false);
+    expect(t.stateOf(once)).toBe('questionable'); // one timeout: not bad, but stale
+    const first = t.onReply(node(idAt(0)));
+    expect(first.status).toBe('added');
+    expect(first.evicted).toEqual([once]);
+
+    // Only stale entries give way: with every entry answering, a newcomer has no place.
+    expect(t.onReply(node(idAt(0))).status).toBe('rejected');
+    t.onTimeout(rest[0]);
+    t.onTimeout(rest[1]);
+    t.onTimeout(twice);
+    t.onTimeout(twice);
+    t.onReply(rest[0]); // answered again: no longer stale
+    const second = t.onReply(node(idAt(0)));
+    expect(second.evicted).toEqual([twice]);
+    const third = t.onReply(node(idAt(0)));
+    expect(third.evicted).toEqual([rest[1]]);
+    expect(t.get(rest[0].id)).toBe(rest[0]);
+    expect(t.onReply(node(idAt(0))).status).toBe('rejected');
     checkInvariants(t);
   });
 
