@@ -40,7 +40,7 @@ export function toRoutingFile(table: RoutingTable, wallNow: number = Date.now())
       host: e.host,
       port: e.port,
       last_seen: new Date(wallNow - Math.max(0, now - e.lastSeen)).toISOString(),
-      flags: e.flags & ~NodeFlag.BAD,
+      flags: e.flags & ~(NodeFlag.BAD | NodeFlag.RESTORED),
     });
   }
   return { version: ROUTING_FILE_VERSION, id: idToHex(table.id), saved_at: new Date(wallNow).toISOString(), nodes };
@@ -157,7 +157,7 @@ export function restoreRoutingTable(file: RoutingFile, opts: RestoreOptions): Re
       lastReplied: n.flags & NodeFlag.VERIFIED ? lastSeen : 0,
       failures: 0,
       rtt: -1,
-      flags: n.flags & ~NodeFlag.BAD,
+      flags: (n.flags & ~NodeFlag.BAD) | NodeFlag.RESTORED,
     });
   }
   const live = keptId ? table.restoreEntries(entries) : table.reinsertEntries(entries);

@@ -20,6 +20,8 @@ export const NodeFlag = {
   BAD: 4,
   /** Has answered one of our queries. */
   VERIFIED: 8,
+  /** Loaded from a routing file and not heard from since (never saved): a node that answers takes its slot. */
+  RESTORED: 16,
 } as const;
 
 export type NodeState = 'good' | 'questionable' | 'bad';
@@ -56,7 +58,7 @@ export interface RoutingTableOptions {
   oneNodePerIp?: boolean;
   /**
    * Timeouts in a row (each after the engine's retries) after which a node is bad; default 2.
-   * A node that failed once is stale already: one that answered us takes its place.
+   * A node that failed once is stale already: a node that answers us takes its slot.
    */
   failureThreshold?: number;
   /** Timeouts in a row after which a node is dropped even with no replacement; default 20. */
@@ -167,7 +169,7 @@ export class RoutingTable {
       known.lastSeen = now;
       known.lastReplied = now;
       known.failures = 0;
-      known.flags |= flags | NodeFlag.VERIFIED;
+      known.flags = (known.flags | flags | NodeFlag.VERIFIED) & ~NodeFlag.RESTORED;
       if (info.rttMs !== undefined) known.rtt = smoothRtt(known.rtt, info.rttMs);
       if (info.version) known.version = info.version;
       const bucket = this.bucketOf(known.id);
@@ -221,8 +223,7 @@ export class RoutingTable {
       }
       return { entry, removed: false };
     }
-    // A node that answered and waits in the cache takes the place of one that just failed, bad
-    // or not yet (libtorrent does the same); with none waiting, a failing node stays until bad.
+    if (!this.isBad(entry)) return { entry, removed: false };
     const promoted = this.bestReplacement(bucket);
     if (promoted || entry.failures >= this.dropAfterFailures) {
       this.unlink(entry);
@@ -511,7 +512,7 @@ export class RoutingTable {
       break;
     }
     const bucket = this.bucketOf(entry.id);
-    const worst = this.replaceable(bucket);
+    const worst = this.replaceable(bucket, (entry.flags & NodeFlag.RESTORED) === 0);
     if (worst) {
       this.unlink(worst);
       evicted.push(worst);
@@ -559,7 +560,7 @@ export class RoutingTable {
     const bucket = this.buckets[index];
     if (bucket.entries.length < this.k) return true;
     if (index === this.buckets.length - 1 && this.buckets.length < ID_BITS) return true;
-    return this.replaceable(bucket) !== undefined;
+    return this.replaceable(bucket, true) !== undefined;
   }
 
   /** Splits the home bucket in two; the nodes sharing one more bit with us move down. */
@@ -582,20 +583,20 @@ export class RoutingTable {
   }
 
   /**
-   * The live entry a node that just answered may take the place of: a bad one, else a stale one
-   * (timed out since its last reply), the most failed first. As libtorrent does: a bucket of
-   * contacts that stopped answering (a routing file from a network that is gone) would otherwise
-   * keep out the live nodes a lookup meets until each had failed twice.
+   * The live entry a newcomer may take the place of: a bad one; and for a node that answered in
+   * this run (`confirmed`), else one restored from a file that has not, else a stale one (timed
+   * out since its last reply); the most failed first. As libtorrent does: a table loaded from a
+   * network that is gone would otherwise keep out the live nodes a lookup meets.
    */
-  private replaceable(bucket: Bucket): RoutingEntry | undefined {
+  private replaceable(bucket: Bucket, confirmed: boolean): RoutingEntry | undefined {
     let worst: RoutingEntry | undefined;
-    let worstBad = false;
+    let worstRank = 0;
     for (const e of bucket.entries) {
-      const bad = this.isBad(e);
-      if (!bad && e.failures === 0) continue;
-      if (!worst || (bad && !worstBad) || (bad === worstBad && e.failures > worst.failures)) {
+      const rank = this.isBad(e) ? 3 : !confirmed ? 0 : e.flags & NodeFlag.RESTORED ? 2 : e.failures > 0 ? 1 : 0;
+      if (rank === 0) continue;
+      if (rank > worstRank || (rank === worstRank && e.failures > worst!.failures)) {
         worst = e;
-        worstBad = bad;
+        worstRank = rank;
       }
     }
     return worst;

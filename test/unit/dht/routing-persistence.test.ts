@@ -102,11 +102,34 @@ describe('routing file', () => {
     expect(layout(back)).toEqual(layout(table));
     for (const e of table.entries()) {
       const r = back.get(e.id)!;
-      expect(r.flags).toBe(e.flags);
+      expect(r.flags).toBe(e.flags | NodeFlag.RESTORED); // not heard from in this run yet
       expect(`${r.host}:${r.port}`).toBe(`${e.host}:${e.port}`);
       // Age is preserved (whole ms), shifted by the two minutes between save and load.
       expect(clock.now() - r.lastSeen).toBe(table.clock.now() - e.lastSeen + 2 * MIN);
     }
+  });
+
+  it('restored nodes give way to nodes that answer in this run, keep their slot once they answer, and are saved unmarked', () => {
+    const { table } = populated();
+    const { table: back } = restoreRoutingTable(toRoutingFile(table, WALL), { clock: new VirtualClock({ startMs: 60 * MIN }), wallNow: WALL });
+    const far = back.bucketViews()[0].entries.slice();
+    expect(far).toHaveLength(back.k); // full, every entry good (answered a few minutes ago)
+    expect(far.every((e) => back.stateOf(e) === 'good')).toBe(true);
+
+    const answers = back.onReply(far[2]); // heard from again: an ordinary entry now
+    expect(back.get(far[2].id)!.flags & NodeFlag.RESTORED).toBe(0);
+    expect(answers.status).toBe('updated');
+    const newcomers = Array.from({ length: back.k }, (_, i) => {
+      const id = randomId();
+      id[0] = ((back.id[0] ^ 0x80) & 0x80) | (id[0] & 0x7f); // first bit differs from ours: bucket 0
+      return back.onReply({ id, host: '10.0.0.1', port: 20000 + i, family: 4 });
+    });
+    // Seven restored entries made way; the one that answered keeps its slot, and the eighth waits.
+    expect(newcomers.slice(0, back.k - 1).map((r) => r.status)).toEqual(new Array(back.k - 1).fill('added'));
+    expect(newcomers.flatMap((r) => r.evicted).map((e) => idToHex(e.id)).sort()).toEqual(far.filter((_, i) => i !== 2).map((e) => idToHex(e.id)).sort());
+    expect(newcomers[back.k - 1].status).toBe('replacement');
+    expect(back.get(far[2].id)).toBeDefined();
+    expect(toRoutingFile(back, WALL).nodes.every((n) => (n.flags & NodeFlag.RESTORED) === 0)).toBe(true);
   });
 
   it('re-inserts every node when a new id is generated', async () => {

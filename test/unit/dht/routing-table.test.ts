@@ -106,7 +106,7 @@ describe('RoutingTable admission', () => {
     checkInvariants(t);
   });
 
-  it('replaces a node that fails by a verified one waiting, else reports questionable nodes to ping', () => {
+  it('replaces a bad node in a full bucket, else reports questionable nodes to ping', () => {
     const { t, clock } = table();
     for (let i = 0; i < 8; i++) t.onReply(node(idAt(0)));
     t.onReply(node(idAt(9))); // split: bucket 0 is full and final
@@ -132,7 +132,9 @@ describe('RoutingTable admission', () => {
     expect(second.needsPing.length).toBe(8);
     expect(idToHex(second.needsPing[7].id)).toBe(idToHex(far[3].id)); // least recently seen first
 
-    // A timeout with verified nodes waiting: the freshest of them takes the failing node's place.
+    // Two timeouts make a node bad; the freshest verified replacement takes its place.
+    expect(t.onTimeout(far[0]).removed).toBe(false);
+    expect(t.stateOf(far[0])).toBe('questionable');
     const out = t.onTimeout(far[0]);
     expect(out.removed).toBe(true);
     expect(idToHex(out.promoted!.id)).toBe(idToHex(second.entry!.id));
