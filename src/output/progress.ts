@@ -3,6 +3,7 @@
 // spinner is wanted (it costs about half a node start-up) and spins from then on.
 import type { Ora } from 'ora';
 import { jsonLine } from './records.js';
+import { fitStatus, outputWidth } from './table.js';
 
 export interface Progress {
   /** The status line; `figures` are what a `--json` run reports in its `progress` lines. */
@@ -12,20 +13,27 @@ export interface Progress {
   stop(finalText?: string): void;
 }
 
+/** Columns the spinner's glyph and its space take, and the last one, which would wrap the line. */
+const SPINNER_MARGIN = 3;
+
 class SpinnerProgress implements Progress {
   private spinner: Ora | null = null;
   private stopped = false;
   constructor(private text: string) {
     import('ora').then(
       ({ default: ora }) => {
-        if (!this.stopped) this.spinner = ora({ text: this.text, stream: process.stderr, discardStdin: false }).start();
+        if (!this.stopped) this.spinner = ora({ text: this.fitted(), stream: process.stderr, discardStdin: false }).start();
       },
       () => undefined, // no spinner then: the progress is decoration, the run goes on
     );
   }
   update(text: string): void {
     this.text = text;
-    if (this.spinner) this.spinner.text = text;
+    if (this.spinner) this.spinner.text = this.fitted();
+  }
+  /** The text on one row of the terminal as wide as it is now. */
+  private fitted(): string {
+    return fitStatus(this.text, Math.max(1, outputWidth(process.stderr) - SPINNER_MARGIN));
   }
   log(text: string): void {
     this.spinner?.clear();

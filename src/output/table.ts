@@ -4,7 +4,7 @@
 // columns marked `wrap` wrap at spaces, then the least important columns are left out. Full values
 // are always in --json. Width: $COLUMNS, else the terminal's width, else (a pipe or file) no limit.
 import { roundNumber } from './records.js';
-import { displayWidth, longestWord, printable, shortenHex, textWidth, wrapText } from './text.js';
+import { cutToWidth, displayWidth, longestWord, printable, shortenHex, textWidth, wrapText } from './text.js';
 
 export type Cell = string | number | null | undefined;
 
@@ -216,6 +216,23 @@ export function renderKeyValues(pairs: readonly KeyValue[], opts: RenderOptions 
     if (p[2]?.keep) keep.add(i);
   });
   return render([{ header: '' }, { header: '', wrap: true, hex: true }], shown.map((p) => [p[0], p[1]]), { ...opts, header: false }, keep);
+}
+
+/**
+ * A status line of ` | `-separated parts, most important first, on one line of `width` columns:
+ * whole parts while they fit, and the first cut short if it alone does not. A spinner's line
+ * that wraps is redrawn over several rows and smears when the terminal is resized.
+ */
+export function fitStatus(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  const [first, ...rest] = text.split(' | ');
+  let out = cutToWidth(first, width);
+  for (const part of rest) {
+    const next = `${out} | ${part}`;
+    if (displayWidth(next) > width) break;
+    out = next;
+  }
+  return out;
 }
 
 /**

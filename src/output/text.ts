@@ -60,6 +60,20 @@ export function textWidth(s: string): number {
   return w;
 }
 
+/** `s` cut to at most `width` columns, an ellipsis marking the cut; unchanged when it fits. */
+export function cutToWidth(s: string, width: number): string {
+  if (displayWidth(s) <= width) return s;
+  let out = '';
+  let w = 0;
+  for (const ch of s) {
+    const cw = charWidth(ch);
+    if (w + cw > width - 1) break;
+    out += ch;
+    w += cw;
+  }
+  return width >= 1 ? out + '…' : '';
+}
+
 /** Splits a word wider than `width` into pieces that fit. */
 function breakWord(word: string, width: number): string[] {
   const out: string[] = [];

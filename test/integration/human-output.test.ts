@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Testnet, type TestnetState } from '../../src/core/dht/udp-testnet.js';
 import { runCli, tempHome } from '../support/cli.js';
-import { runInPty, widest, type PtyResult } from '../support/pty.js';
+import { displayWidth } from '../../src/output/text.js';
+import { plain, runInPty, widest, type PtyResult } from '../support/pty.js';
 
 const COLS = 80;
 const SHORT_ID = '[0-9a-f]{4}…[0-9a-f]{4}';
@@ -151,6 +152,21 @@ describe('human output at 80 columns', () => {
     // No database: figures about "new to the database" have no meaning and are not shown.
     expect(crawl.lines.join('\n')).not.toMatch(/new to the database|queries per new infohash| -$/m);
   }, 3 * RUN_MS);
+
+  it('crawl: the spinner keeps its status line on one row of the terminal', async () => {
+    // No CI here: the spinner runs, as for a person at the terminal.
+    const r = await runInPty(['crawl', '--testnet', '1000'], { cols: COLS, home, terminal: 'stderr', timeoutMs: RUN_MS });
+    expect(r.code).toBe(0);
+    // ora draws each frame between the terminal's synchronized-output marks
+    const frames = r.raw
+      .split('\x1b[?2026h')
+      .slice(1)
+      .map((f) => plain(f.split('\x1b[?2026l')[0]));
+    const status = frames.filter((f) => f.includes('keyspace'));
+    expect(status.length, r.raw.slice(-2000)).toBeGreaterThan(0);
+    for (const f of frames) expect(displayWidth(f), f).toBeLessThan(COLS);
+    expect(frames.some((f) => f.includes(' | ')), status.join('\n')).toBe(true); // cut by parts, not to nothing
+  }, RUN_MS);
 
   it('crawl --list-strategies wraps the description at 50 columns', async () => {
     const r = await tty(['crawl', '--list-strategies'], 'stdout', 50);

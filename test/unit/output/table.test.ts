@@ -1,8 +1,8 @@
 // The human-output renderer: tables and key-value blocks fitted to a width.
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../../src/core/net/prng.js';
-import { fitLine, outputWidth, renderKeyValues, renderTable, type Column } from '../../../src/output/table.js';
-import { displayWidth, printable, shortenHex, wrapText } from '../../../src/output/text.js';
+import { fitLine, fitStatus, outputWidth, renderKeyValues, renderTable, type Column } from '../../../src/output/table.js';
+import { cutToWidth, displayWidth, printable, shortenHex, wrapText } from '../../../src/output/text.js';
 
 const ID_A = '3f2a000000000000000000000000000000009c1e';
 const ID_B = 'ab12cdef0123456789abcdef0123456789ab77ee';
@@ -136,6 +136,22 @@ describe('fitLine', () => {
       if (saved !== undefined) process.env.COLUMNS = saved;
     }
     expect(fitLine(text, { isTTY: false } as unknown as NodeJS.WriteStream)).toBe(text);
+  });
+});
+
+describe('fitStatus', () => {
+  const line = 'keyspace 100% | waiting for the BEP 51 interval of 152 nodes, next in 1.0s | 1915 nodes queried | 5m19s';
+  it('keeps whole parts from the left while they fit, on one line', () => {
+    expect(fitStatus(line, 200)).toBe(line);
+    expect(fitStatus(line, 77)).toBe('keyspace 100% | waiting for the BEP 51 interval of 152 nodes, next in 1.0s');
+    expect(fitStatus(line, 100)).toBe('keyspace 100% | waiting for the BEP 51 interval of 152 nodes, next in 1.0s | 1915 nodes queried');
+    expect(fitStatus(line, 20)).toBe('keyspace 100%');
+  });
+  it('cuts a first part wider than the line, by terminal columns, with an ellipsis', () => {
+    expect(fitStatus(line, 10)).toBe('keyspace …');
+    expect(displayWidth(fitStatus('数据'.repeat(10) + ' | x', 9))).toBeLessThanOrEqual(9);
+    expect(cutToWidth('数据数据', 6)).toBe('数据…');
+    expect(cutToWidth('short', 5)).toBe('short');
   });
 });
 
