@@ -32,8 +32,8 @@ describe('Ctrl-C on a terminal (spinner on)', () => {
     const out = join(home, 'out.txt');
     const run = startInPty(reportingStatus(`${DEV_CLI} crawl --testnet 20000 --seed 3 --db ${q(db)} > ${q(out)}`), { env: { XDG_DATA_HOME: join(home, 'data') } });
     running.push(run);
-    // the spinner's status line, with infohashes found
-    await run.waitFor(/\| [1-9]\d* infohashes( \([0-9]+ new\))? \|/, 120_000);
+    // the spinner's status line, with infohashes found (the parts after it may not fit the terminal)
+    await run.waitFor(/\| [1-9]\d* infohashes/, 120_000);
     run.type('\x03');
     await run.exited;
     const terminal = run.output();
